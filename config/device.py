@@ -1,0 +1,87 @@
+"""Settings every appliance (kiosk, board) shares: who it is and how it reaches the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from config.loader import GuichetSettings
+
+
+class ServerLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None
+    """Base URL of the central server, e.g. http://guichet.local:8000. None: standalone."""
+    token: str = ""
+    """This device's token, issued by the server's admin (``guichet site load`` prints it)."""
+    timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    """Timeout of one request to the server (seconds)."""
+    sync_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """Time between two syncs when nothing else triggers one (seconds)."""
+    resync_interval_seconds: float = Field(default=300.0, gt=0)
+    """Time between two full re-reads of the site's state, whatever push said (seconds)."""
+    max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait between two sync attempts while the server does not answer (seconds);
+    the wait doubles from ``sync_interval_seconds`` up to this, with jitter."""
+
+
+class PeerSettings(BaseModel):
+    """Direct exchange of events with the other devices of the site over the local network,
+    so a board learns about the tickets a kiosk printed while the central server is
+    unreachable (see docs/offline.md). Peers check each other with keys the server hands out
+    (derived from each device's token): a device must have reached the server once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str | None = None
+    """Address this device answers its peers on, "host:port" (e.g. "0.0.0.0:8765").
+    None: it does not answer (it may still pull from others)."""
+    urls: list[HttpUrl] = Field(default_factory=list)
+    """Base URLs of the other devices of the site, e.g. ["http://10.0.0.12:8765"]."""
+    interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """Time between two pulls from each peer when nothing wakes the exchange (seconds)."""
+    timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Timeout of one request to a peer (seconds)."""
+    keys_interval_seconds: float = Field(default=600.0, gt=0)
+    """Time between two fetches of the site's peer keys from the server (seconds)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{v!r} is not host:port (port 0 to 65535)")
+        return v
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """``listen`` as (host, port), None when not listening."""
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class DeviceSettings(GuichetSettings):
+    site: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    """The site this device belongs to."""
+    device_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    """This device's id, as declared in the site's devices."""
+    server: ServerLink = Field(default_factory=ServerLink)
+    """How this device reaches the central server ([server])."""
+    peers: PeerSettings = Field(default_factory=PeerSettings)
+    """The other devices of the site reached directly on the local network ([peers])."""
+    journal_path: Path = Path("/var/lib/guichet/journal.sqlite3")
+    """The local SQLite journal: every event is written here before it is acted on."""
+    site_file: Path | None = None
+    """A site description (TOML) to start from before the first sync, or to run standalone."""
+    fullscreen: bool = True
+    """Run full screen (the appliance); false opens a window (demo, development)."""
+    window_size: tuple[int, int] = (1024, 600)
+    """Window size in pixels when not full screen (width, height)."""
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""

@@ -1,0 +1,51 @@
+"""Settings of the central queue server (``guichet server --config FILE``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from config.loader import GuichetSettings
+
+
+class ServerSettings(GuichetSettings):
+    role: Literal["server"] = "server"
+    """What this file configures (check-config reads it)."""
+    database_url: str = "sqlite:////var/lib/guichet/guichet.db"
+    """sqlite:///relative.db, sqlite:////absolute/path.db, or postgresql://user@host/db."""
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """TCP port to listen on (0: a free port chosen at start, named in the log and in the
+    readiness status sent to systemd)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Server processes sharing the port. More than one needs PostgreSQL (docs/deployment.md)."""
+    public_url: str = "http://localhost:8000"
+    """Base URL citizens' phones reach: follow-my-ticket QR codes point below it."""
+    site_files: list[Path] = Field(default_factory=list)
+    """Site descriptions (TOML) loaded at start-up when their content changed since they were
+    last loaded; existing sites are updated (edits made on the admin pages are then replaced)."""
+    secret_key: str = ""
+    """Secret for signing web sessions. Empty: a random key made once and kept in the database,
+    shared by every server process of that database."""
+    session_minutes: int = Field(default=480, ge=1)
+    """Idle time after which a web session expires (minutes)."""
+    max_clock_skew_seconds: float = Field(default=86400.0, gt=0)
+    """Events whose clock is further ahead of the server's than this are refused (seconds)."""
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    """Largest request body accepted (bytes)."""
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not (v.startswith("sqlite://") or v.startswith(("postgresql://", "postgres://"))):
+            raise ValueError("database_url must start with sqlite:// or postgresql://")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,192 @@
+"""A site's description: services, counters and devices (``guichet site load FILE``).
+
+The same model travels as JSON from the server to the devices (``SiteConfig.model_dump``), so
+kiosks and boards know the services without a file of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tickets.model import Counter, Device, Period, Role, Service, Site
+
+_ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Ident = Annotated[str, Field(pattern=_ID)]
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+def parse_period(text: str) -> Period:
+    m = _HOURS.match(text)
+    if not m:
+        raise ValueError(f"opening period {text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59:
+        raise ValueError(f"opening period {text!r} has an impossible time")
+    end = time(23, 59, 59) if (h2, m2) >= (24, 0) else time(h2, m2)
+    start = time(h1, m1)
+    if start >= end:
+        raise ValueError(f"opening period {text!r} ends before it starts")
+    return Period(start, end)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceConfig(_Strict):
+    id: Ident
+    """Stable identifier used in URLs and events (lower case, digits, - _ .)."""
+    prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
+    """Letter(s) before the number on the ticket: "A" prints A042."""
+    names: dict[str, str]
+    """Name per language code, e.g. {fr = "État civil", en = "Civil status"}."""
+    hours: dict[Weekday, list[str]] = Field(default_factory=dict)
+    """Opening periods per weekday, site-local, "HH:MM-HH:MM". A missing weekday is closed."""
+    mean_service_minutes: float = Field(default=5.0, gt=0, le=240)
+    """Average service time in minutes, the seed of the wait estimate (minutes)."""
+    priority_allowed: bool = False
+    """Whether the kiosk offers a priority ticket for this service."""
+    icon: str = ""
+    """Icon name shown on the kiosk button (see kiosk/icons)."""
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("a service needs a name in at least one language")
+        return v
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[Weekday, list[str]]) -> dict[Weekday, list[str]]:
+        for periods in v.values():
+            for p in periods:
+                parse_period(p)
+        return v
+
+    def to_domain(self) -> Service:
+        hours = {
+            WEEKDAYS.index(day.value): tuple(parse_period(p) for p in periods)
+            for day, periods in self.hours.items()
+        }
+        return Service(
+            id=self.id,
+            prefix=self.prefix,
+            names=dict(self.names),
+            hours=hours,
+            mean_service_seconds=self.mean_service_minutes * 60.0,
+            priority_allowed=self.priority_allowed,
+            icon=self.icon,
+        )
+
+
+class CounterConfig(_Strict):
+    id: Ident
+    """Counter identifier; the call button box sends it (e.g. "3")."""
+    label: str = Field(min_length=1)
+    """What the board shows and says: "Guichet 3"."""
+    services: list[Ident] = Field(min_length=1)
+    """Services this counter takes, in preference order."""
+
+
+class DeviceConfig(_Strict):
+    id: Ident
+    role: Role
+    offline_range: tuple[int, int] | None = None
+    """Numbers (inclusive) a kiosk may issue on its own when offline with no lease left."""
+
+    @field_validator("offline_range")
+    @classmethod
+    def _range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not (1 <= v[0] <= v[1]):
+            raise ValueError("offline_range must be [low, high] with 1 <= low <= high")
+        return v
+
+
+class SiteInfo(_Strict):
+    id: Ident
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Paris"
+    """IANA time zone: numbers restart at midnight there."""
+    languages: list[str] = Field(default_factory=lambda: ["fr", "en"], min_length=1)
+    """Languages of the kiosk, the board's announcements and the web pages, first is default."""
+    max_recalls: int = Field(default=2, ge=0, le=10)
+    """A ticket recalled this many times becomes a no-show at the next recall."""
+    lease_block: int = Field(default=20, ge=1, le=1000)
+    """Numbers granted to a kiosk per lease."""
+    priority_reasons: list[str] = Field(default_factory=list)
+    """Priority tickets offered at the kiosk: any of pregnancy, disability, age. Empty: none."""
+    footer: str = ""
+    """Message printed at the bottom of each ticket."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class SiteConfig(_Strict):
+    site: SiteInfo
+    services: list[ServiceConfig] = Field(min_length=1)
+    counters: list[CounterConfig] = Field(default_factory=list)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> SiteConfig:
+        ids = [s.id for s in self.services]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two services share an id")
+        prefixes = [s.prefix for s in self.services]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError("two services share a prefix")
+        for c in self.counters:
+            for s in c.services:
+                if s not in ids:
+                    raise ValueError(f"counter {c.id!r} takes unknown service {s!r}")
+        if len({c.id for c in self.counters}) != len(self.counters):
+            raise ValueError("two counters share an id")
+        if len({d.id for d in self.devices}) != len(self.devices):
+            raise ValueError("two devices share an id")
+        ranges = sorted(d.offline_range for d in self.devices if d.offline_range)
+        for (_, hi), (lo, _) in pairwise(ranges):
+            if lo <= hi:
+                raise ValueError("two devices' offline ranges overlap")
+        return self
+
+    def to_domain(self) -> Site:
+        s = self.site
+        return Site(
+            id=s.id,
+            name=s.name,
+            timezone=s.timezone,
+            languages=tuple(s.languages),
+            services=tuple(x.to_domain() for x in self.services),
+            counters=tuple(Counter(c.id, c.label, tuple(c.services)) for c in self.counters),
+            devices=tuple(Device(d.id, d.role, d.offline_range) for d in self.devices),
+            max_recalls=s.max_recalls,
+            lease_block=s.lease_block,
+            priority_reasons=tuple(s.priority_reasons),
+        )

@@ -1,0 +1,356 @@
+"""What the board knows and decides, without a screen: presses, calls, the view model.
+
+A press at a counter goes to the server's atomic counter action when the server answers within
+a short timeout; the board then shows what the server decided. When the server does not answer,
+the board decides from its own view of the queue (its journal's fold), journals the events
+(uploaded later; the server flags any conflict) and shows the call at once. After a failed
+attempt, presses skip the server for a while (``offline_retry``) so agents never wait on a dead
+link press after press; a successful sync ends that early.
+
+Calls made anywhere else (the agents' web console, another board) arrive as events; each call
+or recall the board has not seen is handed to ``on_calls`` once, to be shown and announced.
+Calls older than ``max_age`` compared with the newest event known (a backlog after an outage)
+only go to the history.
+
+Every method is thread-safe: presses come from button reader threads, events from sync threads,
+views are read by the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from display.protocol import Action, Press, Reason, error_line, show_line
+from tickets.events import Event, EventError, EventKind
+from tickets.model import Site
+from tickets.queue import Call, QueueState, TicketStatus, fold
+from tickets.sync import ProtocolError, RequestRejected
+
+log = logging.getLogger(__name__)
+
+
+class JournalLike(Protocol):
+    """The part of ``tickets.journal.Journal`` the board uses."""
+
+    def record(self, kind: EventKind, **data: Any) -> Event: ...
+    def store_remote(self, events: list[Event]) -> list[Event]: ...
+    def state(self, site: Site) -> QueueState: ...
+
+
+class CounterActions(Protocol):
+    """The part of ``tickets.sync.SyncClient`` the board uses (with a short timeout)."""
+
+    def counter_action(
+        self, site: str, counter: str, action: str, service: str | None = None
+    ) -> dict[str, Any]: ...
+
+
+class ServerRefused(Exception):
+    """The server answered and said no (a 4xx other than authentication): the board does
+    not decide instead of it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    key: str
+    """Id of the event that made the call (unique per call and recall)."""
+    ticket: str
+    counter_id: str
+    counter_label: str
+    service_name: str
+    at: float
+    recall: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceView:
+    id: str
+    name: str
+    prefix: str
+    waiting: int
+    wait_minutes: int | None
+    """Estimated wait for someone taking a ticket now (minutes), None when nobody waits."""
+    open_now: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PressOutcome:
+    counter: str
+    ticket: str | None
+    """The counter's ticket after the press (what its small display shows)."""
+    decided_by: str
+    """"server", "board" (server unreachable or not configured) or "" (refused)."""
+    error: Reason | None = None
+
+    def reply_lines(self) -> list[str]:
+        """What the counter's box gets back."""
+        lines = [error_line(self.counter, self.error)] if self.error else []
+        if self.error is not Reason.UNKNOWN_COUNTER:
+            lines.append(show_line(self.counter, self.ticket))
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    site_name: str
+    languages: tuple[str, ...]
+    latest: CallView | None
+    history: tuple[CallView, ...]
+    services: tuple[ServiceView, ...]
+
+
+def round_minutes(seconds: float) -> int:
+    """Wait estimates shown to the public: to the next 5 minutes, at least 5."""
+    minutes = seconds / 60.0
+    return max(5, int(-(-minutes // 5)) * 5)
+
+
+class BoardCore:
+    def __init__(
+        self,
+        site: Site,
+        journal: JournalLike,
+        *,
+        client: CounterActions | None = None,
+        history: int = 6,
+        max_age: float = 120.0,
+        offline_retry: float = 15.0,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.site = site
+        self.journal = journal
+        self.client = client
+        self.history = history
+        self.max_age = max_age
+        self.offline_retry = offline_retry
+        self._wall = wall
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self._skip_server_until = 0.0
+        self.on_calls: Callable[[list[CallView]], None] | None = None
+        """Called (on the thread that learnt them) with calls to show and announce."""
+        self.on_change: Callable[[], None] | None = None
+        """Called after any change of the queue state (refresh the screen)."""
+        self.decided_locally = 0
+        """Presses the board decided alone since start."""
+        self._state: QueueState = fold(site, [])
+        self._seen: set[str] = set()
+        self._primed = False
+        self.resync()
+
+    # ---- state ------------------------------------------------------------------------
+    def resync(self) -> None:
+        """Rebuilds the queue state from the journal (start-up, periodic full resync)."""
+        with self._lock:  # a press journaled meanwhile must not be lost from the view
+            self._state = self.journal.state(self.site)
+            fresh = self._new_calls(announce=self._primed)
+            self._primed = True
+        self._emit(fresh)
+
+    def replace_site(self, site: Site) -> None:
+        """A new site configuration (from the server): re-fold under the new rules."""
+        with self._lock:
+            self.site = site
+        self.resync()
+
+    def receive(self, events: list[Event]) -> None:
+        """Events learnt from the server (sync or push), already in the journal."""
+        if not events:
+            return
+        with self._lock:
+            added = self._state.extend(events)
+            fresh = self._new_calls() if added else []
+        if added:
+            self._emit(fresh)
+
+    def server_answers(self) -> None:
+        """Sync reached the server: presses go to it again."""
+        self._skip_server_until = 0.0
+
+    def _new_calls(self, announce: bool = True) -> list[CallView]:
+        calls = list(self._state.calls)
+        newest = self._state.last_hlc.seconds if self._state.last_hlc else self._wall()
+        fresh = [
+            self._call_view(c)
+            for c in calls
+            if c.event not in self._seen and announce and newest - c.at <= self.max_age
+        ]
+        self._seen = {c.event for c in calls}
+        return fresh
+
+    def _emit(self, fresh: list[CallView]) -> None:
+        if fresh and self.on_calls is not None:
+            self.on_calls(fresh)
+        if self.on_change is not None:
+            self.on_change()
+
+    # ---- presses ------------------------------------------------------------------------
+    def today(self) -> str:
+        return self.site.day(self._wall()).isoformat()
+
+    def press(self, press: Press) -> PressOutcome:
+        """Acts on a press; never raises for what a box or the network does."""
+        counter = self.site.counter(press.counter)
+        if counter is None:
+            log.warning("press at unknown counter %r ignored", press.counter)
+            return PressOutcome(press.counter, None, "", Reason.UNKNOWN_COUNTER)
+        if press.action is Action.TRANSFER and self.site.service(press.service or "") is None:
+            return self._outcome(press.counter, "", Reason.UNKNOWN_SERVICE)
+        if self.client is not None and self._monotonic() >= self._skip_server_until:
+            try:
+                return self._ask_server(press)
+            except ServerRefused as exc:
+                log.info("server refused %s: %s", press.line(), exc)
+                return self._outcome(press.counter, "", Reason.REFUSED)
+            except Exception as exc:
+                log.warning("server did not answer %s (%s): deciding here", press.line(), exc)
+                self._skip_server_until = self._monotonic() + self.offline_retry
+        return self._decide_locally(press)
+
+    def _ask_server(self, press: Press) -> PressOutcome:
+        """The server decides. Raises ServerRefused, or any other exception when the board
+        must decide alone (no answer, authentication refused, server failure)."""
+        assert self.client is not None
+        try:
+            answer = self.client.counter_action(
+                self.site.id, press.counter, press.action.value, press.service
+            )
+        except RequestRejected as exc:
+            raise ServerRefused(str(exc)) from exc
+        except ProtocolError as exc:
+            # The server may well have acted: deciding here too could call twice. What it
+            # did arrives by push or sync.
+            log.error("unreadable answer to %s: %s", press.line(), exc)
+            return self._outcome(press.counter, "server", None)
+        try:
+            events = [Event.from_dict(raw) for raw in answer.get("events", [])]
+        except (EventError, AttributeError, TypeError) as exc:
+            log.error("unreadable events in the answer to %s: %s", press.line(), exc)
+            events = []
+        if events:
+            self.journal.store_remote(events)
+            self.receive(events)
+        error = None
+        if not answer.get("ticket"):
+            if press.action is Action.NEXT:
+                error = Reason.EMPTY
+            elif press.action not in (Action.OPEN, Action.CLOSE):
+                error = Reason.NO_TICKET
+        return self._outcome(press.counter, "server", error)
+
+    def _decide_locally(self, press: Press) -> PressOutcome:
+        c = press.counter
+        with self._lock:
+            state = self._state
+            current = state.counter_ticket(c)
+            plan: list[tuple[EventKind, dict[str, Any]]] = []
+            error: Reason | None = None
+            if press.action is Action.NEXT:
+                if c not in state.open_counters:
+                    plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
+                if current is not None:
+                    plan.append((EventKind.TICKET_SERVED, {"ticket": current.id, "counter": c}))
+                nxt = state.next_for(c, self.today())
+                if nxt is None:
+                    error = Reason.EMPTY
+                else:
+                    plan.append((EventKind.TICKET_CALLED, {"ticket": nxt.id, "counter": c}))
+            elif press.action is Action.OPEN:
+                plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
+            elif press.action is Action.CLOSE:
+                plan.append((EventKind.COUNTER_CLOSED, {"counter": c}))
+            elif current is None:
+                error = Reason.NO_TICKET
+            else:
+                kinds = {
+                    Action.RECALL: EventKind.TICKET_RECALLED,
+                    Action.DONE: EventKind.TICKET_SERVED,
+                    Action.ABSENT: EventKind.TICKET_NO_SHOW,
+                    Action.TRANSFER: EventKind.TICKET_TRANSFERRED,
+                }
+                data: dict[str, Any] = {"ticket": current.id, "counter": c}
+                if press.action is Action.TRANSFER:
+                    data["service"] = press.service
+                plan.append((kinds[press.action], data))
+            for kind, payload in plan:
+                state.add(self.journal.record(kind, **payload))
+            fresh = self._new_calls() if plan else []
+            self.decided_locally += 1
+        if plan:
+            self._emit(fresh)
+        return self._outcome(c, "board", error)
+
+    def _outcome(self, counter: str, by: str, error: Reason | None) -> PressOutcome:
+        with self._lock:
+            ticket = self._state.counter_ticket(counter)
+        return PressOutcome(counter, ticket.label if ticket else None, by, error)
+
+    # ---- what the screen shows ----------------------------------------------------------
+    def _call_view(self, c: Call) -> CallView:
+        counter = self.site.counter(c.counter)
+        service = self.site.service(c.service)
+        lang = self.site.languages[0] if self.site.languages else "fr"
+        return CallView(
+            key=c.event,
+            ticket=c.label,
+            counter_id=c.counter,
+            counter_label=counter.label if counter else c.counter,
+            service_name=service.name(lang) if service else c.service,
+            at=c.at,
+            recall=c.recall,
+        )
+
+    def waiting_count(self, service: str) -> int:
+        """People waiting today for ``service``, as the board knows it."""
+        with self._lock:
+            return len(self._state.waiting(service, self.today()))
+
+    def counter_ticket(self, counter: str) -> str | None:
+        with self._lock:
+            t = self._state.counter_ticket(counter)
+        return t.label if t else None
+
+    def view(self) -> BoardView:
+        now = self._wall()
+        local = self.site.local(now)
+        today = local.date()
+        with self._lock:
+            state = self._state
+            todays = [c for c in state.calls if self.site.day(c.at) == today]
+            latest = self._call_view(todays[-1]) if todays else None
+            history: list[CallView] = []
+            seen = {todays[-1].ticket} if todays else set()
+            for c in reversed(todays[:-1]):
+                if c.ticket in seen:
+                    continue
+                seen.add(c.ticket)
+                history.append(self._call_view(c))
+                if len(history) >= self.history:
+                    break
+            services = []
+            lang = self.site.languages[0] if self.site.languages else "fr"
+            day = today.isoformat()
+            counts = Counter(  # one pass: the journal may hold many days of tickets
+                t.service
+                for t in state.tickets.values()
+                if t.status is TicketStatus.WAITING and t.day == day
+            )
+            for s in self.site.services:
+                waiting = counts.get(s.id, 0)
+                open_now = s.is_open(local)
+                if not open_now and not waiting:
+                    continue
+                minutes = round_minutes(state.estimate_wait(s.id, waiting)) if waiting else None
+                services.append(
+                    ServiceView(s.id, s.name(lang), s.prefix, waiting, minutes, open_now)
+                )
+        return BoardView(
+            self.site.name, self.site.languages, latest, tuple(history), tuple(services)
+        )

@@ -1,0 +1,171 @@
+"""The simulator's configuration (``guichet simulate --config sim.toml``).
+
+Example (times are site-local, rates are per hour of opening)::
+
+    [simulation]
+    site_file = "config/examples/site-townhall.toml"
+    date = "2026-11-23"          # a Monday
+    start = "08:30"
+    end = "12:00"
+    speedup = 120                # simulated seconds per real second
+    seed = 1
+    kiosks = 2
+    boards = 2
+    counters = 4                 # the site's first four counters are staffed
+    output = "sim-out"
+
+    [arrivals]                   # people per hour, per service
+    etat-civil = 24
+    passeports = 8
+
+    [service]
+    distribution = "exponential" # or "lognormal", "fixed"
+    sigma = 0.5                  # lognormal only
+    no_show = 0.05               # share of people who are gone when called
+    [service.mean_minutes]       # default: the site's mean_service_minutes
+    passeports = 12
+
+    [chaos]                      # faults, all optional
+    kills = 4                    # device processes killed with SIGKILL at random times
+    restart_after_seconds = 60   # simulated seconds before a killed device starts again
+    server_outages = [["09:30", "09:50"]]
+    lan_cuts = [["10:10", "10:25"]]
+    skew_seconds = { "kiosk-2" = 20, "board-1" = -15 }
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.loader import load_model
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _hhmm(v: str) -> str:
+    if not _HHMM.match(v):
+        raise ValueError(f"{v!r} is not a time written HH:MM")
+    return v
+
+
+class Simulation(_Strict):
+    site_file: Path | None = None
+    """Site description (TOML) whose services and counters are simulated, relative to this
+    file's folder. None: a built-in site with two services open all day. Its devices are
+    replaced by the simulated ones."""
+    date: dt.date = dt.date(2026, 11, 23)
+    """The simulated day (site-local)."""
+    start: str = "08:30"
+    """Site-local time the simulated day starts (HH:MM)."""
+    end: str = "12:00"
+    """Site-local time the last person arrives (HH:MM); counters then empty the queue."""
+    speedup: float = Field(default=120.0, gt=0, le=10_000)
+    """Simulated seconds per real second."""
+    seed: int = 1
+    """Seed of every random choice: the same seed replays the same day."""
+    kiosks: int = Field(default=1, ge=1, le=9)
+    boards: int = Field(default=1, ge=1, le=9)
+    counters: int = Field(default=3, ge=1, le=50)
+    """How many of the site's counters are staffed (the first ones)."""
+    output: Path = Path("sim-out")
+    """Folder for journals, logs, printed tickets, the record and the report."""
+    drain_minutes: float = Field(default=120.0, ge=0)
+    """After ``end``, how long counters go on calling (simulated minutes)."""
+    tolerance_seconds: float | None = Field(default=None, gt=0)
+    """How far a time in the server's figures may be from the simulator's own record
+    (simulated seconds). None: three real seconds of latency at this speed-up (a busy
+    machine's printing, lock waits and restarts), at least 60."""
+
+    _s = field_validator("start", "end")(_hhmm)
+
+    @model_validator(mode="after")
+    def _order(self) -> Simulation:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def at(self, hhmm: str) -> dt.time:
+        h, m = hhmm.split(":")
+        return dt.time(int(h), int(m))
+
+    @property
+    def tolerance(self) -> float:
+        if self.tolerance_seconds is not None:
+            return self.tolerance_seconds
+        return max(60.0, 3.0 * self.speedup)
+
+
+class ServiceTimes(_Strict):
+    distribution: Literal["exponential", "lognormal", "fixed"] = "exponential"
+    mean_minutes: dict[str, float] = Field(default_factory=dict)
+    """Mean service time per service (minutes); default: the site's mean_service_minutes."""
+    sigma: float = Field(default=0.5, gt=0, le=3)
+    """Shape of the lognormal distribution (standard deviation of the log)."""
+    no_show: float = Field(default=0.05, ge=0, le=1)
+    """Share of people who have left when their number is called."""
+    recall_after_seconds: float = Field(default=90.0, gt=0)
+    """How long an agent waits for someone before recalling, then before marking absent
+    (simulated seconds)."""
+
+
+class Chaos(_Strict):
+    kills: int = Field(default=0, ge=0)
+    """Device processes killed with SIGKILL at random moments of the day."""
+    restart_after_seconds: float = Field(default=60.0, gt=0)
+    """How long a killed device stays down (simulated seconds)."""
+    server_outages: list[tuple[str, str]] = Field(default_factory=list)
+    """Periods (HH:MM, HH:MM) the central server is stopped."""
+    lan_cuts: list[tuple[str, str]] = Field(default_factory=list)
+    """Periods the devices cannot reach each other (their LAN links drop every packet)."""
+    skew_seconds: dict[str, float] = Field(default_factory=dict)
+    """Wall clock error per device (kiosk-1, board-2, ...), from its first start (seconds)."""
+
+    @field_validator("server_outages", "lan_cuts")
+    @classmethod
+    def _periods(cls, v: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for a, b in v:
+            _hhmm(a)
+            _hhmm(b)
+            if b <= a:
+                raise ValueError(f"period {a}-{b} ends before it starts")
+        return v
+
+
+class SimConfig(_Strict):
+    simulation: Simulation = Field(default_factory=Simulation)
+    arrivals: dict[str, float] = Field(default_factory=dict)
+    """People per hour of opening, per service id. A service absent here gets nobody."""
+    service: ServiceTimes = Field(default_factory=ServiceTimes)
+    chaos: Chaos = Field(default_factory=Chaos)
+
+    @field_validator("arrivals")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        for service, rate in v.items():
+            if rate < 0:
+                raise ValueError(f"arrival rate of {service!r} is negative")
+        return v
+
+    def instant(self, hhmm: str, tz: dt.tzinfo) -> float:
+        """Seconds since the epoch of ``hhmm`` on the simulated day, in the zone ``tz``."""
+        s = self.simulation
+        return dt.datetime.combine(s.date, s.at(hhmm), tzinfo=tz).timestamp()
+
+
+def load_sim_config(path: Path) -> SimConfig:
+    """Reads a simulator file; ``ConfigError`` names the file and the field. A relative
+    ``site_file`` is taken from the simulator file's folder."""
+    cfg = load_model(SimConfig, path)
+    site_file = cfg.simulation.site_file
+    if site_file is not None and not site_file.is_absolute():
+        cfg.simulation.site_file = path.parent / site_file
+    return cfg

@@ -1,0 +1,112 @@
+"""The simulator's own record of the day: every person, the ticket they got, when they were
+called and by which counter, when they were served or found gone. Written as JSON lines as it
+happens, and compared with the server's figures at the end."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+
+@dataclass
+class Visit:
+    label: str
+    service: str
+    day: str
+    kiosk: str
+    issued_at: float
+    """Simulated time the person got the number (on paper, or on the screen)."""
+    ticket: str | None = None
+    """The ticket id the kiosk reported (None when it died before answering)."""
+    printed: bool = True
+    leaves: bool = False
+    """The person has gone when called (decided on arrival)."""
+    orphan: bool = False
+    """A number nobody holds: journaled by a kiosk that died before it printed or showed it."""
+    counter: str | None = None
+    called_at: float | None = None
+    finished_at: float | None = None
+    outcome: str = "waiting"
+    """waiting, called, served or no_show."""
+
+
+class Record:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.visits: dict[str, Visit] = {}
+        self.refused: list[dict[str, Any]] = []
+        self.faults: list[dict[str, Any]] = []
+        self.double_calls: list[dict[str, Any]] = []
+        self.presses: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
+        self._out: IO[str] = path.open("w", encoding="utf-8")
+
+    def log(self, what: str, at: float, **fields: Any) -> None:
+        with self._lock:
+            self._out.write(json.dumps({"t": round(at, 3), "what": what, **fields}) + "\n")
+            self._out.flush()
+
+    def issued(self, visit: Visit) -> None:
+        with self._lock:
+            known = self.visits.get(visit.label)
+            if known is not None:
+                # Called before its kiosk answered and taken for a number nobody holds: it
+                # is the same ticket, what the counter did with it stands.
+                known.orphan, known.kiosk, known.ticket = False, visit.kiosk, visit.ticket
+                known.issued_at = min(visit.issued_at, known.called_at or visit.issued_at)
+                self.log("issued_late", visit.issued_at, label=visit.label)
+                return
+            self.visits[visit.label] = visit
+            self.log("issued", visit.issued_at, **asdict(visit))
+
+    def refuse(self, service: str, why: str, at: float) -> None:
+        with self._lock:
+            self.refused.append({"service": service, "why": why, "at": at})
+            self.log("refused", at, service=service, why=why)
+
+    def fault(self, what: str, at: float, **fields: Any) -> None:
+        with self._lock:
+            self.faults.append({"what": what, "at": at, **fields})
+            self.log(what, at, **fields)
+
+    def get(self, label: str) -> Visit | None:
+        with self._lock:
+            return self.visits.get(label)
+
+    def orphan(self, label: str, service: str, day: str, at: float) -> Visit:
+        """A called number nobody holds: recorded when a counter calls it."""
+        with self._lock:
+            v = Visit(label, service, day, "?", at, printed=False, leaves=True, orphan=True)
+            self.visits[label] = v
+            self.log("orphan", at, label=label)
+            return v
+
+    def called(self, visit: Visit, counter: str, at: float) -> None:
+        with self._lock:
+            visit.counter, visit.called_at, visit.outcome = counter, at, "called"
+            self.log("called", at, label=visit.label, counter=counter)
+
+    def press(self, counter: str, action: str, start: float, end: float, by: str) -> None:
+        """A press, from the agent's finger to the counter's display, and who decided it."""
+        with self._lock:
+            self.presses.append(
+                {"counter": counter, "action": action, "start": start, "end": end, "by": by}
+            )
+            self.log("press", end, counter=counter, action=action, start=start, by=by)
+
+    def double_call(self, label: str, counter: str, at: float) -> None:
+        with self._lock:
+            self.double_calls.append({"label": label, "counter": counter, "at": at})
+            self.log("double_call", at, label=label, counter=counter)
+
+    def finished(self, visit: Visit, outcome: str, at: float) -> None:
+        with self._lock:
+            visit.finished_at, visit.outcome = at, outcome
+            self.log(outcome, at, label=visit.label, counter=visit.counter)
+
+    def close(self) -> None:
+        with self._lock:
+            self._out.close()

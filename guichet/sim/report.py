@@ -1,0 +1,314 @@
+"""After the day: what must hold, checked against the server, the devices, the printers and
+the simulator's own record. Each check that fails is a violation, described in plain words.
+
+- no ticket lost: every number a person got is at the server;
+- no number printed twice, and nothing on paper the server does not know;
+- a ticket called at two counters is flagged as a conflict, never silent;
+- every event reached the server exactly once, from the device that made it;
+- every device and the server fold the same queue (same events, same state);
+- the server's statistics match the record: counts exactly, times within a tolerance.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from guichet.sim.checks import calls_per_ticket, fold_dump, server_events
+from guichet.sim.record import Record, Visit
+from guichet.sim.world import MANAGER, World
+from printer.virtual import VirtualPrinter
+from server.stats import percentile
+from tickets.events import Event, EventKind
+from tickets.queue import Ticket, fold
+
+KNOWN_ISSUES = {
+    "stale-outbox-call": "a board back online asks the server before uploading its offline "
+    "decisions; the server calls again a ticket the board already called, and the fold drops "
+    "the second call without a conflict flag (display/core.py BoardCore.press, "
+    "tickets/queue.py QueueState._called; tests/chaos/test_board_outage.py)",
+    "double-decision": "a press the server answers later than the board's timeout is "
+    "decided twice: by the board alone and by the server; the counter gets the board's ticket, "
+    "the board then announces the server's too at the same counter (display/core.py "
+    "BoardCore.press; tests/chaos/test_board_slow_server.py)",
+    "call-before-issue": "the server calls a ticket the board has not pulled yet; the board "
+    "drops the call from its answer: nothing shown or announced, the person is served unseen "
+    "at the next press (display/core.py BoardCore._ask_server; "
+    "tests/chaos/test_board_unknown_ticket.py)",
+}
+"""Faults of the product the checks recognise by their signature: counted apart from the
+violations, each with its report, so that anything else still shows as a violation."""
+
+
+@dataclass
+class Report:
+    figures: dict[str, Any] = field(default_factory=dict)
+    checks: int = 0
+    violations: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)
+    """Hits of a known issue (KNOWN_ISSUES), each naming the issue and the ticket."""
+
+    def check(self, ok: bool, what: str) -> None:
+        self.checks += 1
+        if not ok:
+            self.violations.append(what)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.figures,
+            "checks": self.checks,
+            "violations": self.violations,
+            "known_issue_hits": self.known,
+        }
+
+
+def printed_labels(printers: dict[str, VirtualPrinter]) -> list[str]:
+    out = []
+    for vp in printers.values():
+        for slip in vp.printed:
+            for line in slip.text_lines():
+                text = line.strip()
+                letters = text.rstrip("0123456789")
+                if 1 <= len(letters) <= 2 and letters.isupper() and len(text) - len(letters) >= 3:
+                    out.append(text)
+    return out
+
+
+def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]]) -> Report:
+    r = Report()
+    site = world.site
+    events = server_events(world.engine, site.id)
+    state = fold(site, events)
+    expected = fold_dump(state)
+    day = world.cfg.simulation.date.isoformat()
+    by_label = {t.label: t for t in state.tickets.values() if t.day == day}
+
+    # Convergence and exactly once.
+    r.check(
+        set(dumps) == set(world.names),
+        f"devices that never converged: {set(world.names) - set(dumps)}",
+    )
+    per_device = Counter(e.device for e in events)
+    r.check(len({e.id for e in events}) == len(events), "an event is stored twice at the server")
+    for name, d in sorted(dumps.items()):
+        r.check(d["dump"] == expected, f"{name} folds a different queue from the server's")
+        r.check(d["backlog"] == 0, f"{name} still has {d['backlog']} events to upload")
+        r.check(
+            per_device[name] == d["own"],
+            f"{name} made {d['own']} events, the server holds {per_device[name]} of them",
+        )
+
+    # Tickets: none lost, none printed twice, nothing on paper the server does not know.
+    visits = list(record.visits.values())
+    for v in visits:
+        t = by_label.get(v.label)
+        r.check(t is not None, f"ticket {v.label} ({v.service}, {v.kiosk}) is not at the server")
+        if t is not None and v.ticket is not None:
+            r.check(t.id == v.ticket, f"ticket {v.label} at the server is another ticket")
+    paper = printed_labels(world.printers)
+    twice = [label for label, n in Counter(paper).items() if n > 1]
+    r.check(not twice, f"numbers printed twice: {twice}")
+    unknown = sorted(set(paper) - set(by_label))
+    r.check(not unknown, f"printed but unknown to the server: {unknown}")
+    duplicates = [c for c in state.conflicts if c.kind == "duplicate_number"]
+    r.check(not duplicates, f"numbers issued twice: {[c.label for c in duplicates]}")
+
+    # Calls: at most once, unless flagged.
+    twice_called = {tid for tid, n in calls_per_ticket(events).items() if n > 1}
+    unflagged = [t for t in twice_called if not state.tickets[t].conflict]
+    doubled = _double_decisions(events, record, world)
+    stale = [t for t in unflagged if t not in doubled and _stale_outbox_call(t, events)]
+    r.known += [f"stale-outbox-call: {state.tickets[t].label}" for t in stale]
+    r.known += [f"double-decision: {state.tickets[t].label}" for t in sorted(doubled)]
+    other = [state.tickets[t].label for t in unflagged if t not in stale and t not in doubled]
+    r.check(not other, f"tickets called twice without a conflict flag: {other}")
+    unseen = _calls_before_issue(world, events)
+    r.known += [f"call-before-issue: {state.tickets[t].label}" for t in sorted(unseen)]
+
+    # Where the record cannot know what the server settled (a flagged conflict) or a known
+    # fault made the record and the server part ways, the figures take the server's view.
+    special = {t.label for t in state.tickets.values() if t.conflict}
+    special |= {state.tickets[t].label for t in [*stale, *unseen, *doubled]}
+    _compare_stats(r, world, record, by_label, special)
+    conflicted = [t.label for t in state.tickets.values() if t.conflict]
+    r.figures.update(
+        {
+            "tickets": len(visits),
+            "orphans": sum(1 for v in visits if v.orphan),
+            "refused": len(record.refused),
+            "called": sum(1 for v in visits if v.called_at is not None),
+            "served": sum(1 for v in visits if v.outcome == "served"),
+            "no_shows": sum(1 for v in visits if v.outcome == "no_show"),
+            "printed": len(paper),
+            "events": len(events),
+            "conflicts": len(state.conflicts),
+            "conflicted_tickets": conflicted,
+            "double_calls_seen": len(record.double_calls),
+            "faults": {
+                "kills": world.faults.kills,
+                "restarts": world.faults.restarts,
+                "server_stops": world.faults.server_stops,
+                "lan_cuts": world.faults.lan_cuts,
+                "skewed_devices": world.faults.skewed,
+            },
+        }
+    )
+    return r
+
+
+def _stale_outbox_call(ticket: str, events: list[Event]) -> bool:
+    """The signature of KNOWN_ISSUES["stale-outbox-call"]: a later call (by clock) of the
+    ticket was stored at the server before an earlier one, so the server decided it without
+    knowing the earlier call."""
+    calls = sorted(
+        (e for e in events if e.kind is EventKind.TICKET_CALLED and e.ticket == ticket),
+        key=lambda e: e.sort_key(),
+    )
+    return any(
+        (late.received_at or 0.0) < (early.received_at or 0.0)
+        for i, early in enumerate(calls)
+        for late in calls[i + 1 :]
+    )
+
+
+def _double_decisions(events: list[Event], record: Record, world: World) -> set[str]:
+    """The signature of KNOWN_ISSUES["double-decision"]: a press the board decided alone, and
+    a call the server decided (clock node "server") for the same board and counter from a
+    request it received while that press was under way. Returns the tickets of both calls."""
+    by_server = [
+        e
+        for e in events
+        if e.kind is EventKind.TICKET_CALLED and e.ticket and e.hlc.node == "server"
+    ]
+    alone = [e for e in events if e.kind is EventKind.TICKET_CALLED and e.hlc.node == e.device]
+    board_of = world.counter_board
+    out: set[str] = set()
+    for press in record.presses:
+        if press["by"] != "board" or press["action"] != "next":
+            continue
+        counter, t0, t1 = press["counter"], press["start"], press["end"]
+        board = board_of.get(counter)
+        server = [
+            e
+            for e in by_server
+            if e.device == board
+            and e.data["counter"] == counter
+            and t0 <= (e.received_at or 0.0) <= t1
+        ]
+        if not server:
+            continue
+        skew = world.faults.skewed.get(board or "", 0.0)
+        mine = [
+            e
+            for e in alone
+            if e.device == board and e.data["counter"] == counter and t0 <= e.wall_time - skew <= t1
+        ]
+        out |= {e.data["ticket"] for e in [*server, *mine]}
+    return out
+
+
+def _calls_before_issue(world: World, events: list[Event]) -> set[str]:
+    """The signature of KNOWN_ISSUES["call-before-issue"]: in the journal of the board the
+    call was made for, the call came in before the ticket it calls."""
+    from tickets.journal import Journal
+
+    calls = {
+        e.id: e.ticket
+        for e in events
+        if e.kind is EventKind.TICKET_CALLED and e.device in world.board_names and e.ticket
+    }
+    out: set[str] = set()
+    for board in world.board_names:
+        path = world.out / "devices" / f"{board}.sqlite3"
+        if not path.exists():
+            continue
+        with Journal(path, world.site.id, board) as j:
+            seen: set[str] = set()
+            position = 0
+            while True:
+                page, position = j.events_after(position, 5000)
+                for e in page:
+                    if e.kind is EventKind.TICKET_ISSUED and e.ticket:
+                        seen.add(e.ticket)
+                    elif e.id in calls and e.device == board and calls[e.id] not in seen:
+                        out.add(calls[e.id])
+                if len(page) < 5000:
+                    break
+    return out
+
+
+def _server_stats(world: World) -> dict[str, dict[str, Any]]:
+    assert world.server is not None
+    day = world.cfg.simulation.date.isoformat()
+    answer = requests.get(
+        f"{world.server.url}/api/v1/sites/{world.site.id}/stats",
+        params={"from": day, "to": day},
+        auth=MANAGER,
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return {d["service"]: d for d in answer.json()["days"]}
+
+
+def _compare_stats(
+    r: Report, world: World, record: Record, by_label: dict[str, Ticket], special: set[str]
+) -> None:
+    tol = world.cfg.simulation.tolerance
+    stats = _server_stats(world)
+    visits = list(record.visits.values())
+    for service in world.site.services:
+        mine = [v for v in visits if v.service == service.id]
+        if not mine and service.id not in stats:
+            continue
+        got = stats.get(service.id, {})
+        views = [_view(v, by_label, v.label in special) for v in mine]
+        for key, want in (
+            ("tickets", len(views)),
+            ("called", sum(1 for w in views if w[1] is not None)),
+            ("served", sum(1 for w in views if w[2] == "served")),
+            ("no_shows", sum(1 for w in views if w[2] == "no_show")),
+        ):
+            have = got.get(key, 0)
+            r.check(
+                have == want, f"{service.id}: the server counts {have} {key}, the record {want}"
+            )
+        waits = [w[1] for w in views if w[1] is not None]
+        for key, p in (("waiting_p50_seconds", 0.5), ("waiting_p90_seconds", 0.9)):
+            want_p, have_p = percentile(waits, p), got.get(key)
+            ok = (want_p is None) == (have_p is None) and (
+                want_p is None or have_p is None or abs(have_p - want_p) <= tol
+            )
+            r.check(ok, f"{service.id}: {key} is {have_p} at the server, {want_p} in the record")
+        for v in mine:
+            t = by_label.get(v.label)
+            if t is None or v.label in special or v.orphan:
+                continue
+            r.check(
+                abs(t.issued_at - v.issued_at) <= tol,
+                f"{v.label}: issued at {t.issued_at:.0f} for the server, {v.issued_at:.0f} "
+                f"in the record (tolerance {tol:.0f} s)",
+            )
+            if v.called_at is not None:
+                r.check(
+                    t.called_at is not None and abs(t.called_at - v.called_at) <= tol,
+                    f"{v.label}: called at {t.called_at} for the server, {v.called_at:.0f} "
+                    "in the record",
+                )
+
+
+def _view(v: Visit, by_label: dict[str, Ticket], special: bool) -> tuple[str, float | None, str]:
+    """(label, wait, outcome) of a visit as the statistics should count it: the record's,
+    or the server's for a special ticket."""
+    t = by_label.get(v.label)
+    if special and t is not None:
+        return v.label, t.waited_seconds, t.status.value
+    if v.called_at is None:
+        return v.label, None, v.outcome
+    if v.orphan:
+        # The record never saw it issued: the server's issue time.
+        wait = None if t is None else max(0.0, v.called_at - t.issued_at)
+        return v.label, wait, v.outcome
+    return v.label, max(0.0, v.called_at - v.issued_at), v.outcome

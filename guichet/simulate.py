@@ -1,0 +1,144 @@
+"""``guichet simulate --config sim.toml``: a whole day of a site on this machine, in minutes.
+
+Several headless kiosks (the real kiosk runtime printing to virtual printers) and boards (the
+real board runtime, presses through virtual button boxes) run as processes against the real
+server on loopback, on simulated time. Citizens arrive at the configured rates, agents call,
+serve and mark absent; the configured faults happen (processes killed with SIGKILL and
+restarted, the server stopped, the LAN cut, clocks wrong). At the end every fault heals, the
+devices converge, and the day is checked (``guichet.sim.report``).
+
+Output folder: ``record.jsonl`` (the simulator's own record: every ticket issued, called,
+served or found absent, with simulated times), ``report.json`` (figures, checks, violations),
+the devices' journals and logs, the printed tickets as PNG, the server's database.
+Exit status: 0 when no check failed, 1 otherwise, 2 for a configuration it cannot use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from config.loader import ConfigError
+from guichet.sim.agents import Kiosk, People, Scheduler, Worker, wait_idle
+from guichet.sim.config import SimConfig, load_sim_config
+from guichet.sim.report import Report, build_report
+from guichet.sim.world import World
+
+log = logging.getLogger(__name__)
+
+
+def in_thread(fn: Callable[..., object], *args: object) -> Callable[[], None]:
+    """A step that runs ``fn`` on its own thread (starting a server or a process takes a
+    while: the day goes on meanwhile)."""
+    return lambda: threading.Thread(target=fn, args=args, daemon=True).start()
+
+
+def plan_faults(world: World, sched: Scheduler, start: float, end: float) -> None:
+    """Schedules the configured faults of the day."""
+    chaos = world.cfg.chaos
+    tz = world.site.tz
+    for a, b in chaos.server_outages:
+        sched.at(world.cfg.instant(a, tz), in_thread(world.stop_server))
+        sched.at(world.cfg.instant(b, tz), in_thread(world.start_server))
+    for a, b in chaos.lan_cuts:
+        sched.at(world.cfg.instant(a, tz), world.cut_lan)
+        sched.at(world.cfg.instant(b, tz), world.heal_lan)
+    for _ in range(chaos.kills):
+        at = world.rng.uniform(start, end)
+        name = world.rng.choice(world.names)
+        sched.at(at, in_thread(world.kill, name))
+        sched.at(at + chaos.restart_after_seconds, in_thread(world.restart, name))
+
+
+def simulate(cfg: SimConfig, out: Path | None = None, *, quiet: bool = False) -> Report:
+    """Runs the day; returns the report (also written to ``report.json``)."""
+    began = time.monotonic()
+    world = World(cfg, out)
+    workers: list[Worker] = []
+    try:
+        world.prepare()
+        assert world.record is not None
+        s, tz = cfg.simulation, world.site.tz
+        start, end = cfg.instant(s.start, tz), cfg.instant(s.end, tz)
+        sched = Scheduler(world.clock)
+        kiosks = [
+            Kiosk(Worker(world.devices[k]), world.printers[k], set()) for k in world.kiosk_names
+        ]
+        boards = [Worker(world.devices[b]) for b in world.board_names]
+        workers = [k.worker for k in kiosks] + boards
+        people = People(cfg, world.site, world.clock, sched, world.record, kiosks, boards, end)
+        world.counter_board = {a.counter: a.board.device.name for a in people.agents}
+        arrivals = people.plan_arrivals(start)
+        for agent in people.agents:
+            agent.start(start)
+        plan_faults(world, sched, start, end)
+        if not quiet:
+            print(
+                f"simulating {s.date} {s.start}-{s.end} at {s.speedup:g}x: {arrivals} arrivals, "
+                f"{len(world.kiosk_names)} kiosks, {len(world.board_names)} boards, "
+                f"{len(people.agents)} counters",
+                flush=True,
+            )
+        sched.run_until(people.close_at + 3600, done=people.finished)
+        wait_idle(workers, 60)
+        day_real = time.monotonic() - began
+        healed = time.monotonic()
+        world.heal()
+        dumps = world.converge()
+        converged = time.monotonic() - healed
+        report = build_report(world, world.record, dumps)
+        report.figures["converge_seconds"] = round(converged, 2)
+        report.figures["real_seconds"] = round(time.monotonic() - began, 1)
+        report.figures["day_real_seconds"] = round(day_real, 1)
+        report.figures["speedup"] = s.speedup
+        (world.out / "report.json").write_text(
+            json.dumps(report.to_json(), indent=2), encoding="utf-8"
+        )
+        return report
+    finally:
+        for w in workers:
+            w.stop()
+        world.close()
+
+
+def summary(report: Report) -> str:
+    f = report.figures
+    faults = f.get("faults", {})
+    lines = [
+        f"tickets {f.get('tickets')} (orphans {f.get('orphans')}, refused {f.get('refused')}), "
+        f"called {f.get('called')}, served {f.get('served')}, no-shows {f.get('no_shows')}, "
+        f"printed {f.get('printed')}, events {f.get('events')}, conflicts {f.get('conflicts')}",
+        f"faults: {faults.get('kills')} kills, {faults.get('restarts')} restarts, "
+        f"{faults.get('server_stops')} server stops, {faults.get('lan_cuts')} LAN cuts, "
+        f"skewed clocks {faults.get('skewed_devices')}",
+        f"{report.checks} checks, {len(report.violations)} violations, "
+        f"{len(report.known)} hits of known issues, {f.get('real_seconds')} s real",
+        *(f"VIOLATION: {v}" for v in report.violations),
+        *(f"known issue: {k}" for k in report.known),
+    ]
+    return "\n".join(lines)
+
+
+def run_simulate(config: Path, output: Path | None = None) -> int:
+    try:
+        cfg = load_sim_config(config)
+        from guichet.sim.site import sim_site
+
+        sim_site(cfg)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"{config}: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    report = simulate(cfg, output)
+    print(summary(report))
+    print(f"record and report in {output or cfg.simulation.output}")
+    return 0 if not report.violations else 1

@@ -1,0 +1,69 @@
+"""``guichet kiosk --config FILE``: the ticket kiosk, full screen, with no way out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+from config.kiosk import KioskSettings
+from config.loader import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare_kivy(settings: KioskSettings, kivy_home: Path | None = None) -> None:
+    """Kivy's environment and configuration; must run before the first ``import kivy``.
+
+    No command-line parsing by Kivy, no log file or config file written to a home directory
+    (the appliance's root is read-only), no exit on Escape, the window size or full screen.
+    """
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
+    home = kivy_home or settings.journal_path.parent / "kivy"
+    if "KIVY_HOME" not in os.environ:
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["KIVY_HOME"] = str(home)
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "resizable", "0")
+    if settings.fullscreen:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "width", str(settings.window_size[0]))
+        Config.set("graphics", "height", str(settings.window_size[1]))
+
+
+def run_kiosk(config: Path) -> int:
+    settings = load_settings(KioskSettings, config)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    prepare_kivy(settings)
+    from kivy.clock import Clock
+
+    from kiosk.app import KioskApp
+    from kiosk.runtime import KioskRuntime
+    from tickets.sdnotify import Notifier
+
+    runtime = KioskRuntime(settings)
+    notifier = Notifier.from_env()
+    app = KioskApp(runtime, notifier)
+
+    def stop(_signum: int, _frame: object) -> None:  # systemd's SIGTERM: close cleanly
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        app.run()
+    finally:
+        notifier.stopping()
+        runtime.close()
+    return 0

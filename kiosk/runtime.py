@@ -1,0 +1,212 @@
+"""Everything the kiosk runs besides its screens: journal, printer, core, sync, the I/O worker.
+
+Kivy-free, so tests and the site simulator can run a kiosk headless. The single I/O worker
+thread (``submit``) does every issue, print and printer status query, one at a time, so the
+printer never sees two conversations at once and the UI thread never waits on a disk or a
+socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from config.kiosk import KioskSettings
+from config.loader import ConfigError, load_model
+from config.site import SiteConfig
+from kiosk.core import KioskCore
+from printer import TicketPrinter, open_printer
+from tickets.journal import Journal
+
+if TYPE_CHECKING:
+    from tickets.peer import PeerSync
+    from tickets.sync import SyncClient, SyncWorker
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+def guichet_version() -> str:
+    try:
+        return version("guichet")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class NoSiteError(RuntimeError):
+    """The kiosk has no site description yet: no site_file and nothing cached from a sync."""
+
+
+def initial_site(settings: KioskSettings, journal: Journal) -> SiteConfig | None:
+    """The site to start with.
+
+    Connected to a server, the journal's cached copy (the last one the server sent) wins, and
+    the site file only seeds a first start. Standalone, the site file is the reference.
+    """
+    cached = journal.load_site()
+    if settings.server.url is not None and cached is not None:
+        try:
+            return SiteConfig.model_validate(cached[0])
+        except ValueError as exc:
+            log.error("cached site configuration unusable (%s); using the site file", exc)
+    if settings.site_file is not None:
+        site = load_model(SiteConfig, settings.site_file)
+        if cached is None or settings.server.url is None:
+            journal.save_site(site.model_dump(mode="json"), "")
+        return site
+    if cached is not None:
+        return SiteConfig.model_validate(cached[0])
+    return None
+
+
+class KioskRuntime:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        printer: TicketPrinter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.version = guichet_version()
+        self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
+        self.journal = Journal(settings.journal_path, settings.site, settings.device_id, clock)
+        self.printer = printer if printer is not None else open_printer(settings.printer)
+        self.sync: SyncWorker | None = None
+        self.peers: PeerSync | None = None
+        """The exchange with the site's other devices on the LAN ([peers]), once started."""
+        site = initial_site(settings, self.journal)
+        if site is None:
+            self.journal.close()
+            raise ConfigError(
+                None,
+                [
+                    "kiosk: no site description: set 'site_file', or connect the kiosk to a "
+                    "server once so it caches the site's configuration"
+                ],
+            )
+        if site.site.id != settings.site:
+            log.warning(
+                "site file describes %r, this kiosk belongs to %r", site.site.id, settings.site
+            )
+        self.core = KioskCore(settings, self.journal, site, self.printer, clock)
+        self.core.fail_interrupted_prints()
+
+    # ---- the I/O worker ------------------------------------------------------------------
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        return self.io.submit(fn, *args)
+
+    # ---- sync ------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        last = self.sync.last_success if self.sync is not None else None
+        report = self.core.health(last, self.version)
+        report["sync_state"] = self.sync_state
+        return report
+
+    @property
+    def sync_state(self) -> str:
+        """ "never", "online", "offline", "auth_error" or "error" (tickets.sync.SyncState)."""
+        return str(self.sync.state) if self.sync is not None else "never"
+
+    def start_sync(
+        self,
+        on_events: Callable[[list[Any]], None] | None = None,
+        on_state: Callable[[str], None] | None = None,
+        on_config: Callable[[SiteConfig], None] | None = None,
+    ) -> bool:
+        """Starts the sync worker thread; False when the kiosk runs standalone (no server)."""
+        link = self.settings.server
+        if link.url is None:
+            log.info("no server configured: standalone kiosk, numbers from the offline range")
+            return False
+        from tickets.sync import SyncClient, SyncWorker
+
+        def events_arrived(events: list[Any]) -> None:
+            self.core.apply_events(events)
+            if on_events is not None:
+                on_events(events)
+
+        def config_arrived(site_json: dict[str, Any], _version: str) -> None:
+            try:
+                site = SiteConfig.model_validate(site_json)
+            except ValueError as exc:
+                log.error("site configuration from the server refused: %s", exc)
+                return
+            self.core.set_site(site)
+            if on_config is not None:
+                on_config(site)
+
+        client = SyncClient(
+            str(link.url), link.token, self.settings.device_id, timeout=link.timeout_seconds
+        )
+        self.sync = SyncWorker(
+            self.journal,
+            client,
+            interval=link.sync_interval_seconds,
+            services_for_leases=lambda: [s.id for s in self.core.site.services],
+            block=self.core.site.lease_block,
+            health=self.health,
+            on_events=events_arrived,
+            on_state=on_state,
+            on_config=config_arrived,
+            today=self.core.today,
+            max_backoff=link.max_backoff_seconds,
+        )
+        self.sync.start()
+        self.start_peers(client, events_arrived)
+        return True
+
+    def start_peers(
+        self, client: SyncClient, on_events: Callable[[list[Any]], None] | None = None
+    ) -> bool:
+        """Starts exchanging events with the site's other devices on the LAN, when the
+        settings have a [peers] table: boards learn the tickets printed while the server is
+        unreachable. ``client`` (a SyncClient) fetches the site's peer keys."""
+        p = self.settings.peers
+        if p.listen is None and not p.urls:
+            return False
+        from tickets.peer import PeerSync, fetch_peer_keys
+
+        def arrived(events: list[Any]) -> None:
+            if on_events is not None:
+                on_events(events)
+            else:
+                self.core.apply_events(events)
+
+        self.peers = PeerSync(
+            self.journal,
+            token=self.settings.server.token,
+            listen=p.listen_address,
+            peers=[str(u) for u in p.urls],
+            interval=p.interval_seconds,
+            timeout=p.timeout_seconds,
+            keys_source=lambda: fetch_peer_keys(client, self.settings.site),
+            keys_interval=p.keys_interval_seconds,
+            on_events=arrived,
+        )
+        self.peers.start()
+        return True
+
+    def wake_sync(self) -> None:
+        """Pushes a new ticket to the server (and the LAN peers) now rather than at the next
+        interval."""
+        if self.sync is not None:
+            self.sync.wake()
+        if self.peers is not None:
+            self.peers.wake()
+
+    def close(self) -> None:
+        if self.peers is not None:
+            self.peers.stop()
+        if self.sync is not None:
+            self.sync.stop()
+        self.io.shutdown(wait=True)
+        try:
+            self.printer.close()
+        finally:
+            self.journal.close()

@@ -1,0 +1,39 @@
+"""The long-wait warning: said before printing, with the site's alternatives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.core import ServiceStatus
+from kiosk.screens.base import KioskScreen
+
+
+class LongWaitScreen(KioskScreen):
+    service_id = StringProperty("")
+    headline = StringProperty("")
+    quieter_text = StringProperty("")
+    has_quieter = BooleanProperty(False)
+    appointment_url = StringProperty("")
+
+    def show(self, status: ServiceStatus, quieter: datetime | None) -> None:
+        app = self.kiosk
+        texts = app.tr.texts
+        self.service_id = status.service.id
+        self.headline = texts._("{service}: the wait is long, {wait}.").format(
+            service=status.service.name(app.lang), wait=texts.wait(status.wait.seconds)
+        )
+        self.has_quieter = quieter is not None
+        self.quieter_text = (
+            texts._("Come back {when}").format(when=texts.when(quieter, app.core.now_local()))
+            if quieter is not None
+            else ""
+        )
+        self.appointment_url = app.runtime.settings.appointment_url
+
+    def take_anyway(self) -> None:
+        self.kiosk.issue(self.service_id)
+
+    def back(self) -> None:
+        self.kiosk.go("services")

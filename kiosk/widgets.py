@@ -1,0 +1,204 @@
+"""The kiosk's building blocks: translated text, tappable cards, the QR code, the staff dot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import qrcode
+from kivy.clock import Clock
+from kivy.event import Observable
+from kivy.graphics.texture import Texture
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from kiosk import theme as T
+from kiosk.i18n import Texts, language_name
+
+
+class Translator(Observable):
+    """``tr._("Your ticket")`` in a kv rule is re-evaluated when the language changes.
+
+    Kivy binds a kv rule to every ``name.attr`` it reads; binding to the ``_`` attribute of
+    this object registers the rule here, and ``switch`` re-runs them all.
+    """
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.texts = Texts(lang)
+        self._observers: dict[int, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+        self._next_uid = 1
+
+    @property
+    def lang(self) -> str:
+        return self.texts.lang
+
+    def _(self, message: str) -> str:
+        return self.texts._(message)
+
+    def fbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> int:
+        if name != "_":
+            return int(super().fbind(name, func, *largs, **kwargs))
+        uid = self._next_uid
+        self._next_uid += 1
+        self._observers[uid] = (func, largs)
+        return uid
+
+    def funbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> None:
+        if name != "_":
+            super().funbind(name, func, *largs, **kwargs)
+            return
+        for uid, (f, a) in list(self._observers.items()):
+            if f == func and a == largs:
+                del self._observers[uid]
+
+    def unbind_uid(self, name: str, uid: int) -> None:
+        if name != "_":
+            super().unbind_uid(name, uid)
+            return
+        self._observers.pop(uid, None)
+
+    def switch(self, lang: str) -> None:
+        if lang == self.texts.lang:
+            return
+        self.texts = Texts(lang)
+        for func, largs in list(self._observers.values()):
+            func(*largs, None, None)
+
+
+class KioskPanel(BoxLayout):
+    """A box with a rounded background colour and an optional border."""
+
+    bg = ColorProperty((0, 0, 0, 0))
+    border_color = ColorProperty((0, 0, 0, 0))
+    radius = NumericProperty(0)
+
+
+class KioskTappable(ButtonBehavior, KioskPanel):
+    """Anything a finger presses: a card or a button with content laid out in kv; it darkens
+    while the finger is down."""
+
+
+class KioskText(Label):
+    """A label that wraps to its width and takes the height of its text."""
+
+    min_lines = NumericProperty(1)
+
+
+class KioskServiceCard(KioskTappable):
+    service_id = StringProperty("")
+    name = StringProperty("")
+    detail = StringProperty("")
+    badge = StringProperty("")
+    icon = StringProperty("document")
+    available = BooleanProperty(True)
+    wide = BooleanProperty(False)
+
+
+class KioskButton(KioskTappable):
+    """A labelled button, optionally with a pictogram."""
+
+    text = StringProperty("")
+    icon = StringProperty("")
+    fg = ColorProperty((1, 1, 1, 1))
+    font_size = NumericProperty(30)
+    icon_size = NumericProperty(48)
+    """Width of the pictogram beside the text (design pixels)."""
+
+
+class KioskQRCode(Widget):
+    """A QR code drawn from the ``qrcode`` package's module matrix as a nearest-filtered
+    texture (white quiet zone included)."""
+
+    data = StringProperty("")
+    texture = ObjectProperty(None, allownone=True)
+    modules = NumericProperty(0)
+
+    def on_data(self, _instance: object, value: str) -> None:
+        if not value:
+            self.texture = None
+            self.modules = 0
+            return
+        qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        qr.add_data(value)
+        qr.make(fit=True)
+        matrix: list[list[bool]] = qr.get_matrix()
+        n = len(matrix)
+        buf = bytearray()
+        for row in reversed(matrix):  # textures start at the bottom row
+            for dark in row:
+                buf += b"\x00\x00\x00\xff" if dark else b"\xff\xff\xff\xff"
+        tex = Texture.create(size=(n, n), colorfmt="rgba")
+        tex.blit_buffer(bytes(buf), colorfmt="rgba", bufferfmt="ubyte")
+        tex.mag_filter = "nearest"
+        tex.min_filter = "nearest"
+        self.modules = n
+        self.texture = tex
+
+
+class KioskStaffDot(Widget):
+    """A small dot for staff in a corner: sync state (fill) and printer trouble (ring)."""
+
+    fill = ColorProperty((0.5, 0.5, 0.5, 1))
+    ring = ColorProperty((0, 0, 0, 0))
+
+
+class KioskLanguageBar(BoxLayout):
+    """One button per language of the site, each named in its own language. With
+    ``exclude_current`` the language in use has no button (a switch to the others).
+    Dispatches ``on_choose(lang)``."""
+
+    languages = ListProperty()
+    current = StringProperty("")
+    exclude_current = BooleanProperty(False)
+    icons = BooleanProperty(True)
+    """Show the language pictogram on the buttons (when ``exclude_current``)."""
+    button_bg = ColorProperty((1, 1, 1, 1))
+    button_fg = ColorProperty((0, 0, 0, 1))
+    current_bg = ColorProperty((1, 1, 1, 1))
+    current_fg = ColorProperty((0, 0, 0, 1))
+
+    __events__ = ("on_choose",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._trigger_rebuild = Clock.create_trigger(self._rebuild, -1)
+        self.bind(
+            languages=self._trigger_rebuild,
+            current=self._trigger_rebuild,
+            exclude_current=self._trigger_rebuild,
+            icons=self._trigger_rebuild,
+            button_bg=self._trigger_rebuild,
+            button_fg=self._trigger_rebuild,
+            current_bg=self._trigger_rebuild,
+            current_fg=self._trigger_rebuild,
+        )
+
+    def _rebuild(self, *_: object) -> None:
+        self.clear_widgets()
+        for lang in self.languages:
+            if self.exclude_current and lang == self.current:
+                continue
+            mine = lang == self.current
+            button = KioskButton(
+                text=language_name(lang),
+                icon="language" if self.exclude_current and self.icons else "",
+                bg=self.current_bg if mine else self.button_bg,
+                fg=self.current_fg if mine else self.button_fg,
+                font_size=T.FONT_BUTTON,
+            )
+            button.bind(on_release=lambda _b, lang=lang: self.dispatch("on_choose", lang))
+            self.add_widget(button)
+
+    def on_choose(self, lang: str) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""One module per way of reaching a printer: usb, serial, network, file, virtual."""

@@ -1,0 +1,73 @@
+"""Dependencies shared by the endpoints: the server context and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import HTTPBasic, HTTPBearer
+from starlette.requests import HTTPConnection
+
+from server.auth import Principal, principal_from_header
+from server.context import ServerContext
+from server.models import IDENT
+
+
+class _BearerDoc(HTTPBearer):
+    """Declares the device token in the OpenAPI; ``caller`` does the checking."""
+
+    async def __call__(self, request: HTTPConnection) -> None:
+        return None
+
+
+class _BasicDoc(HTTPBasic):
+    """Declares HTTP Basic in the OpenAPI; ``caller`` does the checking."""
+
+    async def __call__(self, request: HTTPConnection) -> None:
+        return None
+
+
+_bearer = _BearerDoc(scheme_name="deviceToken", description="A device's token.", auto_error=False)
+_basic = _BasicDoc(
+    scheme_name="userPassword",
+    description="An agent's, manager's or admin's username and password.",
+    auto_error=False,
+)
+
+
+def server_context(request: Request) -> ServerContext:
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, ServerContext)
+    return ctx
+
+
+async def context(request: Request) -> ServerContext:
+    """The server context (async: no trip to the thread pool)."""
+    return server_context(request)
+
+
+def caller(
+    request: Request,
+    _bearer_doc: Annotated[None, Security(_bearer)],
+    _basic_doc: Annotated[None, Security(_basic)],
+) -> Principal:
+    """The authenticated caller (401 when credentials are missing or wrong)."""
+    return principal_from_header(
+        server_context(request).engine, request.headers.get("authorization")
+    )
+
+
+def device_caller(
+    request: Request,
+    _bearer_doc: Annotated[None, Security(_bearer)],
+) -> Principal:
+    """The authenticated caller of a device-only endpoint."""
+    return principal_from_header(
+        server_context(request).engine, request.headers.get("authorization")
+    )
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+Caller = Annotated[Principal, Depends(caller)]
+DeviceCaller = Annotated[Principal, Depends(device_caller)]
+SiteId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Site id.")]

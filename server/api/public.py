@@ -1,0 +1,94 @@
+"""Pages for the public (no credentials): waiting times, follow my ticket; health probes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Response
+
+from server import db, schema, store
+from server.api.deps import Ctx, SiteId
+from server.errors import ApiError, not_found, responses
+from server.models import TOKEN_RE, Health, PublicTicket, PublicWait, Ready
+from server.states import window_floor
+from server.views import public_services, public_ticket
+from tickets.queue import fold
+
+router = APIRouter(prefix="/public")
+probes = APIRouter()
+
+PUBLIC_MAX_AGE_SECONDS = 10
+
+
+@router.get(
+    "/sites/{site}/wait",
+    response_model=PublicWait,
+    responses=responses(404, 422),
+    summary="Waiting count and estimated wait per service, and whether it is open now",
+)
+def wait(site: SiteId, ctx: Ctx, response: Response) -> PublicWait:
+    loaded = ctx.sites.get_by_engine(ctx.engine, site)
+    if loaded is None:
+        raise not_found(f"site {site!r}")
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        day, _floor = window_floor(loaded, now)
+        services = public_services(state, loaded.site, day, now)
+    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE_SECONDS}"
+    return PublicWait(site=site, name=loaded.site.name, server_time=now, services=services)
+
+
+@router.get(
+    "/tickets/{token}",
+    response_model=PublicTicket,
+    responses=responses(404, 422),
+    summary="Follow my ticket: status, people ahead, estimated wait, counter when called",
+)
+def ticket(
+    token: Annotated[str, Path(pattern=TOKEN_RE, description="The ticket's follow token.")],
+    ctx: Ctx,
+    response: Response,
+) -> PublicTicket:
+    t = schema.ticket_tokens
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(sa.select(t.c.site, t.c.ticket).where(t.c.token == token)).first()
+    if row is None:
+        raise not_found("ticket")
+    loaded = ctx.sites.get_by_engine(ctx.engine, row.site)
+    if loaded is None:
+        raise not_found("ticket")
+    response.headers["Cache-Control"] = "no-store"
+    now = ctx.now()
+    with db.read(ctx.engine) as conn:
+        with ctx.states.hold(conn, loaded, now) as state:
+            found = state.tickets.get(row.ticket)
+            if found is not None:
+                return public_ticket(state, loaded.site, found)
+        # An older ticket, outside the live window: fold its own events.
+        events = [store.row_event(r) for r in store.of_ticket(conn, row.site, row.ticket)]
+    old = fold(loaded.site, events)
+    found = old.tickets.get(row.ticket)
+    if found is None:
+        raise not_found("ticket")
+    return public_ticket(old, loaded.site, found)
+
+
+@probes.get("/healthz", response_model=Health, summary="Liveness: the process answers")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@probes.get(
+    "/readyz",
+    response_model=Ready,
+    responses=responses(503),
+    summary="Readiness: the database answers",
+)
+def readyz(ctx: Ctx) -> Ready:
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        raise ApiError(503, "unavailable", f"database unreachable: {type(exc).__name__}") from None
+    return Ready(status="ok", schema_version=ctx.schema_version)

@@ -1,0 +1,138 @@
+"""Site endpoints: counter actions, tickets, the queue snapshot, conflicts, statistics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from server import db
+from server.actions import CounterAction, counter_action, issue_ticket
+from server.api.deps import Caller, Ctx, SiteId
+from server.auth import Permission, Principal
+from server.context import ServerContext
+from server.errors import invalid, not_found, responses
+from server.models import (
+    IDENT,
+    ActionResult,
+    ConflictList,
+    IssuedTicket,
+    IssueRequest,
+    QueueSnapshot,
+    SiteStats,
+    TransferRequest,
+)
+from server.sites import LoadedSite
+from server.states import window_floor
+from server.stats import MAX_DAYS, site_stats
+from server.views import conflict_views, snapshot
+
+router = APIRouter(prefix="/sites/{site}")
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
+_ERRORS = responses(400, 401, 403, 404, 413, 422)
+
+
+def _site(ctx: ServerContext, who: Principal, site: str, permission: Permission) -> LoadedSite:
+    who.require(permission, site)
+    loaded = ctx.sites.get_by_engine(ctx.engine, site)
+    if loaded is None:
+        raise not_found(f"site {site!r}")
+    return loaded
+
+
+@router.post(
+    "/counters/{counter}/transfer",
+    response_model=ActionResult,
+    responses=_ERRORS,
+    summary="Send the counter's current ticket to another service's queue",
+)
+def transfer(
+    site: SiteId, counter: CounterId, body: TransferRequest, ctx: Ctx, who: Caller
+) -> ActionResult:
+    return counter_action(ctx, who, site, counter, CounterAction.TRANSFER, body.service)
+
+
+_ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
+
+
+@router.post(
+    "/counters/{counter}/{action}",
+    response_model=ActionResult,
+    responses=_ERRORS,
+    summary="A counter's action: next, recall, done, no-show, open or close",
+)
+def act(
+    site: SiteId,
+    counter: CounterId,
+    action: Annotated[
+        str, Path(pattern="^(" + "|".join(_ACTIONS) + ")$", description="The action.")
+    ],
+    ctx: Ctx,
+    who: Caller,
+) -> ActionResult:
+    return counter_action(ctx, who, site, counter, CounterAction(action))
+
+
+@router.post(
+    "/tickets",
+    response_model=IssuedTicket,
+    responses=_ERRORS,
+    summary="Issue a ticket (kiosks without a lease, the agents' console)",
+)
+def issue(site: SiteId, body: IssueRequest, ctx: Ctx, who: Caller) -> IssuedTicket:
+    return issue_ticket(ctx, who, site, body.service, body.priority, body.lang)
+
+
+@router.get(
+    "/queue",
+    response_model=QueueSnapshot,
+    responses=responses(401, 403, 404, 422),
+    summary="The site's queue now: services, counters, waiting tickets, calls, conflicts",
+)
+def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
+    loaded = _site(ctx, who, site, Permission.READ)
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        day, _floor = window_floor(loaded, now)
+        return snapshot(state, loaded.site, day, ctx.states.seq(site), now)
+
+
+@router.get(
+    "/conflicts",
+    response_model=ConflictList,
+    responses=responses(401, 403, 404, 422),
+    summary="Disagreements between devices found when their offline events were merged",
+)
+def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
+    loaded = _site(ctx, who, site, Permission.READ)
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, ctx.now()) as state:
+        return ConflictList(site=site, conflicts=conflict_views(state))
+
+
+@router.get(
+    "/stats",
+    response_model=SiteStats,
+    responses=responses(401, 403, 404, 422),
+    summary="Waiting-time indicators per service and day (see docs/statistics.md)",
+)
+def stats(
+    site: SiteId,
+    ctx: Ctx,
+    who: Caller,
+    date_from: Annotated[
+        date, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY, description="First day (site time).")
+    ],
+    date_to: Annotated[
+        date, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY, description="Last day, included.")
+    ],
+) -> SiteStats:
+    loaded = _site(ctx, who, site, Permission.STATS)
+    if date_to < date_from:
+        raise invalid("'to' is before 'from'", field="to")
+    if (date_to - date_from).days >= MAX_DAYS:
+        raise invalid(f"at most {MAX_DAYS} days at once", field="to")
+    return site_stats(ctx.engine, loaded, date_from, date_to)

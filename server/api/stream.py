@@ -1,0 +1,118 @@
+"""GET /api/v1/sites/{site}/stream: the site's new events as server-sent events.
+
+One SSE message per stored event (``id:`` its seq, ``event:`` its kind, ``data:`` its JSON).
+A client resumes where it stopped with the ``Last-Event-ID`` header (browsers send it when they
+reconnect) or ``?cursor=``; without either the stream starts with the next new event. A comment
+line every ``keepalive_seconds`` keeps proxies from closing an idle stream. The table is read
+when the notifier wakes the stream (``server.notify``), not at each keep-alive.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from server import db, store
+from server.api.deps import Caller, Ctx, SiteId
+from server.auth import Permission
+from server.context import ServerContext
+from server.errors import not_found, responses
+from server.models import MAX_SEQ
+
+router = APIRouter()
+
+BATCH = 500
+
+
+def _read(ctx: ServerContext, site: str, cursor: int) -> list[Any]:
+    with db.read(ctx.engine) as conn:
+        return store.since(conn, site, cursor, BATCH)
+
+
+def _last(ctx: ServerContext, site: str) -> int:
+    with db.read(ctx.engine) as conn:
+        return store.last_seq(conn, site)
+
+
+def message(row: Any) -> str:
+    data = json.dumps(store.event_json(row), separators=(",", ":"))
+    return f"id: {row.seq}\nevent: {row.kind}\ndata: {data}\n\n"
+
+
+async def _events(
+    ctx: ServerContext, site: str, cursor: int, max_seconds: float | None
+) -> AsyncIterator[str]:
+    notifier = ctx.notifier
+    sub = notifier.subscribe(site)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    try:
+        yield "retry: 2000\n\n"
+        while not notifier.closed:
+            sub.arm()
+            rows = await run_in_threadpool(_read, ctx, site, cursor)
+            if rows:
+                yield "".join(message(r) for r in rows)
+                cursor = rows[-1].seq
+                continue
+            # The table is read again only when woken: the notifier's own fallback (a poll
+            # of the sites' last seq) stands for a lost wake-up, so an idle stream costs a
+            # comment line now and then, not a query.
+            while True:
+                left = ctx.keepalive_seconds
+                if deadline is not None:
+                    left = min(left, deadline - time.monotonic())
+                    if left <= 0:
+                        return
+                if await sub.wait(left) or notifier.closed:
+                    break
+                yield ": keep-alive\n\n"
+    finally:
+        sub.close()
+
+
+@router.get(
+    "/sites/{site}/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "An endless text/event-stream of the site's events",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **responses(401, 403, 404, 422),
+    },
+    summary="Server-sent events: the site's new events as they are stored",
+)
+async def stream(
+    site: SiteId,
+    ctx: Ctx,
+    who: Caller,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Start after this seq.")
+    ] = None,
+    last_event_id: Annotated[
+        int | None,
+        Header(alias="Last-Event-ID", ge=0, le=MAX_SEQ, description="Resume after this seq."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        Query(gt=0, le=86400, description="Close the stream after this many seconds."),
+    ] = None,
+) -> StreamingResponse:
+    who.require(Permission.READ, site)
+    loaded = await run_in_threadpool(ctx.sites.get_by_engine, ctx.engine, site)
+    if loaded is None:
+        raise not_found(f"site {site!r}")
+    start = last_event_id if last_event_id is not None else cursor
+    if start is None:
+        start = await run_in_threadpool(_last, ctx, site)
+    return StreamingResponse(
+        _events(ctx, site, start, max_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,180 @@
+"""The database: engine creation for SQLite and PostgreSQL, and the per-site write lock.
+
+SQLite (the default) runs in WAL mode with foreign keys and a busy timeout; writes start with
+``BEGIN IMMEDIATE`` so they serialise at the start of the transaction, not at its first write.
+PostgreSQL (psycopg 3) serialises writers of one site with ``SELECT ... FOR UPDATE`` on the
+site's row. Either way, every transaction that appends events to a site holds that site's lock
+until it commits, so sequence numbers are gapless and ``next`` can never hand out a ticket twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from server import schema
+
+_WRITE = "guichet_write"
+_SINGLE = "guichet_single"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+REQUEST_THREADS = 16
+"""Threads of one server process that run requests' database work at once (counter actions,
+live streams, pages, reads). More do not serve more: one process runs Python on one core, and
+under load 40 threads served fewer requests than 8 or 16, contending for the interpreter."""
+SYNC_THREADS = 8
+"""Threads of one server process that run devices' syncs, apart from the others: a fleet's
+syncs queue for these while calls and live streams go on (docs/performance.md)."""
+POOL_SIZE = REQUEST_THREADS + SYNC_THREADS
+"""Database connections of one server process, kept open once made (PostgreSQL: plus one
+listening for notifications)."""
+IDLE_PING_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle this long is checked before use (seconds)."""
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Our settings say ``postgresql://``; SQLAlchemy needs the driver named (psycopg 3)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_db_engine(database_url: str) -> Engine:
+    """An engine for ``database_url`` with the pragmas and locking Guichet relies on."""
+    url = sqlalchemy_url(database_url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=0,
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    # As many connections as the threads that may run requests at once, kept open once made: a
+    # pool that closes its overflow connections on return opens a new one (a PostgreSQL
+    # backend process) for almost every request under load.
+    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=30)
+    event.listen(engine, "checkin", _remember_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Checks a connection that sat idle in the pool before handing it out (the database may
+    have restarted meanwhile); the pool then replaces a dead one. A connection in steady use
+    is not pinged: that would be one more round trip per request."""
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cur:
+            cur.execute("SELECT 1")
+        if not dbapi_connection.autocommit:
+            dbapi_connection.rollback()
+    except Exception as exc:
+        raise sa.exc.DisconnectionError(str(exc)) from exc
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (the sqlite3 module's implicit
+    # transactions would start them lazily, after our BEGIN IMMEDIATE had no effect).
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged event survives a power cut (devices drop it from their outbox).
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    options = conn.get_execution_options()
+    if options.get(_SINGLE, False):
+        return  # one statement: SQLite runs it atomically without BEGIN
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading, outside any explicit transaction (each statement sees what
+    was committed when it ran; no BEGIN/ROLLBACK round trips). Readers that combine several
+    statements must not need them to agree (the event log's gapless ``seq`` makes that easy).
+    """
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            yield conn.execution_options(**{_SINGLE: True})
+        else:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+_writer_locks: dict[int, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(id(engine.pool), threading.Lock())
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; on SQLite it holds the database's write lock from the start.
+
+    SQLite writers of this process first queue on a lock of their own: SQLite's busy handler
+    makes waiting writers sleep and poll, which under contention lets some wait for seconds
+    while others go through; the queue hands the database over as soon as it is free.
+    ``BEGIN IMMEDIATE`` still guards against other processes (``guichet site load``)."""
+    with contextlib.ExitStack() as stack:
+        if is_sqlite(engine):
+            stack.enter_context(_writer_lock(engine))
+        conn = stack.enter_context(engine.connect()).execution_options(**{_WRITE: True})
+        stack.enter_context(conn.begin())
+        yield conn
+
+
+@contextmanager
+def write_one(engine: Engine) -> Iterator[Connection]:
+    """A connection for one writing statement that needs no other (atomic on its own): no
+    BEGIN/COMMIT round trips on PostgreSQL; SQLite still queues for its write lock."""
+    if is_sqlite(engine):
+        with write(engine) as conn:
+            yield conn
+    else:
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def lock_site(conn: Connection, site: str) -> sa.Row[Any] | None:
+    """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
+    returns its row, or None when the site does not exist."""
+    q = sa.select(schema.sites).where(schema.sites.c.id == site)
+    if not is_sqlite(conn.engine):
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def insert(conn: Connection, table: sa.Table) -> Any:
+    """An INSERT of the connection's dialect, which offers ``on_conflict_do_nothing``."""
+    if is_sqlite(conn.engine):
+        return sqlite.insert(table)
+    return postgresql.insert(table)

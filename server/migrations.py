@@ -1,0 +1,87 @@
+"""Versioned schema migrations, applied in order at start-up.
+
+``schema_version`` records every step applied. A new step is appended to ``STEPS`` with the
+next number; steps already released are never edited. Applying takes the database's write
+lock (SQLite) or a transaction-scoped advisory lock (PostgreSQL), so two processes starting
+together apply each step once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from server import db, schema
+
+log = logging.getLogger(__name__)
+
+_ADVISORY_LOCK = 0x6775_6963_6865  # "guiche": any constant unique to this application
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _initial(conn: Connection) -> None:
+    tables = [
+        schema.sites,
+        schema.events,
+        schema.ticket_tokens,
+        schema.numbering,
+        schema.leases,
+        schema.devices,
+        schema.users,
+    ]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+def _shared_state(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.site_files, schema.server_keys])
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
+    Step(2, "site files' content hashes, shared server keys", _shared_state),
+)
+
+
+def current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table("schema_version"):
+        return 0
+    value = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
+    return int(value or 0)
+
+
+def migrate(engine: Engine) -> int:
+    """Brings the database to the newest schema; returns its version."""
+    with db.write(engine) as conn:
+        if not db.is_sqlite(engine):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+        schema.schema_version.create(conn, checkfirst=True)
+        version = current_version(conn)
+        newest = STEPS[-1].version
+        if version > newest:
+            raise RuntimeError(
+                f"the database is at schema version {version}, newer than this program "
+                f"knows ({newest}): upgrade Guichet"
+            )
+        for step in STEPS:
+            if step.version <= version:
+                continue
+            log.info("applying schema migration %d: %s", step.version, step.description)
+            step.apply(conn)
+            conn.execute(
+                sa.insert(schema.schema_version).values(
+                    version=step.version, description=step.description, applied_at=time.time()
+                )
+            )
+            version = step.version
+        return version

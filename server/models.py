@@ -1,0 +1,253 @@
+"""Request and response bodies of the HTTP API (pydantic): the OpenAPI is generated from them.
+
+Every identifier that reaches a query is checked against a pattern first, every number is
+bounded and every float finite, so nothing a client sends can make the database refuse a
+value (a 500) instead of the API refusing the request (a 4xx).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tickets.events import EventKind
+from tickets.queue import TicketStatus
+
+IDENT = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+HLC_RE = r"^[0-9]{15}-[0-9]{6}-[!-~]{1,63}$"
+TOKEN_RE = r"^[A-Za-z0-9_-]{16,128}$"
+MAX_SEQ = 2**53
+
+Ident = Annotated[str, Field(pattern=IDENT, max_length=63)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class EventIn(_In):
+    """An event as a device uploads it (``tickets.events.Event.to_dict``)."""
+
+    id: str = Field(pattern=UUID_RE, description="UUID chosen by the device (lower case).")
+    site: Ident
+    device: Ident
+    kind: EventKind
+    hlc: str = Field(pattern=HLC_RE, max_length=96, description="Hybrid logical clock value.")
+    wall_time: Finite = Field(ge=0, le=1e11, description="Device wall clock (epoch seconds).")
+    data: dict[str, Any] = Field(description="Payload; fields depend on the kind.")
+    seq: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Ignored on upload.")
+    received_at: Finite | None = Field(default=None, description="Ignored on upload.")
+
+
+class EventOut(BaseModel):
+    """A stored event, with its per-site sequence number and reception time."""
+
+    id: str
+    site: str
+    device: str
+    kind: EventKind
+    hlc: str
+    wall_time: float
+    data: dict[str, Any]
+    seq: int
+    received_at: float
+
+
+class LeaseRequest(_In):
+    service: Ident
+    day: date = Field(description="Site-local day the numbers are for (ISO date).")
+
+
+class LeaseOut(BaseModel):
+    service: str
+    day: date
+    start: int
+    end: int = Field(description="Inclusive.")
+
+
+class SyncRequest(_In):
+    device: Ident = Field(description="The calling device's id (must match its token).")
+    cursor: int = Field(default=0, ge=0, le=MAX_SEQ, description="Last seq the device has.")
+    events: list[EventIn] = Field(default_factory=list, max_length=10_000)
+    lease_requests: list[LeaseRequest] = Field(default_factory=list, max_length=50)
+    config_version: str = Field(default="", max_length=64)
+    health: dict[str, Any] | None = Field(
+        default=None, description="Free-form device health (at most 8 KB as JSON)."
+    )
+    limit: int = Field(default=1000, ge=1, le=5000, description="Most events returned.")
+
+
+class SyncResponse(BaseModel):
+    acks: list[str]
+    events: list[EventOut]
+    cursor: int
+    more: bool
+    leases: list[LeaseOut]
+    config_version: str
+    config: dict[str, Any] | None = Field(description="SiteConfig JSON when versions differ.")
+    server_time: float
+    server_hlc: str
+
+
+class TicketView(BaseModel):
+    id: str
+    label: str
+    number: int
+    service: str
+    status: TicketStatus
+    day: str
+    priority: str | None
+    counter: str | None
+    issued_at: float
+    called_at: float | None
+    finished_at: float | None
+    recalls: int
+    transfers: int
+    conflict: bool
+    people_ahead: int | None = None
+    estimated_wait_seconds: float | None = None
+
+
+class ActionResult(BaseModel):
+    ticket: TicketView | None
+    events: list[EventOut]
+
+
+class TransferRequest(_In):
+    service: Ident
+
+
+class IssueRequest(_In):
+    service: Ident
+    priority: str | None = Field(default=None, max_length=32)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+
+
+class IssuedTicket(BaseModel):
+    ticket: TicketView
+    token: str = Field(description="Secret of the follow-my-ticket page.")
+    events: list[EventOut]
+
+
+class ServiceQueue(BaseModel):
+    id: str
+    prefix: str
+    names: dict[str, str]
+    waiting: int
+    estimated_wait_seconds: float
+    open_now: bool
+    open_counters: list[str]
+
+
+class CounterView(BaseModel):
+    id: str
+    label: str
+    services: list[str]
+    open: bool
+    ticket: TicketView | None
+
+
+class CallView(BaseModel):
+    ticket: str
+    label: str
+    service: str
+    counter: str
+    at: float
+    recall: bool
+    event: str
+
+
+class ConflictView(BaseModel):
+    kind: str = Field(description="double_call, finished_elsewhere or duplicate_number.")
+    ticket: str
+    label: str
+    kept_counter: str
+    other_counter: str
+    event: str = Field(description="Id of the event that lost.")
+
+
+class QueueSnapshot(BaseModel):
+    site: str
+    day: str
+    cursor: int
+    services: list[ServiceQueue]
+    counters: list[CounterView]
+    waiting: list[TicketView]
+    last_calls: list[CallView]
+    conflicts: list[ConflictView]
+
+
+class ConflictList(BaseModel):
+    site: str
+    conflicts: list[ConflictView]
+
+
+class PublicService(BaseModel):
+    id: str
+    prefix: str
+    names: dict[str, str]
+    waiting: int
+    estimated_wait_seconds: float
+    open_now: bool
+
+
+class PublicWait(BaseModel):
+    site: str
+    name: str
+    server_time: float
+    services: list[PublicService]
+
+
+class PublicTicket(BaseModel):
+    label: str
+    service: str
+    service_names: dict[str, str]
+    status: TicketStatus
+    day: str
+    people_ahead: int
+    estimated_wait_seconds: float | None
+    counter: str | None
+    counter_label: str | None
+
+
+class ServiceDayStats(BaseModel):
+    day: date
+    service: str
+    tickets: int
+    called: int
+    served: int
+    no_shows: int
+    cancelled: int
+    waiting_p50_seconds: float | None
+    waiting_p90_seconds: float | None
+    share_waited_15_min: float | None
+    mean_service_seconds: float | None
+
+
+class HourArrivals(BaseModel):
+    hour: int
+    tickets: int
+    by_service: dict[str, int]
+
+
+class SiteStats(BaseModel):
+    site: str
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    days: list[ServiceDayStats]
+    arrivals_by_hour: list[HourArrivals]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    schema_version: int

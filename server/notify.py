@@ -1,0 +1,280 @@
+"""Wake-ups for the live streams when a site gets new events, within one server process and
+across every process on the same PostgreSQL database.
+
+A wake-up names the site and its new last ``seq``; it carries no event. Subscribers read the
+events from the table by cursor, so a lost or duplicated wake-up costs latency (until the next
+wake-up, the fallback poll or the stream's keep-alive), never an event. A subscriber arms its
+subscription *before* reading the table, so a wake-up that comes while it reads is not missed.
+
+- ``LocalNotifier`` (SQLite, one process): the process that stored events wakes its own
+  subscribers through the event loop that serves the streams.
+- ``PgNotifier`` (PostgreSQL, any number of processes and machines): the transaction that stores
+  events also runs ``pg_notify('guichet_events', '<site> <seq>')`` (``announce``), which
+  PostgreSQL delivers at commit, and only if it commits, to every process listening on the
+  channel. Each process keeps one connection of its own listening (a thread), reconnects when it
+  breaks (waking every subscriber, who re-read what they missed), and every ``poll_seconds``
+  compares the subscribed sites' ``last_seq`` with what it was told, in case a notification
+  was lost. The process that stored the events also wakes its own subscribers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "guichet_events"
+"""The PostgreSQL notification channel of stored events; payload ``"<site> <seq>"``."""
+
+
+def announce(conn: Connection, site: str, seq: int) -> None:
+    """Tells every server process, when the caller's transaction commits, that ``site`` has
+    events up to ``seq`` (PostgreSQL; SQLite is served by one process, which publishes itself)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {seq}")))
+
+
+class Subscription(Protocol):
+    def arm(self) -> None:
+        """Forgets past wake-ups; call before reading the table."""
+
+    async def wait(self, timeout: float) -> bool:
+        """True when woken since ``arm`` (at once if already), False after ``timeout``
+        seconds or when the server is shutting down."""
+
+    def close(self) -> None: ...
+
+
+class Notifier(Protocol):
+    closed: bool
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Binds the loop that serves the streams (and starts listening, if there is a
+        database to listen to). Called at start-up."""
+
+    def publish(self, site: str, seq: int) -> None:
+        """Says that ``site``'s events up to ``seq`` are committed. Callable from any thread."""
+
+    def subscribe(self, site: str) -> Subscription:
+        """A subscription to ``site``'s wake-ups; called from the serving event loop."""
+
+    def close(self) -> None:
+        """Ends every wait (server shutting down)."""
+
+
+class _LocalSubscription:
+    def __init__(self, owner: LocalNotifier, site: str) -> None:
+        self.owner = owner
+        self.site = site
+        self.flag = asyncio.Event()
+
+    def arm(self) -> None:
+        self.flag.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        if self.owner.closed:
+            return False
+        try:
+            await asyncio.wait_for(self.flag.wait(), timeout)
+        except TimeoutError:
+            return False
+        return not self.owner.closed
+
+    def close(self) -> None:
+        self.owner._remove(self)
+
+
+class LocalNotifier:
+    """Fan-out inside one process, through the event loop that serves the streams.
+
+    Each site's last announced ``seq`` is remembered, so the same news heard twice (from this
+    process and back from the database) wakes the subscribers once."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._subs: dict[str, set[_LocalSubscription]] = {}
+        self._known: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self, site: str) -> _LocalSubscription:
+        self._loop = asyncio.get_running_loop()
+        sub = _LocalSubscription(self, site)
+        with self._lock:
+            self._subs.setdefault(site, set()).add(sub)
+        return sub
+
+    def _remove(self, sub: _LocalSubscription) -> None:
+        with self._lock:
+            group = self._subs.get(sub.site)
+            if group is not None:
+                group.discard(sub)
+                if not group:
+                    del self._subs[sub.site]
+
+    def subscribed_sites(self) -> list[str]:
+        with self._lock:
+            return list(self._subs)
+
+    def publish(self, site: str, seq: int) -> None:
+        self.deliver(site, seq)
+
+    def deliver(self, site: str, seq: int, *, changed_only: bool = False) -> None:
+        """Wakes ``site``'s subscribers unless ``seq`` was already announced (or, with
+        ``changed_only``, unless it equals what was last announced: a database restored from
+        a backup can go back)."""
+        with self._lock:
+            known = self._known.get(site)
+            if known is not None and (seq == known if changed_only else seq <= known):
+                return
+            self._known[site] = seq
+        self._call(lambda: self._wake(site))
+
+    def wake_all(self) -> None:
+        """Wakes every subscriber (news may have been lost): each re-reads the table."""
+        self._call(lambda: self._wake(None))
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake_all()
+
+    def _wake(self, site: str | None) -> None:
+        with self._lock:
+            if site is None:
+                subs = [s for group in self._subs.values() for s in group]
+            else:
+                subs = list(self._subs.get(site, ()))
+        for s in subs:
+            s.flag.set()
+
+    def _call(self, fn: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # nobody has subscribed yet
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(fn)
+
+
+def parse_payload(payload: str) -> tuple[str, int] | None:
+    """``"<site> <seq>"`` as (site, seq), or None when it is not one of ours."""
+    site, _, seq = payload.partition(" ")
+    return (site, int(seq)) if site and seq.isdigit() else None
+
+
+class PgNotifier(LocalNotifier):
+    """``LocalNotifier`` plus PostgreSQL LISTEN on one dedicated connection (a thread)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        poll_seconds: float = 5.0,
+        retry_seconds: tuple[float, float] = (0.5, 5.0),
+    ) -> None:
+        super().__init__()
+        self.conninfo = conninfo
+        self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self.listening = threading.Event()
+        """Set while the listening connection is up (tests and the readiness probe)."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().start(loop)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="guichet-listen", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=3)
+
+    # ---- the listening thread -------------------------------------------------------------
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            self.conninfo,
+            autocommit=True,
+            connect_timeout=5,
+            # A dead peer (a database host gone without a word) is noticed within seconds,
+            # not after the kernel's retransmission timeout (minutes).
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+            tcp_user_timeout=15_000,
+            application_name="guichet-listen",
+        )
+
+    def _run(self) -> None:
+        import psycopg
+
+        delay, most = self.retry_seconds
+        failed_at: float | None = None
+        while not self._stop.is_set():
+            try:
+                with self._connect() as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    if failed_at is not None:
+                        log.warning(
+                            "listening to the database's notifications again after %.1f s",
+                            time.monotonic() - failed_at,
+                        )
+                        failed_at = None
+                    delay = self.retry_seconds[0]
+                    self._listen(conn)
+            except psycopg.Error as exc:
+                self.listening.clear()
+                if failed_at is None:
+                    failed_at = time.monotonic()
+                    log.warning(
+                        "the database's notifications are not heard (%s); retrying, live "
+                        "streams poll meanwhile",
+                        str(exc).strip() or type(exc).__name__,
+                    )
+                # Whatever was announced meanwhile is lost: every stream re-reads now, and
+                # again when the connection is back (``_listen`` starts with a poll).
+                self.wake_all()
+                self._stop.wait(delay)
+                delay = min(delay * 2, most)
+        self.listening.clear()
+
+    def _listen(self, conn: Any) -> None:
+        self._poll(conn)
+        next_poll = time.monotonic() + self.poll_seconds
+        while not self._stop.is_set():
+            timeout = max(0.05, min(1.0, next_poll - time.monotonic()))
+            for note in conn.notifies(timeout=timeout):
+                found = parse_payload(note.payload) if note.channel == CHANNEL else None
+                if found is not None:
+                    self.deliver(*found)
+            if time.monotonic() >= next_poll:
+                self._poll(conn)
+                next_poll = time.monotonic() + self.poll_seconds
+
+    def _poll(self, conn: Any) -> None:
+        """Wakes the subscribed sites whose ``last_seq`` is not what was last announced."""
+        sites = self.subscribed_sites()
+        if not sites:
+            return
+        rows = conn.execute("SELECT id, last_seq FROM sites WHERE id = ANY(%s)", (sites,))
+        for site, seq in rows.fetchall():
+            self.deliver(site, int(seq), changed_only=True)

@@ -1,0 +1,127 @@
+"""The server's tables (SQLAlchemy Core). Created and changed only by ``server.migrations``.
+
+A change to a table here needs a new migration step there: databases in the field are at
+older versions and are brought forward step by step.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.Float(53), nullable=False),
+)
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # SiteConfig as JSON (``SiteConfig.model_dump(mode="json")``).
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("config_version", sa.String(32), nullable=False),
+    # The sequence number of the site's newest event (0: none yet).
+    sa.Column("last_seq", sa.BigInteger, nullable=False, default=0),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("hlc", sa.String(96), nullable=False),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("wall_time", sa.Float(53), nullable=False),
+    sa.Column("received_at", sa.Float(53), nullable=False),
+    sa.Column("ticket", sa.String(128), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("events_site_hlc", "site", "hlc"),
+    sa.Index("events_site_ticket", "site", "ticket"),
+)
+
+ticket_tokens = sa.Table(
+    "ticket_tokens",
+    metadata,
+    # The follow-my-ticket secret of a TicketIssued event.
+    sa.Column("token", sa.String(128), primary_key=True),
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("ticket", sa.String(128), nullable=False),
+)
+
+numbering = sa.Table(
+    "numbering",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("service", sa.String(63), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("next_free", sa.Integer, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("service", sa.String(63), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("device", sa.String(63), nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("granted_at", sa.Float(53), nullable=False),
+    sa.PrimaryKeyConstraint("site", "service", "day", "start"),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    # sha256 (hex) of the device's bearer token; the token itself is never stored.
+    sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("health", sa.JSON, nullable=True),
+    sa.Column("last_seen", sa.Float(53), nullable=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    # argon2id hash.
+    sa.Column("password_hash", sa.Text, nullable=False),
+    # agent, manager or admin.
+    sa.Column("role", sa.String(16), nullable=False),
+    # Site ids this user works for (an admin works for every site).
+    sa.Column("sites", sa.JSON, nullable=False),
+)
+
+site_files = sa.Table(
+    "site_files",
+    metadata,
+    # The site file a site was last loaded from at start-up (``ServerSettings.site_files``):
+    # a file is loaded again only when its content changed, so edits made on the
+    # administration pages survive restarts.
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    # sha256 (hex) of the file's bytes.
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("loaded_at", sa.Float(53), nullable=False),
+)
+
+server_keys = sa.Table(
+    "server_keys",
+    metadata,
+    # Secrets every server process of the database shares, made once: "web_session" signs the
+    # web pages' session cookies when the settings give no ``secret_key``.
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float(53), nullable=False),
+)

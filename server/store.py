@@ -1,0 +1,170 @@
+"""The event log in the database: append under the site lock, read by cursor or by clock.
+
+Appending assigns the next sequence numbers of the site (its ``last_seq`` plus one, and so on)
+and the server's reception time. The caller holds the site's write lock (``db.lock_site``),
+which makes the sequence gapless in commit order: a reader that has seen ``seq`` n has seen
+every event before it. The same transaction announces the new ``seq`` to every server process
+(``notify.announce``: delivered at commit, and only if it commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from server import db, notify, schema
+from server.errors import ApiError
+from tickets.events import Event, EventKind
+from tickets.hlc import Timestamp
+
+_IN_CHUNK = 500
+_E = schema.events
+
+
+def event_json(row: Any) -> dict[str, Any]:
+    """An ``events`` row as the API's Event JSON."""
+    return {
+        "id": row.id,
+        "site": row.site,
+        "device": row.device,
+        "kind": row.kind,
+        "hlc": row.hlc,
+        "wall_time": row.wall_time,
+        "data": row.data,
+        "seq": row.seq,
+        "received_at": row.received_at,
+    }
+
+
+def row_event(row: Any) -> Event:
+    return Event(
+        id=row.id,
+        site=row.site,
+        device=row.device,
+        kind=EventKind(row.kind),
+        hlc=Timestamp.decode(row.hlc),
+        wall_time=row.wall_time,
+        data=row.data,
+        seq=row.seq,
+        received_at=row.received_at,
+    )
+
+
+def same_content(stored: Any, event: Event) -> bool:
+    """Whether a stored row and an uploaded event are the same event (idempotent replay)."""
+    return (
+        stored.site == event.site
+        and stored.device == event.device
+        and stored.kind == event.kind.value
+        and stored.hlc == event.hlc.encode()
+        and stored.wall_time == event.wall_time
+        and stored.data == event.data
+    )
+
+
+def find(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
+    """Stored events among ``ids``, by id."""
+    out: dict[str, Any] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i : i + _IN_CHUNK]
+        for row in conn.execute(sa.select(_E).where(_E.c.id.in_(chunk))):
+            out[row.id] = row
+    return out
+
+
+def append(
+    conn: Connection, site: str, last_seq: int, events: Iterable[Event], now: float
+) -> list[Event]:
+    """Stores new events after ``last_seq`` (under the site lock); returns them stored."""
+    stored: list[Event] = []
+    rows: list[dict[str, Any]] = []
+    tokens: list[dict[str, Any]] = []
+    seq = last_seq
+    for e in events:
+        seq += 1
+        stored.append(e.stored(seq, now))
+        rows.append(
+            {
+                "site": site,
+                "seq": seq,
+                "id": e.id,
+                "kind": e.kind.value,
+                "hlc": e.hlc.encode(),
+                "device": e.device,
+                "wall_time": e.wall_time,
+                "received_at": now,
+                "ticket": e.ticket,
+                "data": e.data,
+            }
+        )
+        token = e.data.get("token") if e.kind is EventKind.TICKET_ISSUED else None
+        if token:
+            tokens.append({"token": token, "site": site, "ticket": e.data["ticket"]})
+    if not rows:
+        return []
+    # The caller found none of these stored under the site's lock; a copy can still be
+    # committed meanwhile by another site's writer (an id or follow token reused across
+    # sites). The unique constraints keep it out, and the batch is refused whole (409) rather
+    # than stored with a gap in the sequence.
+    inserted = conn.execute(
+        db.insert(conn, _E).on_conflict_do_nothing(index_elements=["id"]).returning(_E.c.id),
+        rows,
+    ).all()
+    if len(inserted) != len(rows):
+        taken = sorted({r["id"] for r in rows} - {r.id for r in inserted})
+        raise ApiError(
+            409, "conflict", f"event {taken[0]} is already stored for another site", event=taken[0]
+        )
+    if tokens:
+        t = schema.ticket_tokens
+        unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
+        kept = conn.execute(unique_token.returning(t.c.token), tokens).all()
+        if len(kept) != len(tokens):
+            raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
+    conn.execute(sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq))
+    notify.announce(conn, site, seq)
+    return stored
+
+
+_SINCE = (
+    sa.select(_E)
+    .where(_E.c.site == sa.bindparam("site"), _E.c.seq > sa.bindparam("cursor"))
+    .order_by(_E.c.seq)
+    .limit(sa.bindparam("limit"))
+)
+
+
+def since(conn: Connection, site: str, cursor: int, limit: int) -> list[Any]:
+    """Rows of the site's events after ``cursor``, in sequence order, at most ``limit``."""
+    return list(conn.execute(_SINCE, {"site": site, "cursor": cursor, "limit": limit}))
+
+
+def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = None) -> list[Any]:
+    """Rows of the site's events whose clock is in [hlc_from, hlc_to), in sequence order."""
+    q = sa.select(_E).where(_E.c.site == site, _E.c.hlc >= hlc_from)
+    if hlc_to is not None:
+        q = q.where(_E.c.hlc < hlc_to)
+    return list(conn.execute(q.order_by(_E.c.seq)))
+
+
+def of_ticket(conn: Connection, site: str, ticket: str) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(_E).where(_E.c.site == site, _E.c.ticket == ticket).order_by(_E.c.seq)
+        )
+    )
+
+
+def last_seq(conn: Connection, site: str) -> int:
+    value = conn.execute(
+        sa.select(schema.sites.c.last_seq).where(schema.sites.c.id == site)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def hlc_floor(epoch_seconds: float) -> str:
+    """The smallest encoded clock value at or after an instant (for range queries)."""
+    return f"{int(epoch_seconds * 1000):015d}"

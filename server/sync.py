@@ -1,0 +1,375 @@
+"""``POST /api/v1/sync``: a device's upload, download, leases and configuration in one call.
+
+The upload is checked whole before anything is stored: one bad event refuses the batch (a 4xx
+naming the event and the field) and the device keeps it in its outbox. Events already stored
+are acknowledged again (idempotent by id); an id stored with other content is a 409.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from server import db, schema, store
+from server.auth import Permission, Principal, device_session_from_header
+from server.context import ServerContext
+from server.errors import ApiError, invalid, not_found
+from server.models import TOKEN_RE, LeaseRequest, SyncRequest
+from server.sites import LoadedSite
+from tickets.events import Event, EventError, EventKind
+from tickets.numbering import allocate_block
+
+MAX_HEALTH_BYTES = 8192
+LAST_SEEN_EVERY_SECONDS = 30.0
+"""A sync with nothing to store refreshes the device's last_seen at most this often (seconds):
+often enough for the fleet page (a device is offline after 120 s), and devices send their
+health every 30 s anyway. Every refresh is a write, one per device per refresh."""
+
+_COUNTER_KINDS = frozenset(
+    {
+        EventKind.TICKET_CALLED,
+        EventKind.TICKET_RECALLED,
+        EventKind.TICKET_SERVED,
+        EventKind.TICKET_NO_SHOW,
+        EventKind.TICKET_REACTIVATED,
+        EventKind.TICKET_TRANSFERRED,
+        EventKind.COUNTER_OPENED,
+        EventKind.COUNTER_CLOSED,
+        EventKind.TICKET_CANCELLED,
+    }
+)
+KINDS_BY_ROLE: dict[str, frozenset[EventKind]] = {
+    "kiosk": frozenset({EventKind.TICKET_ISSUED, EventKind.TICKET_CANCELLED}),
+    "display": _COUNTER_KINDS,
+}
+_TICKET_ID = re.compile(r"^[!-~]{1,128}$")
+_TOKEN = re.compile(TOKEN_RE)
+_MAX_NUMBER = 999_999
+
+
+def check_event(
+    e: Event, where: str, loaded: LoadedSite, who: Principal, now: float, skew: float
+) -> None:
+    """Refuses an uploaded event that this device may not have made (ApiError)."""
+    if e.site != loaded.id:
+        raise invalid(
+            f"event {e.id}: site {e.site!r} is not the device's site {loaded.id!r}",
+            field=f"{where}.site",
+            event=e.id,
+        )
+    if e.device != who.name:
+        raise invalid(
+            f"event {e.id}: device {e.device!r} is not the calling device {who.name!r}",
+            field=f"{where}.device",
+            event=e.id,
+        )
+    if e.kind not in KINDS_BY_ROLE.get(who.role, frozenset()):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"event {e.id}: a {who.role} may not send {e.kind.value} events",
+            event=e.id,
+            field=f"{where}.kind",
+        )
+    if e.hlc.seconds > now + skew:
+        raise invalid(
+            f"event {e.id}: clock {e.hlc.encode()} is more than {skew:.0f} s ahead of the server",
+            field=f"{where}.hlc",
+            event=e.id,
+        )
+    check_payload(e, where, loaded)
+
+
+def check_payload(e: Event, where: str, loaded: LoadedSite) -> None:
+    d = e.data
+    site = loaded.site
+    for key, value in d.items():
+        if isinstance(value, str) and not encodable(value):
+            raise invalid(
+                f"event {e.id}: field {key!r} is not valid Unicode",
+                field=f"{where}.data.{key}",
+                event=e.id,
+            )
+
+    def bad(field: str, why: str) -> ApiError:
+        return invalid(
+            f"event {e.id} ({e.kind.value}): {why}", field=f"{where}.data.{field}", event=e.id
+        )
+
+    if "ticket" in d and not _TICKET_ID.match(d["ticket"]):
+        raise bad("ticket", "ticket id must be 1 to 128 printable ASCII characters")
+    service = d.get("service")
+    if service is not None and site.service(service) is None:
+        raise bad("service", f"unknown service {service!r}")
+    counter = d.get("counter")
+    if counter is not None and site.counter(counter) is None:
+        raise bad("counter", f"unknown counter {counter!r}")
+    if e.kind is EventKind.TICKET_ISSUED:
+        if not 1 <= d["number"] <= _MAX_NUMBER:
+            raise bad("number", f"number must be between 1 and {_MAX_NUMBER}")
+        try:
+            date.fromisoformat(d["day"])
+        except ValueError:
+            raise bad("day", f"day {d['day']!r} is not an ISO date") from None
+        token = d.get("token")
+        if token and not _TOKEN.match(token):
+            raise bad("token", "token must be 16 to 128 characters of A-Z a-z 0-9 _ -")
+        for key, most in (("priority", 32), ("lang", 8), ("label", 16)):
+            value = d.get(key)
+            if isinstance(value, str) and len(value) > most:
+                raise bad(key, f"{key} longer than {most} characters")
+
+
+def parse_batch(
+    ctx: ServerContext, who: Principal, loaded: LoadedSite, req: SyncRequest, now: float
+) -> list[Event]:
+    """The uploaded events, checked, without duplicates within the batch."""
+    skew = ctx.settings.max_clock_skew_seconds
+    out: dict[str, Event] = {}
+    tokens: dict[str, str] = {}
+    for i, raw in enumerate(req.events):
+        where = f"events.{i}"
+        try:
+            e = Event.from_dict(raw.model_dump(exclude={"seq", "received_at"}))
+        except EventError as exc:
+            raise invalid(str(exc), field=f"{where}.data", event=raw.id) from None
+        check_event(e, where, loaded, who, now, skew)
+        seen = out.get(e.id)
+        if seen is not None:
+            if seen != e:
+                raise ApiError(
+                    409,
+                    "conflict",
+                    f"event {e.id} appears twice with different content",
+                    event=e.id,
+                    field=where,
+                )
+            continue
+        token = e.data.get("token") if e.kind is EventKind.TICKET_ISSUED else None
+        if token and tokens.setdefault(token, e.id) != e.id:
+            raise ApiError(
+                409,
+                "conflict",
+                f"event {e.id}: ticket token already used in this batch",
+                event=e.id,
+                field=f"{where}.data.token",
+            )
+        out[e.id] = e
+    return list(out.values())
+
+
+def encodable(value: str) -> bool:
+    """Whether a string can be stored and sent as UTF-8 (no lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _texts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v)
+
+
+def check_health(health: dict[str, Any] | None) -> None:
+    if health is None:
+        return
+    try:
+        size = len(json.dumps(health, allow_nan=False))
+    except ValueError:
+        raise invalid("health holds a number that is not finite", field="health") from None
+    except RecursionError:
+        raise invalid("health is nested too deeply", field="health") from None
+    if not all(encodable(t) for t in _texts(health)):
+        raise invalid("health holds text that is not valid Unicode", field="health")
+    if size > MAX_HEALTH_BYTES:
+        raise invalid(
+            f"health is {size} bytes of JSON, more than {MAX_HEALTH_BYTES}", field="health"
+        )
+
+
+def _store_new(
+    conn: Connection, loaded: LoadedSite, last_seq: int, events: list[Event], now: float
+) -> list[Event]:
+    existing = store.find(conn, [e.id for e in events])
+    fresh = []
+    for e in events:
+        row = existing.get(e.id)
+        if row is None:
+            fresh.append(e)
+        elif not store.same_content(row, e):
+            raise ApiError(
+                409,
+                "conflict",
+                f"event {e.id} is already stored with different content",
+                event=e.id,
+            )
+    tokens = [
+        e.data["token"] for e in fresh if e.kind is EventKind.TICKET_ISSUED and e.data.get("token")
+    ]
+    if tokens:
+        t = schema.ticket_tokens
+        taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
+        if taken is not None:
+            owner = next(e for e in fresh if e.data.get("token") == taken.token)
+            raise ApiError(
+                409,
+                "conflict",
+                f"event {owner.id}: ticket token already used by another ticket",
+                event=owner.id,
+                field="data.token",
+            )
+    return store.append(conn, loaded.id, last_seq, fresh, now)
+
+
+def grant_leases(
+    conn: Connection, loaded: LoadedSite, device: str, requests: list[LeaseRequest], now: float
+) -> list[dict[str, Any]]:
+    """Grants one block per request (under the site lock), skipping offline ranges."""
+    n = schema.numbering
+    out = []
+    for r in requests:
+        day = r.day.isoformat()
+        key = (n.c.site == loaded.id, n.c.service == r.service, n.c.day == day)
+        current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+        start, end, next_free = allocate_block(
+            current or 1, loaded.site.lease_block, loaded.reserved
+        )
+        if current is None:
+            conn.execute(
+                sa.insert(n).values(site=loaded.id, service=r.service, day=day, next_free=next_free)
+            )
+        else:
+            conn.execute(sa.update(n).where(*key).values(next_free=next_free))
+        conn.execute(
+            sa.insert(schema.leases).values(
+                site=loaded.id,
+                service=r.service,
+                day=day,
+                device=device,
+                start=start,
+                end=end,
+                granted_at=now,
+            )
+        )
+        out.append({"service": r.service, "day": day, "start": start, "end": end})
+    return out
+
+
+def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) -> int:
+    """One number for a ticket the server issues itself (under the site lock)."""
+    n = schema.numbering
+    key = (n.c.site == loaded.id, n.c.service == service, n.c.day == day)
+    current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+    start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
+    if current is None:
+        conn.execute(
+            sa.insert(n).values(site=loaded.id, service=service, day=day, next_free=next_free)
+        )
+    else:
+        conn.execute(sa.update(n).where(*key).values(next_free=next_free))
+    return start
+
+
+def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) -> dict[str, Any]:
+    """One sync of the device named by ``authorization`` (its Authorization header)."""
+    session = device_session_from_header(ctx.engine, authorization)
+    who = session.principal
+    site_id = who.sites[0]
+    who.require(Permission.SYNC, site_id)
+    if req.device != who.name:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"device {req.device!r} does not match the token's device {who.name!r}",
+            field="device",
+        )
+    now = ctx.now()
+    engine = ctx.engine
+    stale = who.last_seen is None or now - who.last_seen >= LAST_SEEN_EVERY_SECONDS
+    # Events and leases are decided under the site's lock; the device's own row (last seen,
+    # health) is one statement of its own, which most syncs of a large fleet come down to.
+    locked = bool(req.events or req.lease_requests)
+    touch = req.health is not None or stale
+    version = session.config_version
+    loaded: LoadedSite | None = None
+    events: list[Event] = []
+    check_health(req.health)
+    if locked or req.config_version != version:
+        loaded = ctx.sites.get_by_engine(engine, site_id)
+        if loaded is None:
+            raise not_found(f"site {site_id!r}")
+        events = parse_batch(ctx, who, loaded, req, now)
+        for i, lr in enumerate(req.lease_requests):
+            if who.role != "kiosk":
+                raise ApiError(
+                    403, "forbidden", "only kiosks receive number leases", field="lease_requests"
+                )
+            if loaded.site.service(lr.service) is None:
+                raise invalid(
+                    f"unknown service {lr.service!r}", field=f"lease_requests.{i}.service"
+                )
+
+    stored: list[Event] = []
+    leases: list[dict[str, Any]] = []
+    last = session.last_seq
+    if locked:
+        with db.write(engine) as conn:
+            row = db.lock_site(conn, site_id)
+            if row is None:
+                raise not_found(f"site {site_id!r}")
+            loaded = ctx.sites.from_row(row)
+            stored = _store_new(conn, loaded, row.last_seq, events, now)
+            leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
+            values: dict[str, Any] = {"last_seen": now}
+            if req.health is not None:
+                values["health"] = req.health
+            d = schema.devices
+            conn.execute(sa.update(d).where(d.c.site == site_id, d.c.id == who.name).values(values))
+            last = row.last_seq + len(stored)
+    elif touch:
+        values = {"last_seen": now}
+        if req.health is not None:
+            values["health"] = req.health
+        d = schema.devices
+        with db.write_one(engine) as conn:
+            conn.execute(sa.update(d).where(d.c.site == site_id, d.c.id == who.name).values(values))
+    if stored:
+        ctx.clock.receive(max(e.hlc for e in stored))
+        ctx.notifier.publish(site_id, last)
+    if loaded is not None:
+        version = loaded.version
+
+    # A cursor ahead of the site (a database restored from backup) starts again from 0.
+    cursor = req.cursor if req.cursor <= last else 0
+    rows: list[Any] = []
+    if cursor < last:
+        with db.read(engine) as conn:
+            rows = store.since(conn, site_id, cursor, req.limit + 1)
+    more = len(rows) > req.limit
+    rows = rows[: req.limit]
+    return {
+        "acks": [e.id for e in events],
+        "events": [store.event_json(r) for r in rows],
+        "cursor": rows[-1].seq if rows else cursor,
+        "more": more,
+        "leases": leases,
+        "config_version": version,
+        "config": loaded.config_json if loaded and req.config_version != version else None,
+        "server_time": now,
+        "server_hlc": ctx.clock.now().encode(),
+    }

@@ -1,0 +1,262 @@
+"""The agent console: choose a counter, call and serve visitors, watch the queue live.
+
+Actions go through ``server.actions.counter_action``, the same atomic transaction the API
+and the call buttons use; the queue shown is the API's snapshot (``server.views.snapshot``).
+The page follows the site's events through a server-sent-event stream and re-reads its panel
+when something changed, so the agent never reloads by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from server import db, store
+from server.actions import CounterAction, counter_action
+from server.context import ServerContext
+from server.errors import ApiError
+from server.models import QueueSnapshot
+from server.sites import LoadedSite
+from server.states import window_floor
+from server.views import snapshot
+from server.web import data, format
+from server.web.page import STAFF, Page, Refusal
+
+router = APIRouter(include_in_schema=False)
+
+
+def get_page(request: Request) -> Page:
+    return Page(request)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def _site(page: Page, site_id: str, *, action: bool = False) -> LoadedSite:
+    page.require(STAFF, site_id, action=action)
+    loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id)
+    if loaded is None:
+        raise Refusal(page.error(404, page._("error.not_found")))
+    page.use_site_languages(loaded.site.languages)
+    return loaded
+
+
+@dataclass
+class Live:
+    snapshot: QueueSnapshot
+    next_ticket: str | None
+    now: float
+
+
+def read_live(ctx: ServerContext, loaded: LoadedSite, counter: str) -> Live:
+    """The site's queue snapshot and the ticket ``counter`` would call next."""
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        # The cursor is the seq the state has folded, read inside the same hold: an event
+        # committed meanwhile is either in both or in neither.
+        day, _floor = window_floor(loaded, now)
+        snap = snapshot(state, loaded.site, day, ctx.states.seq(loaded.id), now)
+        nxt = state.next_for(counter, day=day)
+    return Live(snap, nxt.label if nxt else None, now)
+
+
+def _service_name(loaded: LoadedSite, service_id: str, lang: str) -> str:
+    service = loaded.site.service(service_id)
+    return service.name(lang) if service else service_id
+
+
+def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, Any]:
+    live = read_live(page.ctx, loaded, counter_id)
+    lang, now = page.lang, live.now
+    counter = next(c for c in live.snapshot.counters if c.id == counter_id)
+    current = None
+    if counter.ticket is not None:
+        t = counter.ticket
+        called = t.called_at or now
+        current = {
+            "label": t.label,
+            "service": t.service,
+            "service_name": _service_name(loaded, t.service, lang),
+            "priority": t.priority,
+            "waited": format.duration(called - t.issued_at),
+            "called_at": called,
+            "called_for": format.duration(now - called),
+            "recalls": t.recalls,
+        }
+    queue = []
+    for service_id in counter.services:
+        tickets = [
+            {
+                "label": t.label,
+                "issued_at": t.issued_at,
+                "waiting": format.duration(now - t.issued_at),
+                "priority": t.priority,
+            }
+            for t in live.snapshot.waiting
+            if t.service == service_id
+        ]
+        queue.append(
+            {"id": service_id, "name": _service_name(loaded, service_id, lang), "tickets": tickets}
+        )
+    targets = [
+        {"id": s.id, "name": s.name(lang)}
+        for s in loaded.site.services
+        if current is None or s.id != current["service"]
+    ]
+    return {
+        "site": {"id": loaded.id, "name": loaded.site.name},
+        "counter": {"id": counter.id, "label": counter.label, "open": counter.open},
+        "current": current,
+        "queue": queue,
+        "queue_total": sum(len(q["tickets"]) for q in queue),
+        "next_label": live.next_ticket,
+        "can_next": live.next_ticket is not None or current is not None,
+        "transfer_targets": targets,
+    }
+
+
+# ---- pages --------------------------------------------------------------------------------
+@router.get("/console", response_class=HTMLResponse)
+def console_home(page: PageDep) -> Response:
+    page.require(STAFF)
+    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
+    if len(sites) == 1:
+        return page.redirect(f"/console/{sites[0].id}")
+    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
+    return page.render(
+        "sites.html",
+        section="console",
+        sites=shown,
+        target="console",
+        heading=page._("console.title"),
+    )
+
+
+@router.get("/console/{site}", response_class=HTMLResponse)
+def choose_counter(site: str, page: PageDep) -> Response:
+    loaded = _site(page, site)
+    live = read_live(page.ctx, loaded, "")
+    counters = [
+        {
+            "id": c.id,
+            "label": c.label,
+            "open": c.open,
+            "service_names": [_service_name(loaded, s, page.lang) for s in c.services],
+        }
+        for c in live.snapshot.counters
+    ]
+    return page.render(
+        "console_choose.html",
+        section="console",
+        site={"id": loaded.id, "name": loaded.site.name},
+        counters=counters,
+    )
+
+
+def _counter(page: Page, loaded: LoadedSite, counter: str) -> None:
+    if loaded.site.counter(counter) is None:
+        raise Refusal(page.error(404, page._("error.not_found")))
+
+
+# ---- live updates -------------------------------------------------------------------------
+def _last_seq(ctx: ServerContext, site: str) -> int:
+    with db.read(ctx.engine) as conn:
+        return store.last_seq(conn, site)
+
+
+async def _changes(page: Page, site: str) -> AsyncIterator[str]:
+    """One ``changed`` message per batch of new events; ``expired`` when the session ends."""
+    ctx = page.ctx
+    notifier = ctx.notifier
+    sub = notifier.subscribe(site)
+    deadline = page.web.codec.expires_at(page.session)
+    sent = -1
+    try:
+        yield "retry: 2000\n\n"
+        while not notifier.closed:
+            sub.arm()
+            seq = await run_in_threadpool(_last_seq, ctx, site)
+            if seq != sent:
+                sent = seq
+                payload = json.dumps({"seq": seq, "server_time": ctx.now()})
+                yield f"event: changed\ndata: {payload}\n\n"
+            # Read again only when woken (the notifier stands for lost wake-ups).
+            while True:
+                left = min(ctx.keepalive_seconds, deadline - time.time())
+                if left <= 0:
+                    yield "event: expired\ndata: {}\n\n"
+                    return
+                if await sub.wait(left) or notifier.closed:
+                    break
+                yield ": keep-alive\n\n"
+    finally:
+        sub.close()
+
+
+@router.get("/console/{site}/_stream")
+def console_stream(site: str, page: PageDep) -> Response:
+    page.activity = False
+    loaded = _site(page, site, action=True)
+    response = StreamingResponse(
+        _changes(page, loaded.id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    return page.finish(response)
+
+
+@router.get("/console/{site}/{counter}", response_class=HTMLResponse)
+def console_page(site: str, counter: str, page: PageDep) -> Response:
+    loaded = _site(page, site)
+    _counter(page, loaded, counter)
+    return page.render("console.html", section="console", **panel_values(page, loaded, counter))
+
+
+@router.get("/console/{site}/{counter}/panel", response_class=HTMLResponse)
+def console_panel(site: str, counter: str, page: PageDep) -> Response:
+    """The live part of the console, re-read by the page's script after each change."""
+    page.activity = False
+    loaded = _site(page, site, action=True)
+    _counter(page, loaded, counter)
+    html = page.fragment("_console_panel.html", **panel_values(page, loaded, counter))
+    return page.finish(HTMLResponse(html))
+
+
+@router.post("/console/{site}/{counter}/action")
+async def console_action(site: str, counter: str, request: Request) -> Response:
+    form = await request.form()
+    page = await run_in_threadpool(Page, request)
+    loaded = _site(page, site, action=True)
+    page.check_csrf(form)
+    _counter(page, loaded, counter)
+    back = f"/console/{site}/{counter}"
+    try:
+        action = CounterAction(str(form.get("action", "")))
+    except ValueError:
+        page.session.flash("error", "console.action_failed", reason=str(form.get("action", "")))
+        return page.redirect(back)
+    service = form.get("service") if action is CounterAction.TRANSFER else None
+    try:
+        result = await run_in_threadpool(
+            counter_action,
+            page.ctx,
+            page.principal,
+            site,
+            counter,
+            action,
+            str(service) if service else None,
+        )
+    except ApiError as exc:
+        page.session.flash("error", "console.action_failed", reason=exc.body.message)
+        return page.redirect(back)
+    if action is CounterAction.NEXT and result.ticket is None:
+        page.session.flash("info", "console.nobody")
+    return page.redirect(back)

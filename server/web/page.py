@@ -1,0 +1,249 @@
+"""What every web request shares: the signed-in user, the language, the CSRF check, and the
+rendering of a template into a response with the pages' security headers.
+
+Access rules, page by page: the agent console needs a user (agent, manager or admin) working
+for the site; statistics a manager or admin; administration an admin. A page asked for
+without a session redirects to the login page; with a role that may not see it, to the login
+page with a message. An action (a form post, a panel refresh) answers 401 without a session
+and 403 with the wrong role or a missing or wrong CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from server import auth
+from server.auth import Principal, User
+from server.context import ServerContext
+from server.web import i18n
+from server.web.ratelimit import RateLimits, TokenBuckets
+from server.web.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANG_COOKIE,
+    SessionCodec,
+    WebSession,
+    password_fingerprint,
+)
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+TEMPLATE_DIR = HERE / "templates"
+STATIC_URL = "/assets"
+
+STAFF = frozenset({"agent", "manager", "admin"})
+MANAGERS = frozenset({"manager", "admin"})
+ADMINS = frozenset({"admin"})
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "object-src 'none'; frame-ancestors {ancestors}"
+)
+
+
+class Refusal(Exception):
+    """Stops a request with a ready response (a redirect to login, a 401/403 page)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass
+class WebState:
+    """The web pages' part of a server process (``app.state.web``)."""
+
+    templates: jinja2.Environment
+    codec: SessionCodec
+    limits: RateLimits
+    public_buckets: TokenBuckets
+    login_buckets: TokenBuckets
+    asset_version: str
+
+
+def asset_version() -> str:
+    """A short hash of the static files: their URLs change when they do (long caching)."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.iterdir()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def build_templates(version: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["static"] = lambda name: f"{STATIC_URL}/{name}?v={version}"
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    return env
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class Page:
+    """One web request: session, user, language; renders templates and redirects."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.ctx: ServerContext = request.app.state.ctx
+        self.web: WebState = request.app.state.web
+        self.session: WebSession = self.web.codec.load(request)
+        self.user: User | None = None
+        self.activity = True
+        self.keep_session = True
+        chosen = request.query_params.get("lang")
+        self.chosen_lang = chosen if chosen in i18n.CATALOGS else None
+        self.explicit_lang = self.chosen_lang or request.cookies.get(LANG_COOKIE)
+        self.languages: tuple[str, ...] = i18n.LANGUAGES
+        self.lang = i18n.pick_language(self.explicit_lang)
+        self._ = i18n.translator(self.lang)
+        if self.session.username:
+            found = auth.get_user(self.ctx.engine, self.session.username)
+            if found is not None and password_fingerprint(found[1]) == self.session.fingerprint:
+                self.user = found[0]
+            else:
+                self.session.username = None
+                self.session.dirty = True
+
+    def public(self) -> None:
+        """A page for the public: it neither sets nor refreshes the session cookie (it can be
+        cached, and opening it is no staff activity)."""
+        self.activity = False
+        self.keep_session = False
+
+    # ---- language -------------------------------------------------------------------------
+    def use_site_languages(self, languages: Iterable[str], preferred: str | None = None) -> None:
+        """The site's languages (those the pages have texts for); unless the visitor chose,
+        ``preferred`` (e.g. the language chosen at the kiosk) if the site has it, else the
+        site's first language."""
+        usable = tuple(code for code in languages if code in i18n.CATALOGS)
+        if usable:
+            self.languages = usable
+        explicit = self.explicit_lang if self.explicit_lang in self.languages else None
+        wanted = preferred if preferred in self.languages else None
+        self.lang = i18n.pick_language(explicit, wanted, *self.languages)
+        self._ = i18n.translator(self.lang)
+
+    def lang_url(self, code: str) -> str:
+        params = dict(self.request.query_params)
+        params["lang"] = code
+        return f"{self.request.url.path}?{urlencode(params)}"
+
+    # ---- who may do what -----------------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        assert self.user is not None
+        return Principal("user", self.user.username, self.user.role.value, self.user.sites)
+
+    def may_see(self, site: str) -> bool:
+        u = self.user
+        return u is not None and (u.role.value == "admin" or site in u.sites)
+
+    def require(
+        self, roles: frozenset[str], site: str | None = None, *, action: bool = False
+    ) -> User:
+        """The signed-in user when their role is one of ``roles`` (and they work for ``site``);
+        otherwise stops the request: a redirect to login for a page, 401/403 for an action."""
+        user = self.user
+        allowed = user is not None and user.role.value in roles
+        if allowed and site is not None:
+            allowed = self.may_see(site)
+        if allowed:
+            assert user is not None
+            return user
+        if action:
+            status = 401 if user is None else 403
+            key = "login.required" if user is None else "error.forbidden"
+            raise Refusal(self.error(status, self._(key)))
+        reason = "required" if user is None else "forbidden"
+        if user is None and self.session.expired:
+            reason = "expired"
+        target = self.request.url.path
+        if self.request.url.query:
+            target += "?" + self.request.url.query
+        query = urlencode({"next": target, "reason": reason})
+        raise Refusal(self.redirect(f"/login?{query}"))
+
+    def check_csrf(self, form: FormData | None = None) -> None:
+        """Refuses (403) a post whose CSRF token is missing or not the session's."""
+        token = self.request.headers.get(CSRF_HEADER)
+        if token is None and form is not None:
+            value = form.get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+        if not self.session.check_csrf(token):
+            raise Refusal(self.error(403, self._("error.csrf")))
+
+    # ---- responses -----------------------------------------------------------------------
+    def context(self, section: str) -> dict[str, Any]:
+        pending = self.session.take_flashes() if self.keep_session else []
+        flashes = [(kind, self._(key, **values)) for kind, key, values in pending]
+        return {
+            "_": self._,
+            "lang": self.lang,
+            "languages": self.languages,
+            "lang_url": self.lang_url,
+            "user": self.user,
+            "csrf_token": self.session.csrf,
+            "section": section,
+            "flashes": flashes,
+        }
+
+    def render(
+        self,
+        template: str,
+        *,
+        section: str = "",
+        status: int = 200,
+        frame_ancestors: str = "'none'",
+        **values: Any,
+    ) -> HTMLResponse:
+        values = {**self.context(section), **values}
+        html = self.web.templates.get_template(template).render(values)
+        response = HTMLResponse(html, status_code=status)
+        self.finish(response, frame_ancestors=frame_ancestors)
+        return response
+
+    def fragment(self, template: str, **values: Any) -> str:
+        values = {**self.context(""), **values}
+        return self.web.templates.get_template(template).render(values)
+
+    def finish(self, response: Response, *, frame_ancestors: str = "'none'") -> Response:
+        """Adds the session and language cookies and the security headers."""
+        if self.keep_session:
+            self.web.codec.save(self.session, response, activity=self.activity)
+        if self.chosen_lang and self.keep_session:
+            response.set_cookie(
+                LANG_COOKIE, self.chosen_lang, max_age=365 * 86400, samesite="lax", path="/"
+            )
+        headers = response.headers
+        headers["Content-Security-Policy"] = _CSP.format(ancestors=frame_ancestors)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        if frame_ancestors == "'none'":
+            headers["X-Frame-Options"] = "DENY"
+        headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def redirect(self, url: str) -> Response:
+        return self.finish(RedirectResponse(url, status_code=303))
+
+    def error(self, status: int, message: str) -> Response:
+        return self.render("error.html", status=status, message=message)

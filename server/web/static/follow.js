@@ -1,0 +1,42 @@
+// Follow my ticket: the card follows the ticket's state through server-sent events (or, if
+// the browser has none, by asking every 10 seconds); "it's your turn" shows without reload.
+"use strict";
+(function () {
+  var card = document.getElementById("ticket-card");
+  var state = document.getElementById("live-state");
+  if (!card) { return; }
+  var baseTitle = document.title;
+  var FINAL = { served: true, no_show: true, cancelled: true };
+
+  function show(status, html) {
+    var before = card.getAttribute("data-status");
+    card.innerHTML = html;
+    card.setAttribute("data-status", status);
+    if (status === "called") {
+      document.title = card.getAttribute("data-title-called") + " · " + baseTitle;
+      if (before !== "called" && navigator.vibrate) { navigator.vibrate([300, 150, 300]); }
+    } else {
+      document.title = baseTitle;
+    }
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource(card.getAttribute("data-events-url"));
+    source.addEventListener("open", function () { window.Guichet.live(state, true); });
+    source.addEventListener("error", function () { window.Guichet.live(state, false); });
+    source.addEventListener("ticket", function (e) {
+      window.Guichet.live(state, true);
+      var msg = JSON.parse(e.data);
+      show(msg.status, msg.html);
+      // A finished ticket changes no more: stop listening (and reconnecting).
+      if (FINAL[msg.status]) { source.close(); if (state) { state.hidden = true; } }
+    });
+  } else {
+    setInterval(function () {
+      fetch(card.getAttribute("data-card-url"), { credentials: "omit" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (msg) { if (msg) { show(msg.status, msg.html); } })
+        .catch(function () {});
+    }, 10000);
+  }
+})();

@@ -1,0 +1,298 @@
+"""The statistics page (roles manager and admin) and the CSV export of tickets.
+
+The figures are those of ``server.stats.site_stats`` (definitions in docs/statistics.md); this
+module only lays them out, draws them (``charts``) and adds the arrivals heatmap
+(``data.arrivals``, same definition of an arrival).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from server import db, store
+from server.context import ServerContext
+from server.models import SiteStats
+from server.sites import LoadedSite
+from server.stats import MARGIN, MAX_DAYS, site_stats
+from server.web import charts, data, format
+from server.web.page import MANAGERS, Page, Refusal
+from tickets.queue import Ticket, fold
+
+router = APIRouter(include_in_schema=False)
+
+DEFAULT_DAYS = 7
+DAILY_AXIS_DAYS = 62
+"""Periods shorter than this chart every day (days without tickets included)."""
+HEAT_LEVELS = 6
+
+
+def get_page(request: Request) -> Page:
+    return Page(request)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def _site(page: Page, site_id: str) -> LoadedSite:
+    page.require(MANAGERS, site_id)
+    loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id)
+    if loaded is None:
+        raise Refusal(page.error(404, page._("error.not_found")))
+    page.use_site_languages(loaded.site.languages)
+    return loaded
+
+
+def period(page: Page, loaded: LoadedSite) -> tuple[date, date]:
+    """The period asked for (``from``, ``to``), by default the last seven days; at most
+    ``MAX_DAYS`` days, ending today at the latest."""
+    today = loaded.site.day(page.ctx.now())
+
+    def parse(name: str, default: date) -> date:
+        try:
+            return date.fromisoformat(page.request.query_params.get(name, ""))
+        except ValueError:
+            return default
+
+    last = min(parse("to", today), today)
+    first = parse("from", last - timedelta(days=DEFAULT_DAYS - 1))
+    if first > last:
+        first, last = last, first
+    if (last - first).days >= MAX_DAYS:
+        first = last - timedelta(days=MAX_DAYS - 1)
+    return first, last
+
+
+def _names(loaded: LoadedSite, lang: str) -> dict[str, str]:
+    return {s.id: s.name(lang) for s in loaded.site.services}
+
+
+def _heat_level(count: int, top: int) -> int:
+    if count <= 0 or top <= 0:
+        return 0
+    return max(1, round(count / top * (HEAT_LEVELS - 1)))
+
+
+def heatmap_values(page: Page, arrivals: data.Arrivals) -> dict[str, Any]:
+    """Rows Monday..Sunday (only days with arrivals), columns the hours with arrivals."""
+    hours = arrivals.hours()
+    weekdays = arrivals.weekdays()
+    top = max(arrivals.counts.values(), default=0)
+    rows: list[dict[str, Any]] = []
+    for d in weekdays:
+        cells = [arrivals.counts.get((d, h), 0) for h in hours]
+        rows.append(
+            {
+                "name": page._(f"weekday.{d}"),
+                "cells": [{"count": c, "level": _heat_level(c, top)} for c in cells],
+            }
+        )
+    busiest = sorted(arrivals.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    peaks = [f"{page._(f'weekday.{d}')} {format.hour_range(h)}" for (d, h), _c in busiest]
+    svg = charts.arrivals_dots(
+        [r["name"] for r in rows],
+        hours,
+        [[c["count"] for c in r["cells"]] for r in rows],
+        title=page._("stats.heatmap"),
+        no_data=page._("stats.no_data"),
+    )
+    return {"hours": hours, "rows": rows, "peaks": peaks, "svg": svg}
+
+
+def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, Any]:
+    names = _names(loaded, page.lang)
+    first, last = stats.date_from, stats.date_to
+    if (last - first).days < DAILY_AXIS_DAYS:
+        days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    else:
+        days = sorted({d.day.isoformat() for d in stats.days})
+    services = [s.id for s in loaded.site.services if any(d.service == s.id for d in stats.days)]
+    by_key = {(d.day.isoformat(), d.service): d for d in stats.days}
+    rows = [
+        {
+            "day": d.day.isoformat(),
+            "service": names.get(d.service, d.service),
+            "tickets": d.tickets,
+            "p50": format.minutes(d.waiting_p50_seconds),
+            "p90": format.minutes(d.waiting_p90_seconds),
+            "within15": format.share(d.share_waited_15_min),
+            "service_time": format.minutes(d.mean_service_seconds),
+            "no_shows": d.no_shows,
+        }
+        for d in stats.days
+    ]
+
+    def minutes_or_none(day: str, service: str, field: str) -> float | None:
+        found = by_key.get((day, service))
+        value = getattr(found, field) if found else None
+        return None if value is None else round(value / 60, 1)
+
+    tickets_series = {
+        names.get(s, s): [by_key[(d, s)].tickets if (d, s) in by_key else 0 for d in days]
+        for s in services
+    }
+    medians = {
+        names.get(s, s): [minutes_or_none(d, s, "waiting_p50_seconds") for d in days]
+        for s in services
+    }
+    p90s = {
+        names.get(s, s): [minutes_or_none(d, s, "waiting_p90_seconds") for d in days]
+        for s in services
+    }
+    no_data = page._("stats.no_data")
+    tickets_svg = charts.tickets_per_day(
+        days, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
+    )
+    wait_svg = charts.waiting_per_day(
+        days,
+        medians,
+        p90s,
+        title=page._("stats.wait_chart"),
+        median_label=lambda n: f"{n} · {page._('stats.p50')}",
+        p90_label=lambda n: f"{n} · {page._('stats.p90')}",
+        no_data=no_data,
+    )
+    return {
+        "rows": rows,
+        "total_tickets": sum(d.tickets for d in stats.days),
+        "total_no_shows": sum(d.no_shows for d in stats.days),
+        "tickets_svg": tickets_svg,
+        "wait_svg": wait_svg,
+    }
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_home(page: PageDep) -> Response:
+    page.require(MANAGERS)
+    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
+    if len(sites) == 1:
+        return page.redirect(f"/stats/{sites[0].id}")
+    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
+    return page.render(
+        "sites.html", section="stats", sites=shown, target="stats", heading=page._("stats.title")
+    )
+
+
+@router.get("/stats/{site}", response_class=HTMLResponse)
+def stats_page(site: str, page: PageDep) -> Response:
+    loaded = _site(page, site)
+    first, last = period(page, loaded)
+    stats = site_stats(page.ctx.engine, loaded, first, last)
+    arrivals = data.arrivals(page.ctx, loaded, first, last)
+    query = f"from={first.isoformat()}&to={last.isoformat()}"
+    return page.render(
+        "stats.html",
+        section="stats",
+        site={"id": loaded.id, "name": loaded.site.name},
+        first=first.isoformat(),
+        last=last.isoformat(),
+        csv_url=f"/stats/{site}/tickets.csv?{query}",
+        heat=heatmap_values(page, arrivals),
+        **stats_values(page, loaded, stats),
+    )
+
+
+# ---- CSV export ---------------------------------------------------------------------------
+CSV_COLUMNS = (
+    "day",
+    "ticket",
+    "service",
+    "final_service",
+    "priority",
+    "status",
+    "issued_at",
+    "first_called_at",
+    "last_called_at",
+    "finished_at",
+    "waited_seconds",
+    "service_seconds",
+    "counter",
+    "recalls",
+    "transfers",
+    "device",
+    "conflict",
+    "ticket_id",
+)
+
+
+def tickets_in_period(
+    ctx: ServerContext, loaded: LoadedSite, first: date, last: date
+) -> list[Ticket]:
+    """Tickets of the site-local days ``first``..``last``, folded as ``server.stats`` does."""
+    site = loaded.site
+    start = datetime.combine(first, time(0), tzinfo=site.tz) - MARGIN
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=site.tz) + MARGIN
+    with db.read(ctx.engine) as conn:
+        rows = store.by_clock(
+            conn, site.id, store.hlc_floor(start.timestamp()), store.hlc_floor(end.timestamp())
+        )
+    state = fold(site, [store.row_event(r) for r in rows])
+    first_s, last_s = first.isoformat(), last.isoformat()
+    chosen = [t for t in state.tickets.values() if first_s <= t.day <= last_s]
+    return sorted(chosen, key=lambda t: (t.day, t.issued_at, t.label))
+
+
+def tickets_csv(loaded: LoadedSite, tickets: list[Ticket]) -> str:
+    """RFC 4180 CSV (UTF-8 with a byte-order mark, so spreadsheets read the accents); times
+    are ISO 8601 in the site's time zone with its offset."""
+    tz = loaded.site.tz
+
+    def iso(epoch: float | None) -> str:
+        return "" if epoch is None else datetime.fromtimestamp(epoch, tz).isoformat()
+
+    def seconds(value: float | None) -> str:
+        return "" if value is None else f"{value:.0f}"
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for t in tickets:
+        served = (
+            max(0.0, t.finished_at - t.called_at)
+            if t.status.value == "served" and t.finished_at is not None and t.called_at is not None
+            else None
+        )
+        writer.writerow(
+            [
+                t.day,
+                t.label,
+                t.original_service,
+                t.service,
+                t.priority or "",
+                t.status.value,
+                iso(t.issued_at),
+                iso(t.called_at),
+                iso(t.last_called_at),
+                iso(t.finished_at),
+                seconds(t.waited_seconds),
+                seconds(served),
+                t.counter or "",
+                t.recalls,
+                t.transfers,
+                t.device,
+                "yes" if t.conflict else "",
+                t.id,
+            ]
+        )
+    return out.getvalue()
+
+
+@router.get("/stats/{site}/tickets.csv")
+def export_csv(site: str, page: PageDep) -> Response:
+    loaded = _site(page, site)
+    first, last = period(page, loaded)
+    tickets = tickets_in_period(page.ctx, loaded, first, last)
+    name = f"tickets-{site}-{first.isoformat()}-{last.isoformat()}.csv"
+    response = Response(
+        tickets_csv(loaded, tickets),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+    return page.finish(response)

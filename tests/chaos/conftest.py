@@ -1,0 +1,92 @@
+"""Real processes killed with SIGKILL: kiosks and boards run by ``guichet.sim.device`` (the
+real runtimes, headless), the server on loopback in the test process, the virtual printer
+listening on TCP in the test process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.server import ServerSettings
+from guichet.firstboot import dumps
+from guichet.sim.clock import SimClock
+from guichet.sim.process import DeviceProcess
+from printer.virtual import VirtualPrinter
+from server.run import ServerThread
+from tests.server.helpers import SITE, site_config
+
+
+class Bench:
+    """A server, a printer and device processes for one test."""
+
+    def __init__(self, tmp: Path, server: ServerThread, printer: VirtualPrinter) -> None:
+        self.tmp = tmp
+        self.server = server
+        self.printer = printer
+        self.config = site_config()
+        self.site_file = tmp / "site.toml"
+        self.site_file.write_text(
+            dumps(self.config.model_dump(mode="json", exclude_none=True)), encoding="utf-8"
+        )
+        self.tokens = server.load_site(self.config)
+        self.clock = SimClock.starting(time.time(), 1.0)
+        self.devices: list[DeviceProcess] = []
+
+    def settings(self, device: str, *, server: str | None = None, **more: Any) -> dict[str, Any]:
+        return {
+            "site": SITE,
+            "device_id": device,
+            "journal_path": str(self.tmp / f"{device}.sqlite3"),
+            "site_file": str(self.site_file),
+            "server": {
+                "url": server if server is not None else self.server.url,
+                "token": self.tokens[device],
+                "sync_interval_seconds": 0.1,
+                "timeout_seconds": 1.0,
+            },
+            **more,
+        }
+
+    def kiosk(self, device: str = "kiosk-a", **more: Any) -> DeviceProcess:
+        settings = self.settings(device, **more)
+        settings.setdefault(
+            "printer",
+            {
+                "transport": {"kind": "network", "host": "127.0.0.1", "port": self.printer.port},
+                "timeout_seconds": 2.0,
+            },
+        )
+        return self._device(device, "kiosk", settings)
+
+    def board(self, device: str = "board-a", **more: Any) -> DeviceProcess:
+        settings = self.settings(device, **more)
+        settings.setdefault("buttons", {"virtual": True})
+        settings.setdefault("audio", {"enabled": False, "cache_dir": str(self.tmp / "audio")})
+        settings.setdefault("action_timeout_seconds", 0.5)
+        settings.setdefault("offline_retry_seconds", 0.5)
+        return self._device(device, "display", settings)
+
+    def _device(self, name: str, role: str, settings: dict[str, Any]) -> DeviceProcess:
+        spec = {"role": role, "settings": settings, "clock": self.clock.to_json()}
+        d = DeviceProcess(name, spec, self.tmp / "devices")
+        self.devices.append(d)
+        return d
+
+    def close(self) -> None:
+        for d in self.devices:
+            d.close()
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Bench]:
+    with (
+        ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/server.db")) as server,
+        VirtualPrinter(tmp_path / "printed") as printer,
+    ):
+        b = Bench(tmp_path, server, printer)
+        yield b
+        b.close()

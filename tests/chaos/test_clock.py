@@ -1,0 +1,343 @@
+"""Devices whose wall clock is wrong (a Raspberry Pi has no real-time clock: after a power cut
+without network it may run an hour ahead, or restart a day behind).
+
+What holds: the hybrid logical clock keeps the queue in order, across devices and across a
+restart whose clock went back, and a device's clock catches up as soon as it hears from the
+server or a peer. What does not hold yet is marked ``xfail(strict=True)`` with where it goes
+wrong (docs/offline.md, "Clock trouble"): such a test fails the run the day it passes, so its
+marker goes when the bug is fixed.
+
+Set-up: the real server on loopback whose clock is the test's "true time"; kiosks (KioskCore
+printing to the virtual printer) and boards (BoardCore) whose wall clocks are the true time
+plus a skew; journals on disk; sync rounds run by hand, so the order of things is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from config.kiosk import KioskSettings
+from config.printer import PrinterSettings
+from config.server import ServerSettings
+from display.core import BoardCore
+from display.protocol import Action, Press
+from kiosk.core import KioskCore
+from printer import open_printer
+from printer.virtual import VirtualPrinter
+from server.run import ServerThread
+from tests.server.helpers import SITE, site_config
+from tickets.events import Event, EventKind
+from tickets.hlc import HybridClock
+from tickets.journal import Journal
+from tickets.peer import PeerLink, PeerSync, peer_key
+from tickets.sync import SyncClient, SyncWorker
+
+HOUR, DAY = 3600.0, 86400.0
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
+
+
+class Truth:
+    """The true time, moved by the test."""
+
+    def __init__(self) -> None:
+        self.t = MONDAY_10
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Kiosk:
+    core: KioskCore
+    sync: SyncWorker
+    journal: Journal
+
+    def issue(self) -> str:
+        result = self.core.issue("civil")
+        assert result.ticket is not None
+        self.sync.run_once()
+        return result.ticket.label
+
+
+@dataclass
+class Board:
+    core: BoardCore
+    sync: SyncWorker
+    journal: Journal
+
+
+class Site:
+    def __init__(self, tmp: Path, server: ServerThread, printer: VirtualPrinter) -> None:
+        self.tmp, self.server, self.printer = tmp, server, printer
+        self.truth = Truth()
+        server.ctx.wall = self.truth
+        server.ctx.clock = HybridClock("server", self.truth)
+        self.config = site_config()
+        self.tokens = server.load_site(self.config)
+        server.add_user("manon", "manager-password", "manager", [SITE])
+        self.journals: list[Journal] = []
+        self.closers: list[Callable[[], object]] = []
+
+    def journal(self, device: str, skew: float) -> Journal:
+        j = Journal(self.tmp / f"{device}.sqlite3", SITE, device, wall=self._wall(skew))
+        self.journals.append(j)
+        return j
+
+    def _wall(self, skew: float) -> Callable[[], float]:
+        return lambda: self.truth() + skew
+
+    def client(self, device: str) -> SyncClient:
+        c = SyncClient(self.server.url, self.tokens[device], device)
+        self.closers.append(c.session.close)
+        return c
+
+    def kiosk(self, device: str, skew: float = 0.0) -> Kiosk:
+        j = self.journal(device, skew)
+        settings = KioskSettings(
+            site=SITE,
+            device_id=device,
+            journal_path=j.path,
+            printer=PrinterSettings.model_validate(
+                {"transport": {"kind": "network", "host": "127.0.0.1", "port": self.printer.port}}
+            ),
+        )
+        wall = j.clock.wall_seconds
+        core = KioskCore(settings, j, self.config, open_printer(settings.printer), wall)
+        self.closers.append(core.printer.close)
+
+        def learnt(events: list[Event]) -> None:
+            core.apply_events(events)
+
+        sync = SyncWorker(
+            j,
+            self.client(device),
+            interval=1,
+            services_for_leases=["civil"],
+            today=core.today,
+            on_events=learnt,
+        )
+        sync.run_once()
+        return Kiosk(core, sync, j)
+
+    def board(self, device: str, skew: float = 0.0, *, online: bool = True) -> Board:
+        j = self.journal(device, skew)
+        core = BoardCore(
+            self.config.to_domain(),
+            j,
+            client=self.client(device) if online else None,
+            wall=j.clock.wall_seconds,
+        )
+        sync = SyncWorker(j, self.client(device), interval=1, on_events=core.receive)
+        sync.run_once()
+        return Board(core, sync, j)
+
+    def press_next(self, board: Board, counter: str) -> str | None:
+        board.sync.run_once()
+        outcome = board.core.press(Press(counter, Action.NEXT))
+        return outcome.ticket
+
+    def stats(self) -> dict[str, object]:
+        r = requests.get(
+            f"{self.server.url}/api/v1/sites/{SITE}/stats",
+            params={"from": "2026-11-22", "to": "2026-11-24"},
+            auth=("manon", "manager-password"),
+            timeout=10,
+        )
+        r.raise_for_status()
+        days = [d for d in r.json()["days"] if d["service"] == "civil"]
+        assert len(days) == 1, days
+        out: dict[str, object] = days[0]
+        return out
+
+    def queue_labels(self) -> list[str]:
+        r = requests.get(
+            f"{self.server.url}/api/v1/sites/{SITE}/queue",
+            headers={"Authorization": f"Bearer {self.tokens['board-a']}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return [t["label"] for t in r.json()["waiting"] if t["service"] == "civil"]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with (
+        ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/s.db")) as server,
+        VirtualPrinter(tmp_path / "printed") as printer,
+    ):
+        s = Site(tmp_path, server, printer)
+        yield s
+        for close in s.closers:
+            close()
+        for j in s.journals:
+            j.close()
+
+
+def _serve_a_morning(site: Site, kiosk: Kiosk, board: Board) -> list[tuple[float, float]]:
+    """Four tickets five minutes apart, then one call every ten minutes at counter 1, each
+    finishing the one before; returns the true (wait, service time) of each ticket."""
+    issued: list[float] = []
+    for _ in range(4):
+        kiosk.issue()
+        issued.append(site.truth())
+        site.truth.t += 300
+    called: list[float] = []
+    for _ in range(4):
+        assert site.press_next(board, "1") is not None
+        called.append(site.truth())
+        site.truth.t += 600
+    board.core.press(Press("1", Action.DONE))
+    return [(c - i, 600.0) for i, c in zip(issued, called, strict=True)]
+
+
+def test_a_kiosk_an_hour_ahead_does_not_reorder_the_queue(site: Site) -> None:
+    """GIVEN two kiosks, one an hour ahead, taking turns a minute apart, both syncing in
+    between (as they do every few seconds)
+    THEN the server's queue is in the order people took their tickets."""
+    fast, right = site.kiosk("kiosk-a", HOUR), site.kiosk("kiosk-b")
+    labels = []
+    for i in range(6):
+        fast.sync.run_once()
+        right.sync.run_once()
+        labels.append((right if i % 2 else fast).issue())
+        site.truth.t += 60
+    assert site.queue_labels() == labels
+
+
+def test_with_the_server_away_peers_keep_the_order_of_a_kiosk_an_hour_ahead(
+    site: Site,
+) -> None:
+    """The same with the server unreachable: the kiosks exchange on the LAN between tickets,
+    each clock moves past what it received, and every device folds the order people came in."""
+    fast, right = site.kiosk("kiosk-a", HOUR), site.kiosk("kiosk-b")
+    keys = {d: peer_key(t) for d, t in site.tokens.items()}
+    peers = [
+        PeerSync(k.journal, token=site.tokens[name], listen=("127.0.0.1", 0))
+        for name, k in (("kiosk-a", fast), ("kiosk-b", right))
+    ]
+    for p in peers:
+        p.set_keys(keys)
+        p.start_server()
+    peers[0].links.append(PeerLink(peers[1].url))
+    peers[1].links.append(PeerLink(peers[0].url))
+    try:
+        labels = []
+        for i in range(6):
+            for p in peers:
+                p.run_once()
+            k = right if i % 2 else fast
+            result = k.core.issue("civil")  # no sync: the server is away
+            assert result.ticket is not None
+            labels.append(result.ticket.label)
+            site.truth.t += 60
+        for p in peers:
+            p.run_once()
+        for k in (fast, right):
+            state = k.journal.state(site.config.to_domain())
+            assert [t.label for t in state.waiting("civil")] == labels
+    finally:
+        for p in peers:
+            p.stop()
+
+
+def test_a_restart_with_the_clock_a_day_back_keeps_the_journal_in_order(site: Site) -> None:
+    """A kiosk that journaled tickets today restarts after a power cut with its clock a day
+    back: its new events still sort after the old ones (the clock restarts after the highest
+    value in the journal), so the queue keeps its order."""
+    first = site.kiosk("kiosk-a")
+    for _ in range(2):
+        first.issue()
+    top = max(e.hlc for e in first.journal.events_after(0, 1000)[0])
+    first.journal.close()
+    site.journals.remove(first.journal)
+    again = site.journal("kiosk-a", -DAY)
+    assert again.clock.now() > top
+    assert again.clock.latest_seconds() >= top.seconds
+
+
+def test_a_device_a_day_behind_catches_up_from_the_server_and_from_a_peer(site: Site) -> None:
+    """What a device believes the time is (``clock.latest_seconds``) follows the server after
+    one sync, or a peer after one exchange on the LAN with the server away."""
+    board = site.board("board-a", -DAY)
+    assert abs(board.journal.clock.latest_seconds() - site.truth()) < 5
+    kiosk_journal = site.journal("kiosk-b", -DAY)
+    right = site.board("board-b")
+    right.journal.record(EventKind.COUNTER_OPENED, counter="2")
+    keys = {d: peer_key(t) for d, t in site.tokens.items()}
+    answering = PeerSync(right.journal, token=site.tokens["board-b"], listen=("127.0.0.1", 0))
+    answering.set_keys(keys)
+    answering.start_server()
+    try:
+        pulling = PeerSync(kiosk_journal, token=site.tokens["kiosk-b"], peers=[answering.url])
+        pulling.set_keys(keys)
+        assert kiosk_journal.clock.latest_seconds() < site.truth() - DAY / 2
+        pulling.run_once()
+        assert abs(kiosk_journal.clock.latest_seconds() - site.truth()) < 5
+    finally:
+        answering.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="waits and service times are measured on the hybrid clock (tickets/queue.py "
+    "Ticket.issued_at/called_at from e.hlc.seconds, read by server/stats.py), and one fast "
+    "clock drags every device's and the server's clock ahead (server/sync.py "
+    "ctx.clock.receive, tickets/sync.py j.clock.receive(server_hlc)): later events are "
+    "stamped at the fast kiosk's last time plus a logical count",
+)
+def test_waiting_times_are_right_with_a_kiosk_an_hour_ahead(site: Site) -> None:
+    kiosk, board = site.kiosk("kiosk-a", HOUR), site.board("board-a")
+    truth = _serve_a_morning(site, kiosk, board)
+    stats = site.stats()
+    assert stats["tickets"] == stats["served"] == 4
+    waits = sorted(w for w, _ in truth)
+    median = (waits[1] + waits[2]) / 2
+    assert stats["waiting_p50_seconds"] == pytest.approx(median, abs=60)
+    assert stats["mean_service_seconds"] == pytest.approx(600, abs=60)
+
+
+def test_waiting_times_are_right_when_every_clock_is_right(site: Site) -> None:
+    """The same morning with right clocks: the statistics are the true figures (the
+    reference the test above fails against)."""
+    kiosk, board = site.kiosk("kiosk-a"), site.board("board-a")
+    truth = _serve_a_morning(site, kiosk, board)
+    stats = site.stats()
+    waits = sorted(w for w, _ in truth)
+    assert stats["waiting_p50_seconds"] == pytest.approx((waits[1] + waits[2]) / 2, abs=1)
+    assert stats["mean_service_seconds"] == pytest.approx(600, abs=1)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kiosk/core.py KioskCore.today() takes the day from the wall clock, not from "
+    "journal.clock.latest_seconds() (which the server's sync moved to the right time): the "
+    "tickets are numbered and leased for yesterday, and the server's NEXT (today's queue, "
+    "server/actions.py plan(day=...)) never calls them: the counter says EMPTY",
+)
+def test_tickets_from_a_kiosk_a_day_behind_are_called_today(site: Site) -> None:
+    kiosk, board = site.kiosk("kiosk-a", -DAY), site.board("board-a")
+    label = kiosk.issue()
+    site.truth.t += 300
+    assert site.press_next(board, "1") == label
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="display/core.py BoardCore.today() takes the day from the wall clock, not from "
+    "the journal's clock.latest_seconds() (right after one sync): deciding alone, the board "
+    "looks for yesterday's tickets and says EMPTY",
+)
+def test_a_board_a_day_behind_calls_the_tickets_it_knows_while_offline(site: Site) -> None:
+    kiosk = site.kiosk("kiosk-a")
+    label = kiosk.issue()
+    board = site.board("board-a", -DAY, online=False)
+    known = board.journal.state(site.config.to_domain()).waiting()
+    assert [t.label for t in known] == [label], "the board knows the ticket"
+    assert board.core.press(Press("1", Action.NEXT)).ticket == label

@@ -1,0 +1,48 @@
+"""Fixtures of the display board's tests: a site, a journal on disk, board settings, Kivy.
+
+Kivy reads its environment once, at its first import: it is set here, before any test module
+imports it (no command-line parsing, settings and logs in a temporary folder, no sound).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="guichet-kivy-"))
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.loader import load_model
+from config.site import SiteConfig
+from tests.display.helpers import Kiosk
+from tickets.journal import Journal
+from tickets.model import Site
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE_FILE = ROOT / "config" / "examples" / "site-townhall.toml"
+
+
+@pytest.fixture(scope="session")
+def site() -> Site:
+    return load_model(SiteConfig, SITE_FILE).to_domain()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, site: Site) -> Iterator[Journal]:
+    j = Journal(tmp_path / "board.sqlite3", site.id, "board-salle")
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def kiosk(site: Site) -> Kiosk:
+    return Kiosk(site)

@@ -1,0 +1,107 @@
+"""The board's wiring without a screen: no site yet, a site from the server, the periodic full
+resync from the journal, the health report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.loader import load_model
+from config.site import SiteConfig
+from display.core import CallView
+from display.runtime import build_board
+from display.virtual import VirtualButtonBox
+from tests.display.helpers import SITE_FILE, Kiosk, board_settings, wait_until
+from tickets.events import EventKind, new_event
+from tickets.hlc import HybridClock
+from tickets.model import Site
+
+
+class Screen:
+    def __init__(self) -> None:
+        self.calls: list[CallView] = []
+        self.changes = 0
+        self.statuses = 0
+
+    def board_calls(self, calls: list[CallView]) -> None:
+        self.calls.extend(calls)
+
+    def board_changed(self) -> None:
+        self.changes += 1
+
+    def board_status(self) -> None:
+        self.statuses += 1
+
+
+def test_without_a_site_presses_are_refused_until_the_server_sends_one(
+    tmp_path: Path, site: Site, kiosk: Kiosk
+) -> None:
+    box = VirtualButtonBox()
+    board = build_board(board_settings(tmp_path, site_file=None, buttons={"ports": [box.path]}))
+    screen = Screen()
+    board.listener = screen
+    board.start()
+    try:
+        assert wait_until(lambda: board.buttons.state.value == "connected")
+        box.press("1", "next")
+        assert box.wait_for("1 ERR NOTREADY")
+        assert board.health()["site_loaded"] is False
+
+        board.on_sync_config({"site": {"id": "mairie"}}, "broken")  # refused, logged
+        assert board.core is None
+
+        config = load_model(SiteConfig, SITE_FILE).model_dump(mode="json")
+        board.on_sync_config(config, "v1")
+        assert board.core is not None and screen.changes >= 1
+        board.journal.store_remote([kiosk.issue("etat-civil")])
+        board.core.resync()
+        box.press("1", "next")
+        assert box.wait_for("1 SHOW A001")
+        assert wait_until(lambda: [c.ticket for c in screen.calls] == ["A001"])
+    finally:
+        board.stop()
+        box.close()
+
+
+def test_the_periodic_resync_catches_events_that_bypassed_the_board(
+    tmp_path: Path, site: Site, kiosk: Kiosk
+) -> None:
+    """GIVEN events stored in the journal without the board being told (a lost push)
+    WHEN the resync interval passes THEN the board shows them, and announces the fresh call."""
+    board = build_board(board_settings(tmp_path, server={"resync_interval_seconds": 0.2}))
+    screen = Screen()
+    board.listener = screen
+    board.start()
+    try:
+        clock = HybridClock("server")
+        ts = clock.now()
+        call = new_event(
+            EventKind.TICKET_CALLED,
+            site=site.id,
+            device="server",
+            hlc=ts,
+            wall_time=ts.seconds,
+            ticket="passeports-1",
+            counter="3",
+        )
+        board.journal.store_remote([kiosk.issue("passeports"), call])
+        core = board.core
+        assert core is not None
+        assert wait_until(lambda: core.counter_ticket("3") == "B001")
+        assert wait_until(lambda: [c.ticket for c in screen.calls] == ["B001"])
+    finally:
+        board.stop()
+
+
+def test_health_reports_buttons_audio_sync_and_version(tmp_path: Path) -> None:
+    board = build_board(board_settings(tmp_path, buttons={"ports": [str(tmp_path / "none")]}))
+    board.start()
+    try:
+        assert wait_until(lambda: board.health()["buttons"] == "disconnected")
+        health = board.health()
+        assert health["audio"] == "disabled"
+        assert health["sync"] == "standalone"
+        assert health["version"] not in ("", None)
+        assert health["site_loaded"] is True
+        assert health["decided_locally"] == 0
+    finally:
+        board.stop()

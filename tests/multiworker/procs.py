@@ -1,0 +1,146 @@
+"""Real ``guichet server`` processes for the tests, and the systemd notification socket they
+talk to.
+
+Each process gets ``port = 0`` and a ``NOTIFY_SOCKET`` this test owns: the READY=1 datagram's
+status names the address it listens on, and the kernel's sender credentials (SO_PASSCRED) name
+the process that sent it (with ``NotifyAccess=main``, systemd only accepts the main process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 60.0
+_CREDENTIALS = struct.Struct("3i")
+
+
+@dataclass
+class Notification:
+    text: str
+    pid: int
+    """The sending process (from the kernel, not from the message)."""
+
+
+class NotifySocket:
+    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self) -> None:
+        # A short folder: unix socket paths are limited to 108 bytes.
+        self.folder = tempfile.mkdtemp(prefix="gm-")
+        self.path = os.path.join(self.folder, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind(self.path)
+
+    def receive(self, timeout: float) -> Notification | None:
+        self.sock.settimeout(timeout)
+        try:
+            data, ancillary, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
+        except TimeoutError:
+            return None
+        pid = -1
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = _CREDENTIALS.unpack(payload[: _CREDENTIALS.size])[0]
+        return Notification(data.decode(), pid)
+
+    def close(self) -> None:
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.folder)
+
+
+def server_toml(folder: Path, database_url: str, **extra: Any) -> Path:
+    lines = [
+        'role = "server"',
+        f'database_url = "{database_url}"',
+        'host = "127.0.0.1"',
+        "port = 0",
+        'log_level = "WARNING"',
+        'secret_key = ""',
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    path = folder / "server.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class ServerProcess:
+    """``python -m guichet server --config CONFIG [--workers N]`` until ``stop()``."""
+
+    def __init__(self, folder: Path, database_url: str, workers: int = 1, **extra: Any) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.config = server_toml(folder, database_url, **extra)
+        self.workers = workers
+        self.notify = NotifySocket()
+        self.log_path = folder / "server.log"
+        self.messages: list[Notification] = []
+        self.url = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, watchdog_usec: int | None = None) -> ServerProcess:
+        env = {**os.environ, "NOTIFY_SOCKET": self.notify.path, "PYTHONPATH": str(REPO)}
+        env.pop("WATCHDOG_PID", None)
+        env.pop("WATCHDOG_USEC", None)
+        if watchdog_usec is not None:
+            env["WATCHDOG_USEC"] = str(watchdog_usec)
+        args = [sys.executable, "-m", "guichet", "server", "--config", str(self.config)]
+        args += ["--workers", str(self.workers)]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=log)
+        ready = self.wait_for("READY=1", START_TIMEOUT_SECONDS)
+        found = re.search(r"serving (http://\S+)", ready.text)
+        assert found, ready.text
+        self.url = found.group(1)
+        return self
+
+    def wait_for(self, prefix: str, timeout: float) -> Notification:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            note = self.notify.receive(min(left, 0.5))
+            if note is not None:
+                self.messages.append(note)
+                if note.text.startswith(prefix):
+                    return note
+            elif self.proc is not None and self.proc.poll() is not None:
+                break
+        raise AssertionError(f"no {prefix} from the server; its log:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> int | None:
+        """SIGTERM, then the exit code (SIGKILL after 20 s)."""
+        code = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        elif self.proc is not None:
+            code = self.proc.returncode
+        while (note := self.notify.receive(0.05)) is not None:  # what it said while stopping
+            self.messages.append(note)
+        self.notify.close()
+        return code

@@ -1,0 +1,137 @@
+"""GET /api/v1/sites/{site}/stream: server-sent events, live and resumed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.server.helpers import AGENT, SITE, Srv
+
+
+def sse_messages(response: requests.Response) -> Iterator[dict[str, Any]]:
+    """Parses a text/event-stream into messages ({"id", "event", "data"} or {"comment"})."""
+    message: dict[str, Any] = {}
+    for raw in response.iter_lines(decode_unicode=True):
+        if raw == "":
+            if message:
+                yield message
+            message = {}
+            continue
+        if raw.startswith(":"):
+            yield {"comment": raw[1:].strip()}
+            continue
+        name, _, value = raw.partition(":")
+        message[name] = value[1:] if value.startswith(" ") else value
+
+
+def events_of(response: requests.Response, count: int) -> list[dict[str, Any]]:
+    out = []
+    for m in sse_messages(response):
+        if "event" in m:
+            out.append(m)
+            if len(out) == count:
+                break
+    return out
+
+
+def open_stream(srv: Srv, **kw: Any) -> requests.Response:
+    r = srv.request("GET", f"/api/v1/sites/{SITE}/stream", device="board-a", stream=True, **kw)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    return r
+
+
+def test_stream_pushes_a_call_as_it_happens(any_srv: Srv) -> None:
+    ticket = any_srv.issue("civil")["ticket"]
+    with open_stream(any_srv, params={"max_seconds": 20}) as stream:
+        called = any_srv.act("2", "next")
+        got = events_of(stream, 2)
+    assert [m["event"] for m in got] == ["CounterOpened", "TicketCalled"]
+    data = json.loads(got[1]["data"])
+    assert data["data"] == {"ticket": ticket["id"], "counter": "2"}
+    assert [int(m["id"]) for m in got] == [e["seq"] for e in called["events"]]
+    assert data == called["events"][1]
+
+
+def test_stream_resumes_after_last_event_id_without_gap_or_repeat(srv: Srv) -> None:
+    for _ in range(3):
+        srv.issue("civil")
+    with open_stream(srv, params={"cursor": 0, "max_seconds": 20}) as stream:
+        first = events_of(stream, 2)
+    assert [int(m["id"]) for m in first] == [1, 2]
+    srv.act("1", "next")  # seq 4 and 5, made while the client was away
+    headers = {"Last-Event-ID": first[-1]["id"]}
+    # The URL still says cursor=0 (a browser reconnects to the same URL): the header wins.
+    with open_stream(srv, params={"cursor": 0, "max_seconds": 20}, headers=headers) as stream:
+        rest = events_of(stream, 3)
+    assert [int(m["id"]) for m in rest] == [3, 4, 5]
+    assert [m["event"] for m in rest] == ["TicketIssued", "CounterOpened", "TicketCalled"]
+
+
+def test_stream_without_cursor_starts_with_new_events_and_keeps_alive(srv: Srv) -> None:
+    srv.issue("civil")  # before the stream: not sent
+    srv.thread.ctx.keepalive_seconds = 0.2
+    with open_stream(srv, params={"max_seconds": 20}) as stream:
+        messages = sse_messages(stream)
+        comments = []
+        for m in messages:
+            if "comment" in m:
+                comments.append(m)
+                if len(comments) == 2:
+                    break
+            else:
+                assert "event" not in m, m
+        srv.issue("passports")
+        nxt = next(m for m in messages if "event" in m)
+    assert [c["comment"] for c in comments] == ["keep-alive", "keep-alive"]
+    assert nxt["event"] == "TicketIssued" and nxt["id"] == "2"
+
+
+def test_stream_ends_after_max_seconds(srv: Srv) -> None:
+    with open_stream(srv, params={"max_seconds": 0.3}) as stream:
+        body = stream.content.decode()
+    assert body.startswith("retry: 2000")
+
+
+@pytest.mark.parametrize(
+    ("auth", "status"),
+    [({}, 401), ({"user": ("olga", "other-password")}, 403), ({"user": AGENT}, 200)],
+)
+def test_stream_needs_credentials_of_the_site(srv: Srv, auth: dict[str, Any], status: int) -> None:
+    r = srv.request("GET", f"/api/v1/sites/{SITE}/stream", params={"max_seconds": 0.1}, **auth)
+    assert r.status_code == status
+
+
+def test_an_idle_stream_reads_the_table_only_when_woken(srv: Srv) -> None:
+    """GIVEN a stream with nothing new, WHEN keep-alives go by, THEN it does not query the
+    events table again (a fleet's thousands of idle boards cost no queries); a new event is
+    read and sent as soon as it is stored."""
+    import sqlalchemy as sa
+
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM events" in statement:
+            reads.append(statement)
+
+    srv.thread.ctx.keepalive_seconds = 0.1
+    sa.event.listen(srv.engine, "before_cursor_execute", count)
+    try:
+        with open_stream(srv, params={"max_seconds": 20}) as stream:
+            messages = sse_messages(stream)
+            comments = 0
+            for m in messages:
+                comments += "comment" in m
+                if comments == 5:
+                    break
+            idle_reads = len(reads)
+            srv.issue("civil")
+            got = next(m for m in messages if "event" in m)
+    finally:
+        sa.event.remove(srv.engine, "before_cursor_execute", count)
+    assert idle_reads == 1  # the first read, before the keep-alives
+    assert got["event"] == "TicketIssued"

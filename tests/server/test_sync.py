@@ -1,0 +1,201 @@
+"""POST /api/v1/sync over real HTTP: idempotency, refusal of bad batches, leases, config."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import sqlalchemy as sa
+
+from tests.server.helpers import SITE, DeviceClock, Srv, wire
+from tickets.events import EventKind
+
+
+def test_same_batch_twice_is_stored_once_and_acknowledged_both_times(any_srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    batch = wire([kiosk.issued(n) for n in (901, 902, 903)])
+    first = any_srv.sync("kiosk-a", events=batch)
+    second = any_srv.sync("kiosk-a", events=batch)
+    assert first.status_code == 200, first.text
+    assert second.status_code == 200, second.text
+    ids = [e["id"] for e in batch]
+    assert first.json()["acks"] == ids
+    assert second.json()["acks"] == ids
+    assert any_srv.count() == 3
+    with any_srv.engine.connect() as conn:
+        seqs = conn.execute(sa.text("SELECT seq FROM events ORDER BY seq")).scalars().all()
+        last = conn.execute(sa.text("SELECT last_seq FROM sites")).scalar_one()
+    assert seqs == [1, 2, 3]
+    assert last == 3
+
+
+def test_sync_returns_events_since_cursor_with_seq_and_more(srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    batch = wire([kiosk.issued(900 + n) for n in range(1, 8)])
+    assert srv.sync("kiosk-a", events=batch).status_code == 200
+    page = srv.sync("board-a", cursor=0, limit=5).json()
+    assert [e["seq"] for e in page["events"]] == [1, 2, 3, 4, 5]
+    assert page["more"] is True
+    assert page["cursor"] == 5
+    assert all(isinstance(e["received_at"], float) for e in page["events"])
+    rest = srv.sync("board-a", cursor=page["cursor"], limit=5).json()
+    assert [e["seq"] for e in rest["events"]] == [6, 7]
+    assert rest["more"] is False
+    assert rest["cursor"] == 7
+    assert [e["id"] for e in page["events"] + rest["events"]] == [e["id"] for e in batch]
+    idle = srv.sync("board-a", cursor=7).json()
+    assert idle["events"] == [] and idle["cursor"] == 7 and idle["more"] is False
+
+
+def test_cursor_ahead_of_the_server_starts_again_from_zero(srv: Srv) -> None:
+    """GIVEN a device whose cursor is from a server database that was since replaced."""
+    kiosk = DeviceClock("kiosk-a")
+    srv.sync("kiosk-a", events=wire([kiosk.issued(901)]))
+    out = srv.sync("board-a", cursor=500).json()
+    assert [e["seq"] for e in out["events"]] == [1]
+    assert out["cursor"] == 1
+
+
+def test_replayed_id_with_other_content_is_409_and_stores_nothing(srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    first = kiosk.issued(901)
+    assert srv.sync("kiosk-a", events=wire([first])).status_code == 200
+    forged = first.to_dict()
+    forged["data"] = {**forged["data"], "number": 902}
+    fresh = kiosk.issued(903)
+    r = srv.sync("kiosk-a", events=[*wire([fresh]), forged])
+    assert r.status_code == 409
+    assert r.json()["code"] == "conflict"
+    assert r.json()["event"] == first.id
+    assert srv.count() == 1  # the valid event of the refused batch was not stored either
+
+
+def test_malformed_batch_is_refused_whole_naming_event_and_field(srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    good = [kiosk.issued(901), kiosk.issued(902)]
+    bad = kiosk.issued(903, service="no-such-service")
+    r = srv.sync("kiosk-a", events=wire([*good, bad]))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["event"] == bad.id
+    assert body["field"] == "events.2.data.service"
+    assert "no-such-service" in body["message"]
+    assert srv.count() == 0
+
+
+def test_unknown_counter_wrong_site_wrong_device_and_future_clock_are_refused(srv: Srv) -> None:
+    board = DeviceClock("board-a")
+    kiosk = DeviceClock("kiosk-a")
+    ticket = kiosk.issued(901)
+    call = board.make(EventKind.TICKET_CALLED, ticket=ticket.ticket, counter="99")
+    r = srv.sync("board-a", events=wire([call]))
+    assert (r.status_code, r.json()["field"], r.json()["event"]) == (
+        422,
+        "events.0.data.counter",
+        call.id,
+    )
+
+    other_site = DeviceClock("kiosk-a", site="elsewhere").issued(901)
+    r = srv.sync("kiosk-a", events=wire([other_site]))
+    assert (r.status_code, r.json()["field"]) == (422, "events.0.site")
+
+    not_mine = DeviceClock("kiosk-b").issued(30)
+    r = srv.sync("kiosk-a", events=wire([not_mine]))
+    assert (r.status_code, r.json()["field"]) == (422, "events.0.device")
+
+    future = DeviceClock("kiosk-a", wall=time.time() + 3 * 86400).issued(902)
+    r = srv.sync("kiosk-a", events=wire([future]))
+    assert (r.status_code, r.json()["field"], r.json()["event"]) == (
+        422,
+        "events.0.hlc",
+        future.id,
+    )
+    assert srv.count() == 0
+
+
+def test_a_kiosk_may_not_upload_calls(srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    call = kiosk.make(EventKind.TICKET_CALLED, ticket="t1", counter="1")
+    r = srv.sync("kiosk-a", events=wire([call]))
+    assert r.status_code == 403
+    assert r.json()["event"] == call.id
+    assert srv.count() == 0
+
+
+def test_leases_are_disjoint_and_skip_every_offline_range(any_srv: Srv) -> None:
+    """GIVEN kiosk-a (offline 900-999) and kiosk-b (offline 30-49), block size 20."""
+    day = date.today().isoformat()
+    granted = []
+    for round_ in range(4):
+        for kiosk in ("kiosk-a", "kiosk-b"):
+            requests_ = [{"service": "civil", "day": day}]
+            if round_ == 0:
+                requests_.append({"service": "passports", "day": day})
+            r = any_srv.sync(kiosk, lease_requests=requests_)
+            assert r.status_code == 200, r.text
+            granted += [(kiosk, lease) for lease in r.json()["leases"]]
+    civil = sorted(
+        (lease["start"], lease["end"]) for _, lease in granted if lease["service"] == "civil"
+    )
+    assert civil == [
+        (1, 20),
+        (21, 29),
+        (50, 69),
+        (70, 89),
+        (90, 109),
+        (110, 129),
+        (130, 149),
+        (150, 169),
+    ]
+    numbers = [n for lo, hi in civil for n in range(lo, hi + 1)]
+    assert len(numbers) == len(set(numbers))
+    assert not set(numbers) & set(range(30, 50))
+    passports = [lease for _, lease in granted if lease["service"] == "passports"]
+    assert sorted((p["start"], p["end"]) for p in passports) == [(1, 20), (21, 29)]
+    with any_srv.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM leases")).scalar_one()
+    assert stored == len(granted)
+
+
+def test_a_board_gets_no_lease_and_unknown_service_is_named(srv: Srv) -> None:
+    day = date.today().isoformat()
+    r = srv.sync("board-a", lease_requests=[{"service": "civil", "day": day}])
+    assert r.status_code == 403
+    r = srv.sync("kiosk-a", lease_requests=[{"service": "nope", "day": day}])
+    assert (r.status_code, r.json()["field"]) == (422, "lease_requests.0.service")
+
+
+def test_config_is_sent_only_when_the_version_differs(srv: Srv) -> None:
+    first = srv.sync("kiosk-a", config_version="").json()
+    assert first["config"]["site"]["id"] == SITE
+    assert [s["id"] for s in first["config"]["services"]] == ["civil", "passports"]
+    again = srv.sync("kiosk-a", config_version=first["config_version"]).json()
+    assert again["config"] is None
+    assert again["config_version"] == first["config_version"]
+
+
+def test_health_is_stored_on_the_device_and_bounded(srv: Srv) -> None:
+    health = {"printer": "paper_near_end", "backlog": 3, "version": "0.1.0"}
+    assert srv.sync("kiosk-a", health=health).status_code == 200
+    with srv.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT health, last_seen FROM devices WHERE id = 'kiosk-a'")
+        ).one()
+    import json
+
+    stored = row.health if isinstance(row.health, dict) else json.loads(row.health)
+    assert stored == health
+    assert row.last_seen is not None
+    r = srv.sync("kiosk-a", health={"log": "x" * 10_000})
+    assert (r.status_code, r.json()["field"]) == (422, "health")
+
+
+def test_server_clock_moves_past_uploaded_events(srv: Srv) -> None:
+    """GIVEN a kiosk whose clock is a minute ahead of the server's."""
+    kiosk = DeviceClock("kiosk-a", wall=time.time() + 60)
+    event = kiosk.issued(901)
+    out = srv.sync("kiosk-a", events=wire([event])).json()
+    assert out["server_hlc"] > event.hlc.encode()
+    # and a call the server makes afterwards is ordered after the ticket's issue
+    called = srv.act("1", "next")
+    assert called["ticket"]["id"] == event.ticket

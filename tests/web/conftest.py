@@ -1,0 +1,140 @@
+"""The real server on loopback with the test site, and headless Chromium driven by Playwright.
+
+``web`` runs one server (SQLite in a temporary folder) per test module; ``browser`` is one
+Chromium per test session, skipped with the reason when /usr/bin/chromium is absent (the
+Makefile installs it). Screenshots go to a temporary folder, or to ``GUICHET_SCREENSHOT_DIR``
+when set (``GUICHET_SCREENSHOT_DIR=docs/screenshots`` refreshes the documentation's).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from config.server import ServerSettings
+from server.run import ServerThread
+from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SECRET = "web-tests-secret-key"
+
+
+def start(tmp: Path, **settings: object) -> Iterator[Srv]:
+    thread = ServerThread(
+        ServerSettings(
+            database_url=f"sqlite:///{tmp}/guichet.db",
+            secret_key=SECRET,
+            public_url="http://guichet.test",
+            **settings,  # type: ignore[arg-type]
+        )
+    )
+    with thread:
+        tokens = thread.load_site(site_config(counters=4))
+        for (name, password), role in ((AGENT, "agent"), (MANAGER, "manager"), (ADMIN, "admin")):
+            thread.add_user(name, password, role, [SITE])
+        thread.add_user(*OTHER_AGENT, "agent", ["elsewhere"])
+        srv = Srv(thread, tokens)
+        yield srv
+        srv.http.close()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
+    yield from start(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (make apt-test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="fr-FR")
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized browser without any session: a citizen's."""
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 780},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+    )
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("GUICHET_SCREENSHOT_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shoot(page: Page, folder: Path, name: str, *, full_page: bool = True) -> Path:
+    path = folder / f"web-{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def login(page: Page, base: str, user: tuple[str, str], then: str = "/console") -> None:
+    page.goto(f"{base}/login?{urlencode({'next': then})}")
+    page.fill("#username", user[0])
+    page.fill("#password", user[1])
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def form_session(base: str, user: tuple[str, str]) -> tuple[requests.Session, str]:
+    """A plain HTTP client signed in through the login form; returns it and its CSRF token."""
+    http = requests.Session()
+    token = csrf_of(http.get(f"{base}/login", timeout=10).text)
+    r = http.post(
+        f"{base}/login",
+        data={"csrf_token": token, "username": user[0], "password": user[1], "next": "/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 303, r.text
+    return http, csrf_of(http.get(f"{base}/", timeout=10).text)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)

@@ -1,0 +1,149 @@
+"""Administration in headless Chromium: a new service and a new kiosk; the kiosk (its sync
+call, with the token the page showed once) receives the new configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.server.helpers import ADMIN, SITE, Srv
+from tests.web.conftest import login, shoot
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_adds_a_service_and_a_kiosk_that_gets_it_at_its_sync(
+    web: Srv, context: BrowserContext, shots: Path
+) -> None:
+    page = context.new_page()
+    login(page, web.url, ADMIN, then="/admin")
+    expect(page).to_have_url(f"{web.url}/admin/{SITE}")
+    before = page.locator("#config-version").inner_text()
+    shoot(page, shots, "admin")
+
+    page.click("text=Ajouter un service")
+    page.fill("#id", "social")
+    page.fill("#prefix", "S")
+    page.fill("#name-fr", "Action sociale")
+    page.fill("#name-en", "Social services")
+    page.fill("#hours-mon", "08:30-12:00, 13:30-17:00")
+    page.fill("#hours-sat", "09:00-12:00")
+    page.fill("#mean", "20")
+    page.check("input[name=priority_allowed]")
+    shoot(page, shots, "admin-service")
+    page.click("button:text('Enregistrer')")
+
+    expect(page.locator(".notice.success")).to_contain_text("Enregistré")
+    row = page.locator("#services-table tr[data-service=social]")
+    expect(row).to_contain_text("Action sociale")
+    expect(row).to_contain_text("lun. 08:30-12:00, 13:30-17:00")
+    civil = page.locator("#services-table tr[data-service=civil]")
+    expect(civil).to_contain_text("lun.–dim. 00:00-24:00")
+    after = page.locator("#config-version").inner_text()
+    assert after != before
+
+    # Counter 2 now also takes the new service, first.
+    page.click("#counters-table tr[data-counter='2'] >> text=Modifier")
+    page.check("input[name=service][value=social]")
+    page.fill("#rank-social", "1")
+    page.fill("#rank-passports", "2")
+    page.fill("#rank-civil", "3")
+    page.click("button:text('Enregistrer')")
+    expect(page.locator("#counters-table tr[data-counter='2']")).to_contain_text(
+        "Action sociale → Passeports → État civil"
+    )
+    version = page.locator("#config-version").inner_text()
+
+    page.click("text=Appareils")
+    page.fill("#device-id", "kiosk-annexe")
+    page.select_option("#device-role", "kiosk")
+    page.fill("#device-range", "700-799")
+    page.click("button:text('Ajouter un appareil')")
+    token = page.locator("#token-value").inner_text().strip()
+    assert len(token) >= 32
+    expect(page.locator("#devices-table tr[data-device=kiosk-annexe]")).to_contain_text("actif")
+    shoot(page, shots, "admin-devices")
+    page.reload()
+    expect(page.locator("#token-value")).to_have_count(0)  # shown once only
+
+    r = web.http.post(
+        f"{web.url}/api/v1/sync",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"device": "kiosk-annexe", "cursor": 0, "events": [], "config_version": ""},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["config_version"] != before
+    services = {s["id"]: s for s in body["config"]["services"]}
+    assert services["social"]["prefix"] == "S"
+    assert services["social"]["names"] == {"fr": "Action sociale", "en": "Social services"}
+    assert services["social"]["hours"] == {
+        "mon": ["08:30-12:00", "13:30-17:00"],
+        "sat": ["09:00-12:00"],
+    }
+    assert services["social"]["priority_allowed"] is True
+    counters = {c["id"]: c for c in body["config"]["counters"]}
+    assert counters["2"]["services"] == ["social", "passports", "civil"]
+    kiosk = next(d for d in body["config"]["devices"] if d["id"] == "kiosk-annexe")
+    assert kiosk["offline_range"] == [700, 799]
+    # The device adding changed the configuration again (it is declared in it).
+    assert body["config_version"] != version
+
+    # Revoking the token: the kiosk is refused from then on.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#devices-table tr[data-device=kiosk-annexe] >> text=Révoquer")
+    expect(page.locator(".notice.success")).to_contain_text("révoqué")
+    expect(page.locator("#devices-table tr[data-device=kiosk-annexe]")).to_contain_text("révoqué")
+    r = web.http.post(
+        f"{web.url}/api/v1/sync",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"device": "kiosk-annexe"},
+        timeout=10,
+    )
+    assert r.status_code == 401
+
+
+def test_an_invalid_service_is_refused_with_the_field_named(
+    web: Srv, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    login(page, web.url, ADMIN, then=f"/admin/{SITE}/services/new")
+    page.fill("#id", "dup")
+    page.fill("#prefix", "A")  # already the prefix of "civil"
+    page.fill("#name-fr", "Doublon")
+    page.fill("#hours-tue", "18:00-09:00")
+    page.click("button:text('Enregistrer')")
+    error = page.locator(".notice.error")
+    expect(error).to_contain_text("hours")
+    page.fill("#hours-tue", "09:00-12:00")
+    page.click("button:text('Enregistrer')")
+    expect(page.locator(".notice.error")).to_contain_text("prefix")
+    expect(page.locator("#name-fr")).to_have_value("Doublon")  # nothing typed is lost
+    loaded = web.thread.ctx.sites.get_by_engine(web.engine, SITE)
+    assert loaded is not None
+    assert all(s.id != "dup" for s in loaded.config.services)
+
+
+def test_fleet_shows_each_devices_heartbeat(web: Srv, context: BrowserContext, shots: Path) -> None:
+    health = {
+        "role": "kiosk",
+        "version": "0.1.0",
+        "printer": "paper_out",
+        "printer_detail": "kiosk-a: out of paper. Load a new roll.",
+        "last_sync": None,
+    }
+    assert web.sync("kiosk-a", health=health).status_code == 200
+    board = {"version": "0.1.0", "buttons": "connected", "audio": "ok"}
+    assert web.sync("board-a", health=board).status_code == 200
+    page = context.new_page()
+    login(page, web.url, ADMIN, then=f"/admin/{SITE}/fleet")
+    kiosk = page.locator("#fleet-table tr[data-device=kiosk-a]")
+    expect(kiosk).to_contain_text("en ligne")
+    expect(kiosk).to_contain_text("plus de papier")
+    expect(kiosk).to_contain_text("0.1.0")
+    expect(page.locator("#fleet-table tr[data-device=board-a]")).to_contain_text("connecté")
+    expect(page.locator("#fleet-table tr[data-device=kiosk-b]")).to_contain_text("jamais vu")
+    shoot(page, shots, "admin-fleet")

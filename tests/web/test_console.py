@@ -1,0 +1,109 @@
+"""The agent console and the follow-my-ticket page, in headless Chromium against the real
+server: a call made at the console reaches the citizen's phone without a reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.server.helpers import AGENT, SITE, Srv
+from tests.web.conftest import login, shoot
+
+pytestmark = pytest.mark.browser
+
+
+def test_agent_calls_next_and_the_follow_page_shows_the_call_without_reload(
+    web: Srv, context: BrowserContext, phone: BrowserContext, shots: Path
+) -> None:
+    """GIVEN two tickets issued at the kiosk and the first one's follow page open on a phone
+    WHEN an agent signs in, opens counter 3 and presses NEXT
+    THEN the console shows the ticket, and the phone shows "Guichet 3" in the same page."""
+    first = web.issue("civil")
+    web.issue("civil")
+    label = first["ticket"]["label"]
+
+    citizen = phone.new_page()
+    citizen.goto(f"{web.url}/t/{first['token']}")
+    expect(citizen.locator("#ticket-label")).to_have_text(label)
+    expect(citizen.locator("#people-ahead")).to_have_text("0")
+    expect(citizen.locator("#live-state")).to_have_class("live-state on")
+    citizen.evaluate("window.__sameDocument = 'yes'")
+    shoot(citizen, shots, "follow-waiting")
+
+    agent = context.new_page()
+    login(agent, web.url, AGENT)
+    expect(agent).to_have_url(f"{web.url}/console/{SITE}")
+    shoot(agent, shots, "console-choose")
+    agent.click("text=Guichet 3")
+    expect(agent.locator("h1")).to_have_text("Guichet 3")
+    expect(agent.locator("#action-next")).to_contain_text(label)
+    agent.click("#action-next")
+    expect(agent.locator("#current-ticket .ticket-number")).to_have_text(label)
+
+    expect(citizen.locator("#called-banner")).to_contain_text("Guichet 3", timeout=10_000)
+    assert citizen.evaluate("window.__sameDocument") == "yes", "the follow page was reloaded"
+    assert "C'est à vous" in citizen.title()
+    shoot(citizen, shots, "follow-called")
+
+    # The second ticket is now the first in the queue, and the console follows the kiosk live.
+    queue = agent.locator(".queue-service[data-service=civil] tbody tr")
+    expect(queue).to_have_count(1)
+    agent.evaluate("window.__sameDocument = 'yes'")
+    third = web.issue("passports")
+    expect(agent.locator(".queue-service[data-service=passports] tbody tr")).to_contain_text(
+        third["ticket"]["label"], timeout=10_000
+    )
+    assert agent.evaluate("window.__sameDocument") == "yes", "the console was reloaded"
+    shoot(agent, shots, "console")
+
+
+def test_done_recall_absent_and_transfer_from_the_console(
+    web: Srv, context: BrowserContext
+) -> None:
+    """Each button changes the ticket through the server's counter actions."""
+    agent = context.new_page()
+    login(agent, web.url, AGENT, then=f"/console/{SITE}/1")
+    expect(agent.locator("h1")).to_have_text("Guichet 1")
+
+    def call(ticket: dict[str, str]) -> None:
+        """Calls until ``ticket`` is at the counter (earlier tests may have left others)."""
+        for _ in range(10):
+            if agent.locator("#current-ticket").get_attribute("data-ticket") == ticket["label"]:
+                return
+            agent.click("#action-next")
+        expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", ticket["label"])
+
+    def status(ticket: dict[str, str]) -> str:
+        token = ticket["token"]
+        return str(web.request("GET", f"/api/v1/public/tickets/{token}").json()["status"])
+
+    done, absent, moved = (web.issue("civil") for _ in range(3))
+    call(done["ticket"])
+    agent.click("button[value=recall]")
+    expect(agent.locator(".ticket-facts")).to_contain_text("Rappels")
+    agent.click("button[value=done]")
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
+    assert status(done) == "served"
+
+    call(absent["ticket"])
+    agent.click("button[value=no-show]")
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
+    assert status(absent) == "no_show"
+
+    call(moved["ticket"])
+    agent.select_option("#transfer-service", "passports")
+    agent.click(".transfer-form button[type=submit]")
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
+    expect(agent.locator(".queue-service[data-service=passports]")).to_contain_text(
+        moved["ticket"]["label"]
+    )
+    view = web.request("GET", f"/api/v1/sites/{SITE}/queue", user=AGENT).json()
+    waiting = next(w for w in view["waiting"] if w["id"] == moved["ticket"]["id"])
+    assert (waiting["service"], waiting["transfers"]) == ("passports", 1)
+
+    agent.click("button[value=close]")
+    expect(agent.locator("#counter-open")).to_have_text("Fermé")
+    agent.click("button[value=open]")
+    expect(agent.locator("#counter-open")).to_have_text("Ouvert")

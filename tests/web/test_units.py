@@ -1,0 +1,217 @@
+"""The web pages' pure parts: catalogs, formats, rate limits, the admin forms."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config.site import SiteConfig
+from server.web import format, i18n, siteforms
+from server.web.ratelimit import Limit, TokenBuckets
+from server.web.siteforms import FormError
+from tests.server.helpers import site_config
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "web" / "templates"
+PYTHON = Path(__file__).resolve().parents[2] / "server" / "web"
+
+
+def test_french_and_english_catalogs_have_the_same_keys_and_placeholders() -> None:
+    assert set(i18n.FR) == set(i18n.EN)
+    for key in i18n.FR:
+        placeholders = set(re.findall(r"{(\w+)}", i18n.FR[key]))
+        assert placeholders == set(re.findall(r"{(\w+)}", i18n.EN[key])), key
+
+
+def test_every_key_the_pages_use_exists() -> None:
+    used: set[str] = set()
+    for path in [*TEMPLATES.glob("*.html"), *PYTHON.glob("*.py")]:
+        text = path.read_text()
+        used |= set(re.findall(r"""_\(\s*["']([a-z0-9_.]+)["']""", text))
+        used |= set(re.findall(r'flash\(\s*"\w+",\s*"([a-z0-9_.]+)"', text))
+    dynamic = {k for k in used if k.endswith(".")} | {"key"}  # "role." ~ role, _(key)
+    missing = {k for k in used - dynamic if k not in i18n.FR}
+    assert len(used) > 100
+    assert not missing
+
+
+def test_language_choice_and_fallbacks() -> None:
+    assert i18n.pick_language("en-GB", "fr") == "en"
+    assert i18n.pick_language("de", None, "fr") == "fr"
+    assert i18n.pick_language(None) == "fr"
+    assert i18n.translate("en", "console.waiting_count", n=3) == "3 waiting"
+    assert i18n.translate("de", "console.next") == "Suivant"  # no German: French
+    assert i18n.translate("en", "no.such.key") == "no.such.key"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (0, "< 1 min"),
+        (59.9, "< 1 min"),
+        (60, "1 min"),
+        (3599, "59 min"),
+        (3600, "1 h 00"),
+        (3900, "1 h 05"),
+    ],
+)
+def test_durations(seconds: float | None, text: str) -> None:
+    assert format.duration(seconds) == text
+
+
+def test_public_estimate_rounds_up() -> None:
+    assert format.estimate(30) == "< 1 min"
+    assert format.estimate(61) == "2 min"
+    assert format.estimate(3540.5) == "1 h 00"
+    assert (format.minutes(680), format.share(2 / 3), format.share(None)) == ("11.3", "67 %", "—")
+
+
+def test_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
+    now = [1000.0]
+    buckets = TokenBuckets(Limit(burst=3, per_second=0.5), clock=lambda: now[0])
+    assert [buckets.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert buckets.allow("b"), "each client has its own bucket"
+    assert buckets.retry_after("a") == 2
+    now[0] += 2.0
+    assert buckets.has("a") and buckets.allow("a") and not buckets.allow("a")
+
+
+def test_token_buckets_forget_the_oldest_clients_past_their_bound() -> None:
+    buckets = TokenBuckets(Limit(burst=1, per_second=0.001), max_clients=2, clock=lambda: 0.0)
+    assert buckets.allow("a") and buckets.allow("b") and buckets.allow("c")
+    assert buckets.allow("a"), "a was forgotten (full again)"
+    assert not buckets.allow("c")
+
+
+def form(**values: str) -> dict[str, str]:
+    return values
+
+
+def test_a_service_form_becomes_a_valid_site_configuration() -> None:
+    cfg = site_config()
+    raw = siteforms.parse_service(
+        form(
+            id="social",
+            prefix="s",
+            name_fr="Social",
+            name_en="",
+            hours_mon="08:30-12:00; 13:30 - 17:00",
+            mean_service_minutes="7,5",
+            priority_allowed="1",
+        ),
+        ["fr", "en"],
+        None,
+    )
+    new = siteforms.save_service(cfg, raw, new=True)
+    social = next(s for s in new.services if s.id == "social")
+    assert (social.prefix, social.names, social.mean_service_minutes) == (
+        "S",
+        {"fr": "Social"},
+        7.5,
+    )
+    assert social.hours == {"mon": ["08:30-12:00", "13:30-17:00"]}
+    assert social.priority_allowed
+    assert siteforms.service_values(social)["hours"] == {"mon": "08:30-12:00, 13:30-17:00"}
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        (form(id="x", prefix="A", name_fr="X"), "prefix"),  # A is civil's
+        (form(id="civil", prefix="Z", name_fr="X"), "id"),
+        (form(id="Bad Id", prefix="Z", name_fr="X"), "id"),
+        (form(id="x", prefix="Z", name_fr=""), "names"),
+        (form(id="x", prefix="Z", name_fr="X", hours_tue="25:00-26:00"), "hours"),
+        (form(id="x", prefix="Z", name_fr="X", mean_service_minutes="soon"), "mean_service"),
+    ],
+)
+def test_an_invalid_service_form_names_its_field(values: dict[str, str], field: str) -> None:
+    cfg = site_config()
+    with pytest.raises(FormError, match=field):
+        raw = siteforms.parse_service(values, ["fr", "en"], None)
+        siteforms.save_service(cfg, raw, new=True)
+
+
+def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None:
+    cfg = site_config(counters=2)
+    raw = siteforms.parse_counter(
+        form(id="9", label="Bureau 9", rank_civil="2", rank_passports="1"),
+        ["civil", "passports"],
+        None,
+    )
+    assert raw["services"] == ["passports", "civil"]
+    new = siteforms.save_counter(cfg, raw, new=True)
+    assert new.counters[-1].services == ["passports", "civil"]
+    with pytest.raises(FormError, match="tick at least one"):
+        siteforms.parse_counter(form(id="8", label="x"), [], None)
+    only_civil = SiteConfig.model_validate(
+        {
+            **cfg.model_dump(mode="json"),
+            "counters": [{"id": "1", "label": "G1", "services": ["civil"]}],
+        }
+    )
+    with pytest.raises(FormError, match="counter '1' takes only this service"):
+        siteforms.delete_service(only_civil, "civil")
+    assert [s.id for s in siteforms.delete_service(cfg, "civil").services] == ["passports"]
+
+
+def test_devices_are_added_with_their_offline_range_and_removed() -> None:
+    cfg = site_config()
+    new, device = siteforms.add_device(cfg, form(id="kiosk-c", role="kiosk", offline_range="50-60"))
+    assert device.offline_range == (50, 60)
+    with pytest.raises(FormError, match="overlap"):
+        siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="40-55"))
+    with pytest.raises(FormError, match="offline_range"):
+        siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="lots"))
+    assert "kiosk-c" not in {d.id for d in siteforms.remove_device(new, "kiosk-c").devices}
+
+
+def _luminance(hex_colour: str) -> float:
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+CSS = (PYTHON / "static" / "guichet.css").read_text()
+VARS = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", CSS))
+TEXT_ON_BACKGROUND = [
+    ("ink", "paper"),
+    ("ink", "canvas"),
+    ("muted", "paper"),
+    ("muted", "canvas"),
+    ("primary", "paper"),
+    ("primary-dark", "primary-soft"),
+    ("success", "success-soft"),
+    ("danger", "danger-soft"),
+    ("warning", "warning-soft"),
+    ("danger", "paper"),
+    ("success", "paper"),
+]
+
+
+@pytest.mark.parametrize(("fg", "bg"), TEXT_ON_BACKGROUND)
+def test_page_colours_have_a_contrast_of_at_least_4_5(fg: str, bg: str) -> None:
+    assert contrast(VARS[fg], VARS[bg]) >= 4.5
+
+
+def test_white_on_buttons_and_heatmap_steps_and_chart_colours_reach_4_5() -> None:
+    assert contrast("#ffffff", VARS["primary"]) >= 4.5
+    assert contrast("#ffffff", VARS["success"]) >= 4.5  # "it's your turn" banner
+    steps = re.findall(r"heat-\d \{ background: (#[0-9a-f]{6}); color: ([^;]+);", CSS)
+    assert len(steps) == 6
+    for background, colour in steps:
+        ink = VARS[colour.strip()[6:-1]] if colour.startswith("var(") else colour.strip()
+        assert contrast(ink, background) >= 4.5, background
+    from server.web.charts import PALETTE
+
+    assert all(contrast(c, "#ffffff") >= 4.5 for c in PALETTE)

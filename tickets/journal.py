@@ -1,0 +1,558 @@
+"""The device's local journal: every event a kiosk or a board makes is written here first.
+
+One SQLite file (WAL, ``synchronous=FULL``): a commit is on disk before the device acts on it
+(before the printer gets the ticket, before the board shows a call), so a power cut loses
+nothing the device acted on. The journal holds:
+
+- every event the device knows (its own and those received from the server or a LAN peer);
+- the outbox: the device's own events the server has not acknowledged yet;
+- events the server refused for good (quarantined, kept for the record, never resent);
+- the sync cursor (last server sequence number seen);
+- the number pool (leases granted by the server, offline counters): a number is taken and its
+  TicketIssued event recorded in one transaction, so no number is ever issued twice, even
+  across a crash;
+- the site configuration last received from the server;
+- the print state of each ticket ("pending" from issue until the printer answers).
+
+Thread-safety: one connection, shared by every thread and serialised by a lock; every public
+method may be called from any thread (the UI thread, the sync worker, the button readers).
+Each call holds the lock for one short transaction.
+
+The hybrid logical clock (``clock``) restarts after the highest clock value in the journal, so
+it never goes backwards across restarts, even when the wall clock does after a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from tickets.events import Event, EventKind, new_event
+from tickets.hlc import HybridClock, Timestamp
+from tickets.model import Site
+from tickets.numbering import Lease, NumberPool
+from tickets.queue import QueueState, label
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE events (
+    n INTEGER PRIMARY KEY AUTOINCREMENT, -- the order events were learnt (never reused)
+    id TEXT NOT NULL UNIQUE,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    seq INTEGER,
+    received_at REAL
+);
+CREATE INDEX events_by_hlc ON events (hlc);
+CREATE TABLE outbox (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE REFERENCES events (id)
+);
+CREATE TABLE quarantine (
+    id TEXT PRIMARY KEY REFERENCES events (id),
+    reason TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE leases (
+    service TEXT NOT NULL,
+    day TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    next INTEGER NOT NULL,
+    PRIMARY KEY (service, day, start)
+);
+CREATE TABLE offline_numbers (
+    service TEXT NOT NULL,
+    day TEXT NOT NULL,
+    next INTEGER NOT NULL,
+    PRIMARY KEY (service, day)
+);
+CREATE TABLE prints (
+    ticket TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA}
+"""Schema version -> the script that brings the previous version to it."""
+
+# Keys of the meta table used by the journal itself; set_meta() keys live apart ("app.").
+_SITE, _DEVICE = "journal.site", "journal.device"
+_CURSOR, _OFFLINE = "journal.cursor", "journal.offline_range"
+_SITE_JSON, _SITE_VERSION = "journal.site_json", "journal.site_version"
+
+
+class JournalError(RuntimeError):
+    """The journal file cannot be used: names the file and why."""
+
+
+class PrintState(StrEnum):
+    PENDING = "pending"
+    """Journaled, handed (or about to be handed) to the printer, no answer yet."""
+    PRINTED = "printed"
+    FAILED = "failed"
+    """The printer refused or faulted: the ticket exists, shown on screen, not on paper."""
+
+
+class Journal:
+    def __init__(
+        self, path: Path, site: str, device: str, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.path = Path(path)
+        self.site = site
+        self.device = device
+        self._wall = wall
+        self._lock = threading.RLock()
+        self._state: QueueState | None = None
+        self._site: Site | None = None
+        self._floor = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"journal {self.path}: cannot open: {exc}") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise JournalError(f"journal {self.path}: not a usable journal: {exc}") from None
+        except JournalError:
+            self._db.close()
+            raise
+
+    # ---- opening ---------------------------------------------------------------------------
+    def _open(self) -> None:
+        db = self._db
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise JournalError(f"journal {self.path}: WAL mode refused (got {mode!r})")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path}: schema version {version} is newer than this program's "
+                f"({SCHEMA_VERSION}); upgrade Guichet"
+            )
+        with self._tx() as c:
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                c.executescript_in_tx(_MIGRATIONS[v])
+                c.execute(f"PRAGMA user_version={v}")
+            for key, mine in ((_SITE, self.site), (_DEVICE, self.device)):
+                row = c.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    c.execute("INSERT INTO meta VALUES (?, ?)", (key, mine))
+                elif row[0] != mine:
+                    what = key.split(".")[1]
+                    raise JournalError(
+                        f"journal {self.path} belongs to {what} {row[0]!r}, not {mine!r}"
+                    )
+        top = db.execute("SELECT max(hlc) FROM events").fetchone()[0]
+        self.clock = HybridClock(self.device, self._wall, Timestamp.decode(top) if top else None)
+        self.pool = self._load_pool()
+
+    def _load_pool(self) -> NumberPool:
+        raw = self._meta(_OFFLINE)
+        offline: tuple[int, int] | None = None
+        if raw:
+            lo, hi = json.loads(raw)
+            offline = (int(lo), int(hi))
+        pool = NumberPool(offline_range=offline)
+        for service, day, start, end, nxt in self._db.execute(
+            'SELECT service, day, start, "end", next FROM leases ORDER BY start'
+        ):
+            pool.grant(Lease(service, day, start, end))
+            pool.next_number[(service, day, start)] = nxt
+        for service, day, nxt in self._db.execute("SELECT service, day, next FROM offline_numbers"):
+            pool.offline_next[(service, day)] = nxt
+        return pool
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Tx]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE), committed durably."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(self._db)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # also when COMMIT itself failed (disk full)
+                    self._db.execute("ROLLBACK")
+                raise
+
+    # ---- writing events ---------------------------------------------------------------------
+    def record(self, kind: EventKind, **data: Any) -> Event:
+        """A new event made by this device: durably in the journal and the outbox on return.
+
+        Raises ``EventError`` for a payload the event kind does not allow (nothing written).
+        """
+        with self._lock:
+            event = new_event(
+                kind,
+                site=self.site,
+                device=self.device,
+                hlc=self.clock.now(),
+                wall_time=self._wall(),
+                **data,
+            )
+            with self._tx() as c:
+                _insert(c, event)
+                c.execute("INSERT INTO outbox (id) VALUES (?)", (event.id,))
+            self._fold([event])
+            return event
+
+    def issue_ticket(
+        self, service: str, day: str, *, priority: str | None, lang: str, prefix: str
+    ) -> tuple[Event, str]:
+        """Takes the next number and records the TicketIssued event in one transaction.
+
+        The ticket's print state is "pending" on return. Returns the event and where the number
+        came from ("lease" or "offline"); raises ``NumbersExhausted`` when neither has one left.
+        """
+        with self._lock:
+            before = dict(self.pool.next_number), dict(self.pool.offline_next)
+            number, source = self.pool.take(service, day)
+            try:
+                event = new_event(
+                    EventKind.TICKET_ISSUED,
+                    site=self.site,
+                    device=self.device,
+                    hlc=self.clock.now(),
+                    wall_time=self._wall(),
+                    ticket=str(uuid.uuid4()),
+                    service=service,
+                    number=number,
+                    day=day,
+                    priority=priority,
+                    token=secrets.token_urlsafe(16),
+                    lang=lang,
+                    label=label(prefix, number),
+                )
+                with self._tx() as c:
+                    _insert(c, event)
+                    c.execute("INSERT INTO outbox (id) VALUES (?)", (event.id,))
+                    self._save_numbers(c, service, day)
+                    c.execute(
+                        "INSERT OR REPLACE INTO prints VALUES (?, ?, ?)",
+                        (event.data["ticket"], PrintState.PENDING.value, self._wall()),
+                    )
+            except BaseException:
+                self.pool.next_number, self.pool.offline_next = before
+                raise
+            self._fold([event])
+            return event, source
+
+    def store_remote(self, events: list[Event]) -> list[Event]:
+        """Events from the server or a LAN peer: stored once by id; returns the new ones.
+
+        The clock moves past each; events of another site are ignored (and logged).
+        """
+        with self._lock:
+            fresh: list[Event] = []
+            with self._tx() as c:
+                for e in events:
+                    if e.site != self.site:
+                        log.warning(
+                            "event %s of site %r ignored (journal of %r)", e.id, e.site, self.site
+                        )
+                        continue
+                    self.clock.receive(e.hlc)
+                    if _insert(c, e):
+                        fresh.append(e)
+                        self._skip_offline_number(c, e)
+                    elif e.seq is not None:
+                        c.execute(
+                            "UPDATE events SET seq=?, received_at=? WHERE id=? AND seq IS NULL",
+                            (e.seq, e.received_at, e.id),
+                        )
+            self._fold(fresh)
+            return fresh
+
+    def _skip_offline_number(self, c: _Tx, e: Event) -> None:
+        """A ticket from our offline range we do not remember issuing (a journal restored from
+        an older copy): never issue its number again."""
+        rng = self.pool.offline_range
+        if e.kind is not EventKind.TICKET_ISSUED or rng is None:
+            return
+        number, key = e.data["number"], (e.data["service"], e.data["day"])
+        if rng[0] <= number <= rng[1] and self.pool.offline_next.get(key, rng[0]) <= number:
+            self.pool.offline_next[key] = number + 1
+            self._save_numbers(c, *key)
+
+    def _fold(self, events: list[Event]) -> None:
+        if self._state is not None and events:
+            self._state.extend([e for e in events if e.hlc.millis >= self._floor])
+
+    def events_after(self, position: int, limit: int = 500) -> tuple[list[Event], int]:
+        """Every event this journal holds (its own and received ones) stored after
+        ``position``, in the order it stored them, and the position of the last one returned
+        (``position`` when none). Positions are local to this journal file; a LAN peer pulls
+        with them (``tickets.peer``)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, body, seq, received_at FROM events WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (position, limit),
+            ).fetchall()
+        if not rows:
+            return [], position
+        return [_event(body, seq, at) for _, body, seq, at in rows], int(rows[-1][0])
+
+    # ---- the outbox -------------------------------------------------------------------------
+    def outbox(self, limit: int = 500) -> list[Event]:
+        """Own events not yet acknowledged by the server, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.body, e.seq, e.received_at FROM outbox o JOIN events e USING (id) "
+                "ORDER BY o.n LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_event(*row) for row in rows]
+
+    def acknowledge(self, ids: Iterable[str]) -> None:
+        """The server stored these events: they leave the outbox (they stay in the journal)."""
+        ids = list(ids)
+        with self._tx() as c:
+            c.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+
+    def backlog(self) -> int:
+        """How many own events wait for the server's acknowledgement."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def quarantine(self, event_id: str, reason: str) -> None:
+        """The server refused this event for good: out of the outbox, kept with the reason.
+
+        The event stays in the journal and in the device's own view of the queue.
+        """
+        with self._tx() as c:
+            if c.execute("DELETE FROM outbox WHERE id=?", (event_id,)).rowcount:
+                c.execute(
+                    "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)",
+                    (event_id, reason, self._wall()),
+                )
+
+    def quarantined(self) -> list[tuple[Event, str]]:
+        """Events the server refused, with its reason, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.body, e.seq, e.received_at, q.reason FROM quarantine q "
+                "JOIN events e USING (id) ORDER BY q.at"
+            ).fetchall()
+        return [(_event(body, seq, at), reason) for body, seq, at, reason in rows]
+
+    # ---- cursor, numbers, site --------------------------------------------------------------
+    @property
+    def cursor(self) -> int:
+        """The last server sequence number this device has pulled."""
+        return int(self._meta(_CURSOR) or 0)
+
+    def set_cursor(self, n: int) -> None:
+        self._set(_CURSOR, str(int(n)))
+
+    def grant_leases(self, leases: list[Lease]) -> None:
+        """Blocks of numbers granted by the server (a lease granted twice counts once)."""
+        with self._tx() as c:
+            for lease in leases:
+                self.pool.grant(lease)
+                c.execute(
+                    "INSERT OR IGNORE INTO leases VALUES (?, ?, ?, ?, ?)",
+                    (lease.service, lease.day, lease.start, lease.end, lease.start),
+                )
+
+    def lease_requests(self, services: list[str], day: str, block: int) -> list[dict[str, str]]:
+        """The lease requests to send now: services with less than half a block left."""
+        with self._lock:
+            return [
+                {"service": s, "day": day} for s in services if self.pool.needs_lease(s, day, block)
+            ]
+
+    def set_offline_range(self, numbers: tuple[int, int] | None) -> None:
+        """This device's offline range (from the site's devices); ``state()`` sets it too."""
+        with self._lock:
+            self.pool.offline_range = numbers
+            self._set(_OFFLINE, json.dumps(list(numbers)) if numbers else "")
+
+    def _save_numbers(self, c: _Tx, service: str, day: str) -> None:
+        for (s, d, start), nxt in self.pool.next_number.items():
+            if s == service and d == day:
+                c.execute(
+                    "UPDATE leases SET next=? WHERE service=? AND day=? AND start=?",
+                    (nxt, s, d, start),
+                )
+        offline = self.pool.offline_next.get((service, day))
+        if offline is not None:
+            c.execute(
+                "INSERT OR REPLACE INTO offline_numbers VALUES (?, ?, ?)", (service, day, offline)
+            )
+
+    def save_site(self, site_json: dict[str, Any], version: str) -> None:
+        """Caches the site configuration (SiteConfig JSON) and its server version."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_SITE_JSON, json.dumps(site_json))
+            )
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_SITE_VERSION, version))
+
+    def load_site(self) -> tuple[dict[str, Any], str] | None:
+        raw = self._meta(_SITE_JSON)
+        if raw is None:
+            return None
+        return json.loads(raw), self._meta(_SITE_VERSION) or ""
+
+    def config_version(self) -> str:
+        """The version of the cached site configuration ("" when none came from the server)."""
+        return self._meta(_SITE_VERSION) or ""
+
+    # ---- printing ---------------------------------------------------------------------------
+    def set_print_state(self, ticket: str, state: str) -> None:
+        """ "pending" before printing (``issue_ticket`` sets it), then "printed" or "failed"."""
+        value = PrintState(state).value
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO prints VALUES (?, ?, ?)", (ticket, value, self._wall())
+            )
+
+    def print_state(self, ticket: str) -> PrintState | None:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM prints WHERE ticket=?", (ticket,)).fetchone()
+        return PrintState(row[0]) if row else None
+
+    def pending_prints(self) -> list[str]:
+        """Tickets whose printing started and never finished (a crash mid-print), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT ticket FROM prints WHERE state=? ORDER BY updated, rowid",
+                (PrintState.PENDING.value,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # ---- the queue --------------------------------------------------------------------------
+    def state(self, site: Site) -> QueueState:
+        """The queue as this device knows it: the fold over the journal's events from the start
+        of yesterday (site time) on, like the server's: today's queue and a margin, not the
+        whole history.
+
+        Returns a copy the caller owns (it may add events to it); the journal keeps its own
+        fold up to date incrementally and re-folds when ``site`` differs from the last one or
+        the day changes. Also takes this device's offline range from the site's devices.
+        """
+        with self._lock:
+            floor = fold_floor(site, self._wall())
+            if self._state is None or self._site != site or self._floor != floor:
+                rows = self._db.execute(
+                    "SELECT body, seq, received_at FROM events WHERE hlc >= ? ORDER BY hlc, id",
+                    (f"{floor:015d}",),
+                ).fetchall()
+                state = QueueState(site)
+                state.extend([_event(*row) for row in rows])
+                self._state, self._site, self._floor = state, site, floor
+                device = site.device(self.device)
+                offline = device.offline_range if device else None
+                if offline != self.pool.offline_range:
+                    self.set_offline_range(offline)
+            return self._state.copy()
+
+    def today(self) -> str:
+        """Today in the site's time zone (the last site given to ``state``), else the
+        machine's local date: the day numbers are leased for."""
+        with self._lock:
+            site = self._site
+        now = self._wall()
+        return (site.day(now) if site else date.fromtimestamp(now)).isoformat()
+
+    # ---- small things -----------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """A value an application stored with ``set_meta`` (None when never set)."""
+        return self._meta("app." + key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._set("app." + key, value)
+
+    def _meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set(self, key: str, value: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fold_floor(site: Site, now: float) -> int:
+    """The earliest clock (milliseconds) the journal folds: the start of yesterday, site time."""
+    start = datetime.combine(site.day(now) - timedelta(days=1), datetime.min.time(), site.tz)
+    return int(start.timestamp() * 1000)
+
+
+class _Tx:
+    """The connection inside a transaction (what the journal's writers may do with it)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._db.executemany(sql, rows)
+
+    def executescript_in_tx(self, script: str) -> None:
+        # executescript() would commit first; run the statements one by one instead.
+        for statement in script.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
+
+def _insert(c: _Tx, e: Event) -> bool:
+    """Stores an event unless one with its id is there; True when stored."""
+    body = e.to_dict()
+    body.pop("seq", None)
+    body.pop("received_at", None)
+    cur = c.execute(
+        "INSERT OR IGNORE INTO events (id, hlc, body, seq, received_at) VALUES (?, ?, ?, ?, ?)",
+        (e.id, e.hlc.encode(), json.dumps(body, separators=(",", ":")), e.seq, e.received_at),
+    )
+    return cur.rowcount == 1
+
+
+def _event(body: str, seq: int | None, received_at: float | None) -> Event:
+    # Checked when it entered the journal: rebuilt without checking again (start-up cost).
+    d = json.loads(body)
+    return Event(
+        id=d["id"],
+        site=d["site"],
+        device=d["device"],
+        kind=EventKind(d["kind"]),
+        hlc=Timestamp.decode(d["hlc"]),
+        wall_time=d["wall_time"],
+        data=d["data"],
+        seq=seq,
+        received_at=received_at,
+    )

@@ -1,0 +1,129 @@
+"""Sites, services, counters and devices: the configuration the queue rules read.
+
+These are plain frozen dataclasses; ``config.site`` builds them from TOML and checks them.
+Times of day are site-local (the site's IANA time zone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Role(StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One opening period of a day, site-local, start inclusive, end exclusive."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    prefix: str
+    """Letter(s) printed before the number: "A" gives A042."""
+    names: dict[str, str]
+    """Display name per language code ("fr", "en")."""
+    hours: dict[int, tuple[Period, ...]] = field(default_factory=dict)
+    """Opening periods per weekday (0 = Monday). A weekday absent from the map is closed."""
+    mean_service_seconds: float = 300.0
+    """Seed of the rolling mean service time, used until real service times are known."""
+    priority_allowed: bool = False
+    icon: str = ""
+
+    def name(self, lang: str) -> str:
+        return self.names.get(lang) or next(iter(self.names.values()), self.id)
+
+    def periods(self, day: date) -> tuple[Period, ...]:
+        return self.hours.get(day.weekday(), ())
+
+    def is_open(self, local: datetime) -> bool:
+        t = local.time()
+        return any(p.start <= t < p.end for p in self.periods(local.date()))
+
+    def closes_at(self, local: datetime) -> datetime | None:
+        """End of the opening period containing ``local``, or None when closed then."""
+        t = local.time()
+        for p in self.periods(local.date()):
+            if p.start <= t < p.end:
+                return datetime.combine(local.date(), p.end, tzinfo=local.tzinfo)
+        return None
+
+    def next_opening(self, local: datetime) -> datetime | None:
+        """The next start of an opening period strictly after ``local`` (within two weeks)."""
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            for p in self.periods(day):
+                start = datetime.combine(day, p.start, tzinfo=local.tzinfo)
+                if start > local:
+                    return start
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    id: str
+    label: str
+    """What the board shows and says: "Guichet 3"."""
+    services: tuple[str, ...]
+    """Services this counter takes, in preference order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    role: Role
+    offline_range: tuple[int, int] | None = None
+    """Numbers (inclusive) this device may issue on its own when it has no lease left."""
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    timezone: str = "Europe/Paris"
+    languages: tuple[str, ...] = ("fr", "en")
+    services: tuple[Service, ...] = ()
+    counters: tuple[Counter, ...] = ()
+    devices: tuple[Device, ...] = ()
+    max_recalls: int = 2
+    """A ticket recalled this many times is marked no-show at the next recall."""
+    lease_block: int = 20
+    """How many numbers one lease grants a kiosk."""
+    priority_reasons: tuple[str, ...] = ()
+    """Priority tickets offered at the kiosk (e.g. pregnancy, disability, age); empty: none."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, epoch_seconds: float) -> datetime:
+        return datetime.fromtimestamp(epoch_seconds, self.tz)
+
+    def day(self, epoch_seconds: float) -> date:
+        """The site-local day of an instant: numbering restarts each day."""
+        return self.local(epoch_seconds).date()
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def counter(self, counter_id: str) -> Counter | None:
+        return next((c for c in self.counters if c.id == counter_id), None)
+
+    def device(self, device_id: str) -> Device | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def version(self) -> str:
+        """A short hash of the whole site configuration: devices re-read it when it changes."""
+        blob = json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,457 @@
+"""The queue rules: a site's queue state is a pure fold over its events.
+
+Same events, same state, whatever order they arrived in: the fold sorts events by hybrid
+logical clock (then id) before applying them. Events are facts reported by devices, possibly
+while offline, so a transition the rules do not allow is never an exception: it is ignored,
+or, when two counters called the same ticket, kept and flagged as a conflict.
+
+Who is next for a counter: among the waiting tickets of the services the counter takes,
+priority tickets first, then the counter's service preference order, then the oldest issue.
+A transferred or reactivated ticket keeps its original issue time, hence its place.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from tickets.events import Event, EventKind
+from tickets.hlc import Timestamp
+from tickets.model import Site
+
+ROLLING_SAMPLES = 20
+"""How many recent service times the rolling mean of a service uses."""
+CALL_HISTORY = 50
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({TicketStatus.SERVED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED})
+
+
+def label(prefix: str, number: int) -> str:
+    """The printed and announced form of a number: A042, B1005."""
+    return f"{prefix}{number:03d}"
+
+
+@dataclass(slots=True)
+class Ticket:
+    id: str
+    service: str
+    number: int
+    label: str
+    day: str
+    issued_hlc: Timestamp
+    issued_at: float
+    device: str
+    priority: str | None = None
+    token: str = ""
+    lang: str = ""
+    original_service: str = ""
+    status: TicketStatus = TicketStatus.WAITING
+    counter: str | None = None
+    called_at: float | None = None
+    """First call (seconds since the epoch, from the event's clock)."""
+    last_called_at: float | None = None
+    service_started_at: float | None = None
+    """When the call that took the ticket from the waiting line happened: a service time is
+    measured from it (not from a first call at another service before a transfer)."""
+    finished_at: float | None = None
+    recalls: int = 0
+    transfers: int = 0
+    conflict: bool = False
+
+    def queue_key(self) -> tuple[bool, Timestamp, str]:
+        return (self.priority is None, self.issued_hlc, self.id)
+
+    @property
+    def waited_seconds(self) -> float | None:
+        return None if self.called_at is None else max(0.0, self.called_at - self.issued_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call shown on the board: a first call or a recall."""
+
+    ticket: str
+    label: str
+    service: str
+    counter: str
+    at: float
+    recall: bool
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two devices disagreed during a partition: kept and flagged, never silently dropped.
+
+    ``kind`` is "double_call" (two counters called the ticket; the earlier call by clock is
+    kept), "finished_elsewhere" (a counter finished a ticket another counter holds) or
+    "duplicate_number" (two tickets with the same number the same day).
+    """
+
+    kind: str
+    ticket: str
+    label: str
+    kept_counter: str
+    other_counter: str
+    event: str
+    """The id of the event that lost."""
+
+
+@dataclass
+class QueueState:
+    site: Site
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    open_counters: set[str] = field(default_factory=set)
+    current: dict[str, str] = field(default_factory=dict)
+    """Counter id -> the ticket it called and has not finished."""
+    calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALL_HISTORY))
+    conflicts: list[Conflict] = field(default_factory=list)
+    service_times: dict[str, deque[float]] = field(default_factory=dict)
+    _events: list[Event] = field(default_factory=list)
+    _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
+    _ids: set[str] = field(default_factory=set)
+    _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+
+    # ---- building the state -------------------------------------------------------------
+    def add(self, event: Event) -> bool:
+        """Adds one event; returns False for one already applied. Late events re-fold."""
+        if event.id in self._ids:
+            return False
+        key = _order(event)
+        self._ids.add(event.id)
+        if not self._keys or key > self._keys[-1]:
+            self._keys.append(key)
+            self._events.append(event)
+            self._apply(event)
+            return True
+        pos = bisect.bisect(self._keys, key)
+        self._keys.insert(pos, key)
+        self._events.insert(pos, event)
+        self._refold()
+        return True
+
+    def extend(self, events: list[Event]) -> int:
+        """Adds many events at once (one re-fold at most); returns how many were new."""
+        fresh = [e for e in events if e.id not in self._ids]
+        unique = {e.id: e for e in fresh}
+        if not unique:
+            return 0
+        batch = sorted(unique.values(), key=_order)
+        self._ids.update(unique)
+        if not self._keys or _order(batch[0]) > self._keys[-1]:
+            for e in batch:
+                self._keys.append(_order(e))
+                self._events.append(e)
+                self._apply(e)
+        else:
+            merged = sorted([*self._events, *batch], key=_order)
+            self._events = merged
+            self._keys = [_order(e) for e in merged]
+            self._refold()
+        return len(unique)
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self._events)
+
+    def copy(self) -> QueueState:
+        """An independent copy: events added to one later do not show in the other."""
+        return QueueState(
+            site=self.site,
+            tickets={tid: replace(t) for tid, t in self.tickets.items()},
+            open_counters=set(self.open_counters),
+            current=dict(self.current),
+            calls=deque(self.calls, maxlen=CALL_HISTORY),
+            conflicts=list(self.conflicts),
+            service_times={
+                s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
+            },
+            _events=list(self._events),
+            _keys=list(self._keys),
+            _ids=set(self._ids),
+            _numbers=dict(self._numbers),
+        )
+
+    @property
+    def last_hlc(self) -> Timestamp | None:
+        return self._events[-1].hlc if self._events else None
+
+    def _refold(self) -> None:
+        self.tickets.clear()
+        self.open_counters.clear()
+        self.current.clear()
+        self.calls.clear()
+        self.conflicts.clear()
+        self.service_times.clear()
+        self._numbers.clear()
+        for e in self._events:
+            self._apply(e)
+
+    def _apply(self, e: Event) -> None:
+        handler = _HANDLERS[e.kind]
+        handler(self, e)
+
+    # ---- handlers -----------------------------------------------------------------------
+    def _issued(self, e: Event) -> None:
+        d = e.data
+        tid = d["ticket"]
+        if tid in self.tickets:
+            return
+        service = self.site.service(d["service"])
+        prefix = service.prefix if service else d.get("label", "?")[:1]
+        ticket = Ticket(
+            id=tid,
+            service=d["service"],
+            number=d["number"],
+            label=d.get("label") or label(prefix, d["number"]),
+            day=d["day"],
+            issued_hlc=e.hlc,
+            issued_at=e.hlc.seconds,
+            device=e.device,
+            priority=d.get("priority"),
+            token=d.get("token", ""),
+            lang=d.get("lang", ""),
+            original_service=d["service"],
+        )
+        key = (ticket.day, ticket.service, ticket.number)
+        if key in self._numbers:
+            ticket.conflict = True
+            first = self.tickets[self._numbers[key]]
+            first.conflict = True
+            self.conflicts.append(
+                Conflict("duplicate_number", tid, ticket.label, first.device, e.device, e.id)
+            )
+        else:
+            self._numbers[key] = tid
+        self.tickets[tid] = ticket
+
+    def _called(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        counter = e.data["counter"]
+        if t is None:
+            return
+        if t.status is TicketStatus.WAITING:
+            self._finish_current(counter, e.hlc.seconds)
+            t.status = TicketStatus.CALLED
+            t.counter = counter
+            t.called_at = t.called_at or e.hlc.seconds
+            t.last_called_at = e.hlc.seconds
+            t.service_started_at = e.hlc.seconds
+            self.current[counter] = t.id
+            self.calls.append(Call(t.id, t.label, t.service, counter, e.hlc.seconds, False, e.id))
+        elif t.counter != counter and t.counter is not None:
+            t.conflict = True
+            self.conflicts.append(Conflict("double_call", t.id, t.label, t.counter, counter, e.id))
+
+    def _recalled(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        if t is None or t.status is not TicketStatus.CALLED or t.counter != e.data["counter"]:
+            return
+        if t.recalls >= self.site.max_recalls:
+            self._end(t, TicketStatus.NO_SHOW, e.hlc.seconds)
+            return
+        t.recalls += 1
+        t.last_called_at = e.hlc.seconds
+        counter = e.data["counter"]
+        self.calls.append(Call(t.id, t.label, t.service, counter, e.hlc.seconds, True, e.id))
+
+    def _served(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        if t is None or t.status is not TicketStatus.CALLED:
+            return
+        if t.counter != e.data["counter"]:
+            t.conflict = True
+            self.conflicts.append(
+                Conflict(
+                    "finished_elsewhere", t.id, t.label, t.counter or "", e.data["counter"], e.id
+                )
+            )
+            return
+        self._end(t, TicketStatus.SERVED, e.hlc.seconds)
+
+    def _no_show(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        if t is None or t.status not in (TicketStatus.CALLED, TicketStatus.WAITING):
+            return
+        if t.status is TicketStatus.CALLED and t.counter != e.data["counter"]:
+            # The losing counter of a double call gave up on a ticket another counter holds.
+            t.conflict = True
+            self.conflicts.append(
+                Conflict(
+                    "finished_elsewhere", t.id, t.label, t.counter or "", e.data["counter"], e.id
+                )
+            )
+            return
+        self._end(t, TicketStatus.NO_SHOW, e.hlc.seconds)
+
+    def _reactivated(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        if t is None or t.status is not TicketStatus.NO_SHOW:
+            return
+        t.status = TicketStatus.WAITING
+        t.counter = None
+        t.recalls = 0
+        t.service_started_at = None
+        t.finished_at = None
+
+    def _transferred(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        target = e.data["service"]
+        if t is None or t.status not in (TicketStatus.CALLED, TicketStatus.WAITING):
+            return
+        if self.site.service(target) is None:
+            return
+        if t.counter is not None and self.current.get(t.counter) == t.id:
+            del self.current[t.counter]
+        t.status = TicketStatus.WAITING
+        t.service = target
+        t.counter = None
+        t.recalls = 0
+        t.service_started_at = None
+        t.transfers += 1
+
+    def _cancelled(self, e: Event) -> None:
+        t = self.tickets.get(e.data["ticket"])
+        if t is not None and t.status is TicketStatus.WAITING:
+            self._end(t, TicketStatus.CANCELLED, e.hlc.seconds)
+
+    def _counter_opened(self, e: Event) -> None:
+        self.open_counters.add(e.data["counter"])
+
+    def _counter_closed(self, e: Event) -> None:
+        self.open_counters.discard(e.data["counter"])
+
+    def _finish_current(self, counter: str, at: float) -> None:
+        """A counter that calls a new ticket has finished with the one it was serving."""
+        previous = self.current.get(counter)
+        if previous is not None:
+            t = self.tickets[previous]
+            if t.status is TicketStatus.CALLED and t.counter == counter:
+                self._end(t, TicketStatus.SERVED, at)
+
+    def _end(self, t: Ticket, status: TicketStatus, at: float) -> None:
+        if status is TicketStatus.SERVED and t.service_started_at is not None:
+            samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
+            samples.append(max(0.0, at - t.service_started_at))
+        if t.counter is not None and self.current.get(t.counter) == t.id:
+            del self.current[t.counter]
+        t.status = status
+        t.finished_at = at
+
+    # ---- reading the state --------------------------------------------------------------
+    def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:
+        """Waiting tickets in calling order (priority first, then oldest issue)."""
+        out = [
+            t
+            for t in self.tickets.values()
+            if t.status is TicketStatus.WAITING
+            and (service is None or t.service == service)
+            and (day is None or t.day == day)
+        ]
+        out.sort(key=Ticket.queue_key)
+        return out
+
+    def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
+        """The ticket this counter should call now, or None when nobody waits for it."""
+        counter = self.site.counter(counter_id)
+        if counter is None:
+            return None
+        rank = {service: i for i, service in enumerate(counter.services)}
+        candidates = [
+            t
+            for t in self.tickets.values()
+            if t.status is TicketStatus.WAITING
+            and t.service in rank
+            and (day is None or t.day == day)
+        ]
+        if not candidates:
+            return None
+        return min(
+            candidates,
+            key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
+        )
+
+    def people_ahead(self, ticket_id: str) -> int:
+        t = self.tickets[ticket_id]
+        if t.status is not TicketStatus.WAITING:
+            return 0
+        key = t.queue_key()
+        return sum(
+            1
+            for o in self.tickets.values()
+            if o.status is TicketStatus.WAITING
+            and o.service == t.service
+            and o.day == t.day
+            and o.queue_key() < key
+        )
+
+    def mean_service_seconds(self, service_id: str) -> float:
+        samples = self.service_times.get(service_id)
+        if samples:
+            return sum(samples) / len(samples)
+        service = self.site.service(service_id)
+        return service.mean_service_seconds if service else 300.0
+
+    def counters_serving(self, service_id: str) -> list[str]:
+        return [
+            c.id
+            for c in self.site.counters
+            if service_id in c.services and c.id in self.open_counters
+        ]
+
+    def estimate_wait(self, service_id: str, ahead: int) -> float:
+        """Seconds until someone with ``ahead`` people before them is called.
+
+        people ahead x rolling mean service time / open counters serving the service
+        (at least one: a service whose counters are all closed is estimated as if one opened).
+        """
+        counters = max(1, len(self.counters_serving(service_id)))
+        return ahead * self.mean_service_seconds(service_id) / counters
+
+    def counter_ticket(self, counter_id: str) -> Ticket | None:
+        tid = self.current.get(counter_id)
+        return self.tickets.get(tid) if tid else None
+
+    def by_token(self, token: str) -> Ticket | None:
+        if not token:
+            return None
+        return next((t for t in self.tickets.values() if t.token == token), None)
+
+
+_HANDLERS = {
+    EventKind.TICKET_ISSUED: QueueState._issued,
+    EventKind.TICKET_CALLED: QueueState._called,
+    EventKind.TICKET_RECALLED: QueueState._recalled,
+    EventKind.TICKET_SERVED: QueueState._served,
+    EventKind.TICKET_NO_SHOW: QueueState._no_show,
+    EventKind.TICKET_REACTIVATED: QueueState._reactivated,
+    EventKind.TICKET_TRANSFERRED: QueueState._transferred,
+    EventKind.TICKET_CANCELLED: QueueState._cancelled,
+    EventKind.COUNTER_OPENED: QueueState._counter_opened,
+    EventKind.COUNTER_CLOSED: QueueState._counter_closed,
+}
+
+
+def _order(e: Event) -> tuple[int, int, str, str]:
+    """``Event.sort_key`` as plain values: the same order, compared in C (sorting is most of
+    a fold's cost otherwise)."""
+    h = e.hlc
+    return (h.millis, h.logical, h.node, e.id)
+
+
+def fold(site: Site, events: list[Event]) -> QueueState:
+    """The queue state these events make, whatever their order."""
+    state = QueueState(site)
+    state.extend(events)
+    return state
