@@ -186,14 +186,16 @@ def run_selftest(
     ok = True
     try:
         shot("idle")
+        # The services open when the test starts, taken in their order on screen; fixed once,
+        # so a service that stops issuing half-way (closing time) cannot reorder the tickets.
+        open_ids = [s.service.id for s in runtime.core.statuses() if s.can_issue]
+        if not open_ids:
+            log.error("selftest: no service is open now; nothing to take a ticket for")
+            shot("services-closed")
+            return False
         for i in range(touches):
             driver.tap(driver.screen("idle").ids.touch_area)
             if not driver.wait_until(lambda: driver.current == "services", 3):
-                return False
-            open_ids = [s.service.id for s in runtime.core.statuses() if s.can_issue]
-            if not open_ids:
-                log.error("selftest: no service is open now; nothing to take a ticket for")
-                shot("services-closed")
                 return False
             shot("services")
             ok = take_ticket(driver, open_ids[i % len(open_ids)], shot) and ok

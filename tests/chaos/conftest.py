@@ -4,10 +4,11 @@ listening on TCP in the test process."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,14 @@ from guichet.sim.process import DeviceProcess
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
 from tests.server.helpers import SITE, site_config
+from tickets.hlc import HybridClock
+
+
+def ten_in_the_morning(timezone: str) -> float:
+    """Today at 10:00 in the site's time zone: the bench runs on that time of day whatever the
+    hour of the run, so no service is stopping for the night half-way through a test."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(datetime.now(zone).date(), time(10, 0), tzinfo=zone).timestamp()
 
 
 class Bench:
@@ -33,7 +42,10 @@ class Bench:
             dumps(self.config.model_dump(mode="json", exclude_none=True)), encoding="utf-8"
         )
         self.tokens = server.load_site(self.config)
-        self.clock = SimClock.starting(time.time(), 1.0)
+        # One clock for the server and every device process: real seconds from 10:00 today.
+        self.clock = SimClock.starting(ten_in_the_morning(self.config.site.timezone), 1.0)
+        server.ctx.wall = self.clock
+        server.ctx.clock = HybridClock("server", self.clock)
         self.devices: list[DeviceProcess] = []
 
     def settings(self, device: str, *, server: str | None = None, **more: Any) -> dict[str, Any]:

@@ -194,34 +194,38 @@ def test_a_backlog_of_old_calls_goes_to_the_history_silently(
 
 
 def test_the_view_lists_each_ticket_once_and_the_waiting_per_open_service(
-    site: Site, journal: Journal
+    site: Site, tmp_path: Path
 ) -> None:
     tuesday_10am = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
-    kiosk = Kiosk(site, wall=lambda: tuesday_10am)
-    journal.store_remote([kiosk.issue("etat-civil") for _ in range(5)])
-    journal.store_remote([kiosk.issue("passeports") for _ in range(2)])
-    core, _ = make_core(site, journal, history=3, wall=lambda: tuesday_10am)
-    core.press(Press("2", Action.NEXT))  # A001
-    core.press(Press("2", Action.RECALL))  # A001 again: still one history line
-    core.press(Press("1", Action.NEXT))  # A002
-    core.press(Press("3", Action.NEXT))  # B001
-    core.press(Press("4", Action.NEXT))  # A003
-    core.press(Press("1", Action.NEXT))  # A004
-    view = core.view()
-    assert view.latest is not None and view.latest.ticket == "A004"
-    assert [(c.ticket, c.counter_label) for c in view.history] == [
-        ("A003", "Guichet 4"),
-        ("B001", "Guichet 3"),
-        ("A002", "Guichet 1"),
-    ]
-    # Tuesday 10:00: all four services are open; A005 and B002 wait. B002: 12 min per
-    # person (the seed: no passport finished yet) over counters 1 and 3 = 6 min, shown "10".
-    assert [(s.prefix, s.waiting, s.wait_minutes, s.open_now) for s in view.services] == [
-        ("A", 1, 5, True),
-        ("B", 1, 10, True),
-        ("C", 0, None, True),
-        ("D", 0, None, True),
-    ]
+    # The board's journal and its core read one clock, as in the running board.
+    with Journal(
+        tmp_path / "board.sqlite3", site.id, "board-salle", lambda: tuesday_10am
+    ) as journal:
+        kiosk = Kiosk(site, wall=lambda: tuesday_10am)
+        journal.store_remote([kiosk.issue("etat-civil") for _ in range(5)])
+        journal.store_remote([kiosk.issue("passeports") for _ in range(2)])
+        core, _ = make_core(site, journal, history=3, wall=lambda: tuesday_10am)
+        core.press(Press("2", Action.NEXT))  # A001
+        core.press(Press("2", Action.RECALL))  # A001 again: still one history line
+        core.press(Press("1", Action.NEXT))  # A002
+        core.press(Press("3", Action.NEXT))  # B001
+        core.press(Press("4", Action.NEXT))  # A003
+        core.press(Press("1", Action.NEXT))  # A004
+        view = core.view()
+        assert view.latest is not None and view.latest.ticket == "A004"
+        assert [(c.ticket, c.counter_label) for c in view.history] == [
+            ("A003", "Guichet 4"),
+            ("B001", "Guichet 3"),
+            ("A002", "Guichet 1"),
+        ]
+        # Tuesday 10:00: all four services are open; A005 and B002 wait. B002: 12 min per
+        # person (the seed: no passport finished yet) over counters 1 and 3 = 6 min, shown "10".
+        assert [(s.prefix, s.waiting, s.wait_minutes, s.open_now) for s in view.services] == [
+            ("A", 1, 5, True),
+            ("B", 1, 10, True),
+            ("C", 0, None, True),
+            ("D", 0, None, True),
+        ]
 
 
 def test_wait_estimates_are_shown_to_the_next_five_minutes() -> None:
