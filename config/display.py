@@ -169,6 +169,7 @@ class AudioSettings(_Strict):
 
 class DisplaySettings(DeviceSettings):
     role: Literal["display"] = "display"
+    """What this file configures (check-config reads it)."""
     history: int = Field(default=6, ge=1, le=20)
     """How many previous calls the board lists."""
     message: str = ""
@@ -184,8 +185,11 @@ class DisplaySettings(DeviceSettings):
     logo: Path | None = None
     """Optional logo (PNG) shown left of the site name, about 100 px high on a 1080p board."""
     colours: Colours = Field(default_factory=Colours)
+    """The board's colours ([colours]); every pair is checked for a contrast of 4.5:1."""
     buttons: ButtonSettings = Field(default_factory=ButtonSettings)
+    """The counters' call buttons ([buttons]): a serial button box or the keyboard."""
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    """Chime and spoken announcements ([audio])."""
     action_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     """How long a button press waits for the server before the board decides alone (seconds)."""
     offline_retry_seconds: float = Field(default=15.0, ge=0, le=600)

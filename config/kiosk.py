@@ -12,7 +12,9 @@ from config.printer import PrinterSettings
 
 class KioskSettings(DeviceSettings):
     role: Literal["kiosk"] = "kiosk"
+    """What this file configures (check-config reads it)."""
     printer: PrinterSettings = Field(default_factory=PrinterSettings)
+    """The ticket printer ([printer]): how it is reached and the ticket's layout."""
     long_wait_minutes: float = Field(default=15.0, ge=0)
     """Above this estimated wait the kiosk warns before printing (minutes)."""
     appointment_url: str = ""

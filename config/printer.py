@@ -17,6 +17,7 @@ class UsbTransport(_Strict):
     systemd/udev/60-guichet-printer.rules so the kiosk user may open it)."""
 
     kind: Literal["usb"] = "usb"
+    """``usb``: a USB printer, by vendor and product id."""
     vendor_id: int = Field(ge=0, le=0xFFFF)
     """USB vendor id, e.g. 0x04b8 (Epson); ``lsusb`` shows it as the part before the colon."""
     product_id: int = Field(ge=0, le=0xFFFF)
@@ -31,6 +32,7 @@ class SerialTransport(_Strict):
     """A printer on an RS-232 port or a USB-serial adapter (8 data bits, 1 stop bit)."""
 
     kind: Literal["serial"] = "serial"
+    """``serial``: a printer on a serial port."""
     port: str = "/dev/ttyUSB0"
     """Serial device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/..."""
     baudrate: int = Field(default=19200, ge=1200, le=921600)
@@ -45,6 +47,7 @@ class NetworkTransport(_Strict):
     """A printer with an Ethernet or Wi-Fi interface, raw TCP (port 9100)."""
 
     kind: Literal["network"] = "network"
+    """``network``: a network printer (raw TCP, usually port 9100)."""
     host: str = Field(min_length=1)
     """Printer's IP address or host name."""
     port: int = Field(default=9100, ge=1, le=65535)
@@ -55,6 +58,7 @@ class FileTransport(_Strict):
     """A device node of the kernel's printer driver (usblp, parallel port), or a plain file."""
 
     kind: Literal["file"] = "file"
+    """``file``: a device node such as /dev/usb/lp0."""
     path: Path = Path("/dev/usb/lp0")
     """Device node (or existing file) the ticket bytes are written to. Never created."""
 
@@ -63,6 +67,7 @@ class VirtualTransport(_Strict):
     """A printer inside the kiosk process that renders each ticket to a PNG (demos, tests)."""
 
     kind: Literal["virtual"] = "virtual"
+    """``virtual``: the virtual printer of the demo and the tests."""
     output_dir: Path = Path("printed")
     """Folder where each received ticket is rendered as a PNG."""
 
@@ -75,6 +80,7 @@ Transport = Annotated[
 
 class PrinterSettings(_Strict):
     transport: Transport = Field(default_factory=VirtualTransport)
+    """How the printer is reached ([printer.transport]); ``kind`` chooses the fields below."""
     paper_mm: Literal[58, 80] = 80
     """Paper roll width (mm): 80 mm prints 576 dots a line, 58 mm prints 384."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=30)

@@ -110,7 +110,9 @@ class CounterConfig(_Strict):
 
 class DeviceConfig(_Strict):
     id: Ident
+    """The device's identifier: the ``device_id`` of its own configuration file."""
     role: Role
+    """``kiosk`` (issues tickets) or ``display`` (the board and its call buttons)."""
     offline_range: tuple[int, int] | None = None
     """Numbers (inclusive) a kiosk may issue on its own when offline with no lease left."""
 
@@ -124,7 +126,9 @@ class DeviceConfig(_Strict):
 
 class SiteInfo(_Strict):
     id: Ident
+    """The site's identifier (letters, digits, ``-`` and ``_``): in URLs and device files."""
     name: str = Field(min_length=1)
+    """The site's name, printed on tickets and shown on the kiosk and the board."""
     timezone: str = "Europe/Paris"
     """IANA time zone: numbers restart at midnight there."""
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"], min_length=1)
