@@ -5,7 +5,8 @@ a short timeout; the board then shows what the server decided. When the server d
 the board decides from its own view of the queue (its journal's fold), journals the events
 (uploaded later; the server flags any conflict) and shows the call at once. After a failed
 attempt, presses skip the server for a while (``offline_retry``) so agents never wait on a dead
-link press after press; a successful sync ends that early.
+link press after press; a successful sync ends that early. Before the server decides again, the
+board uploads the decisions it took alone (its outbox): the server never decides without them.
 
 Calls made anywhere else (the agents' web console, another board) arrive as events; each call
 or recall the board has not seen is handed to ``on_calls`` once, to be shown and announced.
@@ -22,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ from display.protocol import Action, Press, Reason, error_line, show_line
 from tickets.events import Event, EventError, EventKind
 from tickets.model import Site
 from tickets.queue import Call, QueueState, TicketStatus, fold
-from tickets.sync import ProtocolError, RequestRejected
+from tickets.sync import ProtocolError, RequestRejected, SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,12 @@ class JournalLike(Protocol):
     def record(self, kind: EventKind, **data: Any) -> Event: ...
     def store_remote(self, events: list[Event]) -> list[Event]: ...
     def state(self, site: Site) -> QueueState: ...
+    def outbox(self, limit: int = 500) -> list[Event]: ...
+    def acknowledge(self, ids: Iterable[str]) -> None: ...
+    def quarantine(self, event_id: str, reason: str) -> None: ...
+    @property
+    def cursor(self) -> int: ...
+    def config_version(self) -> str: ...
 
 
 class CounterActions(Protocol):
@@ -49,6 +56,16 @@ class CounterActions(Protocol):
     def counter_action(
         self, site: str, counter: str, action: str, service: str | None = None
     ) -> dict[str, Any]: ...
+
+    def sync(
+        self,
+        cursor: int,
+        events: list[Event],
+        lease_requests: list[dict[str, str]],
+        config_version: str,
+        health: dict[str, Any] | None = None,
+        limit: int = 1000,
+    ) -> SyncResult: ...
 
 
 class ServerRefused(Exception):
@@ -205,6 +222,7 @@ class BoardCore:
             return self._outcome(press.counter, "", Reason.UNKNOWN_SERVICE)
         if self.client is not None and self._monotonic() >= self._skip_server_until:
             try:
+                self._upload_own_decisions()
                 return self._ask_server(press)
             except ServerRefused as exc:
                 log.info("server refused %s: %s", press.line(), exc)
@@ -213,6 +231,37 @@ class BoardCore:
                 log.warning("server did not answer %s (%s): deciding here", press.line(), exc)
                 self._skip_server_until = self._monotonic() + self.offline_retry
         return self._decide_locally(press)
+
+    UPLOAD_BATCH = 500
+    UPLOAD_ROUNDS = 10
+    """A board's outbox is a few events per press decided alone: ten batches are hours of it."""
+
+    def _upload_own_decisions(self) -> None:
+        """Uploads the presses decided here (the outbox) before the server decides again: a
+        server deciding without them could call again a ticket this board called. Raises when
+        the outbox cannot be emptied (the press is then decided here too)."""
+        assert self.client is not None
+        for _ in range(self.UPLOAD_ROUNDS):
+            batch = self.journal.outbox(self.UPLOAD_BATCH)
+            if not batch:
+                return
+            try:
+                # What is new at the server is left to the sync worker (limit=1): this call
+                # only has to get the board's own events stored.
+                result = self.client.sync(
+                    self.journal.cursor, batch, [], self.journal.config_version(), None, 1
+                )
+            except RequestRejected as exc:
+                if exc.event is None or exc.event not in {e.id for e in batch}:
+                    raise
+                log.error("server refused event %s for good (%s): quarantined", exc.event, exc)
+                self.journal.quarantine(exc.event, exc.message)
+                continue
+            self.journal.acknowledge(result.acks)
+            if not set(result.acks) >= {e.id for e in batch}:
+                raise ProtocolError("the server did not acknowledge the whole upload")
+        if self.journal.outbox(1):
+            raise RuntimeError("decisions taken alone still wait for upload")
 
     def _ask_server(self, press: Press) -> PressOutcome:
         """The server decides. Raises ServerRefused, or any other exception when the board

@@ -3,7 +3,8 @@
 Same events, same state, whatever order they arrived in: the fold sorts events by hybrid
 logical clock (then id) before applying them. Events are facts reported by devices, possibly
 while offline, so a transition the rules do not allow is never an exception: it is ignored,
-or, when two counters called the same ticket, kept and flagged as a conflict.
+or, when a ticket is called twice (two counters, or one counter again), kept and flagged as a
+conflict.
 
 Who is next for a counter: among the waiting tickets of the services the counter takes,
 priority tickets first, then the counter's service preference order, then the oldest issue.
@@ -94,8 +95,9 @@ class Call:
 class Conflict:
     """Two devices disagreed during a partition: kept and flagged, never silently dropped.
 
-    ``kind`` is "double_call" (two counters called the ticket; the earlier call by clock is
-    kept), "finished_elsewhere" (a counter finished a ticket another counter holds) or
+    ``kind`` is "double_call" (the ticket was called again, at another counter or the same
+    one, while called or after it was finished; the earlier call by clock is kept),
+    "finished_elsewhere" (a counter finished a ticket another counter holds) or
     "duplicate_number" (two tickets with the same number the same day).
     """
 
@@ -250,9 +252,12 @@ class QueueState:
             t.service_started_at = e.hlc.seconds
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.hlc.seconds, False, e.id))
-        elif t.counter != counter and t.counter is not None:
+        elif t.called_at is not None:
+            # Called again, at another counter or the same one, while called or after it was
+            # finished: the waiting room heard it twice. The first call by clock stands.
             t.conflict = True
-            self.conflicts.append(Conflict("double_call", t.id, t.label, t.counter, counter, e.id))
+            kept = t.counter or ""
+            self.conflicts.append(Conflict("double_call", t.id, t.label, kept, counter, e.id))
 
     def _recalled(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])

@@ -1,11 +1,12 @@
 """What a board decided alone during an outage, and what the server decides once it is back.
 
 Found by the chaos run (bench/chaos_run.py): a board that decided calls alone during an outage
-goes back to asking the server as soon as the server answers a press, while its own offline
-decisions may still wait in its outbox (its sync is backing off: up to a minute after a long
-outage). The server then decides without them: it can call again a ticket the board already
-called and served. The fold keeps the earlier call and drops the later one without a conflict
-flag, so a ticket the waiting room saw called twice leaves no trace.
+went back to asking the server as soon as the server answered a press, while its own offline
+decisions could still wait in its outbox (its sync backing off: up to a minute after a long
+outage). The server then decided without them and called again a ticket the board had already
+called and served; the fold kept the earlier call and dropped the later one without a conflict
+flag, so a ticket the waiting room saw called twice left no trace. Now the board uploads its
+outbox before the server decides again, and the fold flags any second call of a ticket.
 
 The test drives it step by step: the real server on loopback behind a relay, the board's core
 and journal, sync rounds by hand.
@@ -71,13 +72,6 @@ def test_a_board_with_offline_decisions_to_upload_still_calls_each_ticket_once(
     assert max(calls_per_ticket(events).values()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="display/core.py BoardCore.press asks the server again as soon as it answers, "
-    "while the board's offline decisions still wait in its outbox: the server calls A001 "
-    "again, and tickets/queue.py QueueState._called drops a call of a finished ticket at "
-    "the same counter without a conflict flag",
-)
 def test_a_board_back_online_before_its_upload_never_calls_a_ticket_twice(
     outage: tuple[ServerThread, Relay, BoardCore, SyncWorker],
 ) -> None:

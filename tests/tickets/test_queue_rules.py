@@ -227,6 +227,26 @@ def test_a_no_show_or_done_from_the_losing_counter_of_a_double_call_is_flagged()
     assert state.tickets["x"].status is TicketStatus.SERVED
 
 
+@pytest.mark.parametrize("finished", [False, True])
+def test_a_second_call_of_a_ticket_at_the_same_counter_is_flagged(finished: bool) -> None:
+    """GIVEN counter 1 called x (and, or not, served it) while the server did not know
+    WHEN the server calls x at counter 1 too
+    THEN the first call stands, x is flagged, and the second call is listed as a double call."""
+    f = Events()
+    events = [f.issue("x", 1), f.call("x", "1", 2, node="board")]
+    if finished:
+        events.append(f.serve("x", "1", 3, node="board"))
+    second = f.call("x", "1", 4, node="server")
+    state = fold(SITE, [*events, second])
+    x = state.tickets["x"]
+    status = TicketStatus.SERVED if finished else TicketStatus.CALLED
+    assert (x.status, x.counter, x.conflict) == (status, "1", True)
+    assert [(c.kind, c.kept_counter, c.other_counter, c.event) for c in state.conflicts] == [
+        ("double_call", "1", "1", second.id)
+    ]
+    assert [c.event for c in state.calls] == [events[1].id]
+
+
 def test_two_tickets_with_the_same_number_the_same_day_are_flagged() -> None:
     f = Events()
     state = fold(
