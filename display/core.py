@@ -8,6 +8,12 @@ attempt, presses skip the server for a while (``offline_retry``) so agents never
 link press after press; a successful sync ends that early. Before the server decides again, the
 board uploads the decisions it took alone (its outbox): the server never decides without them.
 
+Each press has an id, sent to the server with a time budget (half the board's timeout) and
+carried by the events of the board's own decision: the server makes nothing for a press once
+the budget has run out (it answers 409 ``press_expired``, and the board decides), and one press
+never has two decisions (the fold keeps the first). The server's answer carries the called
+ticket's ``TicketIssued`` too, so a ticket the board has not pulled yet is shown and announced.
+
 Calls made anywhere else (the agents' web console, another board) arrive as events; each call
 or recall the board has not seen is handed to ``on_calls`` once, to be shown and announced.
 Calls older than ``max_age`` compared with the newest event known (a backlog after an outage)
@@ -22,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -53,8 +60,18 @@ class JournalLike(Protocol):
 class CounterActions(Protocol):
     """The part of ``tickets.sync.SyncClient`` the board uses (with a short timeout)."""
 
+    timeout: float
+    """How long a call waits for the server's answer (seconds)."""
+
     def counter_action(
-        self, site: str, counter: str, action: str, service: str | None = None
+        self,
+        site: str,
+        counter: str,
+        action: str,
+        service: str | None = None,
+        *,
+        press: str | None = None,
+        budget: float | None = None,
     ) -> dict[str, Any]: ...
 
     def sync(
@@ -71,6 +88,11 @@ class CounterActions(Protocol):
 class ServerRefused(Exception):
     """The server answered and said no (a 4xx other than authentication): the board does
     not decide instead of it."""
+
+
+class ServerTooSlow(Exception):
+    """The server could not act on the press within its budget and made nothing: the board
+    decides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +160,16 @@ class BoardCore:
         history: int = 6,
         max_age: float = 120.0,
         offline_retry: float = 15.0,
+        budget: float | None = None,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.site = site
         self.journal = journal
         self.client = client
+        self.budget = budget if budget is not None or client is None else client.timeout / 2
+        """How long the server may take to act on a press (seconds): well within the client's
+        timeout, so that the server never acts on a press after the board stopped waiting."""
         self.history = history
         self.max_age = max_age
         self.offline_retry = offline_retry
@@ -220,17 +246,18 @@ class BoardCore:
             return PressOutcome(press.counter, None, "", Reason.UNKNOWN_COUNTER)
         if press.action is Action.TRANSFER and self.site.service(press.service or "") is None:
             return self._outcome(press.counter, "", Reason.UNKNOWN_SERVICE)
+        press_id = str(uuid.uuid4())
         if self.client is not None and self._monotonic() >= self._skip_server_until:
             try:
                 self._upload_own_decisions()
-                return self._ask_server(press)
+                return self._ask_server(press, press_id)
             except ServerRefused as exc:
                 log.info("server refused %s: %s", press.line(), exc)
                 return self._outcome(press.counter, "", Reason.REFUSED)
             except Exception as exc:
                 log.warning("server did not answer %s (%s): deciding here", press.line(), exc)
                 self._skip_server_until = self._monotonic() + self.offline_retry
-        return self._decide_locally(press)
+        return self._decide_locally(press, press_id)
 
     UPLOAD_BATCH = 500
     UPLOAD_ROUNDS = 10
@@ -263,23 +290,33 @@ class BoardCore:
         if self.journal.outbox(1):
             raise RuntimeError("decisions taken alone still wait for upload")
 
-    def _ask_server(self, press: Press) -> PressOutcome:
+    def _ask_server(self, press: Press, press_id: str) -> PressOutcome:
         """The server decides. Raises ServerRefused, or any other exception when the board
-        must decide alone (no answer, authentication refused, server failure)."""
+        must decide alone (no answer, too late, authentication refused, server failure)."""
         assert self.client is not None
         try:
             answer = self.client.counter_action(
-                self.site.id, press.counter, press.action.value, press.service
+                self.site.id,
+                press.counter,
+                press.action.value,
+                press.service,
+                press=press_id,
+                budget=self.budget,
             )
         except RequestRejected as exc:
+            if exc.code == "press_expired":
+                raise ServerTooSlow(str(exc)) from exc
             raise ServerRefused(str(exc)) from exc
         except ProtocolError as exc:
             # The server may well have acted: deciding here too could call twice. What it
             # did arrives by push or sync.
             log.error("unreadable answer to %s: %s", press.line(), exc)
             return self._outcome(press.counter, "server", None)
+        issued = answer.get("issued")
         try:
-            events = [Event.from_dict(raw) for raw in answer.get("events", [])]
+            # The called ticket's TicketIssued first: the board may not have pulled it yet.
+            raws = [issued, *answer.get("events", [])] if issued else answer.get("events", [])
+            events = [Event.from_dict(raw) for raw in raws]
         except (EventError, AttributeError, TypeError) as exc:
             log.error("unreadable events in the answer to %s: %s", press.line(), exc)
             events = []
@@ -294,7 +331,7 @@ class BoardCore:
                 error = Reason.NO_TICKET
         return self._outcome(press.counter, "server", error)
 
-    def _decide_locally(self, press: Press) -> PressOutcome:
+    def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
             state = self._state
@@ -329,7 +366,7 @@ class BoardCore:
                     data["service"] = press.service
                 plan.append((kinds[press.action], data))
             for kind, payload in plan:
-                state.add(self.journal.record(kind, **payload))
+                state.add(self.journal.record(kind, press=press_id, **payload))
             fresh = self._new_calls() if plan else []
             self.decided_locally += 1
         if plan:

@@ -5,14 +5,24 @@ holds across server processes): read the queue state (the fold, caught up from t
 every committed event, whichever process stored it), decide from it, append the new events,
 commit. Two concurrent ``next`` at different counters therefore see each other's call and never
 take the same ticket. The in-memory state is only updated after the commit.
+
+A board's button press comes with its id and a time budget. The server acts on a press once:
+one already decided (by an earlier request, or by the board itself, uploaded) is answered with
+that decision. And it acts only within the budget, counted from when the request came in: past
+it the board has stopped waiting and decides alone, so the server makes nothing (409
+``press_expired``) rather than a second decision for the same press.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 import uuid
 from enum import StrEnum
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from server import db, store
 from server.auth import Permission, Principal
@@ -25,6 +35,8 @@ from server.sync import take_number
 from server.views import ticket_view
 from tickets.events import Event, EventKind, new_event
 from tickets.queue import QueueState, Ticket
+
+log = logging.getLogger(__name__)
 
 
 class CounterAction(StrEnum):
@@ -96,6 +108,27 @@ def _view_of(ctx: ServerContext, loaded: LoadedSite, ticket: str | None) -> Tick
         return ticket_view(state, t) if t is not None else None
 
 
+def press_expired(budget: float) -> ApiError:
+    return ApiError(
+        409,
+        "press_expired",
+        f"the press waited more than its budget of {budget:g} s: not acted on (the board "
+        "decides it)",
+        field="budget_seconds",
+    )
+
+
+def _issued_event(conn: Connection, site_id: str, events: list[Event]) -> EventOut | None:
+    """The TicketIssued of the ticket these events call, if they call one."""
+    called = next((e.ticket for e in events if e.kind is EventKind.TICKET_CALLED), None)
+    if called is None:
+        return None
+    for row in store.of_ticket(conn, site_id, called):
+        if row.kind == EventKind.TICKET_ISSUED.value:
+            return EventOut.model_validate(store.event_json(row))
+    return None
+
+
 def counter_action(
     ctx: ServerContext,
     who: Principal,
@@ -103,9 +136,16 @@ def counter_action(
     counter_id: str,
     action: CounterAction,
     service: str | None = None,
+    *,
+    press: str | None = None,
+    budget: float | None = None,
+    received: float | None = None,
 ) -> ActionResult:
+    """One counter action. ``press`` and ``budget`` (seconds, from ``received``, a
+    ``time.monotonic()`` value) come from a board's button press: see the module's docstring."""
     who.require(Permission.COUNTER, site_id)
     now = ctx.now()
+    started = received if received is not None else time.monotonic()
     with db.write(ctx.engine) as conn:
         row = db.lock_site(conn, site_id)
         if row is None:
@@ -116,20 +156,52 @@ def counter_action(
         if service is not None and loaded.site.service(service) is None:
             raise invalid(f"unknown service {service!r}", field="service")
         with ctx.states.hold(conn, loaded, now) as state:
-            day, _floor = window_floor(loaded, now)
-            planned, ticket = plan(state, counter_id, action, day, service)
-            if state.last_hlc is not None:
-                ctx.clock.receive(state.last_hlc)
-        events = [
-            new_event(
-                kind, site=site_id, device=who.event_device, hlc=ctx.clock.now(), wall_time=now, **d
-            )
-            for kind, d in planned
-        ]
-        stored = store.append(conn, site_id, row.last_seq, events, now)
+            decided = state.press_events(press) if press is not None else []
+            if decided:
+                ticket_id = next((e.ticket for e in reversed(decided) if e.ticket), None)
+                if ticket_id is None:
+                    current = state.counter_ticket(counter_id)
+                    ticket_id = current.id if current else None
+            else:
+                day, _floor = window_floor(loaded, now)
+                planned, ticket = plan(state, counter_id, action, day, service)
+                ticket_id = ticket.id if ticket else None
+                if state.last_hlc is not None:
+                    ctx.clock.receive(state.last_hlc)
+        if decided:
+            stored = []
+            answered = decided
+        else:
+            waited = time.monotonic() - started
+            if budget is not None and waited > budget:
+                log.warning(
+                    "press %s at counter %s of %s not acted on: it waited %.2f s, its budget "
+                    "is %g s (the board decides it)",
+                    press,
+                    counter_id,
+                    site_id,
+                    waited,
+                    budget,
+                )
+                raise press_expired(budget)
+            events = [
+                new_event(
+                    kind,
+                    site=site_id,
+                    device=who.event_device,
+                    hlc=ctx.clock.now(),
+                    wall_time=now,
+                    press=press,
+                    **d,
+                )
+                for kind, d in planned
+            ]
+            stored = store.append(conn, site_id, row.last_seq, events, now)
+            answered = stored
+        issued = _issued_event(conn, site_id, answered)
     _after_commit(ctx, loaded, stored)
     return ActionResult(
-        ticket=_view_of(ctx, loaded, ticket.id if ticket else None), events=_events_out(stored)
+        ticket=_view_of(ctx, loaded, ticket_id), events=_events_out(answered), issued=issued
     )
 
 

@@ -32,7 +32,7 @@ class FieldProblem(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     """Stable identifier: unauthorized, forbidden, not_found, invalid, malformed_json,
-    conflict, too_large, method_not_allowed, internal."""
+    conflict, press_expired, too_large, method_not_allowed, internal."""
     message: str
     """What went wrong, for a person."""
     event: str | None = None

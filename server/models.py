@@ -115,9 +115,34 @@ class TicketView(BaseModel):
 class ActionResult(BaseModel):
     ticket: TicketView | None
     events: list[EventOut]
+    issued: EventOut | None = Field(
+        default=None,
+        description="The TicketIssued event of the ticket the action called (next), so that a "
+        "board which has not pulled that ticket yet can show and announce the call; else null.",
+    )
 
 
-class TransferRequest(_In):
+class ActionRequest(_In):
+    """What a board sends with a button press (optional: the agents' console sends none)."""
+
+    press: str | None = Field(
+        default=None,
+        pattern=UUID_RE,
+        description="Id of the button press (a UUID chosen by the board). The server acts on a "
+        "press once: a press already decided (here, or by the board whose own decision for it "
+        "was uploaded) is answered with that decision, and nothing new is made.",
+    )
+    budget_seconds: Finite | None = Field(
+        default=None,
+        gt=0,
+        le=60,
+        description="How long the server may take to act, counted from when it received the "
+        "request (seconds). Past it nothing is made and the answer is 409 press_expired: the "
+        "board has stopped waiting and decides the press itself.",
+    )
+
+
+class TransferRequest(ActionRequest):
     service: Ident
 
 
@@ -162,7 +187,9 @@ class CallView(BaseModel):
 
 
 class ConflictView(BaseModel):
-    kind: str = Field(description="double_call, finished_elsewhere or duplicate_number.")
+    kind: str = Field(
+        description="double_call, double_decision, finished_elsewhere or duplicate_number."
+    )
     ticket: str
     label: str
     kept_counter: str

@@ -180,16 +180,34 @@ class SyncClient:
         return parse_sync(answer)
 
     def counter_action(
-        self, site: str, counter: str, action: str, service: str | None = None
+        self,
+        site: str,
+        counter: str,
+        action: str,
+        service: str | None = None,
+        *,
+        press: str | None = None,
+        budget: float | None = None,
     ) -> dict[str, Any]:
         """A counter's button: next, recall, done, no-show, transfer (to ``service``), open,
-        close. Returns ``{"ticket": TicketView | None, "events": [Event JSON, ...]}``."""
+        close. Returns ``{"ticket": TicketView | None, "events": [Event JSON, ...], "issued":
+        Event JSON | None}``.
+
+        ``press`` is the press's id (a UUID): the server acts on it once. ``budget`` is how
+        long the server may take to act (seconds): past it, it makes nothing and answers 409
+        ``press_expired`` (a ``RequestRejected``)."""
         if action not in COUNTER_ACTIONS:
             raise ValueError(f"unknown counter action {action!r}")
         if action == "transfer" and not service:
             raise ValueError("a transfer needs the service to transfer to")
-        body = {"service": service} if action == "transfer" else None
-        answer = self.request("POST", f"{API}/sites/{site}/counters/{counter}/{action}", json=body)
+        body: dict[str, Any] = {"service": service} if action == "transfer" else {}
+        if press is not None:
+            body["press"] = press
+        if budget is not None:
+            body["budget_seconds"] = budget
+        answer = self.request(
+            "POST", f"{API}/sites/{site}/counters/{counter}/{action}", json=body or None
+        )
         if not isinstance(answer, dict):
             raise ProtocolError("counter action: answer is not a JSON object")
         return answer

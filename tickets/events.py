@@ -20,6 +20,11 @@ TicketCancelled        ticket
 CounterOpened          counter
 CounterClosed          counter
 =====================  =========================================================================
+
+Events made for a counter's button press (every kind above but TicketIssued, TicketReactivated
+and TicketCancelled) may also carry ``press``: the id the board gave the press (a UUID). One
+press has one decision: whether the server or the board that stopped waiting for it took it,
+the fold keeps the first decision by clock and flags the other (``tickets.queue``).
 """
 
 from __future__ import annotations
@@ -65,7 +70,18 @@ OPTIONAL_FIELDS: dict[EventKind, dict[str, type | tuple[type, ...]]] = {
         "lang": str,
         "label": str,
     },
-    EventKind.TICKET_TRANSFERRED: {"counter": (str, type(None))},
+    EventKind.TICKET_TRANSFERRED: {"counter": (str, type(None)), "press": str},
+    **{
+        kind: {"press": str}
+        for kind in (
+            EventKind.TICKET_CALLED,
+            EventKind.TICKET_RECALLED,
+            EventKind.TICKET_SERVED,
+            EventKind.TICKET_NO_SHOW,
+            EventKind.COUNTER_OPENED,
+            EventKind.COUNTER_CLOSED,
+        )
+    },
 }
 
 

@@ -97,7 +97,9 @@ class Conflict:
 
     ``kind`` is "double_call" (the ticket was called again, at another counter or the same
     one, while called or after it was finished; the earlier call by clock is kept),
-    "finished_elsewhere" (a counter finished a ticket another counter holds) or
+    "double_decision" (one button press decided twice, by the server and by the board that
+    stopped waiting for its answer; the first decision by clock is kept, the other's call is
+    listed), "finished_elsewhere" (a counter finished a ticket another counter holds) or
     "duplicate_number" (two tickets with the same number the same day).
     """
 
@@ -119,6 +121,8 @@ class QueueState:
     """Counter id -> the ticket it called and has not finished."""
     calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALL_HISTORY))
     conflicts: list[Conflict] = field(default_factory=list)
+    presses: dict[str, str] = field(default_factory=dict)
+    """Press id -> the clock node that decided it (events carrying ``press``)."""
     service_times: dict[str, deque[float]] = field(default_factory=dict)
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
@@ -176,6 +180,7 @@ class QueueState:
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
             conflicts=list(self.conflicts),
+            presses=dict(self.presses),
             service_times={
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
@@ -195,14 +200,39 @@ class QueueState:
         self.current.clear()
         self.calls.clear()
         self.conflicts.clear()
+        self.presses.clear()
         self.service_times.clear()
         self._numbers.clear()
         for e in self._events:
             self._apply(e)
 
     def _apply(self, e: Event) -> None:
+        press = e.data.get("press")
+        if press is not None and self.presses.setdefault(press, e.hlc.node) != e.hlc.node:
+            self._decided_twice(e)
+            return
         handler = _HANDLERS[e.kind]
         handler(self, e)
+
+    def _decided_twice(self, e: Event) -> None:
+        """An event of a press another node decided first (by clock): the server acted on a
+        press after the board had stopped waiting and decided it too. The first decision
+        stands; a call of the other is flagged, the rest of it is moot."""
+        if e.kind is not EventKind.TICKET_CALLED:
+            return
+        counter = e.data["counter"]
+        t = self.tickets.get(e.data["ticket"])
+        if t is not None:
+            t.conflict = True
+        name = t.label if t is not None else e.data["ticket"]
+        self.conflicts.append(
+            Conflict("double_decision", e.data["ticket"], name, counter, counter, e.id)
+        )
+
+    def press_events(self, press: str) -> list[Event]:
+        """The events of the decision that stands for this press, in clock order."""
+        node = self.presses.get(press)
+        return [e for e in self._events if e.data.get("press") == press and e.hlc.node == node]
 
     # ---- handlers -----------------------------------------------------------------------
     def _issued(self, e: Event) -> None:

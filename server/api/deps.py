@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
@@ -67,7 +68,14 @@ def device_caller(
     )
 
 
+async def received() -> float:
+    """When the request reached the application (``time.monotonic()``), before it waits for
+    a worker thread or the database: a press's time budget counts from here."""
+    return time.monotonic()
+
+
 Ctx = Annotated[ServerContext, Depends(context)]
+Received = Annotated[float, Depends(received)]
 Caller = Annotated[Principal, Depends(caller)]
 DeviceCaller = Annotated[Principal, Depends(device_caller)]
 SiteId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Site id.")]

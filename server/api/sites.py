@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from server import db
 from server.actions import CounterAction, counter_action, issue_ticket
-from server.api.deps import Caller, Ctx, SiteId
+from server.api.deps import Caller, Ctx, Received, SiteId
 from server.auth import Permission, Principal
 from server.context import ServerContext
-from server.errors import invalid, not_found, responses
+from server.errors import ErrorBody, invalid, not_found, responses
 from server.models import (
     IDENT,
+    ActionRequest,
     ActionResult,
     ConflictList,
     IssuedTicket,
@@ -34,6 +35,14 @@ LAST_DAY = date(2199, 12, 31)
 
 CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
 _ERRORS = responses(400, 401, 403, 404, 413, 422)
+_ACTION_ERRORS = {
+    **_ERRORS,
+    409: {
+        "model": ErrorBody,
+        "description": "press_expired: the press's budget_seconds ran out before the server "
+        "could act; nothing was made",
+    },
+}
 
 
 def _site(ctx: ServerContext, who: Principal, site: str, permission: Permission) -> LoadedSite:
@@ -47,13 +56,28 @@ def _site(ctx: ServerContext, who: Principal, site: str, permission: Permission)
 @router.post(
     "/counters/{counter}/transfer",
     response_model=ActionResult,
-    responses=_ERRORS,
+    responses=_ACTION_ERRORS,
     summary="Send the counter's current ticket to another service's queue",
 )
 def transfer(
-    site: SiteId, counter: CounterId, body: TransferRequest, ctx: Ctx, who: Caller
+    received: Received,
+    site: SiteId,
+    counter: CounterId,
+    body: TransferRequest,
+    ctx: Ctx,
+    who: Caller,
 ) -> ActionResult:
-    return counter_action(ctx, who, site, counter, CounterAction.TRANSFER, body.service)
+    return counter_action(
+        ctx,
+        who,
+        site,
+        counter,
+        CounterAction.TRANSFER,
+        body.service,
+        press=body.press,
+        budget=body.budget_seconds,
+        received=received,
+    )
 
 
 _ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
@@ -62,10 +86,11 @@ _ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
 @router.post(
     "/counters/{counter}/{action}",
     response_model=ActionResult,
-    responses=_ERRORS,
+    responses=_ACTION_ERRORS,
     summary="A counter's action: next, recall, done, no-show, open or close",
 )
 def act(
+    received: Received,
     site: SiteId,
     counter: CounterId,
     action: Annotated[
@@ -73,8 +98,19 @@ def act(
     ],
     ctx: Ctx,
     who: Caller,
+    body: Annotated[ActionRequest | None, Body()] = None,
 ) -> ActionResult:
-    return counter_action(ctx, who, site, counter, CounterAction(action))
+    press = body if body is not None else ActionRequest()
+    return counter_action(
+        ctx,
+        who,
+        site,
+        counter,
+        CounterAction(action),
+        press=press.press,
+        budget=press.budget_seconds,
+        received=received,
+    )
 
 
 @router.post(

@@ -1,10 +1,10 @@
 """A press the server answers with a ticket the board has not heard of yet.
 
 Found by the chaos run: a kiosk's ticket reaches the server; before the board pulls it, an
-agent presses NEXT and the server calls it. The server's answer carries the call (and the
-ticket's view), but the board folds the call against its own events, where the ticket does
-not exist yet: the call is dropped. The counter's display shows "---", nothing is announced,
-and the person is never called; the agent's next press serves them unseen.
+agent presses NEXT and the server calls it. The server's answer carried the call (and the
+ticket's view), but the board folded the call against its own events, where the ticket did
+not exist yet: the call was dropped. The counter's display showed "---", nothing was announced,
+and the person was never called. Now the answer carries the ticket's TicketIssued too.
 """
 
 from __future__ import annotations
@@ -41,13 +41,6 @@ def board(tmp_path: Path) -> Iterator[tuple[BoardCore, list[CallView]]]:
         journal.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="display/core.py BoardCore._ask_server folds the server's answer (the call only) "
-    "against its own events; a ticket it has not pulled yet is unknown there, so the call is "
-    "dropped: nothing shown, nothing announced (server/actions.py could send the ticket's "
-    "TicketIssued with the call, or the board could sync before showing the outcome)",
-)
 def test_a_call_of_a_ticket_the_board_has_not_pulled_yet_is_shown_and_announced(
     board: tuple[BoardCore, list[CallView]],
 ) -> None:

@@ -135,6 +135,9 @@ def test_with_the_server_stopped_calls_go_on_and_are_reconciled_after_restart(
         "CounterOpened",
         "TicketCalled",
     ]
+    # Both events of the press carry its id: the server never decides that press again.
+    presses = {e.data.get("press") for e in b.journal.outbox()}  # type: ignore[attr-defined]
+    assert len(presses) == 1 and None not in presses
 
     site_server.start()
     assert wait_until(lambda: b.journal.backlog() == 0, timeout=15)  # type: ignore[attr-defined]

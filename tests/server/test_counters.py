@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 
 import requests
 import sqlalchemy as sa
 
-from tests.server.helpers import AGENT, SITE, Srv
+from tests.server.helpers import AGENT, SITE, DeviceClock, Srv, wire
+from tickets.events import EventKind
 
 
 def test_next_calls_in_order_and_serves_the_previous_ticket(srv: Srv) -> None:
@@ -52,7 +54,7 @@ def test_recall_done_no_show_transfer_open_close(srv: Srv) -> None:
     assert [e["kind"] for e in recalled["events"]] == ["TicketRecalled"]
     done = srv.act("1", "done")
     assert done["ticket"]["status"] == "served"
-    assert srv.act("1", "recall") == {"ticket": None, "events": []}
+    assert srv.act("1", "recall") == {"ticket": None, "events": [], "issued": None}
 
     srv.act("1", "next")  # t2
     absent = srv.act("1", "no-show")
@@ -74,6 +76,68 @@ def test_recall_done_no_show_transfer_open_close(srv: Srv) -> None:
     assert srv.act("1", "close")["events"] == []  # already closed: nothing to record
     opened = srv.act("1", "open")
     assert [e["kind"] for e in opened["events"]] == ["CounterOpened"]
+
+
+def test_next_answers_with_the_called_tickets_issue(srv: Srv) -> None:
+    """GIVEN a ticket a board may not have pulled yet WHEN its counter presses NEXT
+    THEN the answer carries the ticket's TicketIssued (as stored) with the call."""
+    a1 = srv.issue("civil")
+    issued = a1["events"][0]
+    called = srv.act("1", "next")
+    assert called["issued"] == issued
+    assert srv.act("1", "done")["issued"] is None
+    assert srv.act("1", "next")["issued"] is None  # nobody waits: no call
+
+
+def test_a_press_is_acted_on_once(srv: Srv) -> None:
+    """GIVEN a press the server decided WHEN the same press comes again (a retry)
+    THEN the answer is the same decision, and nothing new is stored."""
+    srv.issue("civil")
+    srv.issue("civil")
+    press = {"press": str(uuid.uuid4()), "budget_seconds": 30}
+    first = srv.act("1", "next", json=press)
+    stored = srv.count()
+    again = srv.act("1", "next", json=press)
+    assert again == first
+    assert srv.count() == stored
+    assert {e["data"]["press"] for e in first["events"]} == {press["press"]}
+    assert srv.act("1", "next")["ticket"]["number"] == 2  # another press: another decision
+
+
+def test_a_press_decided_by_the_board_is_not_decided_again(srv: Srv) -> None:
+    """GIVEN a board that stopped waiting, decided a press alone and uploaded its decision
+    WHEN the server gets round to the request for that press
+    THEN it answers with the board's decision and makes nothing."""
+    first = srv.issue("civil")["ticket"]["id"]
+    srv.issue("civil")
+    board = DeviceClock("board-a")
+    press = str(uuid.uuid4())
+    own = [
+        board.make(EventKind.COUNTER_OPENED, counter="1", press=press),
+        board.make(EventKind.TICKET_CALLED, ticket=first, counter="1", press=press),
+    ]
+    assert srv.sync("board-a", events=wire(own)).status_code == 200
+    stored = srv.count()
+    answer = srv.act("1", "next", json={"press": press})
+    assert [e["id"] for e in answer["events"]] == [e.id for e in own]
+    assert answer["ticket"]["id"] == first
+    assert srv.count() == stored
+
+
+def test_a_press_past_its_budget_is_refused_and_nothing_is_made(srv: Srv) -> None:
+    """GIVEN a press whose budget is already spent when the server is ready to act
+    THEN 409 press_expired, and no event."""
+    srv.issue("civil")
+    stored = srv.count()
+    r = srv.request(
+        "POST",
+        f"/api/v1/sites/{SITE}/counters/1/next",
+        device="board-a",
+        json={"press": str(uuid.uuid4()), "budget_seconds": 1e-9},
+    )
+    assert r.status_code == 409, r.text
+    assert (r.json()["code"], r.json()["field"]) == ("press_expired", "budget_seconds")
+    assert srv.count() == stored
 
 
 def test_agent_with_password_acts_as_agent_device(srv: Srv) -> None:

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tickets.events import EventKind
 from tickets.model import Counter
 from tickets.queue import ROLLING_SAMPLES, QueueState, TicketStatus, fold
 
-from .factory import Events, make_site
+from .factory import Events, dump, make_site
 
 SITE = make_site()
 
@@ -245,6 +246,39 @@ def test_a_second_call_of_a_ticket_at_the_same_counter_is_flagged(finished: bool
         ("double_call", "1", "1", second.id)
     ]
     assert [c.event for c in state.calls] == [events[1].id]
+
+
+@pytest.mark.parametrize("server_first", [True, False])
+def test_one_press_decided_by_the_server_and_by_the_board_counts_once(server_first: bool) -> None:
+    """GIVEN one NEXT press at counter 1, decided by the server (calling the priority ticket p)
+    and by the board that stopped waiting (calling x, it had not pulled p)
+    WHEN both decisions are folded, in either clock order
+    THEN the first by clock stands, the other's call is flagged "double_decision" and its
+    ticket waits on, and the fold is the same whatever the arrival order."""
+    f = Events()
+    press = "3f0c6f0e-55aa-4c2e-9a53-0d1f3c8b5e71"
+    x, p = f.issue("x", 1), f.issue("p", 2, number=2, priority="age")
+    server_at, board_at = (3, 4) if server_first else (4, 3)
+    by_server = f.make(
+        EventKind.TICKET_CALLED, server_at, "server", ticket="p", counter="1", press=press
+    )
+    by_board = f.make(
+        EventKind.TICKET_CALLED, board_at, "board", ticket="x", counter="1", press=press
+    )
+    events = [x, p, by_server, by_board]
+    state = fold(SITE, events)
+    assert dump(state) == dump(fold(SITE, events[::-1]))
+    kept, lost = ("p", "x") if server_first else ("x", "p")
+    loser = by_board if server_first else by_server
+    assert state.counter_ticket("1").id == kept  # type: ignore[union-attr]
+    assert state.tickets[lost].status is TicketStatus.WAITING
+    assert state.tickets[lost].conflict and not state.tickets[kept].conflict
+    assert [(c.kind, c.ticket, c.event) for c in state.conflicts] == [
+        ("double_decision", lost, loser.id)
+    ]
+    assert [e.id for e in state.press_events(press)] == [
+        by_server.id if server_first else by_board.id
+    ]
 
 
 def test_two_tickets_with_the_same_number_the_same_day_are_flagged() -> None:
