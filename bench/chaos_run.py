@@ -14,8 +14,9 @@ the time to converge once every fault healed (median and p99: the worst of few r
     .venv/bin/python bench/chaos_run.py [--runs 3] [--speedup 120] [--seed 1]
         [--start 08:30] [--end 17:00] [--skew-seconds 20] [--output chaos-out]
 
-``--skew-seconds 3600`` puts one kiosk an hour ahead: the statistics then part from the record
-(a known fault of the clocks, tests/chaos/test_clock.py), and the run says so.
+``--skew-seconds 3600`` puts one kiosk an hour ahead: it corrects its clock by the server's and
+the server corrects its events' times, so the statistics still match the record
+(tests/chaos/test_clock.py).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ class JournalLike(Protocol):
     @property
     def cursor(self) -> int: ...
     def config_version(self) -> str: ...
+    def wall(self) -> float: ...
 
 
 class CounterActions(Protocol):
@@ -82,6 +83,8 @@ class CounterActions(Protocol):
         config_version: str,
         health: dict[str, Any] | None = None,
         limit: int = 1000,
+        *,
+        device_time: float | None = None,
     ) -> SyncResult: ...
 
 
@@ -275,8 +278,15 @@ class BoardCore:
             try:
                 # What is new at the server is left to the sync worker (limit=1): this call
                 # only has to get the board's own events stored.
+                # The machine's clock goes with them: the server corrects their times by it.
                 result = self.client.sync(
-                    self.journal.cursor, batch, [], self.journal.config_version(), None, 1
+                    self.journal.cursor,
+                    batch,
+                    [],
+                    self.journal.config_version(),
+                    None,
+                    1,
+                    device_time=self.journal.wall(),
                 )
             except RequestRejected as exc:
                 if exc.event is None or exc.event not in {e.id for e in batch}:

@@ -308,7 +308,9 @@ def build_board(
         action_client = SyncClient(
             url, link.token, settings.device_id, timeout=settings.action_timeout_seconds
         )
-    board = Board(settings, journal, site, action_client=action_client, wall=wall)
+    # The board's day, opening hours and announcements read the machine's clock corrected by
+    # the server's (``Journal.now``): a board without a real-time clock may start a day behind.
+    board = Board(settings, journal, site, action_client=action_client, wall=journal.now)
     if own_journal:
         board.on_stopped.append(journal.close)
     if client is not None:

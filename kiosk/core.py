@@ -163,6 +163,8 @@ class KioskCore:
         return self._site.local(self.clock())
 
     def today(self) -> str:
+        """The service day tickets are numbered for, from ``clock`` (the runtime gives the
+        journal's ``now``: the machine's clock corrected by the server's)."""
         return self._site.day(self.clock()).isoformat()
 
     # ---- the rules ----------------------------------------------------------------------
@@ -232,6 +234,7 @@ class KioskCore:
             status.service.priority_allowed and priority in self._site.priority_reasons
         ):
             priority = None
+        issued_at = self.clock()  # printed on the ticket: the device's corrected time
         try:
             event, source = self.journal.issue_ticket(
                 service_id,
@@ -255,7 +258,7 @@ class KioskCore:
             day=t.day,
             priority=t.priority,
             lang=lang,
-            issued_at=event.wall_time,
+            issued_at=issued_at,
             token=token,
             source=source,
             wait=status.wait,

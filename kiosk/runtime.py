@@ -94,7 +94,10 @@ class KioskRuntime:
             log.warning(
                 "site file describes %r, this kiosk belongs to %r", site.site.id, settings.site
             )
-        self.core = KioskCore(settings, self.journal, site, self.printer, clock)
+        # The opening hours, the service day and the time printed on tickets read the
+        # machine's clock corrected by the server's (a kiosk without a real-time clock may
+        # start a day behind after a power cut).
+        self.core = KioskCore(settings, self.journal, site, self.printer, self.journal.now)
         self.core.fail_interrupted_prints()
 
     # ---- the I/O worker ------------------------------------------------------------------

@@ -47,9 +47,25 @@ def _shared_state(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.site_files, schema.server_keys])
 
 
+def _add_column(conn: Connection, table: sa.Table, name: str) -> None:
+    """Adds ``table.c[name]`` (nullable) unless it is there: step 1 creates the tables as
+    ``schema`` has them now, so a database made since already has it."""
+    if name in {c["name"] for c in sa.inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
+def _occurred_at(conn: Connection) -> None:
+    # Events stored before keep NULL: their clock stands for their time, as it did.
+    _add_column(conn, schema.events, "occurred_at")
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
+    Step(3, "events' times corrected by the device's clock error", _occurred_at),
 )
 
 

@@ -79,6 +79,14 @@ class SyncRequest(_In):
         default=None, description="Free-form device health (at most 8 KB as JSON)."
     )
     limit: int = Field(default=1000, ge=1, le=5000, description="Most events returned.")
+    device_time: Finite | None = Field(
+        default=None,
+        ge=0,
+        le=1e11,
+        description="The device's wall clock as it sends the request (epoch seconds): the "
+        "server measures the clock's error from it and corrects the uploaded events' times "
+        "(statistics). Without it the events' clock stands for their time.",
+    )
 
 
 class SyncResponse(BaseModel):
@@ -89,7 +97,9 @@ class SyncResponse(BaseModel):
     leases: list[LeaseOut]
     config_version: str
     config: dict[str, Any] | None = Field(description="SiteConfig JSON when versions differ.")
-    server_time: float
+    server_time: float = Field(
+        description="The server's wall clock (epoch seconds): devices correct theirs with it."
+    )
     server_hlc: str
 
 

@@ -41,6 +41,9 @@ events = sa.Table(
     sa.Column("device", sa.String(128), nullable=False),
     sa.Column("wall_time", sa.Float(53), nullable=False),
     sa.Column("received_at", sa.Float(53), nullable=False),
+    # When the event happened on the server's clock: its wall time corrected by the device's
+    # clock error measured at the sync that brought it (NULL: not measured; its clock stands).
+    sa.Column("occurred_at", sa.Float(53), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("events_site_hlc", "site", "hlc"),

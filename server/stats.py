@@ -1,10 +1,12 @@
 """Waiting-time statistics per service and day, exactly as docs/statistics.md defines them.
 
 Figures come from the fold of the site's events (the same rules as the live queue), using each
-event's clock: a ticket's issue time is its TicketIssued clock, its first call the clock of the
-first TicketCalled the fold applied, its service start the clock of the call that took it from
-the waiting line (after a transfer, the call at the new service), its end the clock of the event
-that finished it.
+event's time (``Event.at``: its wall time corrected by the device's clock error measured at the
+sync that brought it, or its clock's physical part when no measure came with it): a ticket's
+issue time is its TicketIssued's, its first call that of the first TicketCalled the fold
+applied, its service start that of the call that took it from the waiting line (after a
+transfer, the call at the new service), its end that of the event that finished it. Events are
+read, and ordered, by their clock: a wrong device clock moves no ticket in the queue.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def site_stats(engine: Engine, loaded: LoadedSite, first: date, last: date) -> S
         rows = store.by_clock(
             conn, site.id, store.hlc_floor(start.timestamp()), store.hlc_floor(end.timestamp())
         )
-    state = fold(site, [store.row_event(r) for r in rows])
+    state = fold(site, [store.row_event(r, corrected_time=True) for r in rows])
     first_s, last_s = first.isoformat(), last.isoformat()
     groups: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     hours: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))

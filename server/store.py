@@ -39,7 +39,10 @@ def event_json(row: Any) -> dict[str, Any]:
     }
 
 
-def row_event(row: Any) -> Event:
+def row_event(row: Any, corrected_time: bool = False) -> Event:
+    """An ``events`` row as an Event; with ``corrected_time``, carrying its ``occurred_at``
+    (statistics measure waits on it). Without, as every device knows it: the live queue
+    folds the same events, with the same times, as the devices do."""
     return Event(
         id=row.id,
         site=row.site,
@@ -50,6 +53,7 @@ def row_event(row: Any) -> Event:
         data=row.data,
         seq=row.seq,
         received_at=row.received_at,
+        occurred_at=row.occurred_at if corrected_time else None,
     )
 
 
@@ -76,15 +80,28 @@ def find(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 
 
 def append(
-    conn: Connection, site: str, last_seq: int, events: Iterable[Event], now: float
+    conn: Connection,
+    site: str,
+    last_seq: int,
+    events: Iterable[Event],
+    now: float,
+    clock_error: float | None = 0.0,
 ) -> list[Event]:
-    """Stores new events after ``last_seq`` (under the site lock); returns them stored."""
+    """Stores new events after ``last_seq`` (under the site lock); returns them stored.
+
+    ``clock_error`` is how far the clock the events' ``wall_time`` was read from is behind the
+    server's (seconds): 0 for the server's own events, the device's as measured at its sync,
+    None when not known. Each event's ``occurred_at`` column is its wall time plus that (never
+    later than its reception), or NULL when not known; the events returned do not carry it
+    (``row_event``).
+    """
     stored: list[Event] = []
     rows: list[dict[str, Any]] = []
     tokens: list[dict[str, Any]] = []
     seq = last_seq
     for e in events:
         seq += 1
+        occurred = None if clock_error is None else min(e.wall_time + clock_error, now)
         stored.append(e.stored(seq, now))
         rows.append(
             {
@@ -96,6 +113,7 @@ def append(
                 "device": e.device,
                 "wall_time": e.wall_time,
                 "received_at": now,
+                "occurred_at": occurred,
                 "ticket": e.ticket,
                 "data": e.data,
             }

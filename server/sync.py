@@ -3,6 +3,11 @@
 The upload is checked whole before anything is stored: one bad event refuses the batch (a 4xx
 naming the event and the field) and the device keeps it in its outbox. Events already stored
 are acknowledged again (idempotent by id); an id stored with other content is a 409.
+
+A device's wall clock may be wrong (no real-time clock after a power cut). The request carries
+its reading (``device_time``); the difference with the server's clock is the device's clock
+error, and each uploaded event is stored with its wall time corrected by it (``occurred_at``):
+the times statistics measure. The order of events stays their hybrid clock's.
 """
 
 from __future__ import annotations
@@ -51,6 +56,17 @@ KINDS_BY_ROLE: dict[str, frozenset[EventKind]] = {
 _TICKET_ID = re.compile(r"^[!-~]{1,128}$")
 _TOKEN = re.compile(TOKEN_RE)
 _MAX_NUMBER = 999_999
+CLOCK_TOLERANCE_SECONDS = 2.0
+"""A device clock error up to this is taken as none (seconds): the measure holds the request's
+own travel time."""
+
+
+def clock_error(device_time: float | None, now: float) -> float | None:
+    """How far the device's wall clock is behind the server's (seconds; None: not known)."""
+    if device_time is None:
+        return None
+    error = now - device_time
+    return 0.0 if abs(error) <= CLOCK_TOLERANCE_SECONDS else error
 
 
 def check_event(
@@ -203,7 +219,12 @@ def check_health(health: dict[str, Any] | None) -> None:
 
 
 def _store_new(
-    conn: Connection, loaded: LoadedSite, last_seq: int, events: list[Event], now: float
+    conn: Connection,
+    loaded: LoadedSite,
+    last_seq: int,
+    events: list[Event],
+    now: float,
+    error: float | None,
 ) -> list[Event]:
     existing = store.find(conn, [e.id for e in events])
     fresh = []
@@ -233,7 +254,7 @@ def _store_new(
                 event=owner.id,
                 field="data.token",
             )
-    return store.append(conn, loaded.id, last_seq, fresh, now)
+    return store.append(conn, loaded.id, last_seq, fresh, now, clock_error=error)
 
 
 def grant_leases(
@@ -333,7 +354,8 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
             if row is None:
                 raise not_found(f"site {site_id!r}")
             loaded = ctx.sites.from_row(row)
-            stored = _store_new(conn, loaded, row.last_seq, events, now)
+            error = clock_error(req.device_time, now)
+            stored = _store_new(conn, loaded, row.last_seq, events, now, error)
             leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
             values: dict[str, Any] = {"last_seen": now}
             if req.health is not None:

@@ -160,9 +160,15 @@ class SyncClient:
         config_version: str,
         health: dict[str, Any] | None = None,
         limit: int = 1000,
+        *,
+        device_time: float | None = None,
     ) -> SyncResult:
-        """Uploads ``events``, downloads up to ``limit`` events after ``cursor``."""
-        body = {
+        """Uploads ``events``, downloads up to ``limit`` events after ``cursor``.
+
+        ``device_time`` is the machine's wall clock as the request leaves (the clock the events'
+        ``wall_time`` was read from): the server measures the clock's error from it and
+        corrects the times of the uploaded events."""
+        body: dict[str, Any] = {
             "device": self.device,
             "cursor": cursor,
             "events": [e.to_dict() for e in events],
@@ -171,6 +177,8 @@ class SyncClient:
             "health": health,
             "limit": limit,
         }
+        if device_time is not None:
+            body["device_time"] = device_time
         answer = self.request(
             "POST",
             f"{API}/sync",

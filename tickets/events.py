@@ -2,8 +2,10 @@
 
 Every change to a queue is an event with a UUID chosen by the device that made it. The server
 gives each stored event a per-site sequence number (``seq``), which is the sync cursor, and
-records when it received it (``received_at``). The queue state is a fold over these events
-(``tickets.queue``).
+records when it received it (``received_at``) and, for its statistics, when it happened on
+its own clock (``occurred_at``: the device's wall time corrected by its clock error). The queue
+state is a fold over these events (``tickets.queue``): ordered by their hybrid logical clock,
+timed by ``Event.at``.
 
 Event payloads (``data``), by kind:
 
@@ -103,11 +105,22 @@ class Event:
     """Per-site sequence number given by the server; None until stored there."""
     received_at: float | None = None
     """Server time when the server first stored the event (seconds since the epoch)."""
+    occurred_at: float | None = field(default=None, compare=False)
+    """When the event happened, on the server's clock: its wall time corrected by the error of
+    the device's clock the server measured at the sync that brought it (seconds since the
+    epoch). Kept by the server for its statistics, never sent; None when not known."""
 
     @property
     def ticket(self) -> str | None:
         value = self.data.get("ticket")
         return value if isinstance(value, str) else None
+
+    @property
+    def at(self) -> float:
+        """When the event happened, as well as it is known (seconds since the epoch): the
+        server's corrected time when it has one, else the hybrid clock's physical part. A
+        time to measure waits with; the order of events is their clock's."""
+        return self.occurred_at if self.occurred_at is not None else self.hlc.seconds
 
     def sort_key(self) -> tuple[Timestamp, str]:
         """Total order of the fold: clock, then id."""

@@ -19,7 +19,11 @@ method may be called from any thread (the UI thread, the sync worker, the button
 Each call holds the lock for one short transaction.
 
 The hybrid logical clock (``clock``) restarts after the highest clock value in the journal, so
-it never goes backwards across restarts, even when the wall clock does after a power cut.
+it never goes backwards across restarts, even when the wall clock does after a power cut. Its
+physical part reads ``now()``: the machine's wall clock corrected by the offset the sync worker
+measured against the server's clock (kept in the journal, so a restart keeps it). The service
+day and the fold's window come from ``now()`` too; an event's ``wall_time`` stays the machine's
+own reading, which the server corrects with the offset it measures itself.
 """
 
 from __future__ import annotations
@@ -94,6 +98,12 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA}
 _SITE, _DEVICE = "journal.site", "journal.device"
 _CURSOR, _OFFLINE = "journal.cursor", "journal.offline_range"
 _SITE_JSON, _SITE_VERSION = "journal.site_json", "journal.site_version"
+_CLOCK_OFFSET = "journal.clock_offset"
+
+CLOCK_TOLERANCE_SECONDS = 1.0
+"""A measured clock offset replaces the kept one when they differ by more than this plus the
+measurement's own uncertainty (half the round trip): a right clock keeps an offset of 0, and
+the offset is not rewritten at every sync."""
 
 
 class JournalError(RuntimeError):
@@ -116,6 +126,7 @@ class Journal:
         self.site = site
         self.device = device
         self._wall = wall
+        self._offset = 0.0
         self._lock = threading.RLock()
         self._state: QueueState | None = None
         self._site: Site | None = None
@@ -164,7 +175,9 @@ class Journal:
                         f"journal {self.path} belongs to {what} {row[0]!r}, not {mine!r}"
                     )
         top = db.execute("SELECT max(hlc) FROM events").fetchone()[0]
-        self.clock = HybridClock(self.device, self._wall, Timestamp.decode(top) if top else None)
+        offset = db.execute("SELECT value FROM meta WHERE key=?", (_CLOCK_OFFSET,)).fetchone()
+        self._offset = float(offset[0]) if offset else 0.0
+        self.clock = HybridClock(self.device, self.now, Timestamp.decode(top) if top else None)
         self.pool = self._load_pool()
 
     def _load_pool(self) -> NumberPool:
@@ -454,7 +467,7 @@ class Journal:
         the day changes. Also takes this device's offline range from the site's devices.
         """
         with self._lock:
-            floor = fold_floor(site, self._wall())
+            floor = fold_floor(site, self.now())
             if self._state is None or self._site != site or self._floor != floor:
                 rows = self._db.execute(
                     "SELECT body, seq, received_at FROM events WHERE hlc >= ? ORDER BY hlc, id",
@@ -474,8 +487,42 @@ class Journal:
         machine's local date: the day numbers are leased for."""
         with self._lock:
             site = self._site
-        now = self._wall()
+        now = self.now()
         return (site.day(now) if site else date.fromtimestamp(now)).isoformat()
+
+    # ---- the time -----------------------------------------------------------------------
+    def wall(self) -> float:
+        """The machine's wall clock (seconds since the epoch): hours or days wrong after a power
+        cut on a board without a real-time clock. Events carry it as their ``wall_time``."""
+        return self._wall()
+
+    def now(self) -> float:
+        """The time as well as this device knows it (seconds since the epoch): the machine's
+        wall clock corrected by the offset measured at the last sync with the server. The
+        hybrid clock's physical part, the service day and the opening hours read this."""
+        return self._wall() + self._offset
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to the machine's wall clock (``now() - wall()``)."""
+        return self._offset
+
+    def adjust_clock(self, measured: float, uncertainty: float = 0.0) -> bool:
+        """A new measure of the server's time minus this machine's wall clock (seconds), give
+        or take ``uncertainty``: kept (on disk) when it is further than that plus
+        ``CLOCK_TOLERANCE_SECONDS`` from the offset in force. True when the offset changed.
+
+        The hybrid clock never goes back: events stamped after a correction backwards still
+        sort after the ones before it (its logical part counts until the time catches up)."""
+        if abs(measured - self._offset) <= CLOCK_TOLERANCE_SECONDS + max(0.0, uncertainty):
+            return False
+        # A clock found right again (set by NTP meanwhile) goes back to no offset at all.
+        offset = 0.0 if abs(measured) <= CLOCK_TOLERANCE_SECONDS else float(measured)
+        with self._lock:
+            self._set(_CLOCK_OFFSET, repr(offset))
+            self._offset = offset
+        log.info("clock offset now %+.1f s (the server's time minus this machine's)", offset)
+        return True
 
     # ---- small things -----------------------------------------------------------------------
     def meta(self, key: str) -> str | None:

@@ -60,7 +60,7 @@ class Ticket:
     status: TicketStatus = TicketStatus.WAITING
     counter: str | None = None
     called_at: float | None = None
-    """First call (seconds since the epoch, from the event's clock)."""
+    """First call (seconds since the epoch, the event's time: ``Event.at``)."""
     last_called_at: float | None = None
     service_started_at: float | None = None
     """When the call that took the ticket from the waiting line happened: a service time is
@@ -249,7 +249,7 @@ class QueueState:
             label=d.get("label") or label(prefix, d["number"]),
             day=d["day"],
             issued_hlc=e.hlc,
-            issued_at=e.hlc.seconds,
+            issued_at=e.at,
             device=e.device,
             priority=d.get("priority"),
             token=d.get("token", ""),
@@ -274,14 +274,14 @@ class QueueState:
         if t is None:
             return
         if t.status is TicketStatus.WAITING:
-            self._finish_current(counter, e.hlc.seconds)
+            self._finish_current(counter, e.at)
             t.status = TicketStatus.CALLED
             t.counter = counter
-            t.called_at = t.called_at or e.hlc.seconds
-            t.last_called_at = e.hlc.seconds
-            t.service_started_at = e.hlc.seconds
+            t.called_at = t.called_at or e.at
+            t.last_called_at = e.at
+            t.service_started_at = e.at
             self.current[counter] = t.id
-            self.calls.append(Call(t.id, t.label, t.service, counter, e.hlc.seconds, False, e.id))
+            self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
         elif t.called_at is not None:
             # Called again, at another counter or the same one, while called or after it was
             # finished: the waiting room heard it twice. The first call by clock stands.
@@ -294,12 +294,12 @@ class QueueState:
         if t is None or t.status is not TicketStatus.CALLED or t.counter != e.data["counter"]:
             return
         if t.recalls >= self.site.max_recalls:
-            self._end(t, TicketStatus.NO_SHOW, e.hlc.seconds)
+            self._end(t, TicketStatus.NO_SHOW, e.at)
             return
         t.recalls += 1
-        t.last_called_at = e.hlc.seconds
+        t.last_called_at = e.at
         counter = e.data["counter"]
-        self.calls.append(Call(t.id, t.label, t.service, counter, e.hlc.seconds, True, e.id))
+        self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
     def _served(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -313,7 +313,7 @@ class QueueState:
                 )
             )
             return
-        self._end(t, TicketStatus.SERVED, e.hlc.seconds)
+        self._end(t, TicketStatus.SERVED, e.at)
 
     def _no_show(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -328,7 +328,7 @@ class QueueState:
                 )
             )
             return
-        self._end(t, TicketStatus.NO_SHOW, e.hlc.seconds)
+        self._end(t, TicketStatus.NO_SHOW, e.at)
 
     def _reactivated(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -359,7 +359,7 @@ class QueueState:
     def _cancelled(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
         if t is not None and t.status is TicketStatus.WAITING:
-            self._end(t, TicketStatus.CANCELLED, e.hlc.seconds)
+            self._end(t, TicketStatus.CANCELLED, e.at)
 
     def _counter_opened(self, e: Event) -> None:
         self.open_counters.add(e.data["counter"])

@@ -177,7 +177,8 @@ class SyncWorker:
         """Wall time of the last successful sync (seconds since the epoch)."""
         self.last_error: str | None = None
         self.clock_offset: float | None = None
-        """Server time minus this device's wall time at the last sync (seconds)."""
+        """Server time minus this machine's wall clock measured at the last sync (seconds);
+        the journal corrects its clock with it (``Journal.adjust_clock``)."""
         self.failures = 0
         self._health_sent: float | None = None
         self._round = threading.Lock()
@@ -243,12 +244,15 @@ class SyncWorker:
         services = self.services_for_leases
         if callable(services):
             services = services()
-        leases = j.lease_requests(list(services), self.today(), self.block) if services else []
+        day = self.today() if services else None
+        leases = j.lease_requests(list(services), day, self.block) if services and day else []
         health = self._health()
-        before = time.time()
+        # The machine's own clock, not the corrected one: the server measures its error from
+        # this reading, and corrects the uploaded events' wall times with it.
+        before = j.wall()
         try:
             result = self.client.sync(
-                j.cursor, events, leases, j.config_version(), health, self.limit
+                j.cursor, events, leases, j.config_version(), health, self.limit, device_time=before
             )
         except RequestRejected as exc:
             # Nothing the server refuses for good may block the events behind it.
@@ -263,6 +267,7 @@ class SyncWorker:
                 raise
             log.error("server refused this device's %s (%s): syncing without", where, exc)
             self.last_error = str(exc)
+            before = j.wall()
             result = self.client.sync(
                 j.cursor,
                 events,
@@ -270,12 +275,19 @@ class SyncWorker:
                 j.config_version(),
                 None if where.startswith("health") else health,
                 self.limit,
+                device_time=before,
             )
         if health is not None:
             self._health_sent = time.monotonic()
-        self.clock_offset = (
-            None if result.server_time is None else result.server_time - (before + time.time()) / 2
-        )
+        after = j.wall()
+        corrected = False
+        if result.server_time is None:
+            self.clock_offset = None
+        else:
+            # The server read its clock somewhere during the round trip: at its middle, give or
+            # take half of it.
+            self.clock_offset = result.server_time - (before + after) / 2
+            corrected = j.adjust_clock(self.clock_offset, (after - before) / 2)
         j.acknowledge(result.acks)
         if result.server_hlc is not None:
             j.clock.receive(result.server_hlc)
@@ -289,6 +301,8 @@ class SyncWorker:
         if fresh:
             self._call(self.on_events, fresh)
         acked = set(result.acks)
+        if corrected and day is not None and self.today() != day:
+            return True  # the leases asked were for the day the wrong clock said: ask again
         return result.more or (len(events) == self.batch and acked >= {e.id for e in events})
 
     def _health(self) -> dict[str, Any] | None:

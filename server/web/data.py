@@ -1,9 +1,10 @@
 """Reads the web pages need beyond the API's own functions: the list of sites, a ticket's site
 by its follow token, and arrivals by weekday and hour.
 
-Arrivals follow the definition of ``server.stats`` (a ticket's arrival is the clock of its
-TicketIssued event, counted on its site-local day), read from the TicketIssued events alone:
-no fold is needed to count arrivals, which keeps the public "usual peak hours" cheap.
+Arrivals follow the definition of ``server.stats`` (a ticket's arrival is the time of its
+TicketIssued event, ``Event.at``, counted on its site-local day), read from the TicketIssued
+events alone: no fold is needed to count arrivals, which keeps the public "usual peak hours"
+cheap.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def arrivals(ctx: ServerContext, loaded: LoadedSite, first: date, last: date) ->
     start = datetime.combine(first, time(0), tzinfo=site.tz) - MARGIN
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=site.tz) + MARGIN
     e = schema.events
-    query = sa.select(e.c.hlc, e.c.data).where(
+    query = sa.select(e.c.hlc, e.c.occurred_at, e.c.data).where(
         e.c.site == site.id,
         e.c.kind == EventKind.TICKET_ISSUED.value,
         e.c.hlc >= store.hlc_floor(start.timestamp()),
@@ -105,7 +106,8 @@ def arrivals(ctx: ServerContext, loaded: LoadedSite, first: date, last: date) ->
             if not isinstance(day, str) or not first_s <= day <= last_s or ticket in seen:
                 continue
             seen.add(str(ticket))
-            local = site.local(Timestamp.decode(row.hlc).seconds)
+            at = row.occurred_at
+            local = site.local(at if at is not None else Timestamp.decode(row.hlc).seconds)
             key = (local.weekday(), local.hour)
             counts[key] = counts.get(key, 0) + 1
     return Arrivals(first, last, counts)

@@ -232,7 +232,7 @@ def tickets_in_period(
         rows = store.by_clock(
             conn, site.id, store.hlc_floor(start.timestamp()), store.hlc_floor(end.timestamp())
         )
-    state = fold(site, [store.row_event(r) for r in rows])
+    state = fold(site, [store.row_event(r, corrected_time=True) for r in rows])
     first_s, last_s = first.isoformat(), last.isoformat()
     chosen = [t for t in state.tickets.values() if first_s <= t.day <= last_s]
     return sorted(chosen, key=lambda t: (t.day, t.issued_at, t.label))

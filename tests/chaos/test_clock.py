@@ -1,11 +1,11 @@
 """Devices whose wall clock is wrong (a Raspberry Pi has no real-time clock: after a power cut
 without network it may run an hour ahead, or restart a day behind).
 
-What holds: the hybrid logical clock keeps the queue in order, across devices and across a
-restart whose clock went back, and a device's clock catches up as soon as it hears from the
-server or a peer. What does not hold yet is marked ``xfail(strict=True)`` with where it goes
-wrong (docs/offline.md, "Clock trouble"): such a test fails the run the day it passes, so its
-marker goes when the bug is fixed.
+What holds (docs/offline.md, "Clock trouble"): the hybrid logical clock keeps the queue in
+order, across devices and across a restart whose clock went back; a device corrects its clock
+by the server's at each sync (its events, its service day, its opening hours), and the server
+corrects the times of events a device made before that by the device's clock error, so the
+waiting-time statistics are the true ones.
 
 Set-up: the real server on loopback whose clock is the test's "true time"; kiosks (KioskCore
 printing to the virtual printer) and boards (BoardCore) whose wall clocks are the true time
@@ -98,7 +98,7 @@ class Site:
         self.closers.append(c.session.close)
         return c
 
-    def kiosk(self, device: str, skew: float = 0.0) -> Kiosk:
+    def kiosk(self, device: str, skew: float = 0.0, *, synced: bool = True) -> Kiosk:
         j = self.journal(device, skew)
         settings = KioskSettings(
             site=SITE,
@@ -123,7 +123,8 @@ class Site:
             today=core.today,
             on_events=learnt,
         )
-        sync.run_once()
+        if synced:
+            sync.run_once()
         return Kiosk(core, sync, j)
 
     def board(self, device: str, skew: float = 0.0, *, online: bool = True) -> Board:
@@ -284,16 +285,12 @@ def test_a_device_a_day_behind_catches_up_from_the_server_and_from_a_peer(site: 
         answering.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits and service times are measured on the hybrid clock (tickets/queue.py "
-    "Ticket.issued_at/called_at from e.hlc.seconds, read by server/stats.py), and one fast "
-    "clock drags every device's and the server's clock ahead (server/sync.py "
-    "ctx.clock.receive, tickets/sync.py j.clock.receive(server_hlc)): later events are "
-    "stamped at the fast kiosk's last time plus a logical count",
-)
 def test_waiting_times_are_right_with_a_kiosk_an_hour_ahead(site: Site) -> None:
+    """GIVEN a kiosk an hour ahead that synced once (it corrects its clock by the server's)
+    WHEN four tickets are issued and served at a counter
+    THEN the statistics are the true figures, and the kiosk stamps its events at the true time."""
     kiosk, board = site.kiosk("kiosk-a", HOUR), site.board("board-a")
+    assert kiosk.journal.clock_offset == -HOUR
     truth = _serve_a_morning(site, kiosk, board)
     stats = site.stats()
     assert stats["tickets"] == stats["served"] == 4
@@ -301,6 +298,39 @@ def test_waiting_times_are_right_with_a_kiosk_an_hour_ahead(site: Site) -> None:
     median = (waits[1] + waits[2]) / 2
     assert stats["waiting_p50_seconds"] == pytest.approx(median, abs=60)
     assert stats["mean_service_seconds"] == pytest.approx(600, abs=60)
+
+
+def test_the_times_of_tickets_issued_before_the_kiosk_heard_the_server_are_corrected(
+    site: Site,
+) -> None:
+    """GIVEN a kiosk an hour ahead that has not heard from the server yet (its clock is not
+    corrected): its first ticket is stamped an hour ahead
+    WHEN it syncs after each ticket, and a counter calls and serves all four
+    THEN they are called in the order people took them (the clocks follow the first ticket's,
+    as causality wants), and the statistics are the true figures: the server corrected the
+    kiosk's events by the clock error it measured at each sync."""
+    kiosk, board = site.kiosk("kiosk-a", HOUR, synced=False), site.board("board-a")
+    first = kiosk.issue()
+    assert kiosk.journal.clock_offset == -HOUR, "corrected at the sync that uploaded it"
+    issued, labels = [site.truth()], [first]
+    for _ in range(3):
+        site.truth.t += 300
+        labels.append(kiosk.issue())
+        issued.append(site.truth())
+    assert labels[0] == "A900", "the first from the offline range, before any lease"
+    assert site.queue_labels() == labels
+    site.truth.t += 300
+    called: list[tuple[str | None, float]] = []
+    for _ in range(4):
+        called.append((site.press_next(board, "1"), site.truth()))
+        site.truth.t += 600
+    board.core.press(Press("1", Action.DONE))
+    assert [label for label, _ in called] == labels
+    stats = site.stats()
+    assert stats["tickets"] == stats["served"] == 4
+    waits = sorted(at - i for (_, at), i in zip(called, issued, strict=True))
+    assert stats["waiting_p50_seconds"] == pytest.approx((waits[1] + waits[2]) / 2, abs=1)
+    assert stats["mean_service_seconds"] == pytest.approx(600, abs=1)
 
 
 def test_waiting_times_are_right_when_every_clock_is_right(site: Site) -> None:
@@ -314,27 +344,21 @@ def test_waiting_times_are_right_when_every_clock_is_right(site: Site) -> None:
     assert stats["mean_service_seconds"] == pytest.approx(600, abs=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kiosk/core.py KioskCore.today() takes the day from the wall clock, not from "
-    "journal.clock.latest_seconds() (which the server's sync moved to the right time): the "
-    "tickets are numbered and leased for yesterday, and the server's NEXT (today's queue, "
-    "server/actions.py plan(day=...)) never calls them: the counter says EMPTY",
-)
 def test_tickets_from_a_kiosk_a_day_behind_are_called_today(site: Site) -> None:
+    """GIVEN a kiosk a day behind that synced once
+    THEN its tickets are numbered, from a lease, for today, and the server's NEXT calls them."""
     kiosk, board = site.kiosk("kiosk-a", -DAY), site.board("board-a")
     label = kiosk.issue()
+    assert kiosk.core.today() == "2026-11-23"
+    assert [lease.day for lease in kiosk.journal.pool.leases] == ["2026-11-22", "2026-11-23"]
+    assert label == "A001", "numbered from today's lease, not from the offline range"
     site.truth.t += 300
     assert site.press_next(board, "1") == label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="display/core.py BoardCore.today() takes the day from the wall clock, not from "
-    "the journal's clock.latest_seconds() (right after one sync): deciding alone, the board "
-    "looks for yesterday's tickets and says EMPTY",
-)
 def test_a_board_a_day_behind_calls_the_tickets_it_knows_while_offline(site: Site) -> None:
+    """GIVEN a board a day behind that synced once, then decides alone (no server for presses)
+    THEN it calls today's tickets."""
     kiosk = site.kiosk("kiosk-a")
     label = kiosk.issue()
     board = site.board("board-a", -DAY, online=False)

@@ -17,8 +17,16 @@ from printer.virtual import VirtualPrinter
 from server.run import ServerThread
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
+from tickets.hlc import HybridClock
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
+
+
+def on_site_time(server: ServerThread, clock: SiteClock) -> ServerThread:
+    """The server runs on the kiosk's site time: the kiosk sets its clock by the server's."""
+    server.ctx.wall = clock
+    server.ctx.clock = HybridClock("server", clock)
+    return server
 
 
 def take(d: KioskDriver, service: str) -> str:
@@ -46,7 +54,7 @@ def test_server_stopped_then_restarted(
     every ticket."""
     db = f"sqlite:///{tmp_path}/server.db"
     link = Link()
-    server = ServerThread(ServerSettings(database_url=db)).start()
+    server = on_site_time(ServerThread(ServerSettings(database_url=db)).start(), site_clock)
     tokens = server.load_site(SITE_FILE)
     link.restore(int(server.url.rsplit(":", 1)[1]))
     site_clock.set(MONDAY_10.replace(hour=8, minute=31))  # room for 35 tickets before noon
@@ -83,7 +91,7 @@ def test_server_stopped_then_restarted(
         assert labels[-2:] == ["A900", "A901"]
         assert runtime.journal.backlog() >= len(labels) - 1
 
-        server = ServerThread(ServerSettings(database_url=db)).start()
+        server = on_site_time(ServerThread(ServerSettings(database_url=db)).start(), site_clock)
         link.restore(int(server.url.rsplit(":", 1)[1]))
         # After a minute offline the worker backs off (up to 60 s); the next ticket wakes it.
         labels.append(take(d, "etat-civil"))
@@ -119,7 +127,10 @@ def test_a_site_change_on_the_server_reaches_the_screen(
     from config.loader import load_model
     from config.site import SiteConfig
 
-    server = ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/server.db")).start()
+    server = on_site_time(
+        ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/server.db")).start(),
+        site_clock,
+    )
     runtime: KioskRuntime | None = None
     d: KioskDriver | None = None
     try:

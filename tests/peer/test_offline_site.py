@@ -30,6 +30,7 @@ from printer import open_printer
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
 from tests.server.helpers import SITE, site_config
+from tickets.hlc import HybridClock
 from tickets.journal import Journal
 from tickets.peer import PeerLink, PeerSync, fetch_peer_keys, peer_key
 from tickets.sync import RequestRejected, SyncClient, SyncState, SyncWorker
@@ -68,6 +69,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
     ):
         tokens = server.load_site(cfg)
         wall = lambda: NOW  # noqa: E731 - one fixed instant is enough: the clocks' logic counts
+        # The server on the same instant: the devices set their clocks by the server's.
+        server.ctx.wall = wall
+        server.ctx.clock = HybridClock("server", wall)
 
         clients: list[SyncClient] = []
 

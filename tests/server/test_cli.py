@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from config.server import ServerSettings
 from guichet.cli import main
-from server import migrations
+from server import migrations, schema, store
 from server.auth import authenticate_user, token_hash
 from server.db import create_db_engine
 from server.run import ServerThread
@@ -186,3 +186,41 @@ def test_migrations_on_postgres(postgres_url: str) -> None:
         tables = set(sa.inspect(conn).get_table_names())
     engine.dispose()
     assert {"sites", "events", "numbering", "leases", "devices", "users"} <= tables
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_a_database_of_version_2_gets_the_events_corrected_times(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """GIVEN a database at schema version 2 (events without ``occurred_at``) holding an event
+    WHEN the server starts (migrations) THEN the column is there, the old event has none, and
+    its clock stands for its time."""
+    url = (
+        f"sqlite:///{tmp_path}/m.db"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    engine = create_db_engine(url)
+    migrations.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE events DROP COLUMN occurred_at"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 3"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO sites (id, name, config, config_version, last_seq) "
+                "VALUES ('s', 'S', '{}', 'v', 1)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (site, seq, id, kind, hlc, device, wall_time, received_at, "
+                "ticket, data) VALUES ('s', 1, 'e1', 'CounterOpened', "
+                "'001763900000000-000000-board', 'board', 5.0, 6.0, NULL, '{\"counter\": \"1\"}')"
+            )
+        )
+    assert migrations.migrate(engine) == 3
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(schema.events)).one()
+    engine.dispose()
+    assert row.occurred_at is None
+    assert store.row_event(row).at == 1_763_900_000.0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tests.server.helpers import SITE, DeviceClock, Srv, wire
+from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tickets.events import EventKind
+from tickets.hlc import HybridClock
 
 
 def test_same_batch_twice_is_stored_once_and_acknowledged_both_times(any_srv: Srv) -> None:
@@ -199,3 +201,62 @@ def test_server_clock_moves_past_uploaded_events(srv: Srv) -> None:
     # and a call the server makes afterwards is ordered after the ticket's issue
     called = srv.act("1", "next")
     assert called["ticket"]["id"] == event.ticket
+
+
+def _times(srv: Srv, event_id: str) -> tuple[float | None, float]:
+    with srv.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT occurred_at, received_at FROM events WHERE id = :id"), {"id": event_id}
+        ).one()
+    return row.occurred_at, row.received_at
+
+
+def test_uploaded_events_are_timed_by_the_device_clock_corrected_by_its_error(
+    any_srv: Srv,
+) -> None:
+    """GIVEN a kiosk an hour ahead that issued a ticket at 09:59:30 and uploads it at 10:00 with
+    its clock's reading WHEN a counter calls the ticket ten minutes later
+    THEN the ticket's time is its wall time corrected by the error the server measured, and
+    the statistics count the true wait (its clock, an hour ahead, still orders it: the call
+    is stamped after it)."""
+    ten = datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
+    now = [ten]
+    any_srv.thread.ctx.wall = lambda: now[0]
+    any_srv.thread.ctx.clock = HybridClock("server", lambda: now[0])
+    kiosk = DeviceClock("kiosk-a", wall=ten + 3600 - 30)
+    ticket = kiosk.issued(901, day="2026-03-10")
+    r = any_srv.sync("kiosk-a", events=wire([ticket]), device_time=ten + 3600)
+    assert r.status_code == 200, r.text
+    occurred, received = _times(any_srv, ticket.id)
+    assert (occurred, received) == (ten - 30, ten)
+    now[0] += 600
+    called = any_srv.act("1", "next")
+    assert called["ticket"]["id"] == ticket.ticket
+    assert called["events"][-1]["hlc"] > ticket.hlc.encode()
+    r = any_srv.request(
+        "GET",
+        f"/api/v1/sites/{SITE}/stats",
+        params={"from": "2026-03-10", "to": "2026-03-10"},
+        user=MANAGER,
+    )
+    assert r.status_code == 200, r.text
+    (civil,) = r.json()["days"]
+    assert civil["waiting_p50_seconds"] == 630
+    assert r.json()["arrivals_by_hour"] == [{"hour": 9, "tickets": 1, "by_service": {"civil": 1}}]
+
+
+def test_a_right_clock_keeps_its_wall_time_and_no_reading_keeps_the_event_clock(
+    srv: Srv,
+) -> None:
+    """A clock error within the tolerance is no error (the measure holds the request's travel
+    time); an upload without the device's reading (an older device) leaves the time unknown:
+    the event's clock stands for it, as before."""
+    now = time.time()
+    right = DeviceClock("kiosk-a", wall=now - 1.0).issued(901)
+    assert srv.sync("kiosk-a", events=wire([right]), device_time=now).status_code == 200
+    assert _times(srv, right.id)[0] == right.wall_time
+    unknown = DeviceClock("kiosk-b", wall=now + 3600).issued(30)
+    assert srv.sync("kiosk-b", events=wire([unknown])).status_code == 200
+    assert _times(srv, unknown.id)[0] is None
+    bad = srv.sync("kiosk-a", events=[], device_time=-5)
+    assert (bad.status_code, bad.json()["field"]) == (422, "device_time")

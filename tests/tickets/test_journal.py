@@ -23,6 +23,7 @@ from .factory import DAY, Events, make_site
 SITE = make_site()
 
 
+ONE_DAY = 86400.0
 T0 = 1_763_890_000.0
 """Events of the tests happen from here on, shortly before the journal's wall clock."""
 
@@ -107,6 +108,39 @@ def test_the_clock_never_goes_back_across_a_restart(path: Path) -> None:
     assert nxt.hlc > last.hlc
     assert j.state(SITE).open_counters == set()
     assert j.clock.latest_seconds() >= last.hlc.seconds
+    j.close()
+
+
+def test_the_clock_offset_corrects_the_clock_and_the_day_and_survives_a_restart(
+    path: Path,
+) -> None:
+    """GIVEN a board whose wall clock is a day behind
+    WHEN the sync measures the server's time a day ahead of it
+    THEN the hybrid clock and the service day read the corrected time, the events keep the
+    machine's own reading as their wall time, and a restart keeps the correction."""
+    wall = Wall(1_763_900_000.0 - ONE_DAY)
+    j = Journal(path, "mairie", "board", wall)
+    j.state(SITE)
+    yesterday = j.today()
+    assert j.clock_offset == 0.0
+    assert not j.adjust_clock(0.8), "a right clock keeps no offset"
+    assert j.adjust_clock(ONE_DAY, uncertainty=0.05)
+    assert j.today() > yesterday
+    e = j.record(EventKind.COUNTER_OPENED, counter="1")
+    assert abs(e.hlc.seconds - (e.wall_time + ONE_DAY)) < 1
+    assert abs(j.now() - (j.wall() + ONE_DAY)) < 1
+    assert not j.adjust_clock(ONE_DAY + 0.9), "within the tolerance: not rewritten"
+    assert not j.adjust_clock(ONE_DAY - 20, uncertainty=30), "within the measure's uncertainty"
+    j.close()
+    j = Journal(path, "mairie", "board", wall)
+    assert j.clock_offset == ONE_DAY
+    again = j.record(EventKind.COUNTER_CLOSED, counter="1")
+    assert again.hlc > e.hlc and abs(again.hlc.seconds - (again.wall_time + ONE_DAY)) < 1
+    # The machine's clock is set right meanwhile (NTP): back to no offset; the clock goes on.
+    wall.t += ONE_DAY
+    assert j.adjust_clock(0.2)
+    assert j.clock_offset == 0.0
+    assert j.record(EventKind.COUNTER_OPENED, counter="2").hlc > again.hlc
     j.close()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from config.server import ServerSettings
 from config.site import SiteConfig
@@ -268,4 +269,33 @@ def test_a_counter_action_through_the_client(site: Site_) -> None:
     assert bw.run_once()
     assert board.state(SITE).counter_ticket("1").id == t.data["ticket"]  # type: ignore[union-attr]
     for j in (kiosk, board):
+        j.close()
+
+
+def test_a_kiosk_a_day_behind_corrects_its_clock_and_leases_for_today(site: Site_) -> None:
+    """GIVEN a kiosk whose wall clock is a day behind (no real-time clock, power cut)
+    WHEN it syncs once
+    THEN it keeps the server's time as its own (offset measured on its own wall clock), asks
+    its leases again for the right day, and the ticket it uploads is timed right at the
+    server."""
+    j = Journal(site.tmp / "kiosk.sqlite3", "mairie", "kiosk", wall=lambda: time.time() - 86400)
+    j.state(SITE)
+    client = SyncClient(site.server.url, site.tokens["kiosk"], "kiosk", timeout=5.0)
+    kw = SyncWorker(
+        j, client, interval=60.0, block=SITE.lease_block, services_for_leases=["a"], today=j.today
+    )
+    try:
+        assert kw.run_once()
+        assert kw.clock_offset is not None and abs(kw.clock_offset - 86400) < 5
+        assert abs(j.clock_offset - 86400) < 5 and abs(j.now() - time.time()) < 5
+        assert j.today() == today() and j.pool.held("a", today()) == 4
+        event = issue(j)
+        assert kw.run_once()
+        with site.server.ctx.engine.connect() as conn:
+            occurred = conn.execute(
+                sa.text("SELECT occurred_at FROM events WHERE id = :id"), {"id": event.id}
+            ).scalar_one()
+        assert abs(occurred - time.time()) < 5 and event.wall_time < time.time() - 86000
+    finally:
+        client.session.close()
         j.close()
