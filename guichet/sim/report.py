@@ -25,31 +25,12 @@ from server.stats import percentile
 from tickets.events import Event, EventKind
 from tickets.queue import Ticket, fold
 
-KNOWN_ISSUES = {
-    "stale-outbox-call": "a board back online asks the server before uploading its offline "
-    "decisions; the server calls again a ticket the board already called, and the fold drops "
-    "the second call without a conflict flag (display/core.py BoardCore.press, "
-    "tickets/queue.py QueueState._called; tests/chaos/test_board_outage.py)",
-    "double-decision": "a press the server answers later than the board's timeout is "
-    "decided twice: by the board alone and by the server; the counter gets the board's ticket, "
-    "the board then announces the server's too at the same counter (display/core.py "
-    "BoardCore.press; tests/chaos/test_board_slow_server.py)",
-    "call-before-issue": "the server calls a ticket the board has not pulled yet; the board "
-    "drops the call from its answer: nothing shown or announced, the person is served unseen "
-    "at the next press (display/core.py BoardCore._ask_server; "
-    "tests/chaos/test_board_unknown_ticket.py)",
-}
-"""Faults of the product the checks recognise by their signature: counted apart from the
-violations, each with its report, so that anything else still shows as a violation."""
-
 
 @dataclass
 class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     checks: int = 0
     violations: list[str] = field(default_factory=list)
-    known: list[str] = field(default_factory=list)
-    """Hits of a known issue (KNOWN_ISSUES), each naming the issue and the ticket."""
 
     def check(self, ok: bool, what: str) -> None:
         self.checks += 1
@@ -61,7 +42,6 @@ class Report:
             **self.figures,
             "checks": self.checks,
             "violations": self.violations,
-            "known_issue_hits": self.known,
         }
 
 
@@ -116,22 +96,18 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     duplicates = [c for c in state.conflicts if c.kind == "duplicate_number"]
     r.check(not duplicates, f"numbers issued twice: {[c.label for c in duplicates]}")
 
-    # Calls: at most once, unless flagged.
+    # Calls: at most once, unless flagged; a board shows only tickets it knows.
     twice_called = {tid for tid, n in calls_per_ticket(events).items() if n > 1}
-    unflagged = [t for t in twice_called if not state.tickets[t].conflict]
-    doubled = _double_decisions(events, record, world)
-    stale = [t for t in unflagged if t not in doubled and _stale_outbox_call(t, events)]
-    r.known += [f"stale-outbox-call: {state.tickets[t].label}" for t in stale]
-    r.known += [f"double-decision: {state.tickets[t].label}" for t in sorted(doubled)]
-    other = [state.tickets[t].label for t in unflagged if t not in stale and t not in doubled]
-    r.check(not other, f"tickets called twice without a conflict flag: {other}")
-    unseen = _calls_before_issue(world, events)
-    r.known += [f"call-before-issue: {state.tickets[t].label}" for t in sorted(unseen)]
+    unflagged = sorted(
+        state.tickets[t].label for t in twice_called if not state.tickets[t].conflict
+    )
+    r.check(not unflagged, f"tickets called twice without a conflict flag: {unflagged}")
+    unseen = sorted(state.tickets[t].label for t in _calls_before_issue(world, events))
+    r.check(not unseen, f"calls a board journaled before the ticket they call: {unseen}")
 
-    # Where the record cannot know what the server settled (a flagged conflict) or a known
-    # fault made the record and the server part ways, the figures take the server's view.
+    # Where the record cannot know what the server settled (a flagged conflict: which of two
+    # calls stands), the figures take the server's view.
     special = {t.label for t in state.tickets.values() if t.conflict}
-    special |= {state.tickets[t].label for t in [*stale, *unseen, *doubled]}
     _compare_stats(r, world, record, by_label, special)
     conflicted = [t.label for t in state.tickets.values() if t.conflict]
     r.figures.update(
@@ -159,60 +135,9 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     return r
 
 
-def _stale_outbox_call(ticket: str, events: list[Event]) -> bool:
-    """The signature of KNOWN_ISSUES["stale-outbox-call"]: a later call (by clock) of the
-    ticket was stored at the server before an earlier one, so the server decided it without
-    knowing the earlier call."""
-    calls = sorted(
-        (e for e in events if e.kind is EventKind.TICKET_CALLED and e.ticket == ticket),
-        key=lambda e: e.sort_key(),
-    )
-    return any(
-        (late.received_at or 0.0) < (early.received_at or 0.0)
-        for i, early in enumerate(calls)
-        for late in calls[i + 1 :]
-    )
-
-
-def _double_decisions(events: list[Event], record: Record, world: World) -> set[str]:
-    """The signature of KNOWN_ISSUES["double-decision"]: a press the board decided alone, and
-    a call the server decided (clock node "server") for the same board and counter from a
-    request it received while that press was under way. Returns the tickets of both calls."""
-    by_server = [
-        e
-        for e in events
-        if e.kind is EventKind.TICKET_CALLED and e.ticket and e.hlc.node == "server"
-    ]
-    alone = [e for e in events if e.kind is EventKind.TICKET_CALLED and e.hlc.node == e.device]
-    board_of = world.counter_board
-    out: set[str] = set()
-    for press in record.presses:
-        if press["by"] != "board" or press["action"] != "next":
-            continue
-        counter, t0, t1 = press["counter"], press["start"], press["end"]
-        board = board_of.get(counter)
-        server = [
-            e
-            for e in by_server
-            if e.device == board
-            and e.data["counter"] == counter
-            and t0 <= (e.received_at or 0.0) <= t1
-        ]
-        if not server:
-            continue
-        skew = world.faults.skewed.get(board or "", 0.0)
-        mine = [
-            e
-            for e in alone
-            if e.device == board and e.data["counter"] == counter and t0 <= e.wall_time - skew <= t1
-        ]
-        out |= {e.data["ticket"] for e in [*server, *mine]}
-    return out
-
-
 def _calls_before_issue(world: World, events: list[Event]) -> set[str]:
-    """The signature of KNOWN_ISSUES["call-before-issue"]: in the journal of the board the
-    call was made for, the call came in before the ticket it calls."""
+    """Tickets whose call came into the journal of the board it was made for before the ticket
+    itself: that board could neither show nor announce the call."""
     from tickets.journal import Journal
 
     calls = {
