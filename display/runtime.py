@@ -23,6 +23,7 @@ from display.core import BoardCore, CallView, CounterActions, JournalLike
 from display.protocol import Press, Reason, error_line, show_line
 from display.virtual import VirtualButtonBox
 from tickets.events import Event
+from tickets.heartbeat import CLOCK_OFFSET_FIELD, clock_offset_seconds
 from tickets.journal import Journal
 from tickets.model import Site
 from tickets.peer import PeerSync, fetch_peer_keys
@@ -271,6 +272,7 @@ class Board:
                 self.sync_worker.last_success if self.sync_worker is not None else self.last_sync
             ),
             "decided_locally": core.decided_locally if core else 0,
+            CLOCK_OFFSET_FIELD: clock_offset_seconds(self.journal),
         }
 
 

@@ -7,8 +7,9 @@ configuration, like every other subcommand). What is checked depends on the role
 - every role: the configuration file, the systemd unit (when systemd runs), free space;
 - kiosk: the ticket printer's real-time status;
 - display board: the call-button boxes' serial ports and the sound (espeak-ng, a sound card);
-- kiosk and board: the central server (reachable, token accepted for the site) and the local
-  journal (integrity, events waiting for the server), read without changing it;
+- kiosk and board: the central server (reachable, token accepted for the site), the local
+  journal (integrity, events waiting for the server), read without changing it, and the
+  machine's clock as the last sync measured it against the server's (kept in the journal);
 - server: its own health and database readiness over HTTP.
 """
 
@@ -85,6 +86,9 @@ def diagnose(
     if role in ("kiosk", "display"):
         yield from check_server_link(settings)
         yield from check_journal(Path(settings.journal_path))
+        yield from check_clock(
+            Path(settings.journal_path), has_server=settings.server.url is not None
+        )
     if role == "server":
         yield from check_own_server(settings)
 
@@ -385,6 +389,52 @@ def _journal_backlog(db: sqlite3.Connection) -> Iterator[Check]:
                 "journal",
                 f"{refused} events refused by the server (kept in the journal's quarantine)",
             )
+
+
+def check_clock(path: Path, *, has_server: bool = True) -> Iterator[Check]:
+    """The machine's clock offset the journal keeps (the server's time minus this machine's
+    wall clock, measured at a sync), in plain words. Nothing when the journal is not there
+    yet or cannot be read (the journal's own check says so)."""
+    from tickets.heartbeat import CLOCK_OK_SECONDS, clock_amount, clock_right
+    from tickets.journal import CLOCK_OFFSET_KEY
+
+    if not path.exists():
+        return
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (CLOCK_OFFSET_KEY,)).fetchone()
+        finally:
+            db.close()
+        offset = None if row is None else float(row[0])
+    except (sqlite3.Error, ValueError):
+        return
+    if offset is None:
+        if has_server:
+            yield Check(
+                Level.WARN,
+                "clock",
+                "not measured against the server's yet: no sync has succeeded so far",
+            )
+        else:
+            yield Check(Level.OK, "clock", "standalone: no server to set the clock by")
+        return
+    if clock_right(offset):
+        off = f"off by {clock_amount(offset)}, " if round(offset) else ""
+        yield Check(
+            Level.OK,
+            "clock",
+            f"right at the last sync ({off}within {CLOCK_OK_SECONDS:g} s of the server's)",
+        )
+        return
+    way = "behind" if offset > 0 else "ahead of"
+    yield Check(
+        Level.WARN,
+        "clock",
+        f"{clock_amount(offset)} {way} the server's at the last sync: the device corrects its "
+        "times by it; check NTP (`timedatectl`) and, without a real-time clock, the network "
+        "at start-up",
+    )
 
 
 # ---- server -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from config.loader import ConfigError, load_model
 from config.site import SiteConfig
 from kiosk.core import KioskCore
 from printer import TicketPrinter, open_printer
+from tickets.heartbeat import CLOCK_OFFSET_FIELD, clock_offset_seconds
 from tickets.journal import Journal
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class KioskRuntime:
         last = self.sync.last_success if self.sync is not None else None
         report = self.core.health(last, self.version)
         report["sync_state"] = self.sync_state
+        report[CLOCK_OFFSET_FIELD] = clock_offset_seconds(self.journal)
         return report
 
     @property

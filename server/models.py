@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tickets.events import EventKind
 from tickets.queue import TicketStatus
@@ -69,14 +69,61 @@ class LeaseOut(BaseModel):
     end: int = Field(description="Inclusive.")
 
 
+MAX_CLOCK_OFFSET = 1e11
+"""The largest clock offset a health report may carry (seconds, either way)."""
+
+
+def _known_health_fields(health: dict[str, Any]) -> dict[str, Any]:
+    offset = health.get("clock_offset_seconds")
+    if offset is not None and (
+        isinstance(offset, bool)
+        or not isinstance(offset, int | float)
+        or not abs(offset) <= MAX_CLOCK_OFFSET
+    ):
+        raise ValueError(
+            f"clock_offset_seconds must be a number of seconds within {MAX_CLOCK_OFFSET:g} "
+            "either way, or null"
+        )
+    return health
+
+
+DeviceHealth = Annotated[
+    dict[str, Any],
+    AfterValidator(_known_health_fields),
+    Field(
+        json_schema_extra={
+            "properties": {
+                "clock_offset_seconds": {
+                    "anyOf": [
+                        {
+                            "type": "number",
+                            "minimum": -MAX_CLOCK_OFFSET,
+                            "maximum": MAX_CLOCK_OFFSET,
+                        },
+                        {"type": "null"},
+                    ],
+                    "description": "The server's time minus the device's wall clock as "
+                    "measured at its last sync (seconds; positive: the device's clock is "
+                    "behind); 0 for a right clock, null when not measured yet.",
+                }
+            }
+        }
+    ),
+]
+"""A device's health report (``tickets.heartbeat``): a JSON object the server stores whole;
+the fields it reads are checked."""
+
+
 class SyncRequest(_In):
     device: Ident = Field(description="The calling device's id (must match its token).")
     cursor: int = Field(default=0, ge=0, le=MAX_SEQ, description="Last seq the device has.")
     events: list[EventIn] = Field(default_factory=list, max_length=10_000)
     lease_requests: list[LeaseRequest] = Field(default_factory=list, max_length=50)
     config_version: str = Field(default="", max_length=64)
-    health: dict[str, Any] | None = Field(
-        default=None, description="Free-form device health (at most 8 KB as JSON)."
+    health: DeviceHealth | None = Field(
+        default=None,
+        description="Device health (at most 8 KB as JSON): free-form, but for the fields "
+        "described here, which the fleet page reads.",
     )
     limit: int = Field(default=1000, ge=1, le=5000, description="Most events returned.")
     device_time: Finite | None = Field(

@@ -98,7 +98,9 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA}
 _SITE, _DEVICE = "journal.site", "journal.device"
 _CURSOR, _OFFLINE = "journal.cursor", "journal.offline_range"
 _SITE_JSON, _SITE_VERSION = "journal.site_json", "journal.site_version"
-_CLOCK_OFFSET = "journal.clock_offset"
+_CLOCK_OFFSET = CLOCK_OFFSET_KEY = "journal.clock_offset"
+"""The ``meta`` key of the clock offset in force (seconds, as text): absent until the first
+sync measured the clock (``guichet doctor`` reads it)."""
 
 CLOCK_TOLERANCE_SECONDS = 1.0
 """A measured clock offset replaces the kept one when they differ by more than this plus the
@@ -127,6 +129,7 @@ class Journal:
         self.device = device
         self._wall = wall
         self._offset = 0.0
+        self._measured = False
         self._lock = threading.RLock()
         self._state: QueueState | None = None
         self._site: Site | None = None
@@ -177,6 +180,7 @@ class Journal:
         top = db.execute("SELECT max(hlc) FROM events").fetchone()[0]
         offset = db.execute("SELECT value FROM meta WHERE key=?", (_CLOCK_OFFSET,)).fetchone()
         self._offset = float(offset[0]) if offset else 0.0
+        self._measured = offset is not None
         self.clock = HybridClock(self.device, self.now, Timestamp.decode(top) if top else None)
         self.pool = self._load_pool()
 
@@ -507,6 +511,11 @@ class Journal:
         """Seconds added to the machine's wall clock (``now() - wall()``)."""
         return self._offset
 
+    def measured_clock_offset(self) -> float | None:
+        """The offset in force (``clock_offset``) once a sync has measured this machine's clock
+        against the server's, kept across restarts; None before the first measure (unknown)."""
+        return self._offset if self._measured else None
+
     def adjust_clock(self, measured: float, uncertainty: float = 0.0) -> bool:
         """A new measure of the server's time minus this machine's wall clock (seconds), give
         or take ``uncertainty``: kept (on disk) when it is further than that plus
@@ -515,12 +524,19 @@ class Journal:
         The hybrid clock never goes back: events stamped after a correction backwards still
         sort after the ones before it (its logical part counts until the time catches up)."""
         if abs(measured - self._offset) <= CLOCK_TOLERANCE_SECONDS + max(0.0, uncertainty):
+            if not self._measured:
+                # The first measure is kept even when it finds the clock right (once): the
+                # health report then tells a right clock from one never measured.
+                with self._lock:
+                    self._set(_CLOCK_OFFSET, repr(self._offset))
+                    self._measured = True
             return False
         # A clock found right again (set by NTP meanwhile) goes back to no offset at all.
         offset = 0.0 if abs(measured) <= CLOCK_TOLERANCE_SECONDS else float(measured)
         with self._lock:
             self._set(_CLOCK_OFFSET, repr(offset))
             self._offset = offset
+            self._measured = True
         log.info("clock offset now %+.1f s (the server's time minus this machine's)", offset)
         return True
 

@@ -25,6 +25,7 @@ from server.web import format, siteforms
 from server.web.admin import admin_post, admin_site, store_config
 from server.web.page import Page
 from server.web.siteforms import FormError
+from tickets.heartbeat import CLOCK_OFFSET_FIELD, CLOCK_OK_SECONDS, clock_amount, clock_right
 
 router = APIRouter(include_in_schema=False)
 
@@ -166,6 +167,28 @@ def _badge(page: Page, prefix: str, value: Any, levels: dict[str, str]) -> dict[
     return {"text": value if text == key else text, "level": levels.get(value, "bad"), "detail": ""}
 
 
+def clock_badge(page: Page, health: dict[str, Any]) -> dict[str, str] | None:
+    """The device's clock as its last heartbeat measured it: OK within ``CLOCK_OK_SECONDS``
+    of the server's, else a warning saying how far ahead or behind; "not measured yet" when the
+    device has not measured it; None (a dash) when its heartbeat does not say (an older
+    version, or no heartbeat yet)."""
+    if CLOCK_OFFSET_FIELD not in health:
+        return None
+    offset = health[CLOCK_OFFSET_FIELD]
+    if offset is None or isinstance(offset, bool) or not isinstance(offset, int | float):
+        return {"text": page._("fleet.clock.unknown"), "level": "neutral", "detail": ""}
+    if clock_right(offset):
+        return {"text": page._("fleet.ok"), "level": "ok", "detail": ""}
+    # The offset is the server's time minus the device's: positive when the device is behind.
+    amount = clock_amount(offset, day=page._("fleet.clock.day"))
+    key = "fleet.clock.behind" if offset > 0 else "fleet.clock.ahead"
+    return {
+        "text": page._(key, amount=amount),
+        "level": "warn",
+        "detail": page._("fleet.clock.detail"),
+    }
+
+
 def fleet_rows(page: Page, loaded: LoadedSite) -> list[dict[str, Any]]:
     rows = device_rows(page.ctx, loaded.id)
     tz, now = loaded.site.tz, page.ctx.now()
@@ -178,6 +201,7 @@ def fleet_rows(page: Page, loaded: LoadedSite) -> list[dict[str, Any]]:
         if printer is not None and isinstance(health.get("printer_detail"), str):
             printer["detail"] = health["printer_detail"]
         buttons = _badge(page, "buttons", health.get("buttons"), _BUTTONS_LEVEL)
+        clock = clock_badge(page, health)
         version = health.get("version")
         out.append(
             {
@@ -187,6 +211,7 @@ def fleet_rows(page: Page, loaded: LoadedSite) -> list[dict[str, Any]]:
                 "online": online,
                 "printer": printer,
                 "buttons": buttons,
+                "clock": clock,
                 "last_sync": format.clock(seen, tz, with_date=True) if seen else None,
                 "version": str(version) if version else None,
                 "offline_since": format.clock(seen, tz, with_date=True)
@@ -207,4 +232,5 @@ def fleet(site: str, page: PageDep) -> Response:
         site={"id": loaded.id, "name": loaded.site.name},
         devices=fleet_rows(page, loaded),
         offline_minutes=int(OFFLINE_AFTER_SECONDS // 60),
+        clock_seconds=int(CLOCK_OK_SECONDS),
     )

@@ -109,6 +109,7 @@ def test_healthy_kiosk_passes_every_check(
     with journal_class()(tmp_path / "journal.sqlite3", SITE, "kiosk-a") as journal:
         journal.record(EventKind.COUNTER_OPENED, counter="1")
         journal.record(EventKind.COUNTER_CLOSED, counter="1")
+        journal.adjust_clock(0.4)  # a sync found the clock right
         checks = list(diagnose(config, unit_state=lambda unit: "active"))
     assert [c.level for c in checks] == [Level.OK] * len(checks), checks
     assert [c.topic for c in checks] == [
@@ -119,11 +120,40 @@ def test_healthy_kiosk_passes_every_check(
         "journal",
         "journal",
         "disk",
+        "clock",
     ]
     assert "kiosk-a" in checks[0].message
     assert "Printer ready" in by_topic(checks, "printer")[0].message
     assert "accepts this device's token" in by_topic(checks, "server")[0].message
     assert by_topic(checks, "journal")[1].message == "2 events waiting to be sent to the server"
+    assert by_topic(checks, "clock") == [
+        Check(Level.OK, "clock", "right at the last sync (within 60 s of the server's)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("measured", "level", "words"),
+    [
+        (None, Level.WARN, "not measured against the server's yet"),
+        (-3725.0, Level.WARN, "1 h 02 min ahead of the server's at the last sync"),
+        (2 * 86400 + 3 * 3600 + 59, Level.WARN, "2 d 3 h behind the server's at the last sync"),
+        (-42.0, Level.OK, "right at the last sync (off by 42 s, within 60 s of the server's)"),
+    ],
+)
+def test_the_clock_offset_kept_in_the_journal_is_told_in_plain_words(
+    tmp_path: Path, printer: Any, measured: float | None, level: Level, words: str
+) -> None:
+    """GIVEN a kiosk whose last sync measured its clock (or none did yet) WHEN the doctor runs
+    THEN one line tells how far the machine's clock is from the server's, and warns past 60 s."""
+    config = kiosk_toml(
+        tmp_path, url=f"http://127.0.0.1:{free_port()}", token="t" * 20, printer_port=printer.port
+    )
+    with journal_class()(tmp_path / "journal.sqlite3", SITE, "kiosk-a") as journal:
+        if measured is not None:
+            journal.adjust_clock(measured)
+    checks = by_topic(list(diagnose(config, unit_state=lambda unit: None)), "clock")
+    assert len(checks) == 1 and checks[0].level is level, checks
+    assert words in checks[0].message
 
 
 @pytest.mark.parametrize(

@@ -103,5 +103,8 @@ def test_health_reports_buttons_audio_sync_and_version(tmp_path: Path) -> None:
         assert health["version"] not in ("", None)
         assert health["site_loaded"] is True
         assert health["decided_locally"] == 0
+        assert health["clock_offset_seconds"] is None, "never measured: no server"
+        board.journal.adjust_clock(600.0)
+        assert board.health()["clock_offset_seconds"] == 600.0
     finally:
         board.stop()

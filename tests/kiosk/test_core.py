@@ -77,6 +77,14 @@ def test_paper_out_gives_the_number_journaled_as_failed(
     assert health["journal_backlog"] == 1
 
 
+def test_health_carries_the_clock_offset_the_last_sync_measured(runtime: KioskRuntime) -> None:
+    """GIVEN a kiosk never synced, then one whose sync found its clock 1 h 02 min ahead THEN
+    its health report says "unknown" (null), then -3720 s (the server's time minus its own)."""
+    assert runtime.health()["clock_offset_seconds"] is None
+    runtime.journal.adjust_clock(-3720.0)
+    assert runtime.health()["clock_offset_seconds"] == -3720.0
+
+
 def test_closed_service_issues_nothing_and_names_its_next_opening(runtime: KioskRuntime) -> None:
     st = runtime.core.status("urbanisme")
     assert st.availability is Availability.CLOSED

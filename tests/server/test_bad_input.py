@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from server import schema
 from tests.server.helpers import ADMIN, SITE, DeviceClock, Srv, wire
 from tickets.events import EventKind
 
@@ -302,3 +304,23 @@ def test_an_unexpected_error_is_a_logged_500_with_a_generic_body(
     assert any(rec.exc_info and rec.exc_info[0] is ZeroDivisionError for rec in caplog.records)
     # uvicorn closes a connection whose request failed: the next request opens a new one.
     assert requests.get(f"{srv.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_clock_offset_that_is_no_number_refuses_the_health_report_alone(
+    shared_srv: Srv,
+) -> None:
+    """GIVEN health reports whose clock offset is text, a boolean or beyond any clock WHEN a
+    device syncs with them THEN the server refuses naming the field "health" (the device then
+    syncs without its health), and stores a report whose offset is a number."""
+    for bad in ("1 h", True, 1e12):
+        r = shared_srv.sync("kiosk-a", health={"clock_offset_seconds": bad})
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "health"
+    health = {"role": "kiosk", "clock_offset_seconds": -3725.0}
+    assert shared_srv.sync("kiosk-a", health=health).status_code == 200
+    d = schema.devices
+    with shared_srv.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(d.c.health).where(d.c.site == SITE, d.c.id == "kiosk-a")
+        ).scalar_one()
+    assert stored == health

@@ -3,11 +3,16 @@ call, with the token the page showed once) receives the new configuration."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from config.display import DisplaySettings
+from config.loader import load_settings
+from display.runtime import build_board
 from tests.server.helpers import ADMIN, SITE, Srv
 from tests.web.conftest import login, shoot
 
@@ -147,3 +152,49 @@ def test_fleet_shows_each_devices_heartbeat(web: Srv, context: BrowserContext, s
     expect(page.locator("#fleet-table tr[data-device=board-a]")).to_contain_text("connecté")
     expect(page.locator("#fleet-table tr[data-device=kiosk-b]")).to_contain_text("jamais vu")
     shoot(page, shots, "admin-fleet")
+
+
+def board_heartbeats(web: Srv, tmp_path: Path, device: str, wall: Callable[[], float]) -> None:
+    """A real board (``display.runtime``) whose machine reads ``wall`` syncs twice with the
+    server over HTTP: the first sync measures its clock, the second's heartbeat carries it."""
+    settings = load_settings(
+        DisplaySettings,
+        None,
+        site=SITE,
+        device_id=device,
+        journal_path=tmp_path / f"{device}.sqlite3",
+        fullscreen=False,
+        audio={"enabled": False, "cache_dir": tmp_path / "audio"},
+        server={"url": web.url, "token": web.tokens[device]},
+    )
+    board = build_board(settings, wall=wall)
+    worker = board.sync_worker
+    assert worker is not None
+    worker.health_interval = 0.0  # a heartbeat with every sync
+    try:
+        assert worker.run_once() and worker.run_once(), worker.last_error
+    finally:
+        board.stop()
+
+
+def test_fleet_shows_a_wrong_device_clock_in_plain_words(
+    web: Srv, context: BrowserContext, shots: Path, tmp_path: Path
+) -> None:
+    """GIVEN a board whose clock is 1 h 02 min ahead (a Raspberry Pi without real-time clock
+    after a power cut) and a board whose clock is right WHEN both send their heartbeat with
+    their syncs THEN the fleet page warns about the first one's clock in words, in French and
+    in English, and shows the other's as OK."""
+    board_heartbeats(web, tmp_path, "board-b", lambda: time.time() + 3725)
+    board_heartbeats(web, tmp_path, "board-a", time.time)
+    page = context.new_page()
+    login(page, web.url, ADMIN, then=f"/admin/{SITE}/fleet")
+    wrong = page.locator("#fleet-table tr[data-device=board-b] td.fleet-clock")
+    expect(wrong.locator(".badge.warn")).to_have_text("horloge en avance de 1 h 02 min")
+    expect(wrong).to_contain_text("vérifiez sa synchronisation NTP")
+    right = page.locator("#fleet-table tr[data-device=board-a] td.fleet-clock")
+    expect(right.locator(".badge.ok")).to_have_text("OK")
+    shoot(page, shots, "admin-fleet-clock")
+
+    page.goto(f"{web.url}/admin/{SITE}/fleet?lang=en")
+    expect(wrong.locator(".badge.warn")).to_have_text("clock 1 h 02 min ahead")
+    expect(right.locator(".badge.ok")).to_have_text("OK")
