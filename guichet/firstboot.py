@@ -47,7 +47,7 @@ from config.loader import ConfigError, load_settings, read_toml
 ROLES = ("kiosk", "display", "server")
 STAMP = "etc/guichet/.boot-config.sha256"
 _HOSTNAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ApplyError(Exception):
@@ -83,7 +83,7 @@ def _table(data: dict[str, Any], path: list[str], out: list[str], header: str | 
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
 
 
 def _string(text: str) -> str:

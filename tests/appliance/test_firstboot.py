@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from guichet.firstboot import dumps, main
@@ -179,6 +179,7 @@ values = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(keys, values, max_size=5))
+@example({"key\n": 1, "t": {"a\n": [1]}})  # a bare-looking key with a newline at its end
 def test_dumps_round_trips_through_tomllib(data: dict[str, Any]) -> None:
     assert tomllib.loads(dumps(data)) == data
 
