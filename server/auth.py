@@ -217,7 +217,7 @@ def token_hash(token: str) -> str:
 
 
 _d, _s = schema.devices, schema.sites
-_DEVICE_BY_TOKEN = (
+_DEVICE_BY_TOKEN = db.DriverQuery(
     sa.select(
         _d.c.site,
         _d.c.id,
@@ -246,7 +246,8 @@ class DeviceSession:
 def device_session(engine: Engine, token: str) -> DeviceSession | None:
     digest = token_hash(token)
     with db.read(engine) as conn:
-        row = conn.execute(_DEVICE_BY_TOKEN, {"token_hash": digest}).first()
+        rows = _DEVICE_BY_TOKEN.rows(conn, {"token_hash": digest})
+    row = rows[0] if rows else None
     if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
         return None
     who = Principal("device", row.id, row.role, (row.site,), row.last_seen)

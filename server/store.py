@@ -147,7 +147,7 @@ def append(
     return stored
 
 
-_SINCE = (
+_SINCE = db.DriverQuery(
     sa.select(_E)
     .where(_E.c.site == sa.bindparam("site"), _E.c.seq > sa.bindparam("cursor"))
     .order_by(_E.c.seq)
@@ -157,7 +157,7 @@ _SINCE = (
 
 def since(conn: Connection, site: str, cursor: int, limit: int) -> list[Any]:
     """Rows of the site's events after ``cursor``, in sequence order, at most ``limit``."""
-    return list(conn.execute(_SINCE, {"site": site, "cursor": cursor, "limit": limit}))
+    return _SINCE.rows(conn, {"site": site, "cursor": cursor, "limit": limit})
 
 
 def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = None) -> list[Any]:
