@@ -65,6 +65,8 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     )
     app.state.ctx = ctx
     install_handlers(app)
+    # Inside the body limit (the last added runs first): syncs are answered before routing.
+    app.add_middleware(sync.SyncFastPath, path=API + sync.PATH)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(sync.router, prefix=API, tags=["devices"])
     app.include_router(stream.router, prefix=API, tags=["devices"])

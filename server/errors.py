@@ -100,9 +100,14 @@ def _loc_text(loc: list[str | int]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ``ApiError``."""
+    return _json(exc.status, exc.body, exc.headers)
+
+
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, exc.body, exc.headers)
+    return api_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
