@@ -106,8 +106,9 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     r.check(not unseen, f"calls a board journaled before the ticket they call: {unseen}")
 
     # Where the record cannot know what the server settled (a flagged conflict: which of two
-    # calls stands), the figures take the server's view.
+    # calls stands; a call whose answer died with its board), the figures take the server's view.
     special = {t.label for t in state.tickets.values() if t.conflict}
+    special |= _answers_lost_to_a_kill(events, record, world.cfg.simulation.tolerance, by_label)
     _compare_stats(r, world, record, by_label, special)
     conflicted = [t.label for t in state.tickets.values() if t.conflict]
     r.figures.update(
@@ -133,6 +134,30 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
         }
     )
     return r
+
+
+def _answers_lost_to_a_kill(
+    events: list[Event], record: Record, within: float, by_label: dict[str, Ticket]
+) -> set[str]:
+    """Tickets the server called for a board that was killed (SIGKILL) right after, before the
+    press's answer reached the counter: the record never heard of the call, the server rightly
+    holds it (the board shows it from its journal once restarted)."""
+    kills: dict[str, list[float]] = {}
+    for f in record.faults:
+        if f["what"] == "kill":
+            kills.setdefault(f["device"], []).append(f["at"])
+    label_of = {t.id: label for label, t in by_label.items()}
+    out: set[str] = set()
+    for e in events:
+        if e.kind is not EventKind.TICKET_CALLED or e.received_at is None or not e.ticket:
+            continue
+        label = label_of.get(e.ticket)
+        visit = record.get(label) if label else None
+        if visit is None or visit.called_at is not None:
+            continue
+        if any(0 <= at - e.received_at <= within for at in kills.get(e.device, [])):
+            out.add(visit.label)
+    return out
 
 
 def _calls_before_issue(world: World, events: list[Event]) -> set[str]:
