@@ -3,7 +3,9 @@
 The server runs as in production (``guichet server`` in its own process, uvicorn, one worker),
 on SQLite and on PostgreSQL. 10 sites with 5 devices each (2 kiosks, 3 boards) sync back to
 back over keep-alive connections, from 2 client processes; every 5th sync of a kiosk uploads a
-new ticket, the others only ask what is new. Prints requests/s and the median and p99 latency.
+new ticket, the others only ask what is new. Prints requests/s, the median and p99 latency,
+and the CPU time the server process and the clients spend per sync (all share the machine's
+cores: when the clients take most of it, requests/s measures them more than the server).
 
     .venv/bin/python bench/bench_sync.py [--seconds 10] [--devices 50] [--sqlite-only]
 """
@@ -211,6 +213,7 @@ def client(
     import threading
 
     latencies: list[float] = []
+    syncs = [0]
     lock = threading.Lock()
     start = time.monotonic()
     stop_at = start + warmup + seconds
@@ -224,13 +227,14 @@ def client(
                 mine.append(time.monotonic() - now)
         with lock:
             latencies.extend(mine)
+            syncs[0] += d.count
 
     threads = [threading.Thread(target=run, args=dev) for dev in devices]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    out.put(latencies)
+    out.put((latencies, time.process_time(), syncs[0]))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -263,7 +267,13 @@ def measure(
     cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
     time.sleep(seconds)
     cpu1 = cpu_seconds(server_pid) if server_pid else 0.0
-    latencies = [x for _ in procs for x in queue.get()]
+    latencies: list[float] = []
+    client_cpu = client_syncs = 0.0
+    for _ in procs:
+        mine, cpu, count = queue.get()
+        latencies.extend(mine)
+        client_cpu += cpu
+        client_syncs += count
     for p in procs:
         p.join()
     latencies.sort()
@@ -273,6 +283,7 @@ def measure(
         "median_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "server_cpu_ms": (cpu1 - cpu0) * 1000 / max(1, len(latencies)),
+        "client_cpu_ms": client_cpu * 1000 / max(1, client_syncs),
     }
 
 
@@ -280,7 +291,7 @@ def report(label: str, r: dict[str, float]) -> None:
     print(
         f"{label:<11} {r['requests']:>7.0f} syncs  {r['per_second']:>7.0f} /s  "
         f"median {r['median_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-        f"server CPU {r['server_cpu_ms']:.2f} ms/sync"
+        f"server CPU {r['server_cpu_ms']:.2f} ms/sync  client CPU {r['client_cpu_ms']:.2f} ms/sync"
     )
 
 
