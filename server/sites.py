@@ -111,6 +111,12 @@ class SiteRegistry:
             return None
         return self._parsed(conn, site_id, version)
 
+    def cached(self, site_id: str, version: str) -> LoadedSite | None:
+        """The site at ``version`` if that is the one held (no query), else None."""
+        with self._lock:
+            cached = self._cache.get(site_id)
+        return cached if cached is not None and cached.version == version else None
+
     def from_row(self, row: sa.Row[Any]) -> LoadedSite:
         """The site of a ``sites`` row already read (e.g. under the site lock)."""
         with self._lock:

@@ -331,7 +331,8 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
     events: list[Event] = []
     check_health(req.health)
     if locked or req.config_version != version:
-        loaded = ctx.sites.get_by_engine(engine, site_id)
+        # The version read with the device: a site held at that version costs no query.
+        loaded = ctx.sites.cached(site_id, version) or ctx.sites.get_by_engine(engine, site_id)
         if loaded is None:
             raise not_found(f"site {site_id!r}")
         events = parse_batch(ctx, who, loaded, req, now)
