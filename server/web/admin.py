@@ -8,7 +8,7 @@ were read at; a save over a configuration changed meanwhile is refused, never me
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -240,13 +240,25 @@ async def update_service(site: str, service: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/services/{service}/delete")
 async def remove_service(site: str, service: str, request: Request) -> Response:
+    return await _delete(
+        request,
+        site,
+        lambda cfg: siteforms.delete_service(cfg, service),
+        back=f"/admin/{site}/services/{service}",
+    )
+
+
+async def _delete(
+    request: Request, site: str, delete: Callable[[SiteConfig], SiteConfig], *, back: str
+) -> Response:
+    """Stores the site without what ``delete`` removes; on refusal, back to its form."""
     page, loaded, form = await admin_post(request, site)
     try:
-        new_cfg = siteforms.delete_service(loaded.config, service)
+        new_cfg = delete(loaded.config)
         await run_in_threadpool(store_config, page, loaded, form, new_cfg)
     except FormError as exc:
         page.session.flash("error", "admin.invalid", reason=str(exc))
-        return page.redirect(f"/admin/{site}/services/{service}")
+        return page.redirect(back)
     page.session.flash("success", "admin.deleted")
     return page.redirect(f"/admin/{site}")
 
@@ -334,12 +346,9 @@ async def update_counter(site: str, counter: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/counters/{counter}/delete")
 async def remove_counter(site: str, counter: str, request: Request) -> Response:
-    page, loaded, form = await admin_post(request, site)
-    try:
-        new_cfg = siteforms.delete_counter(loaded.config, counter)
-        await run_in_threadpool(store_config, page, loaded, form, new_cfg)
-    except FormError as exc:
-        page.session.flash("error", "admin.invalid", reason=str(exc))
-        return page.redirect(f"/admin/{site}/counters/{counter}")
-    page.session.flash("success", "admin.deleted")
-    return page.redirect(f"/admin/{site}")
+    return await _delete(
+        request,
+        site,
+        lambda cfg: siteforms.delete_counter(cfg, counter),
+        back=f"/admin/{site}/counters/{counter}",
+    )
