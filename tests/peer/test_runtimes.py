@@ -45,7 +45,15 @@ def running(tmp_path: Path) -> Iterator[tuple[KioskRuntime, Board, Relay]]:
         tokens = server.load_site(cfg)
 
         def link(device: str) -> dict[str, Any]:
-            return {"url": relay.url, "token": tokens[device], "sync_interval_seconds": 0.2}
+            # A sync in flight when the relay starts resetting gets no answer: the device gives
+            # up after its read timeout, five times this (the default's 10 s is the whole wait
+            # below).
+            return {
+                "url": relay.url,
+                "token": tokens[device],
+                "sync_interval_seconds": 0.2,
+                "timeout_seconds": 0.5,
+            }
 
         kiosk = KioskRuntime(
             KioskSettings.model_validate(
