@@ -17,9 +17,12 @@ def prepare_kivy(settings: KioskSettings, kivy_home: Path | None = None) -> None
     """Kivy's environment and configuration; must run before the first ``import kivy``.
 
     No command-line parsing by Kivy, no log file or config file written to a home directory
-    (the appliance's root is read-only), no exit on Escape, the window size or full screen.
+    (the appliance's root is read-only), Kivy's messages through Python logging at the
+    configured level (its own console logger would print every line twice and lower the level
+    to DEBUG for every library), no exit on Escape, the window size or full screen.
     """
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
     home = kivy_home or settings.journal_path.parent / "kivy"
