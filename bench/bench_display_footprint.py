@@ -15,10 +15,7 @@ The board runs as ``guichet display --config FILE`` with a journal holding a bus
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_kiosk_footprint import run_once  # noqa: E402
 
 from tickets.events import EventKind  # noqa: E402
 from tickets.journal import Journal  # noqa: E402
@@ -83,56 +82,6 @@ def board_config(folder: Path, message: str, name: str) -> Path:
     return cfg
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def run_once(
-    cmd: list[str], folder: Path, name: str, extra_env: dict[str, str]
-) -> tuple[float, float]:
-    """Start-up seconds to READY=1 and resident MB after settling."""
-    sock_path = folder / f"notify-{name}.sock"
-    sock_path.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    sock.settimeout(60)
-    env = dict(os.environ)
-    env.update(
-        NOTIFY_SOCKET=str(sock_path),
-        KIVY_NO_ARGS="1",
-        KIVY_HOME=str(folder / f"kivy-{name}"),
-        KIVY_NO_CONSOLELOG="1",
-        KIVY_NO_FILELOG="1",
-        SDL_AUDIODRIVER="dummy",
-    )
-    env.pop("WATCHDOG_USEC", None)
-    env.update(extra_env)
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            message = sock.recv(4096)
-            if b"READY=1" in message:
-                break
-        startup = time.perf_counter() - start
-        time.sleep(SETTLE_SECONDS)
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited early with status {proc.returncode}")
-        rss = rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        sock.close()
-    return startup, rss
-
-
 VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
     # name, what, extra environment
     ("minimal", "minimal Kivy app", {}),
@@ -162,7 +111,7 @@ def main() -> int:
         for _ in range(args.runs):  # interleaved, so load on the machine hits all alike
             for name, _, env in VARIANTS:
                 cmd = cmds[name.removesuffix("-1t")]
-                results[name].append(run_once(cmd, folder, name, env))
+                results[name].append(run_once(cmd, folder, name, env, settle=SETTLE_SECONDS))
     med = {
         k: (statistics.median(s for s, _ in v), statistics.median(r for _, r in v))
         for k, v in results.items()

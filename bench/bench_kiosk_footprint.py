@@ -51,8 +51,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def run_once(cmd: list[str], folder: Path, name: str, extra: dict[str, str]) -> tuple[float, float]:
-    """(seconds to READY=1, resident MB after settling) of one start."""
+def run_once(
+    cmd: list[str],
+    folder: Path,
+    name: str,
+    extra: dict[str, str],
+    settle: float = SETTLE_SECONDS,
+) -> tuple[float, float]:
+    """(seconds to READY=1, resident MB ``settle`` seconds later) of one start of ``cmd``, a
+    Kivy process that says READY=1 on its notify socket (the board's bench uses it too)."""
     sock_path = folder / f"notify-{name}.sock"
     sock_path.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -66,7 +73,6 @@ def run_once(cmd: list[str], folder: Path, name: str, extra: dict[str, str]) -> 
         KIVY_NO_CONSOLELOG="1",
         KIVY_NO_FILELOG="1",
         SDL_AUDIODRIVER="dummy",
-        MINIMAL_SIZE="1024x600",
     )
     env.pop("WATCHDOG_USEC", None)
     env.update(extra)
@@ -76,7 +82,7 @@ def run_once(cmd: list[str], folder: Path, name: str, extra: dict[str, str]) -> 
         while b"READY=1" not in sock.recv(4096):
             pass
         startup = time.perf_counter() - start
-        time.sleep(SETTLE_SECONDS)
+        time.sleep(settle)
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited early with status {proc.returncode}")
         rss = rss_mb(proc.pid)
