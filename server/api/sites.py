@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query
 
 from server import db
-from server.actions import CounterAction, counter_action, issue_ticket
+from server.actions import counter_action, issue_ticket
 from server.api.deps import Caller, Ctx, Received, SiteId
 from server.auth import Permission, Principal
 from server.context import ServerContext
@@ -28,6 +28,7 @@ from server.sites import LoadedSite
 from server.states import window_floor
 from server.stats import MAX_DAYS, site_stats
 from server.views import conflict_views, snapshot
+from tickets.press import CounterAction
 
 router = APIRouter(prefix="/sites/{site}")
 FIRST_DAY = date(2000, 1, 1)
