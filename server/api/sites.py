@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from server import db
-from server.actions import CounterAction, counter_action, issue_ticket
+from server.actions import counter_action, issue_ticket
 from server.api.deps import Caller, Ctx, Received, SiteId
 from server.auth import Permission, Principal
 from server.context import ServerContext
@@ -31,6 +31,7 @@ from server.sites import LoadedSite
 from server.states import window_floor
 from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, passage_rows, site_stats, tickets_in_period
 from server.views import conflict_views, snapshot
+from tickets.press import CounterAction
 
 router = APIRouter(prefix="/sites/{site}")
 
