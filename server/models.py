@@ -179,6 +179,19 @@ class ActionResult(BaseModel):
     )
 
 
+class NextPreview(BaseModel):
+    """Who a counter would call now; nothing was called."""
+
+    site: str
+    counter: str
+    day: str = Field(description="The service day whose tickets the counter calls.")
+    priority_rule: str = Field(
+        description="The site's calling rule: across_services or within_service."
+    )
+    current: TicketView | None = Field(description="The ticket the counter holds now, if any.")
+    next: TicketView | None = Field(description="The ticket a NEXT would call; null: nobody.")
+
+
 class ActionRequest(_In):
     """What a board sends with a button press (optional: the agents' console sends none)."""
 
