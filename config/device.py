@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from config.loader import GuichetSettings
+from tickets.journal import DEFAULT_RETENTION_DAYS
 
 
 class ServerLink(BaseModel):
@@ -77,6 +78,11 @@ class DeviceSettings(GuichetSettings):
     """The other devices of the site reached directly on the local network ([peers])."""
     journal_path: Path = Path("/var/lib/guichet/journal.sqlite3")
     """The local SQLite journal: every event is written here before it is acted on."""
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
+    """Whole days before today the journal keeps (days): older events, number leases, offline
+    counters and print states are pruned once a day, except events the server has not
+    acknowledged yet. The kiosk's quieter-time advice reads the 4 weeks before today: keep at
+    least 28 days on a kiosk for it."""
     site_file: Path | None = None
     """A site description (TOML) to start from before the first sync, or to run standalone."""
     fullscreen: bool = True

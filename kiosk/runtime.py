@@ -76,7 +76,13 @@ class KioskRuntime:
         self.clock = clock
         self.version = guichet_version()
         self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
-        self.journal = Journal(settings.journal_path, settings.site, settings.device_id, clock)
+        self.journal = Journal(
+            settings.journal_path,
+            settings.site,
+            settings.device_id,
+            clock,
+            retention_days=settings.retention_days,
+        )
         self.printer = printer if printer is not None else open_printer(settings.printer)
         self.sync: SyncWorker | None = None
         self.peers: PeerSync | None = None
@@ -100,6 +106,9 @@ class KioskRuntime:
         # start a day behind after a power cut).
         self.core = KioskCore(settings, self.journal, site, self.printer, self.journal.now)
         self.core.fail_interrupted_prints()
+        if settings.server.url is None:
+            # Standalone: no sync worker prunes the journal (the core does on each new day).
+            self.journal.prune_soon()
 
     # ---- the I/O worker ------------------------------------------------------------------
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:

@@ -180,6 +180,7 @@ class SyncWorker:
         """Server time minus this machine's wall clock measured at the last sync (seconds);
         the journal corrects its clock with it (``Journal.adjust_clock``)."""
         self.failures = 0
+        self._server_time: float | None = None
         self._health_sent: float | None = None
         self._round = threading.Lock()
         self._wake = threading.Event()
@@ -235,7 +236,16 @@ class SyncWorker:
         self.failures = 0
         self.last_success = time.time()
         self._set_state(SyncState.ONLINE)
+        self._prune()
         return True
+
+    def _prune(self) -> None:
+        """The journal's daily pruning, on the server's time: a device clock running ahead
+        never makes it forget days that are still today's."""
+        try:
+            self.journal.prune_due(self._server_time)
+        except Exception:
+            log.exception("journal pruning failed (tried again after the next sync)")
 
     def _exchange(self) -> bool:
         """One sync call; True when another should follow at once."""
@@ -281,6 +291,7 @@ class SyncWorker:
             self._health_sent = time.monotonic()
         after = j.wall()
         corrected = False
+        self._server_time = result.server_time
         if result.server_time is None:
             self.clock_offset = None
         else:
