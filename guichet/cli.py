@@ -111,8 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = s.add_subparsers(dest="user_command", required=True)
     ua = user_sub.add_parser("add", help="create a user, or reset one's password, role and sites")
     ua.add_argument("username")
-    ua.add_argument("--role", required=True, choices=("agent", "manager", "admin"))
-    ua.add_argument("--site", action="append", default=[], help="a site the user works for")
+    ua.add_argument("--role", required=True, choices=("agent", "manager", "admin", "superadmin"))
+    ua.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        help="a site the user works for (repeat for several; a superadmin takes none)",
+    )
     ua.add_argument("--config", type=Path, help="server TOML file (for the database URL)")
     ua.add_argument(
         "--password-file", type=Path, help="read the password from this file instead of stdin"

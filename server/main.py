@@ -111,7 +111,7 @@ def add_user_command(
     try:
         user_role = UserRole(role)
     except ValueError:
-        print(f"role {role!r}: must be one of agent, manager, admin", file=sys.stderr)
+        print(f"role {role!r}: must be one of agent, manager, admin, superadmin", file=sys.stderr)
         return 2
     if password_file is not None:
         try:
@@ -129,6 +129,6 @@ def add_user_command(
         return 2
     finally:
         engine.dispose()
-    where = ", ".join(sites) if sites else "no site" if user_role != UserRole.ADMIN else "all"
+    where = ", ".join(sites) if sites else "every site" if user_role == UserRole.SUPERADMIN else "none"
     print(f"user {username!r} ({user_role.value}) saved; sites: {where}")
     return 0

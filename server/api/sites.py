@@ -34,7 +34,7 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2199, 12, 31)
 
 CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
-_ERRORS = responses(400, 401, 403, 404, 413, 422)
+_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 _ACTION_ERRORS = {
     **_ERRORS,
     409: {
@@ -126,7 +126,7 @@ def issue(site: SiteId, body: IssueRequest, ctx: Ctx, who: Caller) -> IssuedTick
 @router.get(
     "/queue",
     response_model=QueueSnapshot,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="The site's queue now: services, counters, waiting tickets, calls, conflicts",
 )
 def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
@@ -140,7 +140,7 @@ def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
 @router.get(
     "/conflicts",
     response_model=ConflictList,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="Disagreements between devices found when their offline events were merged",
 )
 def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
@@ -152,7 +152,7 @@ def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
 @router.get(
     "/stats",
     response_model=SiteStats,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="Waiting-time indicators per service and day (see docs/statistics.md)",
 )
 def stats(
