@@ -129,6 +129,8 @@ def add_user_command(
         return 2
     finally:
         engine.dispose()
-    where = ", ".join(sites) if sites else "every site" if user_role == UserRole.SUPERADMIN else "none"
+    where = (
+        ", ".join(sites) if sites else "every site" if user_role == UserRole.SUPERADMIN else "none"
+    )
     print(f"user {username!r} ({user_role.value}) saved; sites: {where}")
     return 0

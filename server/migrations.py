@@ -70,9 +70,7 @@ def _superadmins(conn: Connection) -> None:
     rows = conn.execute(sa.select(u.c.username, u.c.sites).where(u.c.role == "admin")).all()
     for row in rows:
         if not row.sites:
-            conn.execute(
-                sa.update(u).where(u.c.username == row.username).values(role="superadmin")
-            )
+            conn.execute(sa.update(u).where(u.c.username == row.username).values(role="superadmin"))
 
 
 STEPS: tuple[Step, ...] = (

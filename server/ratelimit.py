@@ -95,5 +95,9 @@ class Limiters:
     """Failed sign-ins, whether through the login form or HTTP Basic."""
 
     @classmethod
-    def of(cls, limits: RateLimits) -> Limiters:
-        return cls(limits, TokenBuckets(limits.public), TokenBuckets(limits.login))
+    def of(cls, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> Limiters:
+        return cls(
+            limits,
+            TokenBuckets(limits.public, clock=clock),
+            TokenBuckets(limits.login, clock=clock),
+        )
