@@ -43,6 +43,57 @@ def label(prefix: str, number: int) -> str:
     return f"{prefix}{number:03d}"
 
 
+class Outcome(StrEnum):
+    """How a passage through one service's queue ended (or where it stands)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    TRANSFERRED = "transferred"
+
+
+class Joined(StrEnum):
+    """How a ticket joined a service's queue."""
+
+    ISSUE = "issue"
+    TRANSFER = "transfer"
+    REACTIVATION = "reactivation"
+
+
+@dataclass(slots=True)
+class Passage:
+    """One stay of a ticket in one service's queue: from joining it (issue, transfer or
+    reactivation after a no-show) to leaving it (served, no-show, cancelled, transferred on).
+    A transferred ticket has one passage per service it went through; statistics count each
+    passage under its own service (docs/statistics.md)."""
+
+    service: str
+    joined_at: float
+    joined_by: Joined
+    called_at: float | None = None
+    """The call that took it from this queue (``Event.at``)."""
+    last_called_at: float | None = None
+    counter: str | None = None
+    recalls: int = 0
+    ended_at: float | None = None
+    outcome: Outcome = Outcome.WAITING
+
+    @property
+    def waited_seconds(self) -> float | None:
+        return None if self.called_at is None else max(0.0, self.called_at - self.joined_at)
+
+    @property
+    def service_seconds(self) -> float | None:
+        """Call to end, for a passage served or transferred on after its call."""
+        if self.outcome not in (Outcome.SERVED, Outcome.TRANSFERRED):
+            return None
+        if self.called_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.called_at)
+
+
 @dataclass(slots=True)
 class Ticket:
     id: str
@@ -69,6 +120,8 @@ class Ticket:
     recalls: int = 0
     transfers: int = 0
     conflict: bool = False
+    passages: list[Passage] = field(default_factory=list)
+    """Its stays in each service's queue, in order; the last one is the current."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -175,7 +228,10 @@ class QueueState:
         """An independent copy: events added to one later do not show in the other."""
         return QueueState(
             site=self.site,
-            tickets={tid: replace(t) for tid, t in self.tickets.items()},
+            tickets={
+                tid: replace(t, passages=[replace(p) for p in t.passages])
+                for tid, t in self.tickets.items()
+            },
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -255,6 +311,7 @@ class QueueState:
             token=d.get("token", ""),
             lang=d.get("lang", ""),
             original_service=d["service"],
+            passages=[Passage(d["service"], e.at, Joined.ISSUE)],
         )
         key = (ticket.day, ticket.service, ticket.number)
         if key in self._numbers:
@@ -280,6 +337,10 @@ class QueueState:
             t.called_at = t.called_at or e.at
             t.last_called_at = e.at
             t.service_started_at = e.at
+            p = t.passages[-1]
+            p.called_at = p.last_called_at = e.at
+            p.counter = counter
+            p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
         elif t.called_at is not None:
@@ -298,6 +359,8 @@ class QueueState:
             return
         t.recalls += 1
         t.last_called_at = e.at
+        t.passages[-1].recalls += 1
+        t.passages[-1].last_called_at = e.at
         counter = e.data["counter"]
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
@@ -339,6 +402,7 @@ class QueueState:
         t.recalls = 0
         t.service_started_at = None
         t.finished_at = None
+        t.passages.append(Passage(t.service, e.at, Joined.REACTIVATION))
 
     def _transferred(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -349,6 +413,9 @@ class QueueState:
             return
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
+        p = t.passages[-1]
+        p.ended_at, p.outcome = e.at, Outcome.TRANSFERRED
+        t.passages.append(Passage(target, e.at, Joined.TRANSFER))
         t.status = TicketStatus.WAITING
         t.service = target
         t.counter = None
@@ -383,6 +450,8 @@ class QueueState:
             del self.current[t.counter]
         t.status = status
         t.finished_at = at
+        p = t.passages[-1]
+        p.ended_at, p.outcome = at, Outcome(status.value)
 
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:
