@@ -19,13 +19,26 @@ class ServerLink(BaseModel):
     """This device's token, issued by the server's admin (``guichet site load`` prints it)."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Timeout of one request to the server (seconds)."""
-    sync_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
-    """Time between two syncs when nothing else triggers one (seconds)."""
+    sync_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Time between two safety syncs while the push stream is open (seconds). The stream
+    brings the site's events; the device syncs at once when it has something to upload, when
+    its number lease runs low and when the stream (re)opens, so this only bounds how long a
+    lost push can go unnoticed."""
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """Time between two syncs while the push stream is not open (seconds; a proxy that does
+    not pass streams, a server too old to push). Never longer than ``sync_interval_seconds``."""
+    stream_reconnect_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Wait before reopening the push stream after it drops (seconds, with jitter)."""
+    stream_reconnect_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    """Longest wait between two attempts to reopen the push stream while the server does not
+    answer (seconds): a device notices the server is back within about this long, whatever
+    the sync's backoff (``max_backoff_seconds``) has grown to."""
     resync_interval_seconds: float = Field(default=300.0, gt=0)
     """Time between two full re-reads of the site's state, whatever push said (seconds)."""
     max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between two sync attempts while the server does not answer (seconds);
-    the wait doubles from ``sync_interval_seconds`` up to this, with jitter."""
+    the wait doubles from the interval up to this, with jitter. The push stream reopening
+    ends the wait early."""
 
 
 class PeerSettings(BaseModel):
