@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.loader import MAX_TEXT
-from tickets.model import Counter, Device, Period, Role, Service, Site
+from tickets.model import Counter, Device, Period, PriorityRule, Role, Service, Site
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -150,6 +150,11 @@ class SiteInfo(_Strict):
         default_factory=list, max_length=10
     )
     """Priority tickets offered at the kiosk: any of pregnancy, disability, age. Empty: none."""
+    priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
+    """Where priority tickets go ahead when a counter calls: ``across_services`` (ahead of
+    every ticket of the counter's services, whatever its preference order) or
+    ``within_service`` (the counter's preference order of services first, then priority
+    tickets within each service). See docs/queue.md."""
     footer: str = Field(default="", max_length=500)
     """Message printed at the bottom of each ticket."""
 
@@ -204,4 +209,5 @@ class SiteConfig(_Strict):
             max_recalls=s.max_recalls,
             lease_block=s.lease_block,
             priority_reasons=tuple(s.priority_reasons),
+            priority_rule=s.priority_rule,
         )

@@ -179,6 +179,19 @@ class ActionResult(BaseModel):
     )
 
 
+class NextPreview(BaseModel):
+    """Who a counter would call now; nothing was called."""
+
+    site: str
+    counter: str
+    day: str = Field(description="The service day whose tickets the counter calls.")
+    priority_rule: str = Field(
+        description="The site's calling rule: across_services or within_service."
+    )
+    current: TicketView | None = Field(description="The ticket the counter holds now, if any.")
+    next: TicketView | None = Field(description="The ticket a NEXT would call; null: nobody.")
+
+
 class ActionRequest(_In):
     """What a board sends with a button press (optional: the agents' console sends none)."""
 
@@ -296,6 +309,13 @@ class PublicTicket(BaseModel):
     estimated_wait_seconds: float | None
     counter: str | None
     counter_label: str | None
+    priority: bool = False
+    """The ticket is a priority ticket (the reason is never published)."""
+    recalls: int = 0
+    """How many times the ticket was called again since its current call."""
+    transferred_from: str | None = None
+    """The service the ticket was first issued for, when it was transferred since."""
+    transferred_from_names: dict[str, str] | None = None
 
 
 class Figures(BaseModel):

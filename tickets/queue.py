@@ -7,7 +7,8 @@ or, when a ticket is called twice (two counters, or one counter again), kept and
 conflict.
 
 Who is next for a counter: among the waiting tickets of the services the counter takes,
-priority tickets first, then the counter's service preference order, then the oldest issue.
+priority tickets first, then the counter's service preference order, then the oldest issue
+(or, with the site's ``priority_rule`` "within_service", the preference order first).
 A transferred or reactivated ticket keeps its original issue time, hence its place.
 """
 
@@ -20,7 +21,7 @@ from enum import StrEnum
 
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
-from tickets.model import Site
+from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
 """How many recent service times the rolling mean of a service uses."""
@@ -467,7 +468,13 @@ class QueueState:
         return out
 
     def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
-        """The ticket this counter should call now, or None when nobody waits for it."""
+        """The ticket this counter should call now, or None when nobody waits for it.
+
+        Among the waiting tickets of the counter's services (of ``day`` when given), with the
+        site's ``priority_rule``: across services, priority tickets first, then the counter's
+        preference order of services, then the oldest issue; within a service, the preference
+        order first, then priority tickets, then the oldest issue. Whether the service is open
+        now plays no part: everyone who took a ticket is received (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -481,6 +488,11 @@ class QueueState:
         ]
         if not candidates:
             return None
+        if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+            return min(
+                candidates,
+                key=lambda t: (rank[t.service], t.priority is None, t.issued_hlc, t.id),
+            )
         return min(
             candidates,
             key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),

@@ -22,6 +22,7 @@ from server.models import (
     ConflictList,
     IssuedTicket,
     IssueRequest,
+    NextPreview,
     PassageList,
     QueueSnapshot,
     SiteStats,
@@ -30,8 +31,8 @@ from server.models import (
 from server.sites import LoadedSite
 from server.states import window_floor
 from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, passage_rows, site_stats, tickets_in_period
-from server.views import conflict_views, snapshot
-from tickets.press import CounterAction
+from server.views import conflict_views, snapshot, ticket_view
+from tickets.press import CounterAction, plan
 
 router = APIRouter(prefix="/sites/{site}")
 
@@ -83,6 +84,33 @@ def transfer(
 
 
 _ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
+
+
+@router.get(
+    "/counters/{counter}/next",
+    response_model=NextPreview,
+    responses=responses(401, 403, 404, 422),
+    summary="Who the counter would call next, without calling (read-only)",
+)
+def next_preview(site: SiteId, counter: CounterId, ctx: Ctx, who: Caller) -> NextPreview:
+    """The ticket ``POST .../counters/{counter}/next`` would call now (the same rule:
+    ``tickets.press.plan``, the site's ``priority_rule``); nothing is made or changed."""
+    loaded = _site(ctx, who, site, Permission.READ)
+    if loaded.site.counter(counter) is None:
+        raise not_found(f"counter {counter!r}")
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        day, _floor = window_floor(loaded, now)
+        planned = plan(state, counter, CounterAction.NEXT, day)
+        current = state.counter_ticket(counter)
+        return NextPreview(
+            site=site,
+            counter=counter,
+            day=day,
+            priority_rule=loaded.site.priority_rule.value,
+            current=ticket_view(state, current, with_wait=False) if current else None,
+            next=ticket_view(state, planned.ticket) if planned.ticket else None,
+        )
 
 
 @router.post(

@@ -219,7 +219,7 @@ def test_administrators_given_no_site_become_superadmins_on_upgrade(tmp_path: Pa
     engine = create_db_engine(f"sqlite:///{tmp_path}/old.db")
     migrations.migrate(engine)
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 4"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 5"))
         for name, sites in (("old-admin", []), ("town-admin", [SITE])):
             conn.execute(
                 sa.insert(schema.users).values(
