@@ -2,10 +2,11 @@
 the statistics exports, without a password in the script.
 
 A token is issued to a manager or an admin, of some sites or of every site (``guichet user
-token NAME``), shown once and stored only as its sha256. It is sent as ``Authorization: Bearer gq_…``; the caller is its user, with
-the user's sites, but may only read (``Permission.READ`` and ``Permission.STATS``): no counter
-action, no ticket. A user whose role drops below manager, or who is deleted, loses their
-tokens' access at once; ``--revoke`` deletes them.
+token NAME``), shown once and stored only as its sha256. It is sent as ``Authorization:
+Bearer gq_…``; the caller is its user, with the user's sites, but may only read
+(``Permission.READ`` and ``Permission.STATS``): no counter action, no ticket. A user whose
+role drops below manager, or who is deleted, loses their tokens' access at once; ``--revoke``
+deletes them.
 """
 
 from __future__ import annotations
