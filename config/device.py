@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from config.loader import GuichetSettings
+from tickets.signing import peer_key
 
 
 class ServerLink(BaseModel):
@@ -25,6 +26,11 @@ class ServerLink(BaseModel):
     max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between two sync attempts while the server does not answer (seconds);
     the wait doubles from ``sync_interval_seconds`` up to this, with jitter."""
+
+    @property
+    def event_key(self) -> str | None:
+        """The key this device signs its events with (from its token), None without one."""
+        return peer_key(self.token) if self.token else None
 
 
 class PeerSettings(BaseModel):

@@ -299,7 +299,13 @@ def build_board(
     """The board of these settings: journal, site, sync with the server when one is set."""
     own_journal = journal is None
     if journal is None:
-        journal = Journal(settings.journal_path, settings.site, settings.device_id, wall=wall)
+        journal = Journal(
+            settings.journal_path,
+            settings.site,
+            settings.device_id,
+            wall=wall,
+            key=settings.server.event_key,
+        )
     site = initial_site(settings, journal)
     link = settings.server
     client = action_client = None

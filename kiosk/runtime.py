@@ -76,7 +76,13 @@ class KioskRuntime:
         self.clock = clock
         self.version = guichet_version()
         self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
-        self.journal = Journal(settings.journal_path, settings.site, settings.device_id, clock)
+        self.journal = Journal(
+            settings.journal_path,
+            settings.site,
+            settings.device_id,
+            clock,
+            key=settings.server.event_key,
+        )
         self.printer = printer if printer is not None else open_printer(settings.printer)
         self.sync: SyncWorker | None = None
         self.peers: PeerSync | None = None
