@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tickets.model import Counter, Device, Period, Role, Service, Site
+from tickets.model import Counter, Device, Period, PriorityRule, Role, Service, Site
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -139,6 +139,11 @@ class SiteInfo(_Strict):
     """Numbers granted to a kiosk per lease."""
     priority_reasons: list[str] = Field(default_factory=list)
     """Priority tickets offered at the kiosk: any of pregnancy, disability, age. Empty: none."""
+    priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
+    """Where priority tickets go ahead when a counter calls: ``across_services`` (ahead of
+    every ticket of the counter's services, whatever its preference order) or
+    ``within_service`` (the counter's preference order of services first, then priority
+    tickets within each service). See docs/queue.md."""
     footer: str = ""
     """Message printed at the bottom of each ticket."""
 
@@ -193,4 +198,5 @@ class SiteConfig(_Strict):
             max_recalls=s.max_recalls,
             lease_block=s.lease_block,
             priority_reasons=tuple(s.priority_reasons),
+            priority_rule=s.priority_rule,
         )
