@@ -91,11 +91,11 @@ class AppointmentConfig(_Strict):
     """The soonest a slot may be booked before it starts (minutes)."""
     closures: list[date] = Field(default_factory=list)
     """Days without appointments besides public holidays (ISO dates)."""
-    public_holidays: str | None = Field(default="FR", pattern=r"^[A-Z]{2}$")
-    """Country (ISO 3166 code) whose public holidays have no appointments; omit for none."""
+    public_holidays: str = Field(default="FR", pattern=r"^([A-Z]{2})?$")
+    """Country (ISO 3166 code) whose public holidays have no appointments; "" for none."""
     holiday_subdivision: str | None = Field(default=None, max_length=8)
-    """Subdivision of that country for regional holidays ("57" for Moselle, "67", "68" for
-    Alsace)."""
+    """Subdivision of that country for regional holidays, as the ``holidays`` library names
+    them ("57" for Moselle, "6AE" for Alsace, "974" for La Réunion)."""
 
     @field_validator("hours")
     @classmethod
@@ -110,7 +110,7 @@ class AppointmentConfig(_Strict):
             horizon_days=self.horizon_days,
             min_notice_minutes=self.min_notice_minutes,
             closures=tuple(sorted(set(self.closures))),
-            public_holidays=self.public_holidays,
+            public_holidays=self.public_holidays or None,
             holiday_subdivision=self.holiday_subdivision,
         )
 

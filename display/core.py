@@ -354,7 +354,7 @@ class BoardCore:
                     plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
                 if current is not None:
                     plan.append((EventKind.TICKET_SERVED, {"ticket": current.id, "counter": c}))
-                nxt = state.next_for(c, self.today())
+                nxt = state.next_for(c, self.today(), now=self._wall())
                 if nxt is None:
                     error = Reason.EMPTY
                 else:

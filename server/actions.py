@@ -19,6 +19,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -53,13 +54,18 @@ Planned = list[tuple[EventKind, dict[str, Any]]]
 
 
 def plan(
-    state: QueueState, counter: str, action: CounterAction, day: str, service: str | None
+    state: QueueState,
+    counter: str,
+    action: CounterAction,
+    day: str,
+    service: str | None,
+    now: float | None = None,
 ) -> tuple[Planned, Ticket | None]:
-    """The events an action makes at a counter, and the ticket it concerns."""
+    """The events an action makes at a counter at ``now``, and the ticket it concerns."""
     current = state.counter_ticket(counter)
     out: Planned = []
     if action is CounterAction.NEXT:
-        nxt = state.next_for(counter, day=day)
+        nxt = state.next_for(counter, day=day, now=now)
         if counter not in state.open_counters:
             out.append((EventKind.COUNTER_OPENED, {"counter": counter}))
         if current is not None:
@@ -164,7 +170,7 @@ def counter_action(
                     ticket_id = current.id if current else None
             else:
                 day, _floor = window_floor(loaded, now)
-                planned, ticket = plan(state, counter_id, action, day, service)
+                planned, ticket = plan(state, counter_id, action, day, service, now)
                 ticket_id = ticket.id if ticket else None
                 if state.last_hlc is not None:
                     ctx.clock.receive(state.last_hlc)
@@ -212,7 +218,13 @@ def issue_ticket(
     service_id: str,
     priority: str | None,
     lang: str | None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    within: Callable[[Connection, LoadedSite, Event], None] | None = None,
 ) -> IssuedTicket:
+    """Issues a ticket. ``extra`` adds payload fields (an appointment's); ``within`` runs in
+    the same transaction once the event is made, before it is stored (it may refuse by
+    raising: nothing is stored then)."""
     who.require(Permission.ISSUE, site_id)
     now = ctx.now()
     token = secrets.token_urlsafe(18)
@@ -252,7 +264,10 @@ def issue_ticket(
             priority=priority,
             token=token,
             lang=lang or site.languages[0],
+            **(extra or {}),
         )
+        if within is not None:
+            within(conn, loaded, event)
         stored = store.append(conn, site_id, row.last_seq, [event], now)
     _after_commit(ctx, loaded, stored)
     view = _view_of(ctx, loaded, event.data["ticket"])

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from tickets.model import AppointmentRules, CallingRules
+from tickets.model import AppointmentRules, CallingRules, LateRule
 
 UTC = ZoneInfo("UTC")
 
@@ -188,3 +188,9 @@ def pick(
         return min(walk_ins, key=walk_in_key)
     early = [t for t in candidates if is_appointment(t, rules)]
     return min(early, key=lambda t: (t.appointment_at, rank[t.service], *walk_in_key(t)))
+
+
+def refused_as_late(rules: CallingRules, appointment_at: float, now: float) -> bool:
+    """Whether check-in at ``now`` is refused: late beyond the tolerance under the rebook rule."""
+    late = now > appointment_at + rules.late_tolerance_minutes * 60
+    return late and rules.late_rule is LateRule.REBOOK
