@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from config.loader import GuichetSettings
+from tickets.journal import DEFAULT_RETENTION_DAYS
 
 
 class ServerLink(BaseModel):
@@ -18,13 +19,26 @@ class ServerLink(BaseModel):
     """This device's token, issued by the server's admin (``guichet site load`` prints it)."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Timeout of one request to the server (seconds)."""
-    sync_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
-    """Time between two syncs when nothing else triggers one (seconds)."""
+    sync_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Time between two safety syncs while the push stream is open (seconds). The stream
+    brings the site's events; the device syncs at once when it has something to upload, when
+    its number lease runs low and when the stream (re)opens, so this only bounds how long a
+    lost push can go unnoticed."""
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """Time between two syncs while the push stream is not open (seconds; a proxy that does
+    not pass streams, a server too old to push). Never longer than ``sync_interval_seconds``."""
+    stream_reconnect_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Wait before reopening the push stream after it drops (seconds, with jitter)."""
+    stream_reconnect_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    """Longest wait between two attempts to reopen the push stream while the server does not
+    answer (seconds): a device notices the server is back within about this long, whatever
+    the sync's backoff (``max_backoff_seconds``) has grown to."""
     resync_interval_seconds: float = Field(default=300.0, gt=0)
     """Time between two full re-reads of the site's state, whatever push said (seconds)."""
     max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between two sync attempts while the server does not answer (seconds);
-    the wait doubles from ``sync_interval_seconds`` up to this, with jitter."""
+    the wait doubles from the interval up to this, with jitter. The push stream reopening
+    ends the wait early."""
 
 
 class PeerSettings(BaseModel):
@@ -77,6 +91,11 @@ class DeviceSettings(GuichetSettings):
     """The other devices of the site reached directly on the local network ([peers])."""
     journal_path: Path = Path("/var/lib/guichet/journal.sqlite3")
     """The local SQLite journal: every event is written here before it is acted on."""
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
+    """Whole days before today the journal keeps (days): older events, number leases, offline
+    counters and print states are pruned once a day, except events the server has not
+    acknowledged yet. The kiosk's quieter-time advice reads the 4 weeks before today: keep at
+    least 28 days on a kiosk for it."""
     site_file: Path | None = None
     """A site description (TOML) to start from before the first sync, or to run standalone."""
     fullscreen: bool = True

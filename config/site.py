@@ -22,6 +22,7 @@ from tickets.model import (
     Device,
     LateRule,
     Period,
+    PriorityRule,
     Role,
     Service,
     Site,
@@ -220,6 +221,11 @@ class SiteInfo(_Strict):
     """Numbers granted to a kiosk per lease."""
     priority_reasons: list[str] = Field(default_factory=list)
     """Priority tickets offered at the kiosk: any of pregnancy, disability, age. Empty: none."""
+    priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
+    """Where priority tickets go ahead when a counter calls: ``across_services`` (ahead of
+    every ticket of the counter's services, whatever its preference order) or
+    ``within_service`` (the counter's preference order of services first, then priority
+    tickets within each service). See docs/queue.md."""
     footer: str = ""
     """Message printed at the bottom of each ticket."""
 
@@ -276,5 +282,6 @@ class SiteConfig(_Strict):
             max_recalls=s.max_recalls,
             lease_block=s.lease_block,
             priority_reasons=tuple(s.priority_reasons),
+            priority_rule=s.priority_rule,
             calling=self.appointments.to_domain(),
         )

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from display.protocol import Action, Press, Reason, error_line, show_line
 from tickets.events import Event, EventError, EventKind
 from tickets.model import Site
+from tickets.press import Refusal, plan
 from tickets.queue import Call, QueueState, TicketStatus, fold
 from tickets.sync import ProtocolError, RequestRejected, SyncResult
 
@@ -146,6 +147,12 @@ class BoardView:
     latest: CallView | None
     history: tuple[CallView, ...]
     services: tuple[ServiceView, ...]
+
+
+_REASONS: dict[Refusal | None, Reason] = {
+    Refusal.EMPTY: Reason.EMPTY,
+    Refusal.NO_TICKET: Reason.NO_TICKET,
+}
 
 
 def round_minutes(seconds: float) -> int:
@@ -345,44 +352,14 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            state = self._state
-            current = state.counter_ticket(c)
-            plan: list[tuple[EventKind, dict[str, Any]]] = []
-            error: Reason | None = None
-            if press.action is Action.NEXT:
-                if c not in state.open_counters:
-                    plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
-                if current is not None:
-                    plan.append((EventKind.TICKET_SERVED, {"ticket": current.id, "counter": c}))
-                nxt = state.next_for(c, self.today(), now=self._wall())
-                if nxt is None:
-                    error = Reason.EMPTY
-                else:
-                    plan.append((EventKind.TICKET_CALLED, {"ticket": nxt.id, "counter": c}))
-            elif press.action is Action.OPEN:
-                plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
-            elif press.action is Action.CLOSE:
-                plan.append((EventKind.COUNTER_CLOSED, {"counter": c}))
-            elif current is None:
-                error = Reason.NO_TICKET
-            else:
-                kinds = {
-                    Action.RECALL: EventKind.TICKET_RECALLED,
-                    Action.DONE: EventKind.TICKET_SERVED,
-                    Action.ABSENT: EventKind.TICKET_NO_SHOW,
-                    Action.TRANSFER: EventKind.TICKET_TRANSFERRED,
-                }
-                data: dict[str, Any] = {"ticket": current.id, "counter": c}
-                if press.action is Action.TRANSFER:
-                    data["service"] = press.service
-                plan.append((kinds[press.action], data))
-            for kind, payload in plan:
-                state.add(self.journal.record(kind, press=press_id, **payload))
-            fresh = self._new_calls() if plan else []
+            planned = plan(self._state, c, press.action, self.today(), press.service, self._wall())
+            for kind, payload in planned.events:
+                self._state.add(self.journal.record(kind, press=press_id, **payload))
+            fresh = self._new_calls() if planned.events else []
             self.decided_locally += 1
-        if plan:
+        if planned.events:
             self._emit(fresh)
-        return self._outcome(c, "board", error)
+        return self._outcome(c, "board", _REASONS.get(planned.refusal))
 
     def _outcome(self, counter: str, by: str, error: Reason | None) -> PressOutcome:
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -29,6 +29,7 @@ from server.models import TOKEN_RE, LeaseRequest, SyncRequest
 from server.sites import LoadedSite
 from tickets.events import Event, EventError, EventKind
 from tickets.numbering import allocate_block
+from tickets.queue import label
 
 MAX_HEALTH_BYTES = 8192
 LAST_SEEN_EVERY_SECONDS = 30.0
@@ -140,6 +141,25 @@ def check_payload(e: Event, where: str, loaded: LoadedSite) -> None:
             value = d.get(key)
             if isinstance(value, str) and len(value) > most:
                 raise bad(key, f"{key} longer than {most} characters")
+        check_label_and_priority(d, loaded, bad)
+
+
+def check_label_and_priority(
+    d: dict[str, Any], loaded: LoadedSite, bad: Callable[[str, str], ApiError]
+) -> None:
+    """A ticket's printed label is its service's prefix and number, and its priority one of
+    the site's reasons: nothing else reaches the queue, the pages or the CSV export."""
+    site = loaded.site
+    service = site.service(d["service"])
+    given = d.get("label")
+    if given is not None and service is not None:
+        expected = label(service.prefix, d["number"])
+        if given != expected:
+            raise bad("label", f"label {given!r} is not {expected!r} (prefix and number)")
+    priority = d.get("priority")
+    if priority is not None and priority not in site.priority_reasons:
+        offered = ", ".join(site.priority_reasons) or "none"
+        raise bad("priority", f"priority {priority!r} is not a reason of the site ({offered})")
 
 
 def parse_batch(

@@ -14,6 +14,10 @@ nothing the device acted on. The journal holds:
 - the site configuration last received from the server;
 - the print state of each ticket ("pending" from issue until the printer answers).
 
+It keeps ``retention_days`` whole days before today and today (``prune``): older events,
+leases, offline counters and print states go, except events the server has not acknowledged
+yet, which stay until it has.
+
 Thread-safety: one connection, shared by every thread and serialised by a lock; every public
 method may be called from any thread (the UI thread, the sync worker, the button readers).
 Each call holds the lock for one short transaction.
@@ -37,6 +41,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -98,6 +103,8 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA}
 _SITE, _DEVICE = "journal.site", "journal.device"
 _CURSOR, _OFFLINE = "journal.cursor", "journal.offline_range"
 _SITE_JSON, _SITE_VERSION = "journal.site_json", "journal.site_version"
+_KEPT_FROM = "journal.kept_from"
+"""The clock (milliseconds) of the first day the last prune kept: older events are not taken in."""
 _CLOCK_OFFSET = CLOCK_OFFSET_KEY = "journal.clock_offset"
 """The ``meta`` key of the clock offset in force (seconds, as text): absent until the first
 sync measured the clock (``guichet doctor`` reads it)."""
@@ -106,6 +113,27 @@ CLOCK_TOLERANCE_SECONDS = 1.0
 """A measured clock offset replaces the kept one when they differ by more than this plus the
 measurement's own uncertainty (half the round trip): a right clock keeps an offset of 0, and
 the offset is not rewritten at every sync."""
+
+
+DEFAULT_RETENTION_DAYS = 35
+"""Whole days before today a device keeps (five weeks: the kiosk's quieter-time advice reads the
+four whole weeks before today)."""
+_PRUNE_BATCH = 2000
+"""Events deleted per transaction while pruning: other threads get the journal in between."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one ``Journal.prune`` removed."""
+
+    first_day: str
+    """The earliest day kept (site time, YYYY-MM-DD): everything before it is gone."""
+    events: int
+    leases: int
+    offline_numbers: int
+    prints: int
+    unsent_kept: int
+    """Events older than ``first_day`` kept because the server has not acknowledged them."""
 
 
 class JournalError(RuntimeError):
@@ -122,11 +150,23 @@ class PrintState(StrEnum):
 
 class Journal:
     def __init__(
-        self, path: Path, site: str, device: str, wall: Callable[[], float] = time.time
+        self,
+        path: Path,
+        site: str,
+        device: str,
+        wall: Callable[[], float] = time.time,
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
+        if retention_days < 1:
+            raise ValueError("a journal keeps at least one whole day before today")
         self.path = Path(path)
         self.site = site
         self.device = device
+        self.retention_days = retention_days
+        self._pruned_on: str | None = None
+        self._closed = False
+        self._kept_from = 0
         self._wall = wall
         self._offset = 0.0
         self._measured = False
@@ -183,6 +223,8 @@ class Journal:
         self._measured = offset is not None
         self.clock = HybridClock(self.device, self.now, Timestamp.decode(top) if top else None)
         self.pool = self._load_pool()
+        kept = db.execute("SELECT value FROM meta WHERE key=?", (_KEPT_FROM,)).fetchone()
+        self._kept_from = int(kept[0]) if kept else 0
 
     def _load_pool(self) -> NumberPool:
         raw = self._meta(_OFFLINE)
@@ -243,7 +285,7 @@ class Journal:
         came from ("lease" or "offline"); raises ``NumbersExhausted`` when neither has one left.
         """
         with self._lock:
-            before = dict(self.pool.next_number), dict(self.pool.offline_next)
+            before = self.pool.counters(service, day)
             number, source = self.pool.take(service, day)
             try:
                 event = new_event(
@@ -270,7 +312,7 @@ class Journal:
                         (event.data["ticket"], PrintState.PENDING.value, self._wall()),
                     )
             except BaseException:
-                self.pool.next_number, self.pool.offline_next = before
+                self.pool.restore(before)
                 raise
             self._fold([event])
             return event, source
@@ -278,7 +320,8 @@ class Journal:
     def store_remote(self, events: list[Event]) -> list[Event]:
         """Events from the server or a LAN peer: stored once by id; returns the new ones.
 
-        The clock moves past each; events of another site are ignored (and logged).
+        The clock moves past each; events of another site are ignored (and logged), and so are
+        events of days this journal has already pruned (``prune``).
         """
         with self._lock:
             fresh: list[Event] = []
@@ -289,6 +332,8 @@ class Journal:
                             "event %s of site %r ignored (journal of %r)", e.id, e.site, self.site
                         )
                         continue
+                    if e.hlc.millis < self._kept_from:
+                        continue  # a day this journal has already forgotten
                     self.clock.receive(e.hlc)
                     if _insert(c, e):
                         fresh.append(e)
@@ -407,16 +452,16 @@ class Journal:
             self._set(_OFFLINE, json.dumps(list(numbers)) if numbers else "")
 
     def _save_numbers(self, c: _Tx, service: str, day: str) -> None:
-        for (s, d, start), nxt in self.pool.next_number.items():
-            if s == service and d == day:
-                c.execute(
-                    "UPDATE leases SET next=? WHERE service=? AND day=? AND start=?",
-                    (nxt, s, d, start),
-                )
-        offline = self.pool.offline_next.get((service, day))
-        if offline is not None:
+        now = self.pool.counters(service, day)
+        for start, nxt in now.blocks.items():
             c.execute(
-                "INSERT OR REPLACE INTO offline_numbers VALUES (?, ?, ?)", (service, day, offline)
+                "UPDATE leases SET next=? WHERE service=? AND day=? AND start=?",
+                (nxt, service, day, start),
+            )
+        if now.offline is not None:
+            c.execute(
+                "INSERT OR REPLACE INTO offline_numbers VALUES (?, ?, ?)",
+                (service, day, now.offline),
             )
 
     def save_site(self, site_json: dict[str, Any], version: str) -> None:
@@ -494,6 +539,115 @@ class Journal:
         now = self.now()
         return (site.day(now) if site else date.fromtimestamp(now)).isoformat()
 
+    def issued_times(self, service: str, since: float, until: float) -> list[float]:
+        """The clocks (seconds since the epoch) of the service's TicketIssued events in
+        [since, until), read from the journal (not the fold, which holds two days): the
+        kiosk's quieter-time advice reads weeks of them."""
+        lo, hi = f"{int(since * 1000):015d}", f"{int(until * 1000):015d}"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hlc FROM events WHERE hlc >= ? AND hlc < ? "
+                "AND json_extract(body, '$.kind') = ? "
+                "AND json_extract(body, '$.data.service') = ?",
+                (lo, hi, EventKind.TICKET_ISSUED.value, service),
+            ).fetchall()
+        return [Timestamp.decode(h).seconds for (h,) in rows]
+
+    def last_position(self) -> int:
+        """The position (``events_after``) of the last event this journal stored, 0 if none."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(n), 0) FROM events").fetchone()[0])
+
+    # ---- retention ----------------------------------------------------------------------
+    def prune(self, reference: float | None = None) -> Pruned | None:
+        """Forgets the days before the last ``retention_days`` whole days before today: their
+        events (with their quarantine records and print states), leases and offline counters.
+        Events still in the outbox stay, whatever their age, until the server has them.
+
+        Today is the day of the earlier of ``reference`` (the sync worker passes the server's
+        time) and ``now()``, in the site's time zone (the last site given to ``state``; None,
+        nothing done, before any). Numbers restart each day, so a pruned day's numbers can
+        never be issued again: the service day never goes back that far. Events of a pruned
+        day that arrive later (from the server or a peer) are not taken in.
+        """
+        with self._lock:
+            site = self._site
+        if site is None:
+            return None
+        now = self.now() if reference is None else min(reference, self.now())
+        first_day = site.day(now) - timedelta(days=self.retention_days)
+        first = datetime.combine(first_day, datetime.min.time(), site.tz)
+        kept_from = int(first.timestamp() * 1000)
+        cut, day = f"{kept_from:015d}", first_day.isoformat()
+        events = prints = 0
+        while not self._closed:
+            with self._tx() as c:
+                rows = c.execute(
+                    "SELECT n, id, json_extract(body, '$.kind'), "
+                    "json_extract(body, '$.data.ticket') FROM events "
+                    "WHERE hlc < ? AND id NOT IN (SELECT id FROM outbox) LIMIT ?",
+                    (cut, _PRUNE_BATCH),
+                ).fetchall()
+                tickets = [(t,) for _, _, kind, t in rows if kind == EventKind.TICKET_ISSUED.value]
+                for t in tickets:
+                    prints += c.execute("DELETE FROM prints WHERE ticket=?", t).rowcount
+                c.executemany("DELETE FROM quarantine WHERE id=?", [(r[1],) for r in rows])
+                c.executemany("DELETE FROM events WHERE n=?", [(r[0],) for r in rows])
+            events += len(rows)
+            if len(rows) < _PRUNE_BATCH:
+                break
+        with self._tx() as c:
+            leases = c.execute("DELETE FROM leases WHERE day < ?", (day,)).rowcount
+            offline = c.execute("DELETE FROM offline_numbers WHERE day < ?", (day,)).rowcount
+            unsent = c.execute(
+                "SELECT count(*) FROM outbox JOIN events USING (id) WHERE hlc < ?", (cut,)
+            ).fetchone()[0]
+            self._kept_from = max(self._kept_from, kept_from)
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_KEPT_FROM, str(self._kept_from))
+            )
+            self.pool.forget_before(day)
+        result = Pruned(day, events, leases, offline, prints, int(unsent))
+        if events or leases or offline:
+            log.info(
+                "journal pruned before %s: %d events, %d leases, %d offline counters, "
+                "%d print states (%d unacknowledged events kept)",
+                day,
+                events,
+                leases,
+                offline,
+                prints,
+                unsent,
+            )
+        return result
+
+    def prune_due(self, reference: float | None = None) -> Pruned | None:
+        """``prune`` once per day (of the site): the sync worker calls it after each round."""
+        with self._lock:
+            site = self._site
+        if site is None:
+            return None
+        now = self.now() if reference is None else min(reference, self.now())
+        today = site.day(now).isoformat()
+        if self._pruned_on == today:
+            return None
+        result = self.prune(reference)
+        self._pruned_on = today
+        return result
+
+    def prune_soon(self) -> None:
+        """``prune_due`` on a thread of its own, for a device no sync worker prunes for (a
+        standalone kiosk): the first prune of a long history never holds up a ticket."""
+
+        def run() -> None:
+            try:
+                self.prune_due()
+            except Exception:
+                if not self._closed:
+                    log.exception("journal pruning failed (tried again tomorrow)")
+
+        threading.Thread(target=run, name="guichet-journal-prune", daemon=True).start()
+
     # ---- the time -----------------------------------------------------------------------
     def wall(self) -> float:
         """The machine's wall clock (seconds since the epoch): hours or days wrong after a power
@@ -548,6 +702,19 @@ class Journal:
     def set_meta(self, key: str, value: str) -> None:
         self._set("app." + key, value)
 
+    def meta_keys(self, prefix: str) -> list[str]:
+        """The keys set with ``set_meta`` that start with ``prefix``."""
+        full = "app." + prefix
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM meta WHERE substr(key, 1, ?) = ?", (len(full), full)
+            ).fetchall()
+        return [key[len("app.") :] for (key,) in rows]
+
+    def delete_meta(self, key: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM meta WHERE key=?", ("app." + key,))
+
     def _meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -559,6 +726,7 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
 
     def __enter__(self) -> Journal:

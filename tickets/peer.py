@@ -228,9 +228,10 @@ class PeerSync:
             self.journal_id = uuid.uuid4().hex
             journal.set_meta(_JOURNAL_ID, self.journal_id)
         # Push only what is made from now on: older events reach the peers by their pulls.
-        top = self._journal_end()
+        top = journal.last_position()
         for link in self.links:
             link.pushed = top
+        self._forget_old_peers()
         self._httpd: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._started = False
@@ -470,6 +471,13 @@ class PeerSync:
         self._set_position(link.url, journal_id, position)
         return more
 
+    def _forget_old_peers(self) -> None:
+        """Drops the pull positions of peers no longer in the configuration."""
+        kept = {_POSITION + link.url for link in self.links}
+        for key in self.journal.meta_keys(_POSITION):
+            if key not in kept:
+                self.journal.delete_meta(key)
+
     def _position(self, url: str) -> tuple[str, int]:
         raw = self.journal.meta(_POSITION + url)
         if not raw:
@@ -539,14 +547,6 @@ class PeerSync:
                 except Exception:
                     log.exception("peer events callback failed")
         return fresh
-
-    def _journal_end(self) -> int:
-        position = 0
-        while True:
-            events, end = self.journal.events_after(position, MAX_EVENTS)
-            if len(events) < MAX_EVENTS:
-                return end
-            position = end
 
 
 # ---- the endpoint peers call ----------------------------------------------------------------

@@ -7,7 +7,8 @@ or, when a ticket is called twice (two counters, or one counter again), kept and
 conflict.
 
 Who is next for a counter: among the waiting tickets of the services the counter takes,
-priority tickets first, then the counter's service preference order, then the oldest issue.
+priority tickets first, then the counter's service preference order, then the oldest issue
+(or, with the site's ``priority_rule`` "within_service", the preference order first).
 A transferred or reactivated ticket keeps its original issue time, hence its place.
 """
 
@@ -21,7 +22,7 @@ from enum import StrEnum
 from tickets import appointments
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
-from tickets.model import Site
+from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
 """How many recent service times the rolling mean of a service uses."""
@@ -42,6 +43,57 @@ FINISHED = frozenset({TicketStatus.SERVED, TicketStatus.NO_SHOW, TicketStatus.CA
 def label(prefix: str, number: int) -> str:
     """The printed and announced form of a number: A042, B1005."""
     return f"{prefix}{number:03d}"
+
+
+class Outcome(StrEnum):
+    """How a passage through one service's queue ended (or where it stands)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    TRANSFERRED = "transferred"
+
+
+class Joined(StrEnum):
+    """How a ticket joined a service's queue."""
+
+    ISSUE = "issue"
+    TRANSFER = "transfer"
+    REACTIVATION = "reactivation"
+
+
+@dataclass(slots=True)
+class Passage:
+    """One stay of a ticket in one service's queue: from joining it (issue, transfer or
+    reactivation after a no-show) to leaving it (served, no-show, cancelled, transferred on).
+    A transferred ticket has one passage per service it went through; statistics count each
+    passage under its own service (docs/statistics.md)."""
+
+    service: str
+    joined_at: float
+    joined_by: Joined
+    called_at: float | None = None
+    """The call that took it from this queue (``Event.at``)."""
+    last_called_at: float | None = None
+    counter: str | None = None
+    recalls: int = 0
+    ended_at: float | None = None
+    outcome: Outcome = Outcome.WAITING
+
+    @property
+    def waited_seconds(self) -> float | None:
+        return None if self.called_at is None else max(0.0, self.called_at - self.joined_at)
+
+    @property
+    def service_seconds(self) -> float | None:
+        """Call to end, for a passage served or transferred on after its call."""
+        if self.outcome not in (Outcome.SERVED, Outcome.TRANSFERRED):
+            return None
+        if self.called_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.called_at)
 
 
 @dataclass(slots=True)
@@ -70,6 +122,8 @@ class Ticket:
     recalls: int = 0
     transfers: int = 0
     conflict: bool = False
+    passages: list[Passage] = field(default_factory=list)
+    """Its stays in each service's queue, in order; the last one is the current."""
     appointment: str | None = None
     """The appointment this ticket was checked in for (its id); None for a walk-in."""
     appointment_at: float | None = None
@@ -184,7 +238,10 @@ class QueueState:
         """An independent copy: events added to one later do not show in the other."""
         return QueueState(
             site=self.site,
-            tickets={tid: replace(t) for tid, t in self.tickets.items()},
+            tickets={
+                tid: replace(t, passages=[replace(p) for p in t.passages])
+                for tid, t in self.tickets.items()
+            },
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -266,6 +323,7 @@ class QueueState:
             token=d.get("token", ""),
             lang=d.get("lang", ""),
             original_service=d["service"],
+            passages=[Passage(d["service"], e.at, Joined.ISSUE)],
             appointment=d.get("appointment"),
             appointment_at=d.get("appointment_at"),
             note=d.get("note", ""),
@@ -294,6 +352,10 @@ class QueueState:
             t.called_at = t.called_at or e.at
             t.last_called_at = e.at
             t.service_started_at = e.at
+            p = t.passages[-1]
+            p.called_at = p.last_called_at = e.at
+            p.counter = counter
+            p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
             booked = appointments.is_appointment(t, self.site.calling)
@@ -316,6 +378,8 @@ class QueueState:
             return
         t.recalls += 1
         t.last_called_at = e.at
+        t.passages[-1].recalls += 1
+        t.passages[-1].last_called_at = e.at
         counter = e.data["counter"]
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
@@ -357,6 +421,7 @@ class QueueState:
         t.recalls = 0
         t.service_started_at = None
         t.finished_at = None
+        t.passages.append(Passage(t.service, e.at, Joined.REACTIVATION))
 
     def _transferred(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -367,6 +432,9 @@ class QueueState:
             return
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
+        p = t.passages[-1]
+        p.ended_at, p.outcome = e.at, Outcome.TRANSFERRED
+        t.passages.append(Passage(target, e.at, Joined.TRANSFER))
         t.status = TicketStatus.WAITING
         t.service = target
         t.counter = None
@@ -401,6 +469,8 @@ class QueueState:
             del self.current[t.counter]
         t.status = status
         t.finished_at = at
+        p = t.passages[-1]
+        p.ended_at, p.outcome = at, Outcome(status.value)
 
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:
@@ -419,8 +489,15 @@ class QueueState:
         self, counter_id: str, day: str | None = None, now: float | None = None
     ) -> Ticket | None:
         """The ticket this counter should call at ``now`` (seconds since the epoch; default:
-        the time of the newest event), or None when nobody waits for it. Checked-in
-        appointments are called by ``tickets.appointments.pick``."""
+        the time of the newest event), or None when nobody waits for it.
+
+        Among the waiting tickets of the counter's services (of ``day`` when given): checked-in
+        appointments by ``tickets.appointments.pick`` (due ones ahead of walk-ins, within its
+        bound); walk-ins with the site's ``priority_rule``: across services, priority tickets
+        first, then the counter's preference order of services, then the oldest issue; within
+        a service, the preference order first, then priority tickets, then the oldest issue.
+        Whether the service is open now plays no part: everyone who took a ticket is received
+        (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -436,13 +513,19 @@ class QueueState:
             return None
         if now is None:
             now = self._events[-1].at if self._events else 0.0
+
+        def walk_in_order(t: Ticket) -> tuple[object, ...]:
+            if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+                return (rank[t.service], t.priority is None, t.issued_hlc, t.id)
+            return (t.priority is None, rank[t.service], t.issued_hlc, t.id)
+
         return appointments.pick(
             candidates,
             rank,
             self.site.calling,
             now,
             self.appointment_streak.get(counter_id, 0),
-            lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
+            walk_in_order,
         )
 
     def people_ahead(self, ticket_id: str) -> int:

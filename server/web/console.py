@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from server import db, store
-from server.actions import CounterAction, counter_action
+from server.actions import counter_action
 from server.context import ServerContext
 from server.errors import ApiError
 from server.models import QueueSnapshot
@@ -29,6 +29,7 @@ from server.states import window_floor
 from server.views import snapshot
 from server.web import data, format
 from server.web.page import STAFF, Page, Refusal
+from tickets.press import CounterAction
 
 router = APIRouter(include_in_schema=False)
 

@@ -225,12 +225,13 @@ FR: dict[str, str] = {
     "stats.minutes": "{n} min",
     "stats.def.title": "Comment ces chiffres sont calculés",
     "stats.def.day": (
-        "Jour et service : ceux de la délivrance du ticket (heure du lieu) ; un ticket transféré "
-        "reste compté dans son premier service."
+        "Jour : celui de la délivrance du ticket (heure du lieu). Un ticket transféré compte un "
+        "passage dans chaque service où il est passé : son attente, son appel et sa durée de "
+        "service y sont comptés là où ils ont eu lieu."
     ),
     "stats.def.wait": (
-        "Attente : de la délivrance du ticket à son premier appel. Les tickets jamais appelés "
-        "comptent dans « Tickets », pas dans les attentes."
+        "Attente : de l'arrivée dans la file du service (délivrance ou transfert) à l'appel. "
+        "Les passages jamais appelés comptent dans « Tickets », pas dans les attentes."
     ),
     "stats.def.percentiles": (
         "Médiane et 90 % : la moitié, et neuf sur dix, des usagers appelés ont attendu au plus "
@@ -240,9 +241,11 @@ FR: dict[str, str] = {
         "Servis en 15 min ou moins : part des usagers appelés après 15 minutes d'attente au plus."
     ),
     "stats.def.service": (
-        "Durée de service : moyenne, du premier appel à la fin, des tickets servis."
+        "Durée de service : moyenne, de l'appel à la fin (ou au transfert), des passages "
+        "servis ou transférés."
     ),
     "stats.hour": "Heure",
+    "stats.out_of_range": "Les statistiques couvrent les jours du {bounds}.",
     # follow my ticket
     "follow.title": "Votre ticket",
     "follow.service": "Service",
@@ -484,12 +487,13 @@ EN: dict[str, str] = {
     "stats.minutes": "{n} min",
     "stats.def.title": "How these figures are computed",
     "stats.def.day": (
-        "Day and service: those of the ticket's issue (site time); a transferred ticket stays "
-        "counted in its first service."
+        "Day: that of the ticket's issue (site time). A transferred ticket has a passage in "
+        "each service it went through: its wait, call and service time count where they "
+        "happened."
     ),
     "stats.def.wait": (
-        "Wait: from the ticket's issue to its first call. Tickets never called count in "
-        "\u201cTickets\u201d, not in the waits."
+        "Wait: from joining the service's queue (issue or transfer) to the call. Passages "
+        "never called count in \u201cTickets\u201d, not in the waits."
     ),
     "stats.def.percentiles": (
         "Median and 90th percentile: half, and nine in ten, of the called visitors waited at "
@@ -498,8 +502,12 @@ EN: dict[str, str] = {
     "stats.def.within15": (
         "Served within 15 min: share of called visitors who waited 15 minutes or less."
     ),
-    "stats.def.service": "Service time: mean time from first call to the end, over served tickets.",
+    "stats.def.service": (
+        "Service time: mean time from the call to the end (or the transfer), over passages "
+        "served or transferred on."
+    ),
     "stats.hour": "Hour",
+    "stats.out_of_range": "Statistics cover the days {bounds}.",
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",
