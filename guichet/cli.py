@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-file", type=Path, help="read the password from this file instead of stdin"
     )
 
+    ut = user_sub.add_parser(
+        "token", help="give a manager or admin a read-only API token for scripts (shown once)"
+    )
+    ut.add_argument("username")
+    ut.add_argument("--revoke", action="store_true", help="delete the user's tokens instead")
+    ut.add_argument("--config", type=Path, help="server TOML file (for the database URL)")
+
     s = sub.add_parser("check-config", help="validate a configuration or site file")
     s.add_argument("file", type=Path)
 
@@ -148,8 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return load_site_command(args.file, args.config, args.token_file)
         if cmd == "user":
-            from server.main import add_user_command
+            from server.main import add_user_command, user_token_command
 
+            if args.user_command == "token":
+                return user_token_command(args.username, args.revoke, args.config)
             return add_user_command(
                 args.username, args.role, args.site, args.config, args.password_file
             )

@@ -86,6 +86,9 @@ class Principal:
     sites: tuple[str, ...]
     """Sites this caller works for; empty for an admin, who works for all."""
     last_seen: float | None = None
+    scopes: frozenset[Permission] | None = None
+    """What this caller may do at most, whatever its role (an API token: read only); None:
+    what its role may."""
 
     @property
     def event_device(self) -> str:
@@ -94,6 +97,8 @@ class Principal:
 
     def may(self, permission: Permission, site: str) -> bool:
         if permission not in _ROLE_PERMISSIONS.get(self.role, frozenset()):
+            return False
+        if self.scopes is not None and permission not in self.scopes:
             return False
         return self.role == UserRole.ADMIN or site in self.sites
 

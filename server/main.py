@@ -137,3 +137,23 @@ def add_user_command(
     where = ", ".join(sites) if sites else "no site" if user_role != UserRole.ADMIN else "all"
     print(f"user {username!r} ({user_role.value}) saved; sites: {where}")
     return 0
+
+
+def user_token_command(username: str, revoke: bool, config: Path | None) -> int:
+    """Prints a new read-only API token for a manager or admin, or revokes their tokens."""
+    from server import apitokens
+
+    engine = _engine(config)
+    try:
+        if revoke:
+            print(f"user {username!r}: {apitokens.revoke(engine, username)} API tokens revoked")
+            return 0
+        token = apitokens.create(engine, username)
+    except ValueError as exc:
+        print(f"user {username!r}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"API token of {username!r} (read only; shown once, send as 'Authorization: Bearer'):")
+    print(token)
+    return 0

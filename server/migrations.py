@@ -62,6 +62,10 @@ def _occurred_at(conn: Connection) -> None:
     _add_column(conn, schema.events, "occurred_at")
 
 
+def _api_tokens(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.api_tokens])
+
+
 def _appointments(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.appointments])
 
@@ -70,7 +74,8 @@ STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
     Step(3, "events' times corrected by the device's clock error", _occurred_at),
-    Step(4, "appointments, at most one per place of a slot", _appointments),
+    Step(4, "users' read-only API tokens", _api_tokens),
+    Step(5, "appointments, at most one per place of a slot", _appointments),
 )
 
 

@@ -309,6 +309,13 @@ class PublicTicket(BaseModel):
     estimated_wait_seconds: float | None
     counter: str | None
     counter_label: str | None
+    priority: bool = False
+    """The ticket is a priority ticket (the reason is never published)."""
+    recalls: int = 0
+    """How many times the ticket was called again since its current call."""
+    transferred_from: str | None = None
+    """The service the ticket was first issued for, when it was transferred since."""
+    transferred_from_names: dict[str, str] | None = None
 
 
 class Figures(BaseModel):

@@ -81,6 +81,15 @@ leases = sa.Table(
     sa.PrimaryKeyConstraint("site", "service", "day", "start"),
 )
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    # sha256 (hex) of a user's API token (scripts: statistics exports); never the token.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.Float(53), nullable=False),
+)
+
 devices = sa.Table(
     "devices",
     metadata,

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from tickets import appointments
+from tickets.estimate import service_seconds
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
 from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
-"""How many recent service times the rolling mean of a service uses."""
+"""How many recent service times of a service the estimate uses."""
 CALL_HISTORY = 50
 
 
@@ -543,11 +544,11 @@ class QueueState:
         )
 
     def mean_service_seconds(self, service_id: str) -> float:
-        samples = self.service_times.get(service_id)
-        if samples:
-            return sum(samples) / len(samples)
+        """The service time estimates use: the configured duration blended with the last
+        ROLLING_SAMPLES observed ones (tickets.estimate.service_seconds)."""
         service = self.site.service(service_id)
-        return service.mean_service_seconds if service else 300.0
+        configured = service.mean_service_seconds if service else 300.0
+        return service_seconds(configured, self.service_times.get(service_id, ()))
 
     def counters_serving(self, service_id: str) -> list[str]:
         return [
@@ -559,7 +560,7 @@ class QueueState:
     def estimate_wait(self, service_id: str, ahead: int) -> float:
         """Seconds until someone with ``ahead`` people before them is called.
 
-        people ahead x rolling mean service time / open counters serving the service
+        people ahead x estimated service time / open counters serving the service
         (at least one: a service whose counters are all closed is estimated as if one opened).
         """
         counters = max(1, len(self.counters_serving(service_id)))

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.requests import HTTPConnection
 
+from server import apitokens
 from server.auth import Principal, principal_from_header
 from server.context import ServerContext
 from server.models import IDENT
@@ -28,7 +29,12 @@ class _BasicDoc(HTTPBasic):
         return None
 
 
-_bearer = _BearerDoc(scheme_name="deviceToken", description="A device's token.", auto_error=False)
+_bearer = _BearerDoc(
+    scheme_name="deviceToken",
+    description="A device's token, or a manager's read-only API token (gq_…: the queue and the "
+    "statistics exports; `guichet user token NAME`).",
+    auto_error=False,
+)
 _basic = _BasicDoc(
     scheme_name="userPassword",
     description="An agent's, manager's or admin's username and password.",
@@ -52,10 +58,14 @@ def caller(
     _bearer_doc: Annotated[None, Security(_bearer)],
     _basic_doc: Annotated[None, Security(_basic)],
 ) -> Principal:
-    """The authenticated caller (401 when credentials are missing or wrong)."""
-    return principal_from_header(
-        server_context(request).engine, request.headers.get("authorization")
-    )
+    """The authenticated caller (401 when credentials are missing or wrong): a device, a user
+    by password, or a user's read-only API token."""
+    engine = server_context(request).engine
+    header = request.headers.get("authorization")
+    token = apitokens.bearer_token(header)
+    if token is not None:
+        return apitokens.principal(engine, token)
+    return principal_from_header(engine, header)
 
 
 def device_caller(

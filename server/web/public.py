@@ -162,14 +162,22 @@ def _public_ticket(ctx: ServerContext, token: str) -> tuple[LoadedSite, PublicTi
 
 def _card_values(page: Page, ticket: PublicTicket) -> dict[str, Any]:
     lang = page.lang
-    names = ticket.service_names
+
+    def name(names: dict[str, str] | None, fallback: str) -> str:
+        names = names or {}
+        return names.get(lang) or next(iter(names.values()), fallback)
+
+    moved_from = ticket.transferred_from
     return {
         "label": ticket.label,
         "status": ticket.status.value,
-        "service_name": names.get(lang) or next(iter(names.values()), ticket.service),
+        "service_name": name(ticket.service_names, ticket.service),
         "people_ahead": ticket.people_ahead,
         "estimate": format.estimate(ticket.estimated_wait_seconds),
         "counter_label": ticket.counter_label or ticket.counter or "",
+        "priority": ticket.priority,
+        "recalls": ticket.recalls,
+        "transferred_from": name(ticket.transferred_from_names, moved_from) if moved_from else "",
     }
 
 
@@ -177,6 +185,7 @@ def _card_message(page: Page, ticket: PublicTicket) -> dict[str, str]:
     values = _card_values(page, ticket)
     return {
         "status": values["status"],
+        "recalls": str(values["recalls"]),
         "html": page.fragment("_follow_card.html", ticket=values),
     }
 
