@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from config.server import ServerSettings
 from server.notify import LocalNotifier, Notifier
+from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
 from tickets.hlc import HybridClock
@@ -29,6 +30,8 @@ class ServerContext:
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)
+    limiters: Limiters = field(default_factory=lambda: Limiters.of(RateLimits()))
+    """Per-address budgets of public requests and of failed sign-ins."""
     schema_version: int = 0
     keepalive_seconds: float = 15.0
     """Idle time after which an SSE stream sends a comment line (seconds)."""

@@ -52,7 +52,7 @@ def peer_keys(ctx: ServerContext, who: Principal, site: str) -> PeerKeys:
 @router.get(
     "/sites/{site}/peers",
     response_model=PeerKeys,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
     summary="Keys of the site's devices, to check each other on the local network",
 )
 async def peers(site: SiteId, ctx: Ctx, who: DeviceCaller) -> PeerKeys:

@@ -31,6 +31,7 @@ FR: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "responsable",
     "role.admin": "administrateur",
+    "role.superadmin": "administrateur de tous les sites",
     # landing
     "home.title": "Accueil du public",
     "home.lead": "Choisissez un lieu d'accueil.",
@@ -324,6 +325,7 @@ EN: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "manager",
     "role.admin": "administrator",
+    "role.superadmin": "administrator of every site",
     "home.title": "Public reception",
     "home.lead": "Choose a reception desk.",
     "home.no_site": "No reception desk is configured yet.",
