@@ -21,7 +21,7 @@ from server.errors import ApiError
 from server.sites import load_site
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.conftest import start_server
-from tests.server.helpers import ADMIN, Srv
+from tests.server.helpers import SUPERADMIN, Srv
 
 API = "/api/v1"
 
@@ -180,7 +180,7 @@ def test_check_in_makes_a_ticket_called_at_its_time_ahead_of_walk_ins(rdv: Srv) 
     assert call(paris(MONDAY, 9, 56)) == ticket["id"]
     assert call(paris(MONDAY, 10, 10)) == walk_in2["ticket"]["id"]
     day = rdv.request(
-        "GET", f"{API}/sites/rdv/appointments", user=ADMIN, params={"day": "2026-11-23"}
+        "GET", f"{API}/sites/rdv/appointments", user=SUPERADMIN, params={"day": "2026-11-23"}
     )
     assert [a["note"] for a in day.json()["appointments"]] == ["needs the form 12100"]
 
