@@ -145,7 +145,7 @@ def counter_action(
                 )
                 for kind, d in planned.events
             ]
-            stored = store.append(conn, site_id, row.last_seq, events, now)
+            stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, events), now)
             answered = stored
         issued = _issued_event(conn, site_id, answered)
     _after_commit(ctx, loaded, stored)
@@ -211,7 +211,7 @@ def issue_ticket(
         )
         if within is not None:
             within(conn, loaded, event)
-        stored = store.append(conn, site_id, row.last_seq, [event], now)
+        stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
     _after_commit(ctx, loaded, stored)
     view = _view_of(ctx, loaded, event.data["ticket"])
     if view is None:  # the fold always knows a ticket just issued

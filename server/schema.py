@@ -46,6 +46,8 @@ events = sa.Table(
     sa.Column("occurred_at", sa.Float(53), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    # Its author's signature (tickets.signing; NULL for events stored unsigned).
+    sa.Column("sig", sa.String(64), nullable=True),
     sa.Index("events_site_hlc", "site", "hlc"),
     sa.Index("events_site_ticket", "site", "ticket"),
 )
