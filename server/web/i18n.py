@@ -187,8 +187,7 @@ FR: dict[str, str] = {
     "admin.err.range": "Plage : deux nombres séparés par un tiret, comme 900-999.",
     "admin.err.range_bounds": "Plage : du plus petit au plus grand numéro, de 1 à 999 999.",
     "admin.err.range_overlap": (
-        "Cette plage chevauche celle d'un autre appareil : deux bornes donneraient le même "
-        "numéro."
+        "Cette plage chevauche celle d'un autre appareil : deux bornes donneraient le même numéro."
     ),
     "admin.err.tick_service": "Cochez au moins un service pour ce guichet.",
     "admin.err.last_service": "Un lieu garde au moins un service.",
@@ -509,8 +508,7 @@ EN: dict[str, str] = {
     "admin.err.mean": "Mean duration: a number of minutes, more than 0 and at most 240.",
     "admin.err.whole_minutes": "A whole number of minutes.",
     "admin.err.period": (
-        "“{period}” is not a period: write HH:MM-HH:MM, the end after the start "
-        "(08:30-12:00)."
+        "“{period}” is not a period: write HH:MM-HH:MM, the end after the start (08:30-12:00)."
     ),
     "admin.err.label": "Label: 1 to 60 characters.",
     "admin.err.role": "Choose kiosk or board.",

@@ -186,7 +186,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
     assert raw["services"] == ["passports", "civil"]
     new = siteforms.save_counter(cfg, raw, new=True)
     assert new.counters[-1].services == ["passports", "civil"]
-    with pytest.raises(FormError, match="admin.err.tick_service"):
+    with pytest.raises(FormError, match=r"admin\.err\.tick_service"):
         siteforms.parse_counter(form(id="8", label="x"), [], None)
     only_civil = SiteConfig.model_validate(
         {
@@ -194,7 +194,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
             "counters": [{"id": "1", "label": "G1", "services": ["civil"]}],
         }
     )
-    with pytest.raises(FormError, match="admin.err.counter_needs_service"):
+    with pytest.raises(FormError, match=r"admin\.err\.counter_needs_service"):
         siteforms.delete_service(only_civil, "civil")
     assert [s.id for s in siteforms.delete_service(cfg, "civil").services] == ["passports"]
 
@@ -203,9 +203,9 @@ def test_devices_are_added_with_their_offline_range_and_removed() -> None:
     cfg = site_config()
     new, device = siteforms.add_device(cfg, form(id="kiosk-c", role="kiosk", offline_range="50-60"))
     assert device.offline_range == (50, 60)
-    with pytest.raises(FormError, match="admin.err.range_overlap"):
+    with pytest.raises(FormError, match=r"admin\.err\.range_overlap"):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="40-55"))
-    with pytest.raises(FormError, match="offline_range: admin.err.range "):
+    with pytest.raises(FormError, match=r"offline_range: admin\.err\.range "):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="lots"))
     assert "kiosk-c" not in {d.id for d in siteforms.remove_device(new, "kiosk-c").devices}
 
