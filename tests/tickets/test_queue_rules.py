@@ -384,11 +384,12 @@ def test_open_counters_follow_the_last_open_or_close_by_clock(
     st.sets(st.sampled_from("123")),
     st.integers(0, 40),
 )
-def test_wait_estimate_is_people_ahead_times_mean_service_over_open_counters(
+def test_wait_estimate_is_people_ahead_times_service_time_over_open_counters(
     durations: list[int], open_counters: set[str], ahead: int
 ) -> None:
-    """The rolling mean covers the last ROLLING_SAMPLES services of the service (its configured
-    seed before any); counters serving the service count only when open, at least one."""
+    """The service time blends the configured 300 s with the median of the last
+    ROLLING_SAMPLES services, each clamped to 75-1200 s, from three services on; counters
+    serving the service count only when open, at least one."""
     f = Events()
     events = [f.open(c, 0.5) for c in open_counters]
     at = 1.0
@@ -398,8 +399,9 @@ def test_wait_estimate_is_people_ahead_times_mean_service_over_open_counters(
         events.append(f.serve(f"t{i}", "2", at + 1 + d))
         at += d + 10
     state = fold(SITE, events)
-    recent = durations[-ROLLING_SAMPLES:]
-    mean = statistics.fmean(recent) if recent else 300.0
+    recent = [min(1200, max(75, d)) for d in durations[-ROLLING_SAMPLES:]]
+    n = len(recent)
+    mean = (5 * 300 + n * statistics.median(recent)) / (5 + n) if n >= 3 else 300.0
     serving = len(open_counters)  # counters 1, 2 and 3 all take service a
     assert state.mean_service_seconds("a") == pytest.approx(mean)
     assert state.counters_serving("a") == sorted(open_counters)
