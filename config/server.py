@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from config.loader import GuichetSettings
+from tickets.hlc import MAX_DRIFT_SECONDS
 
 
 class ServerSettings(GuichetSettings):
@@ -32,8 +33,10 @@ class ServerSettings(GuichetSettings):
     shared by every server process of that database."""
     session_minutes: int = Field(default=480, ge=1)
     """Idle time after which a web session expires (minutes)."""
-    max_clock_skew_seconds: float = Field(default=86400.0, gt=0)
-    """Events whose clock is further ahead of the server's than this are refused (seconds)."""
+    max_clock_skew_seconds: float = Field(default=MAX_DRIFT_SECONDS, gt=0)
+    """The hybrid clocks' drift bound (seconds): an uploaded event stamped further ahead of the
+    server's clock than this, or further than this from when it happened (its device's clock
+    corrected), is re-stamped at receipt; the server's clock never follows it."""
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

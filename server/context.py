@@ -15,7 +15,7 @@ from config.server import ServerSettings
 from server.notify import LocalNotifier, Notifier
 from server.sites import SiteRegistry
 from server.states import QueueStates
-from tickets.hlc import HybridClock
+from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock
 
 SERVER_NODE = "server"
 """Clock node (and tie-breaker) of the events the server makes itself."""
@@ -25,7 +25,9 @@ SERVER_NODE = "server"
 class ServerContext:
     settings: ServerSettings
     engine: Engine
-    clock: HybridClock = field(default_factory=lambda: HybridClock(SERVER_NODE))
+    clock: HybridClock = field(
+        default_factory=lambda: HybridClock(SERVER_NODE, max_ahead=MAX_DRIFT_SECONDS)
+    )
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)

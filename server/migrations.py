@@ -62,10 +62,16 @@ def _occurred_at(conn: Connection) -> None:
     _add_column(conn, schema.events, "occurred_at")
 
 
+def _restamps_and_lease_requests(conn: Connection) -> None:
+    _add_column(conn, schema.events, "original_hlc")
+    _add_column(conn, schema.leases, "request")
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
     Step(3, "events' times corrected by the device's clock error", _occurred_at),
+    Step(4, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
 )
 
 

@@ -24,6 +24,9 @@ from tickets.model import Site
 
 ROLLING_SAMPLES = 20
 """How many recent service times the rolling mean of a service uses."""
+MAX_SERVICE_SAMPLE_SECONDS = 3 * 3600.0
+"""A service time longer than this is not a service time (a clock that was wrong, a counter
+left open over lunch): it never enters the rolling mean, so never an estimate (seconds)."""
 CALL_HISTORY = 50
 
 
@@ -69,6 +72,10 @@ class Ticket:
     recalls: int = 0
     transfers: int = 0
     conflict: bool = False
+    misdated: bool = False
+    """Numbered for another day than the one it was issued on (its kiosk's clock was wrong,
+    and the server re-stamped it): it belongs to the day of its stamp (``day``), where it is
+    called like any other, and staff see the flag."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -126,16 +133,18 @@ class QueueState:
     service_times: dict[str, deque[float]] = field(default_factory=dict)
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
-    _ids: set[str] = field(default_factory=set)
+    _ids: dict[str, Timestamp] = field(default_factory=dict)
+    """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
 
     # ---- building the state -------------------------------------------------------------
     def add(self, event: Event) -> bool:
-        """Adds one event; returns False for one already applied. Late events re-fold."""
+        """Adds one event; returns False for one already applied. Late events re-fold, and
+        so does an event applied before with another stamp (re-stamped: ``extend``)."""
         if event.id in self._ids:
-            return False
+            return self.extend([event]) > 0
         key = _order(event)
-        self._ids.add(event.id)
+        self._ids[event.id] = event.hlc
         if not self._keys or key > self._keys[-1]:
             self._keys.append(key)
             self._events.append(event)
@@ -148,14 +157,26 @@ class QueueState:
         return True
 
     def extend(self, events: list[Event]) -> int:
-        """Adds many events at once (one re-fold at most); returns how many were new."""
+        """Adds many events at once (one re-fold at most); returns how many were new or moved.
+
+        An event already applied that comes again with another stamp (the server re-stamped it
+        at receipt: its copy is final) takes its new place."""
+        moved = {e.id: e for e in events if e.id in self._ids and self._ids[e.id] != e.hlc}
         fresh = [e for e in events if e.id not in self._ids]
         unique = {e.id: e for e in fresh}
+        if moved:
+            self._ids.update({i: e.hlc for i, e in moved.items()})
+            self._events = [moved.get(e.id, e) for e in self._events]
+            self._events.sort(key=_order)
+            self._keys = [_order(e) for e in self._events]
+            if not unique:
+                self._refold()
+                return len(moved)
         if not unique:
             return 0
         batch = sorted(unique.values(), key=_order)
-        self._ids.update(unique)
-        if not self._keys or _order(batch[0]) > self._keys[-1]:
+        self._ids.update({i: e.hlc for i, e in unique.items()})
+        if not moved and (not self._keys or _order(batch[0]) > self._keys[-1]):
             for e in batch:
                 self._keys.append(_order(e))
                 self._events.append(e)
@@ -165,7 +186,7 @@ class QueueState:
             self._events = merged
             self._keys = [_order(e) for e in merged]
             self._refold()
-        return len(unique)
+        return len(unique) + len(moved)
 
     @property
     def events(self) -> list[Event]:
@@ -186,7 +207,7 @@ class QueueState:
             },
             _events=list(self._events),
             _keys=list(self._keys),
-            _ids=set(self._ids),
+            _ids=dict(self._ids),
             _numbers=dict(self._numbers),
         )
 
@@ -242,12 +263,17 @@ class QueueState:
             return
         service = self.site.service(d["service"])
         prefix = service.prefix if service else d.get("label", "?")[:1]
+        day = d["day"]
+        if e.original_hlc is not None:
+            # Re-stamped at receipt: its author's clock was wrong, and so may be its day.
+            day = self.site.day(e.hlc.seconds).isoformat()
         ticket = Ticket(
             id=tid,
             service=d["service"],
             number=d["number"],
             label=d.get("label") or label(prefix, d["number"]),
-            day=d["day"],
+            day=day,
+            misdated=day != d["day"],
             issued_hlc=e.hlc,
             issued_at=e.at,
             device=e.device,
@@ -256,7 +282,7 @@ class QueueState:
             lang=d.get("lang", ""),
             original_service=d["service"],
         )
-        key = (ticket.day, ticket.service, ticket.number)
+        key = (d["day"], ticket.service, ticket.number)
         if key in self._numbers:
             ticket.conflict = True
             first = self.tickets[self._numbers[key]]
@@ -377,8 +403,10 @@ class QueueState:
 
     def _end(self, t: Ticket, status: TicketStatus, at: float) -> None:
         if status is TicketStatus.SERVED and t.service_started_at is not None:
-            samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
-            samples.append(max(0.0, at - t.service_started_at))
+            took = max(0.0, at - t.service_started_at)
+            if took <= MAX_SERVICE_SAMPLE_SECONDS:
+                samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
+                samples.append(took)
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
         t.status = status
