@@ -15,13 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tickets.model import Counter, Device, Period, Role, Service, Site
+from config.loader import MAX_TEXT
+from tickets.model import Counter, Device, Period, PriorityRule, Role, Service, Site
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Ident = Annotated[str, Field(pattern=_ID)]
+MAX_NUMBER = 999_999
+"""Largest ticket number a device's offline range may reach."""
 
 
 class Weekday(StrEnum):
@@ -49,7 +52,9 @@ def parse_period(text: str) -> Period:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT
+    )
 
 
 class ServiceConfig(_Strict):
@@ -57,15 +62,15 @@ class ServiceConfig(_Strict):
     """Stable identifier used in URLs and events (lower case, digits, - _ .)."""
     prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
     """Letter(s) before the number on the ticket: "A" prints A042."""
-    names: dict[str, str]
+    names: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=20)
     """Name per language code, e.g. {fr = "État civil", en = "Civil status"}."""
-    hours: dict[Weekday, list[str]] = Field(default_factory=dict)
+    hours: dict[Weekday, Annotated[list[str], Field(max_length=12)]] = Field(default_factory=dict)
     """Opening periods per weekday, site-local, "HH:MM-HH:MM". A missing weekday is closed."""
     mean_service_minutes: float = Field(default=5.0, gt=0, le=240)
     """Average service time in minutes, the seed of the wait estimate (minutes)."""
     priority_allowed: bool = False
     """Whether the kiosk offers a priority ticket for this service."""
-    icon: str = ""
+    icon: str = Field(default="", max_length=64)
     """Icon name shown on the kiosk button (see kiosk/icons)."""
 
     @field_validator("names")
@@ -102,9 +107,9 @@ class ServiceConfig(_Strict):
 class CounterConfig(_Strict):
     id: Ident
     """Counter identifier; the call button box sends it (e.g. "3")."""
-    label: str = Field(min_length=1)
+    label: str = Field(min_length=1, max_length=60)
     """What the board shows and says: "Guichet 3"."""
-    services: list[Ident] = Field(min_length=1)
+    services: list[Ident] = Field(min_length=1, max_length=100)
     """Services this counter takes, in preference order."""
 
 
@@ -113,33 +118,44 @@ class DeviceConfig(_Strict):
     """The device's identifier: the ``device_id`` of its own configuration file."""
     role: Role
     """``kiosk`` (issues tickets) or ``display`` (the board and its call buttons)."""
-    offline_range: tuple[int, int] | None = None
+    offline_range: tuple[Annotated[int, Field(le=MAX_NUMBER)], int] | None = None
     """Numbers (inclusive) a kiosk may issue on its own when offline with no lease left."""
 
     @field_validator("offline_range")
     @classmethod
     def _range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
-        if v is not None and not (1 <= v[0] <= v[1]):
-            raise ValueError("offline_range must be [low, high] with 1 <= low <= high")
+        if v is not None and not (1 <= v[0] <= v[1] <= MAX_NUMBER):
+            raise ValueError(
+                f"offline_range must be [low, high] with 1 <= low <= high <= {MAX_NUMBER}"
+            )
         return v
 
 
 class SiteInfo(_Strict):
     id: Ident
     """The site's identifier (letters, digits, ``-`` and ``_``): in URLs and device files."""
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     """The site's name, printed on tickets and shown on the kiosk and the board."""
     timezone: str = "Europe/Paris"
     """IANA time zone: numbers restart at midnight there."""
-    languages: list[str] = Field(default_factory=lambda: ["fr", "en"], min_length=1)
+    languages: list[Annotated[str, Field(max_length=16)]] = Field(
+        default_factory=lambda: ["fr", "en"], min_length=1, max_length=20
+    )
     """Languages of the kiosk, the board's announcements and the web pages, first is default."""
     max_recalls: int = Field(default=2, ge=0, le=10)
     """A ticket recalled this many times becomes a no-show at the next recall."""
     lease_block: int = Field(default=20, ge=1, le=1000)
     """Numbers granted to a kiosk per lease."""
-    priority_reasons: list[str] = Field(default_factory=list)
+    priority_reasons: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=10
+    )
     """Priority tickets offered at the kiosk: any of pregnancy, disability, age. Empty: none."""
-    footer: str = ""
+    priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
+    """Where priority tickets go ahead when a counter calls: ``across_services`` (ahead of
+    every ticket of the counter's services, whatever its preference order) or
+    ``within_service`` (the counter's preference order of services first, then priority
+    tickets within each service). See docs/queue.md."""
+    footer: str = Field(default="", max_length=500)
     """Message printed at the bottom of each ticket."""
 
     @field_validator("timezone")
@@ -154,9 +170,9 @@ class SiteInfo(_Strict):
 
 class SiteConfig(_Strict):
     site: SiteInfo
-    services: list[ServiceConfig] = Field(min_length=1)
-    counters: list[CounterConfig] = Field(default_factory=list)
-    devices: list[DeviceConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = Field(min_length=1, max_length=100)
+    counters: list[CounterConfig] = Field(default_factory=list, max_length=500)
+    devices: list[DeviceConfig] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
     def _references(self) -> SiteConfig:
@@ -193,4 +209,5 @@ class SiteConfig(_Strict):
             max_recalls=s.max_recalls,
             lease_block=s.lease_block,
             priority_reasons=tuple(s.priority_reasons),
+            priority_rule=s.priority_rule,
         )

@@ -6,7 +6,9 @@ the board decides from its own view of the queue (its journal's fold), journals 
 (uploaded later; the server flags any conflict) and shows the call at once. After a failed
 attempt, presses skip the server for a while (``offline_retry``) so agents never wait on a dead
 link press after press; a successful sync ends that early. Before the server decides again, the
-board uploads the decisions it took alone (its outbox): the server never decides without them.
+board uploads its outbox: the decisions it took alone, and the events it learnt from its LAN
+peers (a ticket printed by a kiosk that cannot reach the server): the server never decides
+without them, so it never calls a later ticket before one the board knows is waiting.
 
 Each press has an id, sent to the server with a time budget (half the board's timeout) and
 carried by the events of the board's own decision: the server makes nothing for a press once
@@ -37,6 +39,7 @@ from typing import Any, Protocol
 from display.protocol import Action, Press, Reason, error_line, show_line
 from tickets.events import Event, EventError, EventKind
 from tickets.model import Site
+from tickets.press import Refusal, plan
 from tickets.queue import Call, QueueState, TicketStatus, fold
 from tickets.sync import ProtocolError, RequestRejected, SyncResult
 
@@ -146,6 +149,12 @@ class BoardView:
     latest: CallView | None
     history: tuple[CallView, ...]
     services: tuple[ServiceView, ...]
+
+
+_REASONS: dict[Refusal | None, Reason] = {
+    Refusal.EMPTY: Reason.EMPTY,
+    Refusal.NO_TICKET: Reason.NO_TICKET,
+}
 
 
 def round_minutes(seconds: float) -> int:
@@ -268,9 +277,10 @@ class BoardCore:
     """A board's outbox is a few events per press decided alone: ten batches are hours of it."""
 
     def _upload_own_decisions(self) -> None:
-        """Uploads the presses decided here (the outbox) before the server decides again: a
-        server deciding without them could call again a ticket this board called. Raises when
-        the outbox cannot be emptied (the press is then decided here too)."""
+        """Uploads the outbox (presses decided here, events learnt from peers) before the
+        server decides again: a server deciding without them could call again a ticket this
+        board called, or call a later ticket before one a kiosk cut from the server printed.
+        Raises when the outbox cannot be emptied (the press is then decided here too)."""
         assert self.client is not None
         for _ in range(self.UPLOAD_ROUNDS):
             batch = self.journal.outbox(self.UPLOAD_BATCH)
@@ -345,44 +355,14 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            state = self._state
-            current = state.counter_ticket(c)
-            plan: list[tuple[EventKind, dict[str, Any]]] = []
-            error: Reason | None = None
-            if press.action is Action.NEXT:
-                if c not in state.open_counters:
-                    plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
-                if current is not None:
-                    plan.append((EventKind.TICKET_SERVED, {"ticket": current.id, "counter": c}))
-                nxt = state.next_for(c, self.today())
-                if nxt is None:
-                    error = Reason.EMPTY
-                else:
-                    plan.append((EventKind.TICKET_CALLED, {"ticket": nxt.id, "counter": c}))
-            elif press.action is Action.OPEN:
-                plan.append((EventKind.COUNTER_OPENED, {"counter": c}))
-            elif press.action is Action.CLOSE:
-                plan.append((EventKind.COUNTER_CLOSED, {"counter": c}))
-            elif current is None:
-                error = Reason.NO_TICKET
-            else:
-                kinds = {
-                    Action.RECALL: EventKind.TICKET_RECALLED,
-                    Action.DONE: EventKind.TICKET_SERVED,
-                    Action.ABSENT: EventKind.TICKET_NO_SHOW,
-                    Action.TRANSFER: EventKind.TICKET_TRANSFERRED,
-                }
-                data: dict[str, Any] = {"ticket": current.id, "counter": c}
-                if press.action is Action.TRANSFER:
-                    data["service"] = press.service
-                plan.append((kinds[press.action], data))
-            for kind, payload in plan:
-                state.add(self.journal.record(kind, press=press_id, **payload))
-            fresh = self._new_calls() if plan else []
+            planned = plan(self._state, c, press.action, self.today(), press.service)
+            for kind, payload in planned.events:
+                self._state.add(self.journal.record(kind, press=press_id, **payload))
+            fresh = self._new_calls() if planned.events else []
             self.decided_locally += 1
-        if plan:
+        if planned.events:
             self._emit(fresh)
-        return self._outcome(c, "board", error)
+        return self._outcome(c, "board", _REASONS.get(planned.refusal))
 
     def _outcome(self, counter: str, by: str, error: Reason | None) -> PressOutcome:
         with self._lock:

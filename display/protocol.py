@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tickets.press import CounterAction
+
 MAX_LINE = 80
 """Longest line accepted (bytes, without the line ending); longer ones are dropped whole."""
 
@@ -23,24 +25,15 @@ _SERVICE = _COUNTER
 NO_TICKET = "---"
 
 
-class Action(StrEnum):
-    """What an agent asks for. The value is the server's counter action path."""
-
-    NEXT = "next"
-    RECALL = "recall"
-    DONE = "done"
-    ABSENT = "no-show"
-    TRANSFER = "transfer"
-    OPEN = "open"
-    CLOSE = "close"
-
+Action = CounterAction
+"""What an agent asks for: the queue's counter actions (``tickets.press``)."""
 
 _WORDS = {
     "NEXT": Action.NEXT,
     "RECALL": Action.RECALL,
     "DONE": Action.DONE,
-    "ABSENT": Action.ABSENT,
-    "NOSHOW": Action.ABSENT,
+    "ABSENT": Action.NO_SHOW,
+    "NOSHOW": Action.NO_SHOW,
     "TRANSFER": Action.TRANSFER,
     "OPEN": Action.OPEN,
     "CLOSE": Action.CLOSE,

@@ -23,7 +23,7 @@ KEYS: dict[str, Action] = {
     "n": Action.NEXT,
     "r": Action.RECALL,
     "d": Action.DONE,
-    "a": Action.ABSENT,
+    "a": Action.NO_SHOW,
     "o": Action.OPEN,
     "c": Action.CLOSE,
 }

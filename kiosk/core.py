@@ -21,6 +21,7 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from config.kiosk import KioskSettings
 from config.site import SiteConfig
 from kiosk.i18n import Texts
-from kiosk.quiet import quieter_time
+from kiosk.quiet import arrival_window, quietest_slot, slots
 from printer import CAN_PRINT, PrinterState, PrinterStatus, TicketContent
 from tickets.events import Event
 from tickets.model import Service, Site
@@ -133,8 +134,10 @@ class KioskCore:
         self._site_config = site
         self._site = site.to_domain()
         self._state: QueueState = journal.state(self._site)
+        self._day = self.today()
         self._printer_status = PrinterStatus(PrinterState.UNKNOWN)
-        self._quiet_cache: dict[str, tuple[float, datetime | None]] = {}
+        self._arrivals: dict[str, tuple[str, Counter[tuple[int, int]]]] = {}
+        """Service -> (the day counted for, its arrivals per slot): counted once a day."""
 
     # ---- the site -----------------------------------------------------------------------
     @property
@@ -152,12 +155,26 @@ class KioskCore:
             self._site_config = site
             self._site = domain
             self._state = self.journal.state(domain)
-            self._quiet_cache.clear()
+            self._day = self.today()
+            self._arrivals.clear()
+
+    def _queue(self) -> QueueState:
+        """The queue (caller holds ``_lock``): yesterday and today, like the journal's fold.
+        On a new day it is taken again from the journal, so a kiosk that runs for months
+        holds two days of tickets, not all of them."""
+        day = self.today()
+        if day != self._day:
+            self._state = self.journal.state(self._site)
+            self._day = day
+            if self.settings.server.url is None:
+                # No sync worker prunes the journal of a standalone kiosk: done here, daily.
+                self.journal.prune_soon()
+        return self._state
 
     def apply_events(self, events: list[Event]) -> int:
         """Events from the server or another device (sync thread)."""
         with self._lock:
-            return self._state.extend(events)
+            return self._queue().extend(events)
 
     def now_local(self) -> datetime:
         return self._site.local(self.clock())
@@ -173,9 +190,10 @@ class KioskCore:
         mean service time, over the open counters serving the service."""
         day = self.today()
         with self._lock:
-            waiting = self._state.waiting(service_id, day)
+            state = self._queue()
+            waiting = state.waiting(service_id, day)
             ahead = sum(1 for t in waiting if priority is None or t.priority is not None)
-            return WaitEstimate(ahead, self._state.estimate_wait(service_id, ahead))
+            return WaitEstimate(ahead, state.estimate_wait(service_id, ahead))
 
     def status(self, service_id: str, priority: str | None = None) -> ServiceStatus:
         service = self._site.service(service_id)
@@ -201,20 +219,22 @@ class KioskCore:
         return self._site.priority_reasons
 
     def quieter_time(self, service_id: str) -> datetime | None:
-        """Start of the quietest upcoming open hour (kiosk.quiet), cached for ten minutes."""
-        now = self.clock()
-        with self._lock:
-            cached = self._quiet_cache.get(service_id)
-            if cached is not None and now - cached[0] < 600:
-                return cached[1]
-            service = self._site.service(service_id)
-            events = self._state.events
+        """Start of the quietest upcoming open hour (kiosk.quiet), from the arrivals of the
+        weeks before today read in the journal (counted once a day per service)."""
+        service = self._site.service(service_id)
         if service is None:
             return None
-        result = quieter_time(service, events, self._site.local(now))
+        now = self.now_local()
+        day = now.date().isoformat()
         with self._lock:
-            self._quiet_cache[service_id] = (now, result)
-        return result
+            cached = self._arrivals.get(service_id)
+        if cached is None or cached[0] != day:
+            since, until = arrival_window(now)
+            counts = slots(self.journal.issued_times(service_id, since, until), self._site.tz)
+            cached = (day, counts)
+            with self._lock:
+                self._arrivals[service_id] = cached
+        return quietest_slot(service, cached[1], now)
 
     def follow_url(self, token: str) -> str:
         base = self.settings.follow_base_url or (
@@ -247,8 +267,9 @@ class KioskCore:
             log.error("no number left for %s: lease and offline range used up", service_id)
             return IssueResult(Outcome.EXHAUSTED, status=status), None
         with self._lock:
-            self._state.add(event)
-            t = self._state.tickets[event.data["ticket"]]
+            state = self._queue()
+            state.add(event)
+            t = state.tickets[event.data["ticket"]]
         token = str(event.data.get("token", ""))
         issued = IssuedTicket(
             ticket=t.id,
@@ -340,7 +361,7 @@ class KioskCore:
         with self._lock:
             return sum(
                 1
-                for t in self._state.tickets.values()
+                for t in self._queue().tickets.values()
                 if t.day == day and t.device == self.settings.device_id
             )
 
@@ -348,7 +369,7 @@ class KioskCore:
         with self._lock:
             return sum(
                 1
-                for t in self._state.waiting(service_id, self.today())
+                for t in self._queue().waiting(service_id, self.today())
                 if t.status is TicketStatus.WAITING
             )
 

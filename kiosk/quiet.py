@@ -38,19 +38,38 @@ def _open_hours(service: Service, day: date) -> list[tuple[int, time]]:
     return sorted(out.items())
 
 
+def arrival_window(now: datetime, weeks: int = WEEKS) -> tuple[float, float]:
+    """[since, until) of the arrivals counted (seconds since the epoch): the ``weeks`` whole
+    weeks before today, site-local midnight to midnight. ``now`` is timezone-aware."""
+    tz = now.tzinfo
+    until = datetime.combine(now.date(), time(0), tzinfo=tz).timestamp()
+    since = datetime.combine(now.date() - timedelta(weeks=weeks), time(0), tzinfo=tz).timestamp()
+    return since, until
+
+
+def slots(times: Iterable[float], tz: ZoneInfo) -> Counter[tuple[int, int]]:
+    """Arrival times (seconds since the epoch) counted per site-local (weekday, hour)."""
+    counts: Counter[tuple[int, int]] = Counter()
+    for at in times:
+        local = datetime.fromtimestamp(at, tz)
+        counts[(local.weekday(), local.hour)] += 1
+    return counts
+
+
 def arrivals_by_slot(
     service_id: str, events: Iterable[Event], tz: ZoneInfo, since: float, until: float
 ) -> Counter[tuple[int, int]]:
     """Tickets issued for the service per (weekday, hour), site-local, in [since, until)."""
-    counts: Counter[tuple[int, int]] = Counter()
-    for e in events:
-        if e.kind is not EventKind.TICKET_ISSUED or e.data.get("service") != service_id:
-            continue
-        at = e.hlc.seconds
-        if since <= at < until:
-            local = datetime.fromtimestamp(at, tz)
-            counts[(local.weekday(), local.hour)] += 1
-    return counts
+    return slots(
+        (
+            e.hlc.seconds
+            for e in events
+            if e.kind is EventKind.TICKET_ISSUED
+            and e.data.get("service") == service_id
+            and since <= e.hlc.seconds < until
+        ),
+        tz,
+    )
 
 
 def quieter_time(
@@ -65,14 +84,22 @@ def quieter_time(
 
     ``now`` must be timezone-aware, in the site's time zone.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must carry the site's time zone")
-    tz = now.tzinfo
-    assert isinstance(tz, ZoneInfo)
-    midnight = datetime.combine(now.date(), time(0), tzinfo=tz)
-    until = midnight.timestamp()
-    since = datetime.combine(now.date() - timedelta(weeks=weeks), time(0), tzinfo=tz).timestamp()
+    tz = _site_tz(now)
+    since, until = arrival_window(now, weeks)
     counts = arrivals_by_slot(service.id, events, tz, since, until)
+    return quietest_slot(service, counts, now, weeks=weeks, min_tickets=min_tickets)
+
+
+def quietest_slot(
+    service: Service,
+    counts: Counter[tuple[int, int]],
+    now: datetime,
+    *,
+    weeks: int = WEEKS,
+    min_tickets: int = MIN_TICKETS,
+) -> datetime | None:
+    """``quieter_time`` from the arrivals already counted per slot over ``arrival_window``."""
+    tz = _site_tz(now)
     if sum(counts.values()) < min_tickets:
         return None
     best: tuple[float, datetime] | None = None
@@ -88,3 +115,11 @@ def quieter_time(
             if best is None or mean < best[0]:
                 best = (mean, slot)
     return best[1] if best else None
+
+
+def _site_tz(now: datetime) -> ZoneInfo:
+    if now.tzinfo is None:
+        raise ValueError("now must carry the site's time zone")
+    tz = now.tzinfo
+    assert isinstance(tz, ZoneInfo)
+    return tz

@@ -19,8 +19,6 @@ import logging
 import secrets
 import time
 import uuid
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -34,60 +32,9 @@ from server.states import window_floor
 from server.sync import take_number
 from server.views import ticket_view
 from tickets.events import Event, EventKind, new_event
-from tickets.queue import QueueState, Ticket
+from tickets.press import CounterAction, plan
 
 log = logging.getLogger(__name__)
-
-
-class CounterAction(StrEnum):
-    NEXT = "next"
-    RECALL = "recall"
-    DONE = "done"
-    NO_SHOW = "no-show"
-    OPEN = "open"
-    CLOSE = "close"
-    TRANSFER = "transfer"
-
-
-Planned = list[tuple[EventKind, dict[str, Any]]]
-
-
-def plan(
-    state: QueueState, counter: str, action: CounterAction, day: str, service: str | None
-) -> tuple[Planned, Ticket | None]:
-    """The events an action makes at a counter, and the ticket it concerns."""
-    current = state.counter_ticket(counter)
-    out: Planned = []
-    if action is CounterAction.NEXT:
-        nxt = state.next_for(counter, day=day)
-        if counter not in state.open_counters:
-            out.append((EventKind.COUNTER_OPENED, {"counter": counter}))
-        if current is not None:
-            out.append((EventKind.TICKET_SERVED, {"ticket": current.id, "counter": counter}))
-        if nxt is not None:
-            out.append((EventKind.TICKET_CALLED, {"ticket": nxt.id, "counter": counter}))
-        return out, nxt
-    if action is CounterAction.OPEN:
-        if counter not in state.open_counters:
-            out.append((EventKind.COUNTER_OPENED, {"counter": counter}))
-        return out, current
-    if action is CounterAction.CLOSE:
-        if counter in state.open_counters:
-            out.append((EventKind.COUNTER_CLOSED, {"counter": counter}))
-        return out, current
-    if current is None:
-        return out, None
-    kind = {
-        CounterAction.RECALL: EventKind.TICKET_RECALLED,
-        CounterAction.DONE: EventKind.TICKET_SERVED,
-        CounterAction.NO_SHOW: EventKind.TICKET_NO_SHOW,
-        CounterAction.TRANSFER: EventKind.TICKET_TRANSFERRED,
-    }[action]
-    data: dict[str, Any] = {"ticket": current.id, "counter": counter}
-    if action is CounterAction.TRANSFER:
-        data["service"] = service
-    out.append((kind, data))
-    return out, current
 
 
 def _events_out(stored: list[Event]) -> list[EventOut]:
@@ -164,8 +111,8 @@ def counter_action(
                     ticket_id = current.id if current else None
             else:
                 day, _floor = window_floor(loaded, now)
-                planned, ticket = plan(state, counter_id, action, day, service)
-                ticket_id = ticket.id if ticket else None
+                planned = plan(state, counter_id, action, day, service)
+                ticket_id = planned.ticket.id if planned.ticket else None
                 if state.last_hlc is not None:
                     ctx.clock.receive(state.last_hlc)
         if decided:
@@ -194,9 +141,9 @@ def counter_action(
                     press=press,
                     **d,
                 )
-                for kind, d in planned
+                for kind, d in planned.events
             ]
-            stored = store.append(conn, site_id, row.last_seq, events, now)
+            stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, events), now)
             answered = stored
         issued = _issued_event(conn, site_id, answered)
     _after_commit(ctx, loaded, stored)
@@ -253,7 +200,7 @@ def issue_ticket(
             token=token,
             lang=lang or site.languages[0],
         )
-        stored = store.append(conn, site_id, row.last_seq, [event], now)
+        stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
     _after_commit(ctx, loaded, stored)
     view = _view_of(ctx, loaded, event.data["ticket"])
     if view is None:  # the fold always knows a ticket just issued

@@ -43,6 +43,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         if ready is None:
             ready = await run_in_threadpool(prepare, ctx.engine, settings)
         ctx.schema_version = ready.schema_version
+        ctx.event_secret = ready.event_secret
         app.state.web.codec.use_secret(ready.web_secret)
         ctx.notifier.start(asyncio.get_running_loop())
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS

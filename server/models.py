@@ -19,6 +19,8 @@ IDENT = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HLC_RE = r"^[0-9]{15}-[0-9]{6}-[!-~]{1,63}$"
 TOKEN_RE = r"^[A-Za-z0-9_-]{16,128}$"
+SIG_RE = r"^[0-9a-f]{64}$"
+AUTHOR_RE = r"^([a-z0-9][a-z0-9_.-]{0,62}|agent:[^:]{1,64})$"
 MAX_SEQ = 2**53
 
 Ident = Annotated[str, Field(pattern=IDENT, max_length=63)]
@@ -34,7 +36,12 @@ class EventIn(_In):
 
     id: str = Field(pattern=UUID_RE, description="UUID chosen by the device (lower case).")
     site: Ident
-    device: Ident
+    device: str = Field(
+        pattern=AUTHOR_RE,
+        max_length=70,
+        description="Its author: a device id, or agent:<username> for an agent's action made "
+        "through the server (relayed by a device).",
+    )
     kind: EventKind
     hlc: str = Field(pattern=HLC_RE, max_length=96, description="Hybrid logical clock value.")
     wall_time: Finite = Field(ge=0, le=1e11, description="Device wall clock (epoch seconds).")
@@ -48,6 +55,12 @@ class EventIn(_In):
     )
     seq: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Ignored on upload.")
     received_at: Finite | None = Field(default=None, description="Ignored on upload.")
+    sig: str | None = Field(
+        default=None,
+        pattern=SIG_RE,
+        description="Its author's signature (hex HMAC-SHA256 with the author device's key); "
+        "required for an event the calling device did not make itself (a relay).",
+    )
 
 
 class EventOut(BaseModel):
@@ -66,6 +79,9 @@ class EventOut(BaseModel):
         default=None,
         description="Present when the server re-stamped the event at receipt: the stamp its "
         "author gave it, which could not be a time (``hlc`` is where it stands).",
+    )
+    sig: str | None = Field(
+        default=None, description="Its author's signature; null for events stored unsigned."
     )
 
 
@@ -203,6 +219,19 @@ class ActionResult(BaseModel):
     )
 
 
+class NextPreview(BaseModel):
+    """Who a counter would call now; nothing was called."""
+
+    site: str
+    counter: str
+    day: str = Field(description="The service day whose tickets the counter calls.")
+    priority_rule: str = Field(
+        description="The site's calling rule: across_services or within_service."
+    )
+    current: TicketView | None = Field(description="The ticket the counter holds now, if any.")
+    next: TicketView | None = Field(description="The ticket a NEXT would call; null: nobody.")
+
+
 class ActionRequest(_In):
     """What a board sends with a button press (optional: the agents' console sends none)."""
 
@@ -320,20 +349,79 @@ class PublicTicket(BaseModel):
     estimated_wait_seconds: float | None
     counter: str | None
     counter_label: str | None
+    priority: bool = False
+    """The ticket is a priority ticket (the reason is never published)."""
+    recalls: int = 0
+    """How many times the ticket was called again since its current call."""
+    transferred_from: str | None = None
+    """The service the ticket was first issued for, when it was transferred since."""
+    transferred_from_names: dict[str, str] | None = None
 
 
-class ServiceDayStats(BaseModel):
+class Figures(BaseModel):
+    """The figures of a set of passages (docs/statistics.md defines each)."""
+
+    tickets: int = Field(
+        description="Tickets issued: for a service, issued for it; for the site, all "
+        "(distinct tickets)."
+    )
+    passages: int = Field(
+        description="Stays in a queue: tickets issued for the service plus those transferred "
+        "or reactivated into it; for the site, the sum over services."
+    )
+    transferred_in: int = Field(description="Passages that joined by a transfer.")
+    transferred_out: int = Field(description="Passages that left by a transfer.")
+    called: int = Field(
+        description="Passages called (service); distinct tickets called at least once (site)."
+    )
+    never_called: int = Field(
+        description="Passages that left or are still waiting without a call (service); "
+        "distinct tickets never called (site)."
+    )
+    served: int = Field(description="Passages served (service); distinct tickets served (site).")
+    no_shows: int = Field(
+        description="Passages ended as no-show (service); distinct tickets whose final state "
+        "is no-show (site)."
+    )
+    cancelled: int = Field(
+        description="Passages cancelled (service); distinct tickets cancelled (site)."
+    )
+    waits: int = Field(description="Waiting times measured: called passages.")
+    waiting_p50_seconds: float | None = Field(description="Median wait, per passage.")
+    waiting_p90_seconds: float | None = Field(description="90th percentile wait, per passage.")
+    share_waited_15_min: float | None = Field(
+        description="Share of waits of 900 s or less (0 to 1)."
+    )
+    mean_service_seconds: float | None = Field(
+        description="Mean of call to end over passages served or transferred on after a call."
+    )
+
+
+class ServiceDayStats(Figures):
     day: date
     service: str
-    tickets: int
-    called: int
-    served: int
-    no_shows: int
-    cancelled: int
-    waiting_p50_seconds: float | None
-    waiting_p90_seconds: float | None
-    share_waited_15_min: float | None
-    mean_service_seconds: float | None
+
+
+class SiteDayStats(Figures):
+    day: date
+
+
+class ServiceStats(Figures):
+    service: str
+
+
+class HourStats(BaseModel):
+    """One site-local hour of the day (0-23) over the whole period, for one service (or for the
+    site when ``service`` is null)."""
+
+    hour: int
+    service: str | None
+    arrivals: int = Field(description="Passages that joined a queue in this hour.")
+    calls: int = Field(description="Passages first called in this hour (recalls not counted).")
+    waits: int = Field(description="Called passages that joined in this hour.")
+    waiting_p50_seconds: float | None = Field(description="Median wait of those passages.")
+    waiting_p90_seconds: float | None = Field(description="90th percentile of those waits.")
+    share_waited_15_min: float | None = Field(description="Share of those waits <= 900 s.")
 
 
 class HourArrivals(BaseModel):
@@ -346,8 +434,55 @@ class SiteStats(BaseModel):
     site: str
     date_from: date = Field(alias="from")
     date_to: date = Field(alias="to")
-    days: list[ServiceDayStats]
-    arrivals_by_hour: list[HourArrivals]
+    total: Figures = Field(description="The whole site over the whole period.")
+    services: list[ServiceStats] = Field(description="Each service over the whole period.")
+    days: list[ServiceDayStats] = Field(description="Each service on each day.")
+    site_days: list[SiteDayStats] = Field(description="The whole site on each day.")
+    hours: list[HourStats] = Field(
+        description="Per site-local hour of the day, per service and for the site (null)."
+    )
+    arrivals_by_hour: list[HourArrivals] = Field(
+        description="Tickets issued per site-local hour (by the service issued for)."
+    )
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class PassageView(BaseModel):
+    """One passage of a ticket through one service's queue (docs/statistics.md); times are
+    ISO 8601, site-local with the offset, corrected for the device's clock error."""
+
+    day: date = Field(description="The ticket's day (its number's).")
+    ticket: str = Field(description="Printed number, e.g. A042.")
+    ticket_id: str
+    passage: int = Field(description="1 for the service issued for, 2 after a first transfer...")
+    service: str = Field(description="The service of this passage.")
+    issued_for: str = Field(description="The service the ticket was issued for.")
+    priority: str | None
+    joined_by: str = Field(description="issue, transfer or reactivation.")
+    issued_at: str
+    joined_at: str
+    first_called_at: str | None
+    last_called_at: str | None = Field(description="The last call or recall.")
+    recalls: int
+    counter: str | None
+    transferred_at: str | None = Field(description="When it was sent on to another service.")
+    ended_at: str | None
+    outcome: str = Field(description="waiting, called, served, no_show, cancelled or transferred.")
+    final_status: str = Field(description="The ticket's state at the end of the period read.")
+    waited_seconds: int | None = Field(description="first_called_at - joined_at.")
+    service_seconds: int | None = Field(
+        description="ended_at - first_called_at, for a passage served or transferred on."
+    )
+    device: str = Field(description="The device that issued the ticket.")
+    conflict: bool
+
+
+class PassageList(BaseModel):
+    site: str
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    passages: list[PassageView]
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 

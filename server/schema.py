@@ -49,6 +49,8 @@ events = sa.Table(
     sa.Column("original_hlc", sa.String(96), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    # Its author's signature (tickets.signing; NULL for events stored unsigned).
+    sa.Column("sig", sa.String(64), nullable=True),
     sa.Index("events_site_hlc", "site", "hlc"),
     sa.Index("events_site_ticket", "site", "ticket"),
 )
@@ -85,6 +87,15 @@ leases = sa.Table(
     # again (its answer lost) is answered with the same block.
     sa.Column("request", sa.String(64), nullable=True),
     sa.PrimaryKeyConstraint("site", "service", "day", "start"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    # sha256 (hex) of a user's API token (scripts: statistics exports); never the token.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.Float(53), nullable=False),
 )
 
 devices = sa.Table(

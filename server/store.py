@@ -37,6 +37,7 @@ def event_json(row: Any) -> dict[str, Any]:
         "seq": row.seq,
         "received_at": row.received_at,
         "original_hlc": row.original_hlc,
+        "sig": row.sig,
     }
 
 
@@ -56,6 +57,7 @@ def row_event(row: Any, corrected_time: bool = False) -> Event:
         received_at=row.received_at,
         original_hlc=None if row.original_hlc is None else Timestamp.decode(row.original_hlc),
         occurred_at=row.occurred_at if corrected_time else None,
+        sig=row.sig,
     )
 
 
@@ -121,6 +123,7 @@ def append(
                 "occurred_at": occurred,
                 "ticket": e.ticket,
                 "data": e.data,
+                "sig": e.sig,
             }
         )
         token = e.data.get("token") if e.kind is EventKind.TICKET_ISSUED else None

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,6 +33,8 @@ from server.models import TOKEN_RE, LeaseRequest, SyncRequest
 from server.sites import LoadedSite
 from tickets.events import Event, EventError, EventKind
 from tickets.numbering import allocate_block
+from tickets.queue import label
+from tickets.signing import SERVER_SIGNER, signer
 from tickets.timing import place_uploaded
 
 MAX_HEALTH_BYTES = 8192
@@ -73,25 +76,63 @@ def clock_error(device_time: float | None, now: float) -> float | None:
     return 0.0 if abs(error) <= CLOCK_TOLERANCE_SECONDS else error
 
 
-def check_event(e: Event, where: str, loaded: LoadedSite, who: Principal) -> None:
-    """Refuses an uploaded event that this device may not have made (ApiError)."""
+@dataclass(frozen=True)
+class Authors:
+    """Who may have made the events of a site: its devices' keys and roles, and the server's
+    key (``tickets.signing``); read only for an upload that relays events of others."""
+
+    keys: dict[str, str]
+    roles: dict[str, str]
+
+    @classmethod
+    def load(cls, ctx: ServerContext, conn: Connection, site: str) -> Authors:
+        d = schema.devices
+        rows = conn.execute(
+            sa.select(d.c.id, d.c.role, d.c.token_hash).where(
+                d.c.site == site, d.c.revoked.is_(False), d.c.token_hash.is_not(None)
+            )
+        ).all()
+        keys = {r.id: r.token_hash for r in rows}
+        keys[SERVER_SIGNER] = ctx.event_key(site)
+        return cls(keys, {r.id: r.role for r in rows})
+
+
+def check_event(
+    e: Event,
+    where: str,
+    loaded: LoadedSite,
+    who: Principal,
+    authors: Authors | None = None,
+) -> None:
+    """Refuses an uploaded event that this device may not have made, or relays without its
+    author's signature (ApiError)."""
     if e.site != loaded.id:
         raise invalid(
             f"event {e.id}: site {e.site!r} is not the device's site {loaded.id!r}",
             field=f"{where}.site",
             event=e.id,
         )
+    role: str | None = who.role
     if e.device != who.name:
-        raise invalid(
-            f"event {e.id}: device {e.device!r} is not the calling device {who.name!r}",
-            field=f"{where}.device",
-            event=e.id,
-        )
-    if e.kind not in KINDS_BY_ROLE.get(who.role, frozenset()):
+        # A relay: the event is as good as its author's signature.
+        made_by = signer(e, authors.keys) if authors is not None else None
+        if made_by is None:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"event {e.id}: relayed by {who.name!r} without a valid signature of its "
+                f"author {e.device!r}",
+                event=e.id,
+                field=f"{where}.sig",
+            )
+        # The server's own events may be of any kind (an agent's action).
+        assert authors is not None
+        role = None if made_by == SERVER_SIGNER else authors.roles.get(made_by)
+    if role is not None and e.kind not in KINDS_BY_ROLE.get(role, frozenset()):
         raise ApiError(
             403,
             "forbidden",
-            f"event {e.id}: a {who.role} may not send {e.kind.value} events",
+            f"event {e.id}: a {role} may not send {e.kind.value} events",
             event=e.id,
             field=f"{where}.kind",
         )
@@ -136,11 +177,36 @@ def check_payload(e: Event, where: str, loaded: LoadedSite) -> None:
             value = d.get(key)
             if isinstance(value, str) and len(value) > most:
                 raise bad(key, f"{key} longer than {most} characters")
+        check_label_and_priority(d, loaded, bad)
 
 
-def parse_batch(who: Principal, loaded: LoadedSite, req: SyncRequest) -> list[Event]:
+def check_label_and_priority(
+    d: dict[str, Any], loaded: LoadedSite, bad: Callable[[str, str], ApiError]
+) -> None:
+    """A ticket's printed label is its service's prefix and number, and its priority one of
+    the site's reasons: nothing else reaches the queue, the pages or the CSV export."""
+    site = loaded.site
+    service = site.service(d["service"])
+    given = d.get("label")
+    if given is not None and service is not None:
+        expected = label(service.prefix, d["number"])
+        if given != expected:
+            raise bad("label", f"label {given!r} is not {expected!r} (prefix and number)")
+    priority = d.get("priority")
+    if priority is not None and priority not in site.priority_reasons:
+        offered = ", ".join(site.priority_reasons) or "none"
+        raise bad("priority", f"priority {priority!r} is not a reason of the site ({offered})")
+
+
+def parse_batch(
+    ctx: ServerContext, who: Principal, loaded: LoadedSite, req: SyncRequest
+) -> list[Event]:
     """The uploaded events, checked, without duplicates within the batch, each with its
     author's stamp (a copy a device re-stamped is read as its author made it)."""
+    authors = None
+    if any(raw.device != who.name for raw in req.events):
+        with db.read(ctx.engine) as conn:
+            authors = Authors.load(ctx, conn, loaded.id)
     out: dict[str, Event] = {}
     tokens: dict[str, str] = {}
     for i, raw in enumerate(req.events):
@@ -149,7 +215,7 @@ def parse_batch(who: Principal, loaded: LoadedSite, req: SyncRequest) -> list[Ev
             e = Event.from_dict(raw.model_dump(exclude={"seq", "received_at"})).authored
         except EventError as exc:
             raise invalid(str(exc), field=f"{where}.data", event=raw.id) from None
-        check_event(e, where, loaded, who)
+        check_event(e, where, loaded, who, authors)
         seen = out.get(e.id)
         if seen is not None:
             if seen != e:
@@ -220,6 +286,7 @@ def _store_new(
     events: list[Event],
     now: float,
     error: float | None,
+    uploader: str,
 ) -> list[Event]:
     existing = store.find(conn, [e.id for e in events])
     fresh = []
@@ -250,15 +317,30 @@ def _store_new(
                 field="data.token",
             )
     tickets = [e.ticket for e in fresh if e.ticket and e.kind is not EventKind.TICKET_ISSUED]
-    placed = place_uploaded(
-        fresh,
+    issued = store.issue_stamps(conn, loaded.id, tickets) if tickets else {}
+    bound = ctx.settings.max_clock_skew_seconds
+    # Others' events first: the uploader's own may be about a ticket it relays.
+    relayed = place_uploaded(
+        [e for e in fresh if e.device != uploader],
         ctx.clock,
         now=now,
-        bound=ctx.settings.max_clock_skew_seconds,
-        clock_error=error,
-        issued=store.issue_stamps(conn, loaded.id, tickets) if tickets else {},
+        bound=bound,
+        clock_error=None,
+        issued=issued,
     )
-    return store.append(conn, loaded.id, last_seq, placed, now, clock_error=error)
+    own = place_uploaded(
+        [e for e in fresh if e.device == uploader],
+        ctx.clock,
+        now=now,
+        bound=bound,
+        clock_error=error,
+        issued=issued,
+    )
+    stored = store.append(conn, loaded.id, last_seq, own, now, clock_error=error)
+    # The uploader's clock error is not its author's: a relayed event's clock stands.
+    return stored + store.append(
+        conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None
+    )
 
 
 def grant_leases(
@@ -363,7 +445,7 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
         loaded = ctx.sites.cached(site_id, version) or ctx.sites.get_by_engine(engine, site_id)
         if loaded is None:
             raise not_found(f"site {site_id!r}")
-        events = parse_batch(who, loaded, req)
+        events = parse_batch(ctx, who, loaded, req)
         for i, lr in enumerate(req.lease_requests):
             if who.role != "kiosk":
                 raise ApiError(
@@ -384,7 +466,7 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
                 raise not_found(f"site {site_id!r}")
             loaded = ctx.sites.from_row(row)
             error = clock_error(req.device_time, now)
-            stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error)
+            stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name)
             leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
             values: dict[str, Any] = {"last_seen": now}
             if req.health is not None:

@@ -5,7 +5,8 @@ One SQLite file (WAL, ``synchronous=FULL``): a commit is on disk before the devi
 nothing the device acted on. The journal holds:
 
 - every event the device knows (its own and those received from the server or a LAN peer);
-- the outbox: the device's own events the server has not acknowledged yet;
+- the outbox: the events to upload the server has not acknowledged yet: the device's own, and
+  those it learnt from LAN peers (it relays them: ``store_remote(relay=True)``);
 - events the server refused for good (quarantined, kept for the record, never resent);
 - the sync cursor (last server sequence number seen);
 - the number pool (leases granted by the server, offline counters): a number is taken and its
@@ -13,6 +14,10 @@ nothing the device acted on. The journal holds:
   across a crash;
 - the site configuration last received from the server;
 - the print state of each ticket ("pending" from issue until the printer answers).
+
+It keeps ``retention_days`` whole days before today and today (``prune``): older events,
+leases, offline counters and print states go, except events the server has not acknowledged
+yet, which stay until it has.
 
 Thread-safety: one connection, shared by every thread and serialised by a lock; every public
 method may be called from any thread (the UI thread, the sync worker, the button readers).
@@ -37,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -47,6 +53,7 @@ from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock, Timestamp
 from tickets.model import Site
 from tickets.numbering import Lease, NumberPool
 from tickets.queue import QueueState, label
+from tickets.signing import signed
 from tickets.timing import place_received
 
 log = logging.getLogger(__name__)
@@ -103,6 +110,8 @@ _LEASE_REQUEST = "journal.lease_request."
 _TIME_FLOOR = "journal.time_floor"
 """The latest time this device knows for sure has passed (seconds): its ``now()`` never goes
 below it, so its service day never runs backwards."""
+_KEPT_FROM = "journal.kept_from"
+"""The clock (milliseconds) of the first day the last prune kept: older events are not taken in."""
 _CLOCK_OFFSET = CLOCK_OFFSET_KEY = "journal.clock_offset"
 """The ``meta`` key of the clock offset in force (seconds, as text): absent until the first
 sync measured the clock (``guichet doctor`` reads it)."""
@@ -112,6 +121,27 @@ CLOCK_TOLERANCE_SECONDS = 1.0
 """A measured clock offset replaces the kept one when they differ by more than this plus the
 measurement's own uncertainty (half the round trip): a right clock keeps an offset of 0, and
 the offset is not rewritten at every sync."""
+
+
+DEFAULT_RETENTION_DAYS = 35
+"""Whole days before today a device keeps (five weeks: the kiosk's quieter-time advice reads the
+four whole weeks before today)."""
+_PRUNE_BATCH = 2000
+"""Events deleted per transaction while pruning: other threads get the journal in between."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one ``Journal.prune`` removed."""
+
+    first_day: str
+    """The earliest day kept (site time, YYYY-MM-DD): everything before it is gone."""
+    events: int
+    leases: int
+    offline_numbers: int
+    prints: int
+    unsent_kept: int
+    """Events older than ``first_day`` kept because the server has not acknowledged them."""
 
 
 class JournalError(RuntimeError):
@@ -128,11 +158,28 @@ class PrintState(StrEnum):
 
 class Journal:
     def __init__(
-        self, path: Path, site: str, device: str, wall: Callable[[], float] = time.time
+        self,
+        path: Path,
+        site: str,
+        device: str,
+        wall: Callable[[], float] = time.time,
+        *,
+        key: str | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
+        if retention_days < 1:
+            raise ValueError("a journal keeps at least one whole day before today")
         self.path = Path(path)
         self.site = site
         self.device = device
+        self.key = key
+        """The device's key (``tickets.signing.peer_key`` of its token): every event it makes
+        carries its signature, so any device can relay it. None: events are unsigned (a device
+        that never talks to a server or a peer)."""
+        self.retention_days = retention_days
+        self._pruned_on: str | None = None
+        self._closed = False
+        self._kept_from = 0
         self._wall = wall
         self._offset = 0.0
         self._measured = False
@@ -201,6 +248,8 @@ class Journal:
             max_ahead=MAX_DRIFT_SECONDS,
         )
         self.pool = self._load_pool()
+        kept = db.execute("SELECT value FROM meta WHERE key=?", (_KEPT_FROM,)).fetchone()
+        self._kept_from = int(kept[0]) if kept else 0
 
     def _load_pool(self) -> NumberPool:
         raw = self._meta(_OFFLINE)
@@ -238,13 +287,15 @@ class Journal:
         Raises ``EventError`` for a payload the event kind does not allow (nothing written).
         """
         with self._lock:
-            event = new_event(
-                kind,
-                site=self.site,
-                device=self.device,
-                hlc=self.clock.now(),
-                wall_time=self._wall(),
-                **data,
+            event = self._sign(
+                new_event(
+                    kind,
+                    site=self.site,
+                    device=self.device,
+                    hlc=self.clock.now(),
+                    wall_time=self._wall(),
+                    **data,
+                )
             )
             with self._tx() as c:
                 _insert(c, event)
@@ -262,23 +313,25 @@ class Journal:
         came from ("lease" or "offline"); raises ``NumbersExhausted`` when neither has one left.
         """
         with self._lock:
-            before = dict(self.pool.next_number), dict(self.pool.offline_next)
+            before = self.pool.counters(service, day)
             number, source = self.pool.take(service, day)
             try:
-                event = new_event(
-                    EventKind.TICKET_ISSUED,
-                    site=self.site,
-                    device=self.device,
-                    hlc=self.clock.now(),
-                    wall_time=self._wall(),
-                    ticket=str(uuid.uuid4()),
-                    service=service,
-                    number=number,
-                    day=day,
-                    priority=priority,
-                    token=secrets.token_urlsafe(16),
-                    lang=lang,
-                    label=label(prefix, number),
+                event = self._sign(
+                    new_event(
+                        EventKind.TICKET_ISSUED,
+                        site=self.site,
+                        device=self.device,
+                        hlc=self.clock.now(),
+                        wall_time=self._wall(),
+                        ticket=str(uuid.uuid4()),
+                        service=service,
+                        number=number,
+                        day=day,
+                        priority=priority,
+                        token=secrets.token_urlsafe(16),
+                        lang=lang,
+                        label=label(prefix, number),
+                    )
                 )
                 with self._tx() as c:
                     _insert(c, event)
@@ -290,18 +343,26 @@ class Journal:
                     )
                     self._own_time_seen(c)
             except BaseException:
-                self.pool.next_number, self.pool.offline_next = before
+                self.pool.restore(before)
                 raise
             self._fold([event])
             return event, source
 
-    def store_remote(self, events: list[Event]) -> list[Event]:
+    def _sign(self, event: Event) -> Event:
+        return signed(event, self.key) if self.key else event
+
+    def store_remote(self, events: list[Event], *, relay: bool = False) -> list[Event]:
         """Events from the server or a LAN peer: stored once by id; returns the new ones and
         those the server's copy moved (re-stamped: the server's copy replaces ours).
 
-        The clock moves past each within its bound (``tickets.timing.place_received``: a
-        peer's event stamped further ahead is re-stamped at receipt); events of another site
-        are ignored (and logged). The server's reception times raise the time floor.
+        With ``relay`` (events from a peer, already checked against their authors) the new
+        signed ones also go to the outbox: this device uploads them, so the server gets them
+        even when their author cannot reach it (an unsigned one only its author can upload).
+        An event the server sent (it has a ``seq``) leaves the outbox: the server has it. The
+        clock moves past each within its bound (``tickets.timing.place_received``: a peer's event
+        stamped further ahead is re-stamped at receipt); events of another site are ignored
+        (and logged), and so are events of days this journal has already pruned (``prune``).
+        The server's reception times raise the time floor.
         """
         with self._lock:
             fresh: list[Event] = []
@@ -314,6 +375,8 @@ class Journal:
                         )
                         continue
                     e = place_received(e, self.clock)
+                    if e.hlc.millis < self._kept_from:
+                        continue  # a day this journal has already forgotten
                     if e.original_hlc is not None and e.seq is None:
                         log.warning(
                             "event %s of %s stamped %s, beyond this device's clock: re-stamped "
@@ -328,13 +391,17 @@ class Journal:
                     if _insert(c, e):
                         fresh.append(e)
                         self._skip_offline_number(c, e)
+                        if relay and e.seq is None and e.sig is not None:
+                            c.execute("INSERT INTO outbox (id) VALUES (?)", (e.id,))
                     elif e.seq is not None and _replace(c, e):
                         fresh.append(e)
+                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
                     elif e.seq is not None:
                         c.execute(
                             "UPDATE events SET seq=?, received_at=? WHERE id=? AND seq IS NULL",
                             (e.seq, e.received_at, e.id),
                         )
+                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
                 if latest:
                     self._time_seen(c, latest)
             self._fold(fresh)
@@ -372,7 +439,8 @@ class Journal:
 
     # ---- the outbox -------------------------------------------------------------------------
     def outbox(self, limit: int = 500) -> list[Event]:
-        """Own events not yet acknowledged by the server, oldest first."""
+        """Events to upload not yet acknowledged by the server (own and relayed), oldest
+        first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT e.body, e.seq, e.received_at FROM outbox o JOIN events e USING (id) "
@@ -388,7 +456,7 @@ class Journal:
             c.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
 
     def backlog(self) -> int:
-        """How many own events wait for the server's acknowledgement."""
+        """How many events (own and relayed) wait for the server's acknowledgement."""
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
@@ -462,16 +530,16 @@ class Journal:
             self._set(_OFFLINE, json.dumps(list(numbers)) if numbers else "")
 
     def _save_numbers(self, c: _Tx, service: str, day: str) -> None:
-        for (s, d, start), nxt in self.pool.next_number.items():
-            if s == service and d == day:
-                c.execute(
-                    "UPDATE leases SET next=? WHERE service=? AND day=? AND start=?",
-                    (nxt, s, d, start),
-                )
-        offline = self.pool.offline_next.get((service, day))
-        if offline is not None:
+        now = self.pool.counters(service, day)
+        for start, nxt in now.blocks.items():
             c.execute(
-                "INSERT OR REPLACE INTO offline_numbers VALUES (?, ?, ?)", (service, day, offline)
+                "UPDATE leases SET next=? WHERE service=? AND day=? AND start=?",
+                (nxt, service, day, start),
+            )
+        if now.offline is not None:
+            c.execute(
+                "INSERT OR REPLACE INTO offline_numbers VALUES (?, ?, ?)",
+                (service, day, now.offline),
             )
 
     def save_site(self, site_json: dict[str, Any], version: str) -> None:
@@ -548,6 +616,115 @@ class Journal:
             site = self._site
         now = self.now()
         return (site.day(now) if site else date.fromtimestamp(now)).isoformat()
+
+    def issued_times(self, service: str, since: float, until: float) -> list[float]:
+        """The clocks (seconds since the epoch) of the service's TicketIssued events in
+        [since, until), read from the journal (not the fold, which holds two days): the
+        kiosk's quieter-time advice reads weeks of them."""
+        lo, hi = f"{int(since * 1000):015d}", f"{int(until * 1000):015d}"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hlc FROM events WHERE hlc >= ? AND hlc < ? "
+                "AND json_extract(body, '$.kind') = ? "
+                "AND json_extract(body, '$.data.service') = ?",
+                (lo, hi, EventKind.TICKET_ISSUED.value, service),
+            ).fetchall()
+        return [Timestamp.decode(h).seconds for (h,) in rows]
+
+    def last_position(self) -> int:
+        """The position (``events_after``) of the last event this journal stored, 0 if none."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(n), 0) FROM events").fetchone()[0])
+
+    # ---- retention ----------------------------------------------------------------------
+    def prune(self, reference: float | None = None) -> Pruned | None:
+        """Forgets the days before the last ``retention_days`` whole days before today: their
+        events (with their quarantine records and print states), leases and offline counters.
+        Events still in the outbox stay, whatever their age, until the server has them.
+
+        Today is the day of the earlier of ``reference`` (the sync worker passes the server's
+        time) and ``now()``, in the site's time zone (the last site given to ``state``; None,
+        nothing done, before any). Numbers restart each day, so a pruned day's numbers can
+        never be issued again: the service day never goes back that far. Events of a pruned
+        day that arrive later (from the server or a peer) are not taken in.
+        """
+        with self._lock:
+            site = self._site
+        if site is None:
+            return None
+        now = self.now() if reference is None else min(reference, self.now())
+        first_day = site.day(now) - timedelta(days=self.retention_days)
+        first = datetime.combine(first_day, datetime.min.time(), site.tz)
+        kept_from = int(first.timestamp() * 1000)
+        cut, day = f"{kept_from:015d}", first_day.isoformat()
+        events = prints = 0
+        while not self._closed:
+            with self._tx() as c:
+                rows = c.execute(
+                    "SELECT n, id, json_extract(body, '$.kind'), "
+                    "json_extract(body, '$.data.ticket') FROM events "
+                    "WHERE hlc < ? AND id NOT IN (SELECT id FROM outbox) LIMIT ?",
+                    (cut, _PRUNE_BATCH),
+                ).fetchall()
+                tickets = [(t,) for _, _, kind, t in rows if kind == EventKind.TICKET_ISSUED.value]
+                for t in tickets:
+                    prints += c.execute("DELETE FROM prints WHERE ticket=?", t).rowcount
+                c.executemany("DELETE FROM quarantine WHERE id=?", [(r[1],) for r in rows])
+                c.executemany("DELETE FROM events WHERE n=?", [(r[0],) for r in rows])
+            events += len(rows)
+            if len(rows) < _PRUNE_BATCH:
+                break
+        with self._tx() as c:
+            leases = c.execute("DELETE FROM leases WHERE day < ?", (day,)).rowcount
+            offline = c.execute("DELETE FROM offline_numbers WHERE day < ?", (day,)).rowcount
+            unsent = c.execute(
+                "SELECT count(*) FROM outbox JOIN events USING (id) WHERE hlc < ?", (cut,)
+            ).fetchone()[0]
+            self._kept_from = max(self._kept_from, kept_from)
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_KEPT_FROM, str(self._kept_from))
+            )
+            self.pool.forget_before(day)
+        result = Pruned(day, events, leases, offline, prints, int(unsent))
+        if events or leases or offline:
+            log.info(
+                "journal pruned before %s: %d events, %d leases, %d offline counters, "
+                "%d print states (%d unacknowledged events kept)",
+                day,
+                events,
+                leases,
+                offline,
+                prints,
+                unsent,
+            )
+        return result
+
+    def prune_due(self, reference: float | None = None) -> Pruned | None:
+        """``prune`` once per day (of the site): the sync worker calls it after each round."""
+        with self._lock:
+            site = self._site
+        if site is None:
+            return None
+        now = self.now() if reference is None else min(reference, self.now())
+        today = site.day(now).isoformat()
+        if self._pruned_on == today:
+            return None
+        result = self.prune(reference)
+        self._pruned_on = today
+        return result
+
+    def prune_soon(self) -> None:
+        """``prune_due`` on a thread of its own, for a device no sync worker prunes for (a
+        standalone kiosk): the first prune of a long history never holds up a ticket."""
+
+        def run() -> None:
+            try:
+                self.prune_due()
+            except Exception:
+                if not self._closed:
+                    log.exception("journal pruning failed (tried again tomorrow)")
+
+        threading.Thread(target=run, name="guichet-journal-prune", daemon=True).start()
 
     # ---- the time -----------------------------------------------------------------------
     def wall(self) -> float:
@@ -653,6 +830,19 @@ class Journal:
     def set_meta(self, key: str, value: str) -> None:
         self._set("app." + key, value)
 
+    def meta_keys(self, prefix: str) -> list[str]:
+        """The keys set with ``set_meta`` that start with ``prefix``."""
+        full = "app." + prefix
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM meta WHERE substr(key, 1, ?) = ?", (len(full), full)
+            ).fetchall()
+        return [key[len("app.") :] for (key,) in rows]
+
+    def delete_meta(self, key: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM meta WHERE key=?", ("app." + key,))
+
     def _meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -664,6 +854,7 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
 
     def __enter__(self) -> Journal:
@@ -739,4 +930,5 @@ def _event(body: str, seq: int | None, received_at: float | None) -> Event:
         seq=seq,
         received_at=received_at,
         original_hlc=Timestamp.decode(original) if original else None,
+        sig=d.get("sig"),
     )

@@ -19,6 +19,17 @@ class Role(StrEnum):
     DISPLAY = "display"
 
 
+class PriorityRule(StrEnum):
+    """Where a priority ticket (pregnancy, disability, age) goes ahead, when a counter calls."""
+
+    ACROSS_SERVICES = "across_services"
+    """Ahead of every ticket of the counter's services: a counter taking reception then civil
+    status calls a priority civil-status ticket before an ordinary reception ticket."""
+    WITHIN_SERVICE = "within_service"
+    """Ahead of the tickets of its own service only: the counter's preference order of services
+    comes first, priority decides within each service."""
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """One opening period of a day, site-local, start inclusive, end exclusive."""
@@ -102,6 +113,8 @@ class Site:
     """How many numbers one lease grants a kiosk."""
     priority_reasons: tuple[str, ...] = ()
     """Priority tickets offered at the kiosk (e.g. pregnancy, disability, age); empty: none."""
+    priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
+    """Where priority tickets go ahead when a counter calls (docs/queue.md)."""
 
     @property
     def tz(self) -> ZoneInfo:

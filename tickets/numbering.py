@@ -55,34 +55,40 @@ def allocate_block(
 class NumberPool:
     """Device side: the numbers this device may issue, per (service, day).
 
-    ``leases`` holds granted blocks; ``next_number`` the next unused number of each block
-    (keyed by the block's start); ``offline_next`` the next offline number per (service, day).
-    All of it is plain data so the journal can persist it.
+    ``next_number`` holds the next unused number of each granted block (keyed by service, day
+    and the block's start); ``offline_next`` the next offline number per (service, day). All of
+    it is plain data so the journal can persist it. The blocks are indexed by (service, day),
+    kept in order of their start: taking a number looks at that day's blocks only, however
+    many days the pool has seen.
     """
 
     offline_range: tuple[int, int] | None = None
-    leases: list[Lease] = field(default_factory=list)
     next_number: dict[tuple[str, str, int], int] = field(default_factory=dict)
     offline_next: dict[tuple[str, str], int] = field(default_factory=dict)
+    _blocks: dict[tuple[str, str], list[Lease]] = field(default_factory=dict, repr=False)
+
+    @property
+    def leases(self) -> list[Lease]:
+        """Every granted block, by day, service and start."""
+        return [lease for key in sorted(self._blocks) for lease in self._blocks[key]]
 
     def grant(self, lease: Lease) -> None:
         key = (lease.service, lease.day, lease.start)
         if key in self.next_number:
             return
-        self.leases.append(lease)
+        blocks = self._blocks.setdefault((lease.service, lease.day), [])
+        blocks.append(lease)
+        blocks.sort(key=lambda item: item.start)
         self.next_number[key] = lease.start
 
     def remaining(self, service: str, day: str) -> int:
         return sum(
-            lease.end - self.next_number[(lease.service, lease.day, lease.start)] + 1
-            for lease in self.leases
-            if lease.service == service and lease.day == day
+            lease.end - self.next_number[(service, day, lease.start)] + 1
+            for lease in self._blocks.get((service, day), ())
         )
 
     def held(self, service: str, day: str) -> int:
-        return sum(
-            lease.size for lease in self.leases if lease.service == service and lease.day == day
-        )
+        return sum(lease.size for lease in self._blocks.get((service, day), ()))
 
     def needs_lease(self, service: str, day: str, block: int) -> bool:
         """True when less than half a block is left: time to ask the server for more."""
@@ -90,9 +96,7 @@ class NumberPool:
 
     def take(self, service: str, day: str) -> tuple[int, str]:
         """The next number to issue and where it came from ("lease" or "offline")."""
-        for lease in sorted(self.leases, key=lambda item: item.start):
-            if lease.service != service or lease.day != day:
-                continue
+        for lease in self._blocks.get((service, day), ()):
             key = (service, day, lease.start)
             n = self.next_number[key]
             if n <= lease.end:
@@ -107,8 +111,36 @@ class NumberPool:
                 return n, "offline"
         raise NumbersExhausted(f"no number left for service {service!r} on {day}")
 
+    def counters(self, service: str, day: str) -> NumberCounters:
+        """The next numbers of one service and day, as they are now (``restore`` puts them
+        back after a failed issue; the journal persists them)."""
+        blocks = {
+            lease.start: self.next_number[(service, day, lease.start)]
+            for lease in self._blocks.get((service, day), ())
+        }
+        return NumberCounters(service, day, blocks, self.offline_next.get((service, day)))
+
+    def restore(self, counters: NumberCounters) -> None:
+        s, d = counters.service, counters.day
+        for start, n in counters.blocks.items():
+            self.next_number[(s, d, start)] = n
+        if counters.offline is None:
+            self.offline_next.pop((s, d), None)
+        else:
+            self.offline_next[(s, d)] = counters.offline
+
     def forget_before(self, day: str) -> None:
         """Drops leases and offline counters of days before ``day`` (numbers restart daily)."""
-        self.leases = [lease for lease in self.leases if lease.day >= day]
+        self._blocks = {k: v for k, v in self._blocks.items() if k[1] >= day}
         self.next_number = {k: v for k, v in self.next_number.items() if k[1] >= day}
         self.offline_next = {k: v for k, v in self.offline_next.items() if k[1] >= day}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberCounters:
+    """The next numbers of one service and day: per block (by its start) and offline."""
+
+    service: str
+    day: str
+    blocks: dict[int, int]
+    offline: int | None

@@ -7,7 +7,8 @@ or, when a ticket is called twice (two counters, or one counter again), kept and
 conflict.
 
 Who is next for a counter: among the waiting tickets of the services the counter takes,
-priority tickets first, then the counter's service preference order, then the oldest issue.
+priority tickets first, then the counter's service preference order, then the oldest issue
+(or, with the site's ``priority_rule`` "within_service", the preference order first).
 A transferred or reactivated ticket keeps its original issue time, hence its place.
 """
 
@@ -18,12 +19,13 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from tickets.estimate import service_seconds
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
-from tickets.model import Site
+from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
-"""How many recent service times the rolling mean of a service uses."""
+"""How many recent service times of a service the estimate uses."""
 MAX_SERVICE_SAMPLE_SECONDS = 3 * 3600.0
 """A service time longer than this is not a service time (a clock that was wrong, a counter
 left open over lunch): it never enters the rolling mean, so never an estimate (seconds)."""
@@ -44,6 +46,57 @@ FINISHED = frozenset({TicketStatus.SERVED, TicketStatus.NO_SHOW, TicketStatus.CA
 def label(prefix: str, number: int) -> str:
     """The printed and announced form of a number: A042, B1005."""
     return f"{prefix}{number:03d}"
+
+
+class Outcome(StrEnum):
+    """How a passage through one service's queue ended (or where it stands)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    TRANSFERRED = "transferred"
+
+
+class Joined(StrEnum):
+    """How a ticket joined a service's queue."""
+
+    ISSUE = "issue"
+    TRANSFER = "transfer"
+    REACTIVATION = "reactivation"
+
+
+@dataclass(slots=True)
+class Passage:
+    """One stay of a ticket in one service's queue: from joining it (issue, transfer or
+    reactivation after a no-show) to leaving it (served, no-show, cancelled, transferred on).
+    A transferred ticket has one passage per service it went through; statistics count each
+    passage under its own service (docs/statistics.md)."""
+
+    service: str
+    joined_at: float
+    joined_by: Joined
+    called_at: float | None = None
+    """The call that took it from this queue (``Event.at``)."""
+    last_called_at: float | None = None
+    counter: str | None = None
+    recalls: int = 0
+    ended_at: float | None = None
+    outcome: Outcome = Outcome.WAITING
+
+    @property
+    def waited_seconds(self) -> float | None:
+        return None if self.called_at is None else max(0.0, self.called_at - self.joined_at)
+
+    @property
+    def service_seconds(self) -> float | None:
+        """Call to end, for a passage served or transferred on after its call."""
+        if self.outcome not in (Outcome.SERVED, Outcome.TRANSFERRED):
+            return None
+        if self.called_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.called_at)
 
 
 @dataclass(slots=True)
@@ -76,6 +129,8 @@ class Ticket:
     """Numbered for another day than the one it was issued on (its kiosk's clock was wrong,
     and the server re-stamped it): it belongs to the day of its stamp (``day``), where it is
     called like any other, and staff see the flag."""
+    passages: list[Passage] = field(default_factory=list)
+    """Its stays in each service's queue, in order; the last one is the current."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -196,7 +251,10 @@ class QueueState:
         """An independent copy: events added to one later do not show in the other."""
         return QueueState(
             site=self.site,
-            tickets={tid: replace(t) for tid, t in self.tickets.items()},
+            tickets={
+                tid: replace(t, passages=[replace(p) for p in t.passages])
+                for tid, t in self.tickets.items()
+            },
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -281,6 +339,7 @@ class QueueState:
             token=d.get("token", ""),
             lang=d.get("lang", ""),
             original_service=d["service"],
+            passages=[Passage(d["service"], e.at, Joined.ISSUE)],
         )
         key = (d["day"], ticket.service, ticket.number)
         if key in self._numbers:
@@ -306,6 +365,10 @@ class QueueState:
             t.called_at = t.called_at or e.at
             t.last_called_at = e.at
             t.service_started_at = e.at
+            p = t.passages[-1]
+            p.called_at = p.last_called_at = e.at
+            p.counter = counter
+            p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
         elif t.called_at is not None:
@@ -324,6 +387,8 @@ class QueueState:
             return
         t.recalls += 1
         t.last_called_at = e.at
+        t.passages[-1].recalls += 1
+        t.passages[-1].last_called_at = e.at
         counter = e.data["counter"]
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
@@ -365,6 +430,7 @@ class QueueState:
         t.recalls = 0
         t.service_started_at = None
         t.finished_at = None
+        t.passages.append(Passage(t.service, e.at, Joined.REACTIVATION))
 
     def _transferred(self, e: Event) -> None:
         t = self.tickets.get(e.data["ticket"])
@@ -375,6 +441,9 @@ class QueueState:
             return
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
+        p = t.passages[-1]
+        p.ended_at, p.outcome = e.at, Outcome.TRANSFERRED
+        t.passages.append(Passage(target, e.at, Joined.TRANSFER))
         t.status = TicketStatus.WAITING
         t.service = target
         t.counter = None
@@ -411,6 +480,8 @@ class QueueState:
             del self.current[t.counter]
         t.status = status
         t.finished_at = at
+        p = t.passages[-1]
+        p.ended_at, p.outcome = at, Outcome(status.value)
 
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:
@@ -426,7 +497,13 @@ class QueueState:
         return out
 
     def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
-        """The ticket this counter should call now, or None when nobody waits for it."""
+        """The ticket this counter should call now, or None when nobody waits for it.
+
+        Among the waiting tickets of the counter's services (of ``day`` when given), with the
+        site's ``priority_rule``: across services, priority tickets first, then the counter's
+        preference order of services, then the oldest issue; within a service, the preference
+        order first, then priority tickets, then the oldest issue. Whether the service is open
+        now plays no part: everyone who took a ticket is received (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -440,6 +517,11 @@ class QueueState:
         ]
         if not candidates:
             return None
+        if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+            return min(
+                candidates,
+                key=lambda t: (rank[t.service], t.priority is None, t.issued_hlc, t.id),
+            )
         return min(
             candidates,
             key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
@@ -460,11 +542,11 @@ class QueueState:
         )
 
     def mean_service_seconds(self, service_id: str) -> float:
-        samples = self.service_times.get(service_id)
-        if samples:
-            return sum(samples) / len(samples)
+        """The service time estimates use: the configured duration blended with the last
+        ROLLING_SAMPLES observed ones (tickets.estimate.service_seconds)."""
         service = self.site.service(service_id)
-        return service.mean_service_seconds if service else 300.0
+        configured = service.mean_service_seconds if service else 300.0
+        return service_seconds(configured, self.service_times.get(service_id, ()))
 
     def counters_serving(self, service_id: str) -> list[str]:
         return [
@@ -476,7 +558,7 @@ class QueueState:
     def estimate_wait(self, service_id: str, ahead: int) -> float:
         """Seconds until someone with ``ahead`` people before them is called.
 
-        people ahead x rolling mean service time / open counters serving the service
+        people ahead x estimated service time / open counters serving the service
         (at least one: a service whose counters are all closed is estimated as if one opened).
         """
         counters = max(1, len(self.counters_serving(service_id)))

@@ -6,13 +6,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
+from starlette.responses import Response
 
 from server import db
-from server.actions import CounterAction, counter_action, issue_ticket
+from server.actions import counter_action, issue_ticket
 from server.api.deps import Caller, Ctx, Received, SiteId
 from server.auth import Permission, Principal
 from server.context import ServerContext
 from server.errors import ErrorBody, invalid, not_found, responses
+from server.export import csv_response, row_values
 from server.models import (
     IDENT,
     ActionRequest,
@@ -20,21 +22,22 @@ from server.models import (
     ConflictList,
     IssuedTicket,
     IssueRequest,
+    NextPreview,
+    PassageList,
     QueueSnapshot,
     SiteStats,
     TransferRequest,
 )
 from server.sites import LoadedSite
 from server.states import window_floor
-from server.stats import MAX_DAYS, site_stats
-from server.views import conflict_views, snapshot
+from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, passage_rows, site_stats, tickets_in_period
+from server.views import conflict_views, snapshot, ticket_view
+from tickets.press import CounterAction, plan
 
 router = APIRouter(prefix="/sites/{site}")
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2199, 12, 31)
 
 CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
-_ERRORS = responses(400, 401, 403, 404, 413, 422)
+_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 _ACTION_ERRORS = {
     **_ERRORS,
     409: {
@@ -83,6 +86,33 @@ def transfer(
 _ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
 
 
+@router.get(
+    "/counters/{counter}/next",
+    response_model=NextPreview,
+    responses=responses(401, 403, 404, 422),
+    summary="Who the counter would call next, without calling (read-only)",
+)
+def next_preview(site: SiteId, counter: CounterId, ctx: Ctx, who: Caller) -> NextPreview:
+    """The ticket ``POST .../counters/{counter}/next`` would call now (the same rule:
+    ``tickets.press.plan``, the site's ``priority_rule``); nothing is made or changed."""
+    loaded = _site(ctx, who, site, Permission.READ)
+    if loaded.site.counter(counter) is None:
+        raise not_found(f"counter {counter!r}")
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        day, _floor = window_floor(loaded, now)
+        planned = plan(state, counter, CounterAction.NEXT, day)
+        current = state.counter_ticket(counter)
+        return NextPreview(
+            site=site,
+            counter=counter,
+            day=day,
+            priority_rule=loaded.site.priority_rule.value,
+            current=ticket_view(state, current, with_wait=False) if current else None,
+            next=ticket_view(state, planned.ticket) if planned.ticket else None,
+        )
+
+
 @router.post(
     "/counters/{counter}/{action}",
     response_model=ActionResult,
@@ -126,7 +156,7 @@ def issue(site: SiteId, body: IssueRequest, ctx: Ctx, who: Caller) -> IssuedTick
 @router.get(
     "/queue",
     response_model=QueueSnapshot,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="The site's queue now: services, counters, waiting tickets, calls, conflicts",
 )
 def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
@@ -140,7 +170,7 @@ def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
 @router.get(
     "/conflicts",
     response_model=ConflictList,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="Disagreements between devices found when their offline events were merged",
 )
 def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
@@ -149,26 +179,82 @@ def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
         return ConflictList(site=site, conflicts=conflict_views(state))
 
 
+_BOUNDS = f"From {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+DateFrom = Annotated[
+    date,
+    Query(
+        alias="from",
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description=f"First day (site-local), ISO 8601. {_BOUNDS}; a date outside gives 422.",
+    ),
+]
+DateTo = Annotated[
+    date,
+    Query(
+        alias="to",
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description=f"Last day, included. {_BOUNDS}, not before `from`, at most {MAX_DAYS} "
+        "days after it; otherwise 422.",
+    ),
+]
+_STATS_ERRORS = responses(401, 403, 404, 422, 429)
+
+
+def _period(ctx: ServerContext, who: Principal, site: str, first: date, last: date) -> LoadedSite:
+    loaded = _site(ctx, who, site, Permission.STATS)
+    if last < first:
+        raise invalid("'to' is before 'from'", field="to")
+    if (last - first).days >= MAX_DAYS:
+        raise invalid(f"at most {MAX_DAYS} days at once", field="to")
+    return loaded
+
+
 @router.get(
     "/stats",
     response_model=SiteStats,
-    responses=responses(401, 403, 404, 422),
-    summary="Waiting-time indicators per service and day (see docs/statistics.md)",
+    responses=_STATS_ERRORS,
+    summary="Waiting-time indicators per passage: per service, day and hour, and for the site "
+    "(docs/statistics.md)",
 )
-def stats(
-    site: SiteId,
-    ctx: Ctx,
-    who: Caller,
-    date_from: Annotated[
-        date, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY, description="First day (site time).")
-    ],
-    date_to: Annotated[
-        date, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY, description="Last day, included.")
-    ],
-) -> SiteStats:
-    loaded = _site(ctx, who, site, Permission.STATS)
-    if date_to < date_from:
-        raise invalid("'to' is before 'from'", field="to")
-    if (date_to - date_from).days >= MAX_DAYS:
-        raise invalid(f"at most {MAX_DAYS} days at once", field="to")
+def stats(site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo) -> SiteStats:
+    loaded = _period(ctx, who, site, date_from, date_to)
     return site_stats(ctx.engine, loaded, date_from, date_to)
+
+
+@router.get(
+    "/passages",
+    response_model=PassageList,
+    responses=_STATS_ERRORS,
+    summary="Every passage of every ticket through a service's queue (the rows behind /stats)",
+)
+def passages(
+    site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo
+) -> PassageList:
+    loaded = _period(ctx, who, site, date_from, date_to)
+    tickets = tickets_in_period(ctx.engine, loaded, date_from, date_to)
+    rows = [row_values(loaded.site, r) for r in passage_rows(tickets)]
+    return PassageList.model_validate(
+        {"site": site, "from": date_from, "to": date_to, "passages": rows}
+    )
+
+
+@router.get(
+    "/passages.csv",
+    response_class=Response,
+    responses={
+        **_STATS_ERRORS,
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "RFC 4180 CSV, UTF-8 with a byte-order mark, one row per passage "
+            "(the columns of /passages, in that order).",
+        },
+    },
+    summary="The passages as CSV (spreadsheets, open data, BI jobs)",
+)
+def passages_csv_export(
+    site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo
+) -> Response:
+    loaded = _period(ctx, who, site, date_from, date_to)
+    return csv_response(ctx.engine, loaded, date_from, date_to)

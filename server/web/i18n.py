@@ -31,6 +31,7 @@ FR: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "responsable",
     "role.admin": "administrateur",
+    "role.superadmin": "administrateur de tous les sites",
     # landing
     "home.title": "Accueil du public",
     "home.lead": "Choisissez un lieu d'accueil.",
@@ -91,9 +92,21 @@ FR: dict[str, str] = {
     "console.live": "Mise à jour en direct",
     "console.offline": "Connexion perdue — nouvelle tentative…",
     "console.nobody": "Personne n'attend pour ce guichet.",
-    "console.closed_hint": "Ouvrez le guichet pour appeler des usagers.",
+    "console.closed_hint": "Guichet fermé. « Suivant » l'ouvre et appelle le premier usager.",
     "console.action_failed": "Action impossible : {reason}",
     "console.called": "{label} appelé au {counter}.",
+    "console.recalled": "{label} rappelé.",
+    "console.finished": "{label} : terminé.",
+    "console.marked_absent": "{label} marqué absent.",
+    "console.transferred": "{label} transféré vers {service}.",
+    "console.opened": "Guichet ouvert.",
+    "console.closed_now": "Guichet fermé.",
+    "console.absent_pending": "{label} sera marqué absent dans {n} s.",
+    "console.undo": "Annuler",
+    "console.undone": "Absence annulée : {label} reste à votre guichet.",
+    "console.summary": "{n} en attente pour ce guichet. Prochain : {next}.",
+    "console.summary_empty": "Personne n'attend pour ce guichet.",
+    "console.announcements": "Annonces du guichet",
     # admin
     "admin.title": "Administration",
     "admin.site": "Lieu",
@@ -225,12 +238,13 @@ FR: dict[str, str] = {
     "stats.minutes": "{n} min",
     "stats.def.title": "Comment ces chiffres sont calculés",
     "stats.def.day": (
-        "Jour et service : ceux de la délivrance du ticket (heure du lieu) ; un ticket transféré "
-        "reste compté dans son premier service."
+        "Jour : celui de la délivrance du ticket (heure du lieu). Un ticket transféré compte un "
+        "passage dans chaque service où il est passé : son attente, son appel et sa durée de "
+        "service y sont comptés là où ils ont eu lieu."
     ),
     "stats.def.wait": (
-        "Attente : de la délivrance du ticket à son premier appel. Les tickets jamais appelés "
-        "comptent dans « Tickets », pas dans les attentes."
+        "Attente : de l'arrivée dans la file du service (délivrance ou transfert) à l'appel. "
+        "Les passages jamais appelés comptent dans « Tickets », pas dans les attentes."
     ),
     "stats.def.percentiles": (
         "Médiane et 90 % : la moitié, et neuf sur dix, des usagers appelés ont attendu au plus "
@@ -240,9 +254,11 @@ FR: dict[str, str] = {
         "Servis en 15 min ou moins : part des usagers appelés après 15 minutes d'attente au plus."
     ),
     "stats.def.service": (
-        "Durée de service : moyenne, du premier appel à la fin, des tickets servis."
+        "Durée de service : moyenne, de l'appel à la fin (ou au transfert), des passages "
+        "servis ou transférés."
     ),
     "stats.hour": "Heure",
+    "stats.out_of_range": "Les statistiques couvrent les jours du {bounds}.",
     # follow my ticket
     "follow.title": "Votre ticket",
     "follow.service": "Service",
@@ -259,6 +275,11 @@ FR: dict[str, str] = {
     "follow.live": "Suivi en direct",
     "follow.reconnecting": "Connexion perdue — nouvelle tentative…",
     "follow.priority": "Ticket prioritaire",
+    "follow.priority_hint": "Vous serez appelé avant les tickets ordinaires.",
+    "follow.recalled": "Nouvel appel ({n}) : on vous attend au {counter}.",
+    "follow.transferred": (
+        "Votre demande a été transmise de « {old} » à « {new} ». Vous gardez votre place d'arrivée."
+    ),
     # live wait
     "wait.title": "Attente en ce moment",
     "wait.service": "Service",
@@ -304,6 +325,7 @@ EN: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "manager",
     "role.admin": "administrator",
+    "role.superadmin": "administrator of every site",
     "home.title": "Public reception",
     "home.lead": "Choose a reception desk.",
     "home.no_site": "No reception desk is configured yet.",
@@ -360,9 +382,21 @@ EN: dict[str, str] = {
     "console.live": "Live updates",
     "console.offline": "Connection lost — retrying…",
     "console.nobody": "Nobody is waiting for this counter.",
-    "console.closed_hint": "Open the counter to call visitors.",
+    "console.closed_hint": "Counter closed. “Next” opens it and calls the first visitor.",
     "console.action_failed": "Action refused: {reason}",
     "console.called": "{label} called to {counter}.",
+    "console.recalled": "{label} called again.",
+    "console.finished": "{label}: done.",
+    "console.marked_absent": "{label} marked absent.",
+    "console.transferred": "{label} transferred to {service}.",
+    "console.opened": "Counter open.",
+    "console.closed_now": "Counter closed.",
+    "console.absent_pending": "{label} will be marked absent in {n} s.",
+    "console.undo": "Undo",
+    "console.undone": "Absence cancelled: {label} stays at your counter.",
+    "console.summary": "{n} waiting for this counter. Next: {next}.",
+    "console.summary_empty": "Nobody is waiting for this counter.",
+    "console.announcements": "Counter announcements",
     "admin.title": "Administration",
     "admin.site": "Site",
     "admin.services": "Services",
@@ -484,12 +518,13 @@ EN: dict[str, str] = {
     "stats.minutes": "{n} min",
     "stats.def.title": "How these figures are computed",
     "stats.def.day": (
-        "Day and service: those of the ticket's issue (site time); a transferred ticket stays "
-        "counted in its first service."
+        "Day: that of the ticket's issue (site time). A transferred ticket has a passage in "
+        "each service it went through: its wait, call and service time count where they "
+        "happened."
     ),
     "stats.def.wait": (
-        "Wait: from the ticket's issue to its first call. Tickets never called count in "
-        "\u201cTickets\u201d, not in the waits."
+        "Wait: from joining the service's queue (issue or transfer) to the call. Passages "
+        "never called count in \u201cTickets\u201d, not in the waits."
     ),
     "stats.def.percentiles": (
         "Median and 90th percentile: half, and nine in ten, of the called visitors waited at "
@@ -498,8 +533,12 @@ EN: dict[str, str] = {
     "stats.def.within15": (
         "Served within 15 min: share of called visitors who waited 15 minutes or less."
     ),
-    "stats.def.service": "Service time: mean time from first call to the end, over served tickets.",
+    "stats.def.service": (
+        "Service time: mean time from the call to the end (or the transfer), over passages "
+        "served or transferred on."
+    ),
     "stats.hour": "Hour",
+    "stats.out_of_range": "Statistics cover the days {bounds}.",
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",
@@ -515,6 +554,11 @@ EN: dict[str, str] = {
     "follow.live": "Live",
     "follow.reconnecting": "Connection lost — retrying…",
     "follow.priority": "Priority ticket",
+    "follow.priority_hint": "You will be called before ordinary tickets.",
+    "follow.recalled": "Called again ({n}): {counter} is waiting for you.",
+    "follow.transferred": (
+        "Your request was passed from “{old}” to “{new}”. You keep your place in the queue."
+    ),
     "wait.title": "Waiting right now",
     "wait.service": "Service",
     "wait.people": "People waiting",

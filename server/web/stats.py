@@ -7,23 +7,19 @@ module only lays them out, draws them (``charts``) and adds the arrivals heatmap
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from server import db, store
-from server.context import ServerContext
+from server.export import csv_response
 from server.models import SiteStats
 from server.sites import LoadedSite
-from server.stats import MARGIN, MAX_DAYS, site_stats
+from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, site_stats
 from server.web import charts, data, format
 from server.web.page import MANAGERS, Page, Refusal
-from tickets.queue import Ticket, fold
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,9 +52,13 @@ def period(page: Page, loaded: LoadedSite) -> tuple[date, date]:
 
     def parse(name: str, default: date) -> date:
         try:
-            return date.fromisoformat(page.request.query_params.get(name, ""))
+            value = date.fromisoformat(page.request.query_params.get(name, ""))
         except ValueError:
             return default
+        if not FIRST_DAY <= value <= LAST_DAY:
+            bounds = f"{FIRST_DAY.isoformat()} – {LAST_DAY.isoformat()}"
+            raise Refusal(page.error(422, page._("stats.out_of_range", bounds=bounds)))
+        return value
 
     last = min(parse("to", today), today)
     first = parse("from", last - timedelta(days=DEFAULT_DAYS - 1))
@@ -199,100 +199,10 @@ def stats_page(site: str, page: PageDep) -> Response:
 
 
 # ---- CSV export ---------------------------------------------------------------------------
-CSV_COLUMNS = (
-    "day",
-    "ticket",
-    "service",
-    "final_service",
-    "priority",
-    "status",
-    "issued_at",
-    "first_called_at",
-    "last_called_at",
-    "finished_at",
-    "waited_seconds",
-    "service_seconds",
-    "counter",
-    "recalls",
-    "transfers",
-    "device",
-    "conflict",
-    "ticket_id",
-)
-
-
-def tickets_in_period(
-    ctx: ServerContext, loaded: LoadedSite, first: date, last: date
-) -> list[Ticket]:
-    """Tickets of the site-local days ``first``..``last``, folded as ``server.stats`` does."""
-    site = loaded.site
-    start = datetime.combine(first, time(0), tzinfo=site.tz) - MARGIN
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=site.tz) + MARGIN
-    with db.read(ctx.engine) as conn:
-        rows = store.by_clock(
-            conn, site.id, store.hlc_floor(start.timestamp()), store.hlc_floor(end.timestamp())
-        )
-    state = fold(site, [store.row_event(r, corrected_time=True) for r in rows])
-    first_s, last_s = first.isoformat(), last.isoformat()
-    chosen = [t for t in state.tickets.values() if first_s <= t.day <= last_s]
-    return sorted(chosen, key=lambda t: (t.day, t.issued_at, t.label))
-
-
-def tickets_csv(loaded: LoadedSite, tickets: list[Ticket]) -> str:
-    """RFC 4180 CSV (UTF-8 with a byte-order mark, so spreadsheets read the accents); times
-    are ISO 8601 in the site's time zone with its offset."""
-    tz = loaded.site.tz
-
-    def iso(epoch: float | None) -> str:
-        return "" if epoch is None else datetime.fromtimestamp(epoch, tz).isoformat()
-
-    def seconds(value: float | None) -> str:
-        return "" if value is None else f"{value:.0f}"
-
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for t in tickets:
-        served = (
-            max(0.0, t.finished_at - t.called_at)
-            if t.status.value == "served" and t.finished_at is not None and t.called_at is not None
-            else None
-        )
-        writer.writerow(
-            [
-                t.day,
-                t.label,
-                t.original_service,
-                t.service,
-                t.priority or "",
-                t.status.value,
-                iso(t.issued_at),
-                iso(t.called_at),
-                iso(t.last_called_at),
-                iso(t.finished_at),
-                seconds(t.waited_seconds),
-                seconds(served),
-                t.counter or "",
-                t.recalls,
-                t.transfers,
-                t.device,
-                "yes" if t.conflict else "",
-                t.id,
-            ]
-        )
-    return out.getvalue()
-
-
 @router.get("/stats/{site}/tickets.csv")
 def export_csv(site: str, page: PageDep) -> Response:
+    """The passages CSV (``server.export``), for a signed-in manager; integrators use
+    ``GET /api/v1/sites/{site}/passages.csv`` with HTTP Basic or a token."""
     loaded = _site(page, site)
     first, last = period(page, loaded)
-    tickets = tickets_in_period(page.ctx, loaded, first, last)
-    name = f"tickets-{site}-{first.isoformat()}-{last.isoformat()}.csv"
-    response = Response(
-        tickets_csv(loaded, tickets),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-    return page.finish(response)
+    return page.finish(csv_response(page.ctx.engine, loaded, first, last))

@@ -82,7 +82,7 @@ def test_recall_is_announced_again_and_absent_done_transfer_act_on_the_current_t
     assert [(c.ticket, c.recall) for c in announced] == [("A001", False), ("A001", True)]
     assert announced[0].key != announced[1].key
 
-    assert core.press(Press("2", Action.ABSENT)).ticket is None
+    assert core.press(Press("2", Action.NO_SHOW)).ticket is None
     core.press(Press("2", Action.NEXT))
     transfer = core.press(Press("2", Action.TRANSFER, "passeports"))
     assert transfer.ticket is None
@@ -118,7 +118,7 @@ def test_refused_presses_change_nothing(site: Site, journal: Journal, kiosk: Kio
         Reason.UNKNOWN_COUNTER,
         ["99 ERR UNKNOWNCOUNTER\n"],
     )
-    for action in (Action.RECALL, Action.DONE, Action.ABSENT):
+    for action in (Action.RECALL, Action.DONE, Action.NO_SHOW):
         assert core.press(Press("2", action)).error is Reason.NO_TICKET
     core.press(Press("2", Action.NEXT))
     bad = core.press(Press("2", Action.TRANSFER, "piscine"))

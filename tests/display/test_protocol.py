@@ -26,8 +26,8 @@ from display.protocol import (
         (b"3 next", Press("3", Action.NEXT)),
         (b"  12   RECALL ", Press("12", Action.RECALL)),
         (b"3 DONE", Press("3", Action.DONE)),
-        (b"3 ABSENT", Press("3", Action.ABSENT)),
-        (b"3 NOSHOW", Press("3", Action.ABSENT)),
+        (b"3 ABSENT", Press("3", Action.NO_SHOW)),
+        (b"3 NOSHOW", Press("3", Action.NO_SHOW)),
         (b"3 OPEN", Press("3", Action.OPEN)),
         (b"3 CLOSE", Press("3", Action.CLOSE)),
         (b"3 TRANSFER passeports", Press("3", Action.TRANSFER, "passeports")),
@@ -40,7 +40,7 @@ def test_a_press_line_gives_the_counter_and_the_action(raw: bytes, expected: Pre
 
 def test_a_press_prints_back_as_the_line_a_box_sends() -> None:
     assert Press("3", Action.TRANSFER, "ccas").line() == "3 TRANSFER ccas"
-    assert parse_line(Press("4", Action.ABSENT).line().encode()) == Press("4", Action.ABSENT)
+    assert parse_line(Press("4", Action.NO_SHOW).line().encode()) == Press("4", Action.NO_SHOW)
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,17 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("event day", "POST", SYNC, {"events": [issued_with(day="Monday")]}, 422, "invalid"),
     ("event token", "POST", SYNC, {"events": [issued_with(token="short")]}, 422, "invalid"),
     ("ticket NUL", "POST", SYNC, {"events": [issued_with(ticket="a\x00b")]}, 422, "invalid"),
+    ("formula label", "POST", SYNC, {"events": [issued_with(label="=1+2")]}, 422, "invalid"),
+    ("other label", "POST", SYNC, {"events": [issued_with(label="B007")]}, 422, "invalid"),
+    (
+        "formula priority",
+        "POST",
+        SYNC,
+        {"events": [issued_with(priority='=HYPERLINK("http://x","y")')]},
+        422,
+        "invalid",
+    ),
+    ("unknown priority", "POST", SYNC, {"events": [issued_with(priority="vip")]}, 422, "invalid"),
     (
         "lone surrogate",
         "POST",
@@ -324,3 +335,12 @@ def test_a_clock_offset_that_is_no_number_refuses_the_health_report_alone(
             sa.select(d.c.health).where(d.c.site == SITE, d.c.id == "kiosk-a")
         ).scalar_one()
     assert stored == health
+
+
+def test_a_ticket_with_its_own_label_and_a_site_priority_is_taken(shared_srv: Srv) -> None:
+    e = issued_with(label="A901", priority="pregnancy")
+    r = shared_srv.request(
+        "POST", SYNC, device="kiosk-a", json={"device": "kiosk-a", "events": [e]}
+    )
+    assert r.status_code == 200, r.text
+    assert shared_srv.count("id = :id", id=e["id"]) == 1

@@ -101,9 +101,9 @@ def test_unknown_counter_wrong_site_and_wrong_device_are_refused(srv: Srv) -> No
     r = srv.sync("kiosk-a", events=wire([other_site]))
     assert (r.status_code, r.json()["field"]) == (422, "events.0.site")
 
-    not_mine = DeviceClock("kiosk-b").issued(30)
+    not_mine = DeviceClock("kiosk-b").issued(30)  # another's, without its signature
     r = srv.sync("kiosk-a", events=wire([not_mine]))
-    assert (r.status_code, r.json()["field"]) == (422, "events.0.device")
+    assert (r.status_code, r.json()["field"]) == (403, "events.0.sig")
     assert srv.count() == 0
 
 

@@ -139,7 +139,7 @@ def test_statistics_page_shows_the_hand_computed_figures_and_its_charts(
     expect(page.locator("#wait-chart svg")).to_contain_text("Civil status · Median wait")
 
 
-def test_csv_export_has_every_ticket_with_its_timestamps(seeded: Srv) -> None:
+def test_csv_export_has_every_passage_with_its_timestamps(seeded: Srv) -> None:
     http, _csrf = form_session(seeded.url, MANAGER)
     r = http.get(f"{seeded.url}/stats/{SITE}/tickets.csv?{PERIOD}", timeout=10)
     assert r.status_code == 200
@@ -157,7 +157,7 @@ def test_csv_export_has_every_ticket_with_its_timestamps(seeded: Srv) -> None:
         "A906",
     ]
     c1 = rows[0]
-    assert (c1["day"], c1["service"], c1["status"], c1["counter"]) == (
+    assert (c1["day"], c1["service"], c1["outcome"], c1["counter"]) == (
         "2026-03-10",
         "civil",
         "served",
@@ -165,12 +165,21 @@ def test_csv_export_has_every_ticket_with_its_timestamps(seeded: Srv) -> None:
     )
     assert c1["issued_at"] == "2026-03-10T08:55:00+01:00"
     assert c1["first_called_at"] == "2026-03-10T09:01:00+01:00"
-    assert c1["finished_at"] == "2026-03-10T09:09:00+01:00"
+    assert c1["ended_at"] == "2026-03-10T09:09:00+01:00"
     assert (c1["waited_seconds"], c1["service_seconds"]) == ("360", "480")
     c3, c5 = rows[2], rows[4]
-    assert (c3["status"], c3["service_seconds"]) == ("no_show", "")
-    assert (c5["status"], c5["first_called_at"], c5["waited_seconds"]) == ("cancelled", "", "")
-    assert c5["finished_at"] == "2026-03-10T11:00:00+01:00"
+    assert (c3["outcome"], c3["service_seconds"]) == ("no_show", "")
+    assert (c5["outcome"], c5["first_called_at"], c5["waited_seconds"]) == ("cancelled", "", "")
+    assert c5["ended_at"] == "2026-03-10T11:00:00+01:00"
+
+
+@pytest.mark.parametrize("path", ["", "/tickets.csv"])
+def test_dates_outside_the_bounds_get_a_clear_422(seeded: Srv, path: str) -> None:
+    http, _csrf = form_session(seeded.url, MANAGER)
+    for query in ("from=0001-01-01&to=2026-03-10", "from=2026-03-10&to=9999-12-31"):
+        r = http.get(f"{seeded.url}/stats/{SITE}{path}?{query}", timeout=10)
+        assert r.status_code == 422
+        assert "2000-01-01" in r.text and "2199-12-31" in r.text
 
 
 def test_statistics_need_a_manager(seeded: Srv) -> None:

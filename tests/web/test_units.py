@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from config.site import SiteConfig
+from server.ratelimit import Limit, TokenBuckets
 from server.web import format, i18n, siteforms
-from server.web.ratelimit import Limit, TokenBuckets
 from server.web.siteforms import FormError
 from tests.server.helpers import site_config
 
