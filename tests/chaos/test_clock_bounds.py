@@ -20,6 +20,7 @@ import requests
 from display.protocol import Action, Press
 from tests.chaos.clocksite import DAY, HOUR, MONDAY_10, Site
 from tests.server.helpers import SITE
+from tickets.estimate import service_seconds
 from tickets.hlc import MAX_DRIFT_SECONDS
 from tickets.journal import Journal
 from tickets.peer import PeerLink, PeerSync, peer_key
@@ -74,10 +75,11 @@ def test_a_kiosk_a_day_ahead_moves_no_clock_and_no_figure(site: Site) -> None:
     queue = _queue(site)
     (serving,) = [c["ticket"] for c in queue["counters"] if c["id"] == "1"]
     assert (serving["label"], serving["day"], serving["misdated"]) == (ahead, "2026-11-23", True)
-    # One ticket waits; the one served took 7 minutes (420 s): one counter, 420 s.
-    assert _civil(queue["services"])["estimated_wait_seconds"] == pytest.approx(420, abs=2)
+    # One ticket waits, one counter; the one served took 7 minutes, not 23 hours.
+    expected = service_seconds(300.0, [420.0])
+    assert _civil(queue["services"])["estimated_wait_seconds"] == pytest.approx(expected, abs=2)
     public = _get(site, f"/api/v1/public/sites/{SITE}/wait")
-    assert _civil(public["services"])["estimated_wait_seconds"] == pytest.approx(420, abs=2)
+    assert _civil(public["services"])["estimated_wait_seconds"] == pytest.approx(expected, abs=2)
     site.truth.t += 300
     board.core.press(Press("1", Action.DONE))
     stats = site.stats()
