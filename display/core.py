@@ -398,7 +398,7 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            planned = plan(self._state, c, press.action, self.today(), press.service)
+            planned = plan(self._state, c, press.action, self.today(), press.service, self._wall())
             for kind, payload in planned.events:
                 self._state.add(self.journal.record(kind, press=press_id, **payload))
             fresh = self._new_calls() if planned.events else []

@@ -82,6 +82,10 @@ def _signatures(conn: Connection) -> None:
     _add_column(conn, schema.events, "sig")
 
 
+def _appointments(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.appointments])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
@@ -89,6 +93,7 @@ STEPS: tuple[Step, ...] = (
     Step(4, "users' read-only API tokens", _api_tokens),
     Step(5, "administrators given no site become administrators of every site", _superadmins),
     Step(6, "events' author signatures", _signatures),
+    Step(7, "appointments, at most one per place of a slot", _appointments),
 )
 
 
