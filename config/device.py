@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator
 
 from config.loader import STRICT, GuichetSettings, loadable, writable_folder
 from tickets.journal import DEFAULT_RETENTION_DAYS
+from tickets.signing import peer_key
 
 Pixels = Annotated[int, Field(ge=100, le=10_000)]
 
@@ -42,6 +43,11 @@ class ServerLink(BaseModel):
     """Longest wait between two sync attempts while the server does not answer (seconds);
     the wait doubles from the interval up to this, with jitter. The push stream reopening
     ends the wait early."""
+
+    @property
+    def event_key(self) -> str | None:
+        """The key this device signs its events with (from its token), None without one."""
+        return peer_key(self.token) if self.token else None
 
 
 class PeerSettings(BaseModel):

@@ -304,6 +304,7 @@ def build_board(
             settings.site,
             settings.device_id,
             wall=wall,
+            key=settings.server.event_key,
             retention_days=settings.retention_days,
         )
     site = initial_site(settings, journal)

@@ -77,12 +77,23 @@ def _superadmins(conn: Connection) -> None:
             conn.execute(sa.update(u).where(u.c.username == row.username).values(role="superadmin"))
 
 
+def _signatures(conn: Connection) -> None:
+    # Events stored before keep NULL: devices relay only signed events of others.
+    _add_column(conn, schema.events, "sig")
+
+
+def _appointments(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.appointments])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
     Step(3, "events' times corrected by the device's clock error", _occurred_at),
     Step(4, "users' read-only API tokens", _api_tokens),
     Step(5, "administrators given no site become administrators of every site", _superadmins),
+    Step(6, "events' author signatures", _signatures),
+    Step(7, "appointments, at most one per place of a slot", _appointments),
 )
 
 

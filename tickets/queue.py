@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from tickets import appointments
 from tickets.estimate import service_seconds
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
@@ -124,6 +125,12 @@ class Ticket:
     conflict: bool = False
     passages: list[Passage] = field(default_factory=list)
     """Its stays in each service's queue, in order; the last one is the current."""
+    appointment: str | None = None
+    """The appointment this ticket was checked in for (its id); None for a walk-in."""
+    appointment_at: float | None = None
+    """That appointment's time (seconds since the epoch): see ``tickets.appointments``."""
+    note: str = ""
+    """A note for the counter agent (reception's, at check-in)."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -179,6 +186,8 @@ class QueueState:
     presses: dict[str, str] = field(default_factory=dict)
     """Press id -> the clock node that decided it (events carrying ``press``)."""
     service_times: dict[str, deque[float]] = field(default_factory=dict)
+    appointment_streak: dict[str, int] = field(default_factory=dict)
+    """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
@@ -242,6 +251,7 @@ class QueueState:
             service_times={
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
+            appointment_streak=dict(self.appointment_streak),
             _events=list(self._events),
             _keys=list(self._keys),
             _ids=set(self._ids),
@@ -260,6 +270,7 @@ class QueueState:
         self.conflicts.clear()
         self.presses.clear()
         self.service_times.clear()
+        self.appointment_streak.clear()
         self._numbers.clear()
         for e in self._events:
             self._apply(e)
@@ -314,6 +325,9 @@ class QueueState:
             lang=d.get("lang", ""),
             original_service=d["service"],
             passages=[Passage(d["service"], e.at, Joined.ISSUE)],
+            appointment=d.get("appointment"),
+            appointment_at=d.get("appointment_at"),
+            note=d.get("note", ""),
         )
         key = (ticket.day, ticket.service, ticket.number)
         if key in self._numbers:
@@ -345,6 +359,10 @@ class QueueState:
             p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
+            booked = appointments.is_appointment(t, self.site.calling)
+            self.appointment_streak[counter] = (
+                self.appointment_streak.get(counter, 0) + 1 if booked else 0
+            )
         elif t.called_at is not None:
             # Called again, at another counter or the same one, while called or after it was
             # finished: the waiting room heard it twice. The first call by clock stands.
@@ -468,14 +486,19 @@ class QueueState:
         out.sort(key=Ticket.queue_key)
         return out
 
-    def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
-        """The ticket this counter should call now, or None when nobody waits for it.
+    def next_for(
+        self, counter_id: str, day: str | None = None, now: float | None = None
+    ) -> Ticket | None:
+        """The ticket this counter should call at ``now`` (seconds since the epoch; default:
+        the time of the newest event), or None when nobody waits for it.
 
-        Among the waiting tickets of the counter's services (of ``day`` when given), with the
-        site's ``priority_rule``: across services, priority tickets first, then the counter's
-        preference order of services, then the oldest issue; within a service, the preference
-        order first, then priority tickets, then the oldest issue. Whether the service is open
-        now plays no part: everyone who took a ticket is received (docs/queue.md)."""
+        Among the waiting tickets of the counter's services (of ``day`` when given): checked-in
+        appointments by ``tickets.appointments.pick`` (due ones ahead of walk-ins, within its
+        bound); walk-ins with the site's ``priority_rule``: across services, priority tickets
+        first, then the counter's preference order of services, then the oldest issue; within
+        a service, the preference order first, then priority tickets, then the oldest issue.
+        Whether the service is open now plays no part: everyone who took a ticket is received
+        (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -489,14 +512,21 @@ class QueueState:
         ]
         if not candidates:
             return None
-        if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
-            return min(
-                candidates,
-                key=lambda t: (rank[t.service], t.priority is None, t.issued_hlc, t.id),
-            )
-        return min(
+        if now is None:
+            now = self._events[-1].at if self._events else 0.0
+
+        def walk_in_order(t: Ticket) -> tuple[object, ...]:
+            if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+                return (rank[t.service], t.priority is None, t.issued_hlc, t.id)
+            return (t.priority is None, rank[t.service], t.issued_hlc, t.id)
+
+        return appointments.pick(
             candidates,
-            key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
+            rank,
+            self.site.calling,
+            now,
+            self.appointment_streak.get(counter_id, 0),
+            walk_in_order,
         )
 
     def people_ahead(self, ticket_id: str) -> int:
