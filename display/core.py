@@ -6,7 +6,9 @@ the board decides from its own view of the queue (its journal's fold), journals 
 (uploaded later; the server flags any conflict) and shows the call at once. After a failed
 attempt, presses skip the server for a while (``offline_retry``) so agents never wait on a dead
 link press after press; a successful sync ends that early. Before the server decides again, the
-board uploads the decisions it took alone (its outbox): the server never decides without them.
+board uploads its outbox: the decisions it took alone, and the events it learnt from its LAN
+peers (a ticket printed by a kiosk that cannot reach the server): the server never decides
+without them, so it never calls a later ticket before one the board knows is waiting.
 
 Each press has an id, sent to the server with a time budget (half the board's timeout) and
 carried by the events of the board's own decision: the server makes nothing for a press once
@@ -275,9 +277,10 @@ class BoardCore:
     """A board's outbox is a few events per press decided alone: ten batches are hours of it."""
 
     def _upload_own_decisions(self) -> None:
-        """Uploads the presses decided here (the outbox) before the server decides again: a
-        server deciding without them could call again a ticket this board called. Raises when
-        the outbox cannot be emptied (the press is then decided here too)."""
+        """Uploads the outbox (presses decided here, events learnt from peers) before the
+        server decides again: a server deciding without them could call again a ticket this
+        board called, or call a later ticket before one a kiosk cut from the server printed.
+        Raises when the outbox cannot be emptied (the press is then decided here too)."""
         assert self.client is not None
         for _ in range(self.UPLOAD_ROUNDS):
             batch = self.journal.outbox(self.UPLOAD_BATCH)
@@ -352,7 +355,7 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            planned = plan(self._state, c, press.action, self.today(), press.service)
+            planned = plan(self._state, c, press.action, self.today(), press.service, self._wall())
             for kind, payload in planned.events:
                 self._state.add(self.journal.record(kind, press=press_id, **payload))
             fresh = self._new_calls() if planned.events else []

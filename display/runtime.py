@@ -27,7 +27,7 @@ from tickets.heartbeat import CLOCK_OFFSET_FIELD, clock_offset_seconds
 from tickets.journal import Journal
 from tickets.model import Site
 from tickets.peer import PeerSync, fetch_peer_keys
-from tickets.sync import EventStream, SyncClient, SyncWorker
+from tickets.sync import SyncClient, SyncWorker, push_channel
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +304,7 @@ def build_board(
             settings.site,
             settings.device_id,
             wall=wall,
+            key=settings.server.event_key,
             retention_days=settings.retention_days,
         )
     site = initial_site(settings, journal)
@@ -326,18 +327,20 @@ def build_board(
             journal,
             client,
             interval=link.sync_interval_seconds,
+            poll_interval=link.poll_interval_seconds,
             health=board.health,
             on_events=board.on_sync_events,
             on_state=board.on_sync_state,
             on_config=board.on_sync_config,
             max_backoff=link.max_backoff_seconds,
         )
-        stream = EventStream(
-            client,
+        stream = push_channel(
+            worker,
             settings.site,
             on_events=board.on_stream_events,
-            cursor=lambda: journal.cursor,
             on_state=board.on_stream_state,
+            reconnect=link.stream_reconnect_seconds,
+            max_reconnect=link.stream_reconnect_max_seconds,
         )
         board.sync_worker = worker
         board.workers += [worker, stream]

@@ -165,6 +165,8 @@ class KioskApp(App):
         """Back to the idle screen, in the site's first language, without priority."""
         self.priority = None
         self.busy = False
+        if self.sm is not None:
+            self.screen("services").page = 0
         self.set_language(self.default_language)
         self.go("idle")
 

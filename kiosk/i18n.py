@@ -116,10 +116,19 @@ class Texts:
         hours, rest = divmod(minutes, 60)
         return self._("about {h} h {m:02d}").format(h=hours, m=rest)
 
+    def short_wait(self, minutes: int) -> str:
+        """The wait on a service card: "No wait", "12 min", "1 h 20"."""
+        if minutes <= 0:
+            return self._("No wait")
+        if minutes < 60:
+            return self._("{n} min").format(n=minutes)
+        hours, rest = divmod(minutes, 60)
+        return self._("{h} h {m:02d}").format(h=hours, m=rest)
+
     def people(self, n: int) -> str:
         if n == 0:
             return self._("nobody waiting")
-        return self.n_("{n} person waiting", "{n} people waiting", n).format(n=n)
+        return self.n_("{n} waiting", "{n} waiting", n).format(n=n)
 
     def ahead(self, n: int) -> str:
         if n == 0:

@@ -198,6 +198,12 @@ def _back(p: _Pen) -> None:
     p.box(0.4, 0.4, 0.5, 0.2)
 
 
+def _next(p: _Pen) -> None:
+    p.ink()
+    p.tri(0.9, 0.5, 0.55, 0.82, 0.55, 0.18)
+    p.box(0.1, 0.4, 0.5, 0.2)
+
+
 ICONS: dict[str, Draw] = {
     "family": _family,
     "passport": _passport,
@@ -215,6 +221,7 @@ ICONS: dict[str, Draw] = {
     "language": _language,
     "priority": _priority,
     "back": _back,
+    "next": _next,
 }
 
 

@@ -25,7 +25,7 @@ from tickets.journal import Journal
 
 if TYPE_CHECKING:
     from tickets.peer import PeerSync
-    from tickets.sync import SyncClient, SyncWorker
+    from tickets.sync import EventStream, SyncClient, SyncWorker
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -81,10 +81,14 @@ class KioskRuntime:
             settings.site,
             settings.device_id,
             clock,
+            key=settings.server.event_key,
             retention_days=settings.retention_days,
         )
         self.printer = printer if printer is not None else open_printer(settings.printer)
         self.sync: SyncWorker | None = None
+        self.stream: EventStream | None = None
+        """The push stream: the site's events as they happen, and the sign the server is
+        back."""
         self.peers: PeerSync | None = None
         """The exchange with the site's other devices on the LAN ([peers]), once started."""
         site = initial_site(settings, self.journal)
@@ -138,7 +142,7 @@ class KioskRuntime:
         if link.url is None:
             log.info("no server configured: standalone kiosk, numbers from the offline range")
             return False
-        from tickets.sync import SyncClient, SyncWorker
+        from tickets.sync import SyncClient, SyncWorker, push_channel
 
         def events_arrived(events: list[Any]) -> None:
             self.core.apply_events(events)
@@ -162,6 +166,7 @@ class KioskRuntime:
             self.journal,
             client,
             interval=link.sync_interval_seconds,
+            poll_interval=link.poll_interval_seconds,
             services_for_leases=lambda: [s.id for s in self.core.site.services],
             block=self.core.site.lease_block,
             health=self.health,
@@ -172,6 +177,20 @@ class KioskRuntime:
             max_backoff=link.max_backoff_seconds,
         )
         self.sync.start()
+
+        def pushed(events: list[Any]) -> None:
+            fresh = self.journal.store_remote(events)
+            if fresh:
+                events_arrived(fresh)
+
+        self.stream = push_channel(
+            self.sync,
+            self.settings.site,
+            on_events=pushed,
+            reconnect=link.stream_reconnect_seconds,
+            max_reconnect=link.stream_reconnect_max_seconds,
+        )
+        self.stream.start()
         self.start_peers(client, events_arrived)
         return True
 
@@ -217,6 +236,8 @@ class KioskRuntime:
     def close(self) -> None:
         if self.peers is not None:
             self.peers.stop()
+        if self.stream is not None:
+            self.stream.stop()
         if self.sync is not None:
             self.sync.stop()
         self.io.shutdown(wait=True)

@@ -106,7 +106,11 @@ class KioskDriver:
         return self.app.screen(name)
 
     def card(self, service_id: str) -> Any:
-        return self.screen("services")._cards[service_id]
+        """The card of ``service_id``, on screen: turns to its page when the services need more
+        than one."""
+        card = self.screen("services").reveal(service_id)
+        self.frames(2)
+        return card
 
     def screenshot(self, path: Path) -> Path:
         """Saves the window to exactly ``path`` (PNG)."""

@@ -31,6 +31,15 @@ FONT_HEADLINE = 52
 FONT_CLOCK = 64
 FONT_NUMBER = 200
 
+# Service cards (design pixels): the services screen fits as many as these allow on a page.
+CARD_PADDING = 12
+CARD_SPACING = 6
+CARD_TOP_ROW = 44
+"""Height of a card's first row: the service's pictogram and its wait."""
+CARD_MIN_WIDTH = 180
+CARD_GAP = 12
+"""Space between two cards."""
+
 
 def rgba(hex_colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
     """Kivy colour (0..1 floats) from "#RRGGBB"."""

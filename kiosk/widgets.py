@@ -95,6 +95,58 @@ class KioskText(Label):
     min_lines = NumericProperty(1)
 
 
+_MEASURED: dict[tuple[str, float, float, bool], tuple[float, float]] = {}
+
+
+def measure_text(
+    text: str, font_size: float, width: float, bold: bool = True
+) -> tuple[float, float]:
+    """(widest word, height) of ``text`` wrapped to ``width`` at ``font_size``, as a Label with
+    ``text_size = (width, None)`` draws it (window pixels)."""
+    from kivy.core.text import Label as CoreLabel
+
+    key = (text, round(font_size, 1), round(width, 1), bold)
+    if key not in _MEASURED:
+        if not text:
+            _MEASURED[key] = (0.0, 0.0)
+        else:
+            core = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=(width, None))
+            core.refresh()
+            height = float(core.texture.size[1]) if core.texture is not None else 0.0
+            word = max(core.get_extents(w)[0] for w in text.split()) if text.split() else 0
+            _MEASURED[key] = (float(word), height)
+    return _MEASURED[key]
+
+
+class KioskFitText(Label):
+    """A label that wraps to its width and shrinks, from ``max_font`` down to ``min_font``
+    (window pixels), until its text fits its box with no word cut in two."""
+
+    max_font = NumericProperty(30)
+    min_font = NumericProperty(24)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._trigger_fit = Clock.create_trigger(self._fit, -1)
+        self.bind(
+            size=self._trigger_fit,
+            text=self._trigger_fit,
+            max_font=self._trigger_fit,
+            min_font=self._trigger_fit,
+            bold=self._trigger_fit,
+        )
+
+    def _fit(self, *_: object) -> None:
+        size = self.max_font
+        step = max(1.0, self.min_font / 24)
+        while size > self.min_font:
+            word, height = measure_text(self.text, size, self.width, self.bold)
+            if word <= self.width and height <= self.height:
+                break
+            size = max(self.min_font, size - step)
+        self.font_size = size
+
+
 class KioskServiceCard(KioskTappable):
     service_id = StringProperty("")
     name = StringProperty("")
@@ -102,7 +154,6 @@ class KioskServiceCard(KioskTappable):
     badge = StringProperty("")
     icon = StringProperty("document")
     available = BooleanProperty(True)
-    wide = BooleanProperty(False)
 
 
 class KioskButton(KioskTappable):

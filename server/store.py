@@ -36,6 +36,7 @@ def event_json(row: Any) -> dict[str, Any]:
         "data": row.data,
         "seq": row.seq,
         "received_at": row.received_at,
+        "sig": row.sig,
     }
 
 
@@ -54,6 +55,7 @@ def row_event(row: Any, corrected_time: bool = False) -> Event:
         seq=row.seq,
         received_at=row.received_at,
         occurred_at=row.occurred_at if corrected_time else None,
+        sig=row.sig,
     )
 
 
@@ -116,6 +118,7 @@ def append(
                 "occurred_at": occurred,
                 "ticket": e.ticket,
                 "data": e.data,
+                "sig": e.sig,
             }
         )
         token = e.data.get("token") if e.kind is EventKind.TICKET_ISSUED else None

@@ -150,6 +150,8 @@ def public_ticket(state: QueueState, site: Site, t: Ticket) -> PublicTicket:
     waiting = t.status is TicketStatus.WAITING
     ahead = state.people_ahead(t.id) if waiting else 0
     counter = site.counter(t.counter) if t.counter else None
+    moved_from = t.original_service if t.transfers and t.original_service != t.service else None
+    first = site.service(moved_from) if moved_from else None
     return PublicTicket(
         label=t.label,
         service=t.service,
@@ -160,4 +162,8 @@ def public_ticket(state: QueueState, site: Site, t: Ticket) -> PublicTicket:
         estimated_wait_seconds=state.estimate_wait(t.service, ahead) if waiting else None,
         counter=t.counter if t.status is TicketStatus.CALLED else None,
         counter_label=counter.label if counter and t.status is TicketStatus.CALLED else None,
+        priority=t.priority is not None,
+        recalls=t.recalls,
+        transferred_from=moved_from,
+        transferred_from_names=dict(first.names) if first else None,
     )

@@ -7,7 +7,8 @@ or, when a ticket is called twice (two counters, or one counter again), kept and
 conflict.
 
 Who is next for a counter: among the waiting tickets of the services the counter takes,
-priority tickets first, then the counter's service preference order, then the oldest issue.
+priority tickets first, then the counter's service preference order, then the oldest issue
+(or, with the site's ``priority_rule`` "within_service", the preference order first).
 A transferred or reactivated ticket keeps its original issue time, hence its place.
 """
 
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import ClassVar
 
+from tickets import appointments
+from tickets.estimate import service_seconds
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
-from tickets.model import Site
+from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
-"""How many recent service times the rolling mean of a service uses."""
+"""How many recent service times of a service the estimate uses."""
 CALL_HISTORY = 50
 
 
@@ -124,6 +127,12 @@ class Ticket:
     conflict: bool = False
     passages: list[Passage] = field(default_factory=list)
     """Its stays in each service's queue, in order; the last one is the current."""
+    appointment: str | None = None
+    """The appointment this ticket was checked in for (its id); None for a walk-in."""
+    appointment_at: float | None = None
+    """That appointment's time (seconds since the epoch): see ``tickets.appointments``."""
+    note: str = ""
+    """A note for the counter agent (reception's, at check-in)."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -179,6 +188,8 @@ class QueueState:
     presses: dict[str, str] = field(default_factory=dict)
     """Press id -> the clock node that decided it (events carrying ``press``)."""
     service_times: dict[str, deque[float]] = field(default_factory=dict)
+    appointment_streak: dict[str, int] = field(default_factory=dict)
+    """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
@@ -259,6 +270,7 @@ class QueueState:
             service_times={
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
+            appointment_streak=dict(self.appointment_streak),
             _numbers=dict(self._numbers),
         )
 
@@ -347,6 +359,9 @@ class QueueState:
             lang=d.get("lang", ""),
             original_service=d["service"],
             passages=[Passage(d["service"], e.at, Joined.ISSUE)],
+            appointment=d.get("appointment"),
+            appointment_at=d.get("appointment_at"),
+            note=d.get("note", ""),
         )
         key = (ticket.day, ticket.service, ticket.number)
         if key in self._numbers:
@@ -378,6 +393,10 @@ class QueueState:
             p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
+            booked = appointments.is_appointment(t, self.site.calling)
+            self.appointment_streak[counter] = (
+                self.appointment_streak.get(counter, 0) + 1 if booked else 0
+            )
         elif t.called_at is not None:
             # Called again, at another counter or the same one, while called or after it was
             # finished: the waiting room heard it twice. The first call by clock stands.
@@ -501,8 +520,19 @@ class QueueState:
         out.sort(key=Ticket.queue_key)
         return out
 
-    def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
-        """The ticket this counter should call now, or None when nobody waits for it."""
+    def next_for(
+        self, counter_id: str, day: str | None = None, now: float | None = None
+    ) -> Ticket | None:
+        """The ticket this counter should call at ``now`` (seconds since the epoch; default:
+        the time of the newest event), or None when nobody waits for it.
+
+        Among the waiting tickets of the counter's services (of ``day`` when given): checked-in
+        appointments by ``tickets.appointments.pick`` (due ones ahead of walk-ins, within its
+        bound); walk-ins with the site's ``priority_rule``: across services, priority tickets
+        first, then the counter's preference order of services, then the oldest issue; within
+        a service, the preference order first, then priority tickets, then the oldest issue.
+        Whether the service is open now plays no part: everyone who took a ticket is received
+        (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -516,9 +546,21 @@ class QueueState:
         ]
         if not candidates:
             return None
-        return min(
+        if now is None:
+            now = self._events[-1].at if self._events else 0.0
+
+        def walk_in_order(t: Ticket) -> tuple[object, ...]:
+            if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+                return (rank[t.service], t.priority is None, t.issued_hlc, t.id)
+            return (t.priority is None, rank[t.service], t.issued_hlc, t.id)
+
+        return appointments.pick(
             candidates,
-            key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
+            rank,
+            self.site.calling,
+            now,
+            self.appointment_streak.get(counter_id, 0),
+            walk_in_order,
         )
 
     def people_ahead(self, ticket_id: str) -> int:
@@ -536,11 +578,11 @@ class QueueState:
         )
 
     def mean_service_seconds(self, service_id: str) -> float:
-        samples = self.service_times.get(service_id)
-        if samples:
-            return sum(samples) / len(samples)
+        """The service time estimates use: the configured duration blended with the last
+        ROLLING_SAMPLES observed ones (tickets.estimate.service_seconds)."""
         service = self.site.service(service_id)
-        return service.mean_service_seconds if service else 300.0
+        configured = service.mean_service_seconds if service else 300.0
+        return service_seconds(configured, self.service_times.get(service_id, ()))
 
     def counters_serving(self, service_id: str) -> list[str]:
         return [
@@ -552,7 +594,7 @@ class QueueState:
     def estimate_wait(self, service_id: str, ahead: int) -> float:
         """Seconds until someone with ``ahead`` people before them is called.
 
-        people ahead x rolling mean service time / open counters serving the service
+        people ahead x estimated service time / open counters serving the service
         (at least one: a service whose counters are all closed is estimated as if one opened).
         """
         counters = max(1, len(self.counters_serving(service_id)))

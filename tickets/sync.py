@@ -26,7 +26,6 @@ Exceptions raised by ``SyncClient`` (all are ``SyncError``)::
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import json
 import logging
@@ -34,13 +33,13 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any
 
 import requests
+import sseclient
 
-from tickets import sse
 from tickets.client import (
     API,
     COUNTER_ACTIONS,
@@ -83,6 +82,7 @@ __all__ = [
     "TransportError",
     "backoff_delay",
     "parse_sync",
+    "push_channel",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,13 @@ def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) ->
 class SyncWorker:
     """The device's sync thread. Every callback runs on this thread; a Kivy app posts what it
     needs to its UI thread itself (``Clock.schedule_once``). A callback that raises is logged
-    and never stops the sync."""
+    and never stops the sync.
+
+    It syncs when told: a local event (``wake``), the push stream opening (``push_state``:
+    the server is back, or was restarted), and otherwise every ``interval`` seconds while the
+    push stream is open (a safety net: what the stream says needs no sync), every
+    ``poll_interval`` seconds while it is not. While the server does not answer, the wait
+    grows with backoff up to ``max_backoff``; the stream's reconnection cuts it short."""
 
     MAX_PAGES = 50
     """Pages pulled in one round when the server says there is more."""
@@ -141,6 +147,7 @@ class SyncWorker:
         client: SyncClient,
         *,
         interval: float,
+        poll_interval: float | None = None,
         services_for_leases: Callable[[], list[str]] | list[str] | None = None,
         block: int = 20,
         health: Callable[[], dict[str, Any]] | None = None,
@@ -157,6 +164,11 @@ class SyncWorker:
         self.journal = journal
         self.client = client
         self.interval = interval
+        self.poll_interval = poll_interval
+        """The interval while no push stream is open (never longer than ``interval``; None:
+        ``interval``)."""
+        self.push_open = False
+        """Whether the device's push stream is open (``push_state``)."""
         self.services_for_leases = services_for_leases
         """The services to hold number leases for (kiosks): a list or a function giving one."""
         self.block = block
@@ -197,6 +209,12 @@ class SyncWorker:
         """Sync now (a new local event, a push from the stream), even while backing off."""
         self._wake.set()
 
+    def push_state(self, up: bool) -> None:
+        """The push stream opened (sync now: the server answers again) or dropped (poll)."""
+        self.push_open = up
+        if up:
+            self.wake()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
@@ -206,10 +224,13 @@ class SyncWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             ok = self.run_once()
+            interval = self.interval
+            if not self.push_open and self.poll_interval is not None:
+                interval = min(interval, self.poll_interval)
             if ok:
-                delay = self.interval
+                delay = interval
             else:
-                delay = backoff_delay(self.failures, self.interval, self.max_backoff, self._rng)
+                delay = backoff_delay(self.failures, interval, self.max_backoff, self._rng)
             self._wake.wait(delay)
             self._wake.clear()
 
@@ -357,9 +378,14 @@ class SyncWorker:
 # ---- the push stream ------------------------------------------------------------------------
 class EventStream:
     """Keeps ``GET /api/v1/sites/{site}/stream`` open on its own thread and hands each batch of
-    events to ``on_events`` (on that thread). Reconnects with backoff, resuming after the last
-    event id seen (``Last-Event-ID``), or after ``cursor()`` when that is further. ``start()``
-    and ``stop()`` never wait on the network."""
+    events to ``on_events`` (on that thread): the device's push channel. Resumes after the last
+    event id seen (``Last-Event-ID``), or after ``cursor()`` when that is further.
+
+    It reconnects after ``reconnect`` seconds (with jitter), doubling while the server does not
+    answer but never past ``max_reconnect``: a few seconds, so a device learns that the server
+    is back soon after it is (``on_state(True)``), whatever its sync's backoff has grown to.
+    ``start()`` and ``stop()`` never wait on the network. The wire format is read by
+    ``sseclient`` (sseclient-py)."""
 
     def __init__(
         self,
@@ -371,7 +397,8 @@ class EventStream:
         on_state: Callable[[bool], None] | None = None,
         session: requests.Session | None = None,
         read_timeout: float = 45.0,
-        max_backoff: float = 30.0,
+        reconnect: float = 1.0,
+        max_reconnect: float = 5.0,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
@@ -383,10 +410,12 @@ class EventStream:
         self.session = session if session is not None else requests.Session()
         self.read_timeout = read_timeout
         """Longer than the server's keep-alive interval: silence this long means a dead link."""
-        self.max_backoff = max_backoff
+        self.reconnect = reconnect
+        self.max_reconnect = max_reconnect
         self._rng = rng if rng is not None else random.Random()
         self.last_id: int | None = None
         self.connected = False
+        self._pending: list[Event] = []
         self._stop = threading.Event()
         self._response: requests.Response | None = None
         self._lock = threading.Lock()
@@ -400,18 +429,17 @@ class EventStream:
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         with self._lock:
-            response = self._response
-        if response is not None:
-            _shutdown(response)
+            # Under the lock: the reader closes the response only after taking it back.
+            if self._response is not None:
+                _shutdown(self._response)
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            retry_ms = None
             try:
-                retry_ms = self._listen()
+                self._listen()
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -420,11 +448,12 @@ class EventStream:
             self._connected(False)
             if self._stop.is_set():
                 break
-            base = retry_ms / 1000.0 if retry_ms else 1.0
-            self._stop.wait(backoff_delay(max(failures, 1), base, self.max_backoff, self._rng))
+            self._stop.wait(
+                backoff_delay(max(failures, 1), self.reconnect, self.max_reconnect, self._rng)
+            )
 
-    def _listen(self) -> int | None:
-        """One connection, until it ends; returns the server's ``retry`` (milliseconds)."""
+    def _listen(self) -> None:
+        """One connection, until it ends."""
         resume = max(self.last_id or 0, self.cursor() if self.cursor else 0)
         headers = {**self.client.headers, "Accept": "text/event-stream"}
         if resume:
@@ -438,38 +467,45 @@ class EventStream:
             with self._lock:
                 self._response = response
             self._connected(True)
-            parser = sse.Parser()
-            text = codecs.getincrementaldecoder("utf-8")(errors="replace")
             try:
-                # read1: whatever has arrived, as soon as it has (iter_content would wait for
-                # a full buffer on a stream that is not chunked).
-                while not self._stop.is_set():
-                    data = response.raw.read1(65536)
-                    if not data:
-                        break
-                    self._deliver(parser.feed(text.decode(data)))
-            except (requests.RequestException, AttributeError, OSError, ValueError) as exc:
+                for message in sseclient.SSEClient(self._chunks(response)).events():
+                    self._deliver(message)
+            except (requests.RequestException, OSError, ValueError) as exc:
                 if not self._stop.is_set():
                     raise ConnectionDropped(f"{url}: {exc}") from exc
             finally:
                 with self._lock:
                     self._response = None
-            return parser.retry_ms
 
-    def _deliver(self, messages: list[sse.Message]) -> None:
-        events = []
-        for m in messages:
-            if m.id is not None and m.id.isdigit():
-                self.last_id = int(m.id)
-            try:
-                events.append(Event.from_dict(json.loads(m.data)))
-            except (EventError, ValueError) as exc:
-                log.warning("push stream: message %s (%s) skipped: %s", m.id, m.event, exc)
-        if events:
-            try:
-                self.on_events(events)
-            except Exception:
-                log.exception("push stream callback failed")
+    def _chunks(self, response: requests.Response) -> Iterator[bytes]:
+        """The body as it arrives. The messages parsed from one read go to ``on_events`` as one
+        batch, before the next read (a catch-up of 500 events is one journal write)."""
+        while not self._stop.is_set():
+            self._flush()
+            # read1: whatever has arrived, as soon as it has (iter_content would wait for a
+            # full buffer on a stream that is not chunked).
+            data = response.raw.read1(65536)
+            if not data:
+                break
+            yield data
+        self._flush()
+
+    def _deliver(self, m: Any) -> None:
+        if m.id is not None and m.id.isdigit():
+            self.last_id = int(m.id)
+        try:
+            self._pending.append(Event.from_dict(json.loads(m.data)))
+        except (EventError, ValueError) as exc:
+            log.warning("push stream: message %s (%s) skipped: %s", m.id, m.event, exc)
+
+    def _flush(self) -> None:
+        events, self._pending = self._pending, []
+        if not events:
+            return
+        try:
+            self.on_events(events)
+        except Exception:
+            log.exception("push stream callback failed")
 
     def _connected(self, up: bool) -> None:
         if up is self.connected:
@@ -483,21 +519,40 @@ class EventStream:
 
 
 def _shutdown(response: requests.Response) -> None:
-    """Wakes a thread blocked reading the stream by shutting its socket down (the reader then
-    closes the response itself: closing it from here would wait for the blocked read)."""
-    sock = _socket_of(response)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    """Wakes a thread blocked reading the stream by shutting its connection down (the reader
+    then closes the response itself: closing it from here would wait for the blocked read).
+    The socket is reached through the response's file descriptor, duplicated."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        socket.fromfd(response.raw.fileno(), socket.AF_INET, socket.SOCK_STREAM) as sock,
+    ):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    # urllib3 keeps the connection's socket until http.client drops it (a response that ends
-    # with the connection); the body's reader keeps its own reference either way.
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if isinstance(sock, socket.socket):
-        return sock
-    reader = getattr(getattr(raw, "_fp", None), "fp", None)
-    sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
+def push_channel(
+    worker: SyncWorker,
+    site: str,
+    *,
+    on_events: Callable[[list[Event]], None],
+    on_state: Callable[[bool], None] | None = None,
+    reconnect: float = 1.0,
+    max_reconnect: float = 5.0,
+) -> EventStream:
+    """The push stream of a device whose sync is ``worker``: when it opens the worker syncs at
+    once and slows to its safety interval; when it drops the worker polls. ``on_events`` gets
+    the pushed events (the caller journals them); ``on_state`` is told of each change too."""
+
+    def state(up: bool) -> None:
+        worker.push_state(up)
+        if on_state is not None:
+            on_state(up)
+
+    return EventStream(
+        worker.client,
+        site,
+        on_events=on_events,
+        cursor=lambda: worker.journal.cursor,
+        on_state=state,
+        reconnect=reconnect,
+        max_reconnect=max_reconnect,
+    )

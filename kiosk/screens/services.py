@@ -5,17 +5,20 @@ from __future__ import annotations
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 
+from kiosk import theme as T
 from kiosk.core import Availability, ServiceStatus
 from kiosk.i18n import PRIORITY_LABELS
+from kiosk.layout import CardMetrics, CardTexts, GridPlan, plan_grid
 from kiosk.screens.base import KioskScreen
-from kiosk.widgets import KioskServiceCard
+from kiosk.widgets import KioskServiceCard, measure_text
 
 NOTICE_SECONDS = 8.0
 """How long an explanation (service closed, no more tickets) stays on the banner (seconds)."""
 
 
 class ServicesScreen(KioskScreen):
-    cols = NumericProperty(2)
+    page = NumericProperty(0)
+    """The page of services shown, when they need more than one (0 is the first)."""
     banner_text = StringProperty("")
     banner_kind = StringProperty("")
     """"", "priority", "printer" or "notice": decides the banner's colours."""
@@ -23,8 +26,13 @@ class ServicesScreen(KioskScreen):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._cards: dict[str, KioskServiceCard] = {}
+        self._more = KioskServiceCard(service_id="", icon="next")
+        self._more.bind(on_release=lambda _c: self.next_page())
+        self._plan: GridPlan | None = None
         self._notice = ""
         self._notice_event: object = None
+        self._trigger_layout = Clock.create_trigger(lambda _dt: self._layout(), -1)
+        Clock.schedule_once(lambda _dt: self.ids.grid.bind(size=self._trigger_layout))
 
     def on_enter(self) -> None:
         self.refresh()
@@ -34,22 +42,76 @@ class ServicesScreen(KioskScreen):
         statuses = app.core.statuses()
         ids = [s.service.id for s in statuses]
         if list(self._cards) != ids:
-            grid = self.ids.grid
-            grid.clear_widgets()
             self._cards = {}
             for sid in ids:
                 card = KioskServiceCard(service_id=sid)
                 card.bind(on_release=lambda c: self.kiosk.choose_service(c.service_id))
-                grid.add_widget(card)
                 self._cards[sid] = card
-        n = len(ids)
-        if app.portrait:
-            self.cols = 1 if n <= 5 else 2
-        else:
-            self.cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
         for status in statuses:
             self._fill(self._cards[status.service.id], status)
+        self._layout()
         self.update_banner()
+
+    def _layout(self) -> None:
+        """Plans the grid for the grid's size and shows the current page's cards."""
+        app = self.kiosk
+        grid = self.ids.grid
+        scale = app.scale
+        cards = list(self._cards.values())
+        more_texts = CardTexts(self._more.name, "9 / 9")
+        plan = plan_grid(
+            [CardTexts(c.name, c.badge, c.detail) for c in cards],
+            grid.width,
+            grid.height,
+            T.CARD_GAP * scale,
+            CardMetrics(
+                padding=T.CARD_PADDING * scale,
+                spacing=T.CARD_SPACING * scale,
+                top_row=T.CARD_TOP_ROW * scale,
+                min_font=T.MIN_FONT * scale,
+                detail_font=T.FONT_SMALL * scale,
+                min_height=T.TOUCH * scale,
+                min_width=T.CARD_MIN_WIDTH * scale,
+            ),
+            measure_text,
+            more=more_texts,
+        )
+        self._plan = plan
+        page = min(int(self.page), len(plan.pages) - 1)
+        shown = [cards[i] for i in plan.pages[page]]
+        if plan.paged:
+            self._more.name = app.tr.texts._("Other services")
+            self._more.badge = f"{page + 1} / {len(plan.pages)}"
+            shown.append(self._more)
+        if list(reversed(grid.children)) != shown or (grid.cols, grid.rows) != (
+            plan.cols,
+            plan.rows,
+        ):
+            grid.clear_widgets()
+            grid.rows = None
+            grid.cols, grid.rows = plan.cols, plan.rows
+            for card in shown:
+                grid.add_widget(card)
+
+    def next_page(self) -> None:
+        pages = len(self._plan.pages) if self._plan is not None else 1
+        self.page = (int(self.page) + 1) % pages
+        self._layout()
+
+    def reveal(self, service_id: str) -> KioskServiceCard:
+        """Turns to the page that shows ``service_id``'s card and returns the card."""
+        card = self._cards[service_id]
+        if self._plan is not None:
+            index = list(self._cards).index(service_id)
+            for number, page in enumerate(self._plan.pages):
+                if index in page and number != self.page:
+                    self.page = number
+                    self._layout()
+        return card
+
+    def visible_cards(self) -> list[KioskServiceCard]:
+        """The cards on screen now, in reading order (the "other services" card last)."""
+        return list(reversed(self.ids.grid.children))
 
     def _fill(self, card: KioskServiceCard, st: ServiceStatus) -> None:
         app = self.kiosk
@@ -59,11 +121,7 @@ class ServicesScreen(KioskScreen):
         card.icon = st.service.icon or "document"
         card.available = st.can_issue
         if st.availability is Availability.OPEN:
-            card.badge = (
-                texts._("No wait")
-                if st.wait.minutes == 0
-                else (texts._("{n} min").format(n=st.wait.minutes))
-            )
+            card.badge = texts.short_wait(st.wait.minutes)
             card.detail = texts.people(st.wait.ahead)
             if app.priority is not None and not st.service.priority_allowed:
                 card.detail += "\n" + texts._("No priority ticket for this service")

@@ -22,6 +22,7 @@ from server.models import (
     ConflictList,
     IssuedTicket,
     IssueRequest,
+    NextPreview,
     PassageList,
     QueueSnapshot,
     SiteStats,
@@ -30,13 +31,13 @@ from server.models import (
 from server.sites import LoadedSite
 from server.states import window_floor
 from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, passage_rows, site_stats, tickets_in_period
-from server.views import conflict_views, snapshot
-from tickets.press import CounterAction
+from server.views import conflict_views, snapshot, ticket_view
+from tickets.press import CounterAction, plan
 
 router = APIRouter(prefix="/sites/{site}")
 
 CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
-_ERRORS = responses(400, 401, 403, 404, 413, 422)
+_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 _ACTION_ERRORS = {
     **_ERRORS,
     409: {
@@ -85,6 +86,33 @@ def transfer(
 _ACTIONS = [a.value for a in CounterAction if a is not CounterAction.TRANSFER]
 
 
+@router.get(
+    "/counters/{counter}/next",
+    response_model=NextPreview,
+    responses=responses(401, 403, 404, 422),
+    summary="Who the counter would call next, without calling (read-only)",
+)
+def next_preview(site: SiteId, counter: CounterId, ctx: Ctx, who: Caller) -> NextPreview:
+    """The ticket ``POST .../counters/{counter}/next`` would call now (the same rule:
+    ``tickets.press.plan``, the site's ``priority_rule``); nothing is made or changed."""
+    loaded = _site(ctx, who, site, Permission.READ)
+    if loaded.site.counter(counter) is None:
+        raise not_found(f"counter {counter!r}")
+    now = ctx.now()
+    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, now) as state:
+        day, _floor = window_floor(loaded, now)
+        planned = plan(state, counter, CounterAction.NEXT, day)
+        current = state.counter_ticket(counter)
+        return NextPreview(
+            site=site,
+            counter=counter,
+            day=day,
+            priority_rule=loaded.site.priority_rule.value,
+            current=ticket_view(state, current, with_wait=False) if current else None,
+            next=ticket_view(state, planned.ticket) if planned.ticket else None,
+        )
+
+
 @router.post(
     "/counters/{counter}/{action}",
     response_model=ActionResult,
@@ -128,7 +156,7 @@ def issue(site: SiteId, body: IssueRequest, ctx: Ctx, who: Caller) -> IssuedTick
 @router.get(
     "/queue",
     response_model=QueueSnapshot,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="The site's queue now: services, counters, waiting tickets, calls, conflicts",
 )
 def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
@@ -142,7 +170,7 @@ def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
 @router.get(
     "/conflicts",
     response_model=ConflictList,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="Disagreements between devices found when their offline events were merged",
 )
 def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
@@ -171,7 +199,7 @@ DateTo = Annotated[
         "days after it; otherwise 422.",
     ),
 ]
-_STATS_ERRORS = responses(401, 403, 404, 422)
+_STATS_ERRORS = responses(401, 403, 404, 422, 429)
 
 
 def _period(ctx: ServerContext, who: Principal, site: str, first: date, last: date) -> LoadedSite:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from server.context import ServerContext
 from server.errors import http_error
+from server.ratelimit import Limiters, RateLimits
 from server.web import admin, console, devices, public, stats
 from server.web.page import (
     STATIC_DIR,
@@ -30,7 +31,6 @@ from server.web.page import (
     asset_version,
     build_templates,
 )
-from server.web.ratelimit import RateLimits, TokenBuckets
 from server.web.sessions import SessionCodec
 
 
@@ -73,7 +73,8 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     ctx = app.state.ctx
     assert isinstance(ctx, ServerContext)
     settings = ctx.settings
-    limits = limits or RateLimits()
+    if limits is not None:
+        ctx.limiters = Limiters.of(limits)
     version = asset_version()
     app.state.web = WebState(
         templates=build_templates(version),
@@ -82,9 +83,6 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
             settings.session_minutes,
             secure=settings.public_url.startswith("https://"),
         ),
-        limits=limits,
-        public_buckets=TokenBuckets(limits.public),
-        login_buckets=TokenBuckets(limits.login),
         asset_version=version,
     )
     app.state.web_peaks = public.PeakCache()

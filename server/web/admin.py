@@ -83,7 +83,7 @@ def _site_ref(loaded: LoadedSite) -> dict[str, str]:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home(page: PageDep) -> Response:
     page.require(ADMINS)
-    sites = data.all_sites(page.ctx)
+    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
     if len(sites) == 1:
         return page.redirect(f"/admin/{sites[0].id}")
     shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]

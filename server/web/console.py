@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -23,7 +23,7 @@ from server import db, store
 from server.actions import counter_action
 from server.context import ServerContext
 from server.errors import ApiError
-from server.models import QueueSnapshot
+from server.models import ActionResult, QueueSnapshot
 from server.sites import LoadedSite
 from server.states import window_floor
 from server.views import snapshot
@@ -65,7 +65,7 @@ def read_live(ctx: ServerContext, loaded: LoadedSite, counter: str) -> Live:
         # committed meanwhile is either in both or in neither.
         day, _floor = window_floor(loaded, now)
         snap = snapshot(state, loaded.site, day, ctx.states.seq(loaded.id), now)
-        nxt = state.next_for(counter, day=day)
+        nxt = state.next_for(counter, day=day, now=now)
     return Live(snap, nxt.label if nxt else None, now)
 
 
@@ -119,6 +119,7 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
         "queue": queue,
         "queue_total": sum(len(q["tickets"]) for q in queue),
         "next_label": live.next_ticket,
+        # NEXT opens a closed counter (tickets/press.py); the hint of a closed counter says so.
         "can_next": live.next_ticket is not None or current is not None,
         "transfer_targets": targets,
     }
@@ -231,19 +232,60 @@ def console_panel(site: str, counter: str, page: PageDep) -> Response:
     return page.finish(HTMLResponse(html))
 
 
+_DONE_KEYS = {
+    CounterAction.RECALL: "console.recalled",
+    CounterAction.DONE: "console.finished",
+    CounterAction.NO_SHOW: "console.marked_absent",
+    CounterAction.TRANSFER: "console.transferred",
+    CounterAction.OPEN: "console.opened",
+    CounterAction.CLOSE: "console.closed_now",
+}
+
+
+def _outcome(
+    page: Page, loaded: LoadedSite, counter: str, action: CounterAction, result: ActionResult
+) -> tuple[str, str, dict[str, Any]]:
+    """What the agent is told after an action: (kind, i18n key, values)."""
+    label = result.ticket.label if result.ticket else ""
+    if action is CounterAction.NEXT:
+        if result.ticket is None:
+            return "info", "console.nobody", {}
+        where = loaded.site.counter(counter)
+        return (
+            "success",
+            "console.called",
+            {"label": label, "counter": where.label if where else counter},
+        )
+    values: dict[str, Any] = {"label": label}
+    if action is CounterAction.TRANSFER and result.ticket is not None:
+        values["service"] = _service_name(loaded, result.ticket.service, page.lang)
+    return "success", _DONE_KEYS[action], values
+
+
 @router.post("/console/{site}/{counter}/action")
 async def console_action(site: str, counter: str, request: Request) -> Response:
+    """One action from the console's buttons. A plain form post answers with a redirect to the
+    console (works without JavaScript); the page's script sends ``X-Guichet-Fetch: 1`` and gets
+    ``{"kind", "message"}`` instead, so the page stays where the agent is."""
     form = await request.form()
     page = await run_in_threadpool(Page, request)
     loaded = _site(page, site, action=True)
     page.check_csrf(form)
     _counter(page, loaded, counter)
-    back = f"/console/{site}/{counter}"
+    scripted = request.headers.get("x-guichet-fetch") == "1"
+
+    def answer(kind: str, key: str, status: int = 200, **values: Any) -> Response:
+        if scripted:
+            body = {"kind": kind, "message": page._(key, **values)}
+            return page.finish(JSONResponse(body, status_code=status))
+        if kind != "success":
+            page.session.flash(kind, key, **values)
+        return page.redirect(f"/console/{site}/{counter}")
+
     try:
         action = CounterAction(str(form.get("action", "")))
     except ValueError:
-        page.session.flash("error", "console.action_failed", reason=str(form.get("action", "")))
-        return page.redirect(back)
+        return answer("error", "console.action_failed", 422, reason=str(form.get("action", "")))
     service = form.get("service") if action is CounterAction.TRANSFER else None
     try:
         result = await run_in_threadpool(
@@ -256,8 +298,6 @@ async def console_action(site: str, counter: str, request: Request) -> Response:
             str(service) if service else None,
         )
     except ApiError as exc:
-        page.session.flash("error", "console.action_failed", reason=exc.body.message)
-        return page.redirect(back)
-    if action is CounterAction.NEXT and result.ticket is None:
-        page.session.flash("info", "console.nobody")
-    return page.redirect(back)
+        return answer("error", "console.action_failed", exc.status, reason=exc.body.message)
+    kind, key, values = _outcome(page, loaded, counter, action, result)
+    return answer(kind, key, **values)

@@ -22,9 +22,10 @@ from server.api import public as public_api
 from server.context import ServerContext
 from server.errors import ApiError
 from server.models import TOKEN_RE, PublicTicket
+from server.ratelimit import client_address
 from server.sites import LoadedSite
 from server.web import data, format
-from server.web.page import Page, Refusal, client_address
+from server.web.page import Page, Refusal
 from server.web.sessions import WebSession, password_fingerprint
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,7 @@ PageDep = Annotated[Page, Depends(get_page)]
 def _limited(page: Page) -> None:
     """A public page: refuses (429) a request over the client's budget."""
     page.public()
-    buckets = page.web.public_buckets
+    buckets = page.ctx.limiters.public
     key = client_address(page.request)
     if not buckets.allow(key):
         response = page.error(429, page._("error.rate"))
@@ -106,7 +107,7 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     next_url = _safe_next(str(form.get("next", "")))
-    buckets = page.web.login_buckets
+    buckets = page.ctx.limiters.login
     key = client_address(request)
     if not buckets.has(key):
         response = page.error(429, page._("error.rate"))
@@ -162,14 +163,22 @@ def _public_ticket(ctx: ServerContext, token: str) -> tuple[LoadedSite, PublicTi
 
 def _card_values(page: Page, ticket: PublicTicket) -> dict[str, Any]:
     lang = page.lang
-    names = ticket.service_names
+
+    def name(names: dict[str, str] | None, fallback: str) -> str:
+        names = names or {}
+        return names.get(lang) or next(iter(names.values()), fallback)
+
+    moved_from = ticket.transferred_from
     return {
         "label": ticket.label,
         "status": ticket.status.value,
-        "service_name": names.get(lang) or next(iter(names.values()), ticket.service),
+        "service_name": name(ticket.service_names, ticket.service),
         "people_ahead": ticket.people_ahead,
         "estimate": format.estimate(ticket.estimated_wait_seconds),
         "counter_label": ticket.counter_label or ticket.counter or "",
+        "priority": ticket.priority,
+        "recalls": ticket.recalls,
+        "transferred_from": name(ticket.transferred_from_names, moved_from) if moved_from else "",
     }
 
 
@@ -177,6 +186,7 @@ def _card_message(page: Page, ticket: PublicTicket) -> dict[str, str]:
     values = _card_values(page, ticket)
     return {
         "status": values["status"],
+        "recalls": str(values["recalls"]),
         "html": page.fragment("_follow_card.html", ticket=values),
     }
 

@@ -93,3 +93,25 @@ def make_settings(tmp_path: Path, printer: VirtualPrinter) -> Callable[..., Kios
         return KioskSettings(**values)
 
     return make
+
+
+@pytest.fixture
+def open_ui(
+    make_settings: Callable[..., KioskSettings], site_clock: SiteClock
+) -> Iterator[Callable[..., Any]]:
+    """``open_ui(size, **settings overrides)``: a kiosk app driven in this process."""
+    from kiosk.runtime import KioskRuntime
+    from kiosk.selftest import KioskDriver
+
+    opened: list[tuple[KioskDriver, KioskRuntime]] = []
+
+    def open_(size: tuple[int, int] = (1024, 600), **overrides: Any) -> KioskDriver:
+        runtime = KioskRuntime(make_settings(**overrides), clock=site_clock)
+        driver = KioskDriver(runtime, size)
+        opened.append((driver, runtime))
+        return driver
+
+    yield open_
+    for driver, runtime in opened:
+        driver.close()
+        runtime.close()

@@ -101,8 +101,8 @@ def test_texts_word_times_and_waits_per_language() -> None:
     assert fr.wait(0) == "sans attente"
     assert fr.wait(61) == "environ 2 min"
     assert en.wait(90 * 60) == "about 1 h 30"
-    assert fr.people(1) == "1 personne en attente"
-    assert en.people(3) == "3 people waiting"
+    assert fr.people(1) == "1 en attente"
+    assert en.people(3) == "3 waiting"
     assert fr.date(now) == "lundi 23 novembre"
 
 

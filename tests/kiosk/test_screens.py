@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from config.kiosk import KioskSettings
 from kiosk import theme as T
 from kiosk.gallery import tour
-from kiosk.runtime import KioskRuntime
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
-from tests.kiosk.conftest import SiteClock
 from tickets.journal import PrintState
 
 pytestmark = pytest.mark.kivy
 
 OpenUI = Callable[..., KioskDriver]
-
-
-@pytest.fixture
-def open_ui(make_settings: Callable[..., KioskSettings], site_clock: SiteClock) -> Iterator[OpenUI]:
-    opened: list[tuple[KioskDriver, KioskRuntime]] = []
-
-    def open_(size: tuple[int, int] = (1024, 600), **overrides: Any) -> KioskDriver:
-        runtime = KioskRuntime(make_settings(**overrides), clock=site_clock)
-        driver = KioskDriver(runtime, size)
-        opened.append((driver, runtime))
-        return driver
-
-    yield open_
-    for driver, runtime in opened:
-        driver.close()
-        runtime.close()
 
 
 def to_services(d: KioskDriver) -> None:

@@ -55,7 +55,12 @@ def test_follow_my_ticket_from_waiting_to_called(srv: Srv) -> None:
         "estimated_wait_seconds",
         "counter",
         "counter_label",
+        "priority",  # a yes/no: the reason is never published
+        "recalls",
+        "transferred_from",
+        "transferred_from_names",
     }  # nothing personal, no ids
+    assert called["priority"] is False and called["transferred_from"] is None
 
 
 def test_follow_page_of_a_ticket_printed_by_a_kiosk_offline(srv: Srv) -> None:

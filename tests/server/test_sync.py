@@ -101,9 +101,9 @@ def test_unknown_counter_wrong_site_wrong_device_and_future_clock_are_refused(sr
     r = srv.sync("kiosk-a", events=wire([other_site]))
     assert (r.status_code, r.json()["field"]) == (422, "events.0.site")
 
-    not_mine = DeviceClock("kiosk-b").issued(30)
+    not_mine = DeviceClock("kiosk-b").issued(30)  # another's, without its signature
     r = srv.sync("kiosk-a", events=wire([not_mine]))
-    assert (r.status_code, r.json()["field"]) == (422, "events.0.device")
+    assert (r.status_code, r.json()["field"]) == (403, "events.0.sig")
 
     future = DeviceClock("kiosk-a", wall=time.time() + 3 * 86400).issued(902)
     r = srv.sync("kiosk-a", events=wire([future]))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tickets.events import EventKind
-from tickets.model import Counter
+from tickets.events import Event, EventKind
+from tickets.model import Counter, PriorityRule
 from tickets.queue import ROLLING_SAMPLES, QueueState, TicketStatus, fold
 
 from .factory import Events, dump, make_site
@@ -69,17 +70,19 @@ def test_one_counter_calls_priority_first_then_in_issue_order(
     assert sorted(called, key=issue_rank) == list(issued)  # everyone called exactly once
 
 
+def _b1_a1_priority_b2_a2(f: Events) -> list[Event]:
+    """Ordinary tickets of a and b, and b2, a priority ticket of b, issued third."""
+    return [
+        f.issue("b1", 1, service="b", number=1),
+        f.issue("a1", 2, service="a", number=1),
+        f.issue("b2", 3, service="b", number=2, priority="pregnancy"),
+        f.issue("a2", 4, service="a", number=2),
+    ]
+
+
 def test_a_counter_takes_its_services_in_preference_order_but_priority_first() -> None:
     f = Events()
-    state = fold(
-        SITE,
-        [
-            f.issue("b1", 1, service="b", number=1),
-            f.issue("a1", 2, service="a", number=1),
-            f.issue("b2", 3, service="b", number=2, priority="pregnancy"),
-            f.issue("a2", 4, service="a", number=2),
-        ],
-    )
+    state = fold(SITE, _b1_a1_priority_b2_a2(f))
     assert [t.id for t in state.waiting()] == ["b2", "b1", "a1", "a2"]
     assert state.copy().next_for("2") is not None
     # Counter 1 prefers a, counter 3 prefers b; a priority ticket goes first at both.
@@ -87,6 +90,65 @@ def test_a_counter_takes_its_services_in_preference_order_but_priority_first() -
     assert _serve_all(state.copy(), f, "3", 10) == ["b2", "b1", "a1", "a2"]
     assert _serve_all(state.copy(), f, "2", 10) == ["a1", "a2"]
     assert state.next_for("no-such-counter") is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "at_1", "at_3"),
+    [
+        (PriorityRule.ACROSS_SERVICES, ["b2", "a1", "a2", "b1"], ["b2", "b1", "a1", "a2"]),
+        (PriorityRule.WITHIN_SERVICE, ["a1", "a2", "b2", "b1"], ["b2", "b1", "a1", "a2"]),
+    ],
+)
+def test_the_site_chooses_where_priority_tickets_go_ahead(
+    rule: PriorityRule, at_1: list[str], at_3: list[str]
+) -> None:
+    """GIVEN a priority ticket b2 for service b, and ordinary tickets of a and b
+    WHEN counter 1 (a first) and counter 3 (b first) call everyone
+    THEN across services b2 goes first at both; within a service counter 1 serves a's tickets
+    first (its preference order) and b2 only ahead of b1."""
+    site = replace(SITE, priority_rule=rule)
+    f = Events()
+    state = fold(site, _b1_a1_priority_b2_a2(f))
+    assert _serve_all(state.copy(), f, "1", 10) == at_1
+    assert _serve_all(state.copy(), f, "3", 10) == at_3
+    # The waiting line of one service is the same either way: priority first.
+    assert [t.id for t in state.waiting("b")] == ["b2", "b1"]
+
+
+def test_passages_record_each_stay_in_a_service_queue() -> None:
+    """GIVEN x issued for a, called at 1, transferred to b, called at 3, absent, taken back
+    and served THEN x has three passages (a; b from the transfer; b again from the taking back)
+    with their own join, call and end times."""
+    f = Events()
+    state = fold(
+        SITE,
+        [
+            f.issue("x", 10),
+            f.call("x", "1", 20),
+            f.transfer("x", "b", 50, counter="1"),
+            f.call("x", "3", 80),
+            f.no_show("x", "3", 90),
+            f.reactivate("x", 100),
+            f.call("x", "3", 130),
+            f.serve("x", "3", 200),
+        ],
+    )
+    copied = state.copy()
+    got = [
+        (p.service, p.joined_by.value, p.joined_at, p.called_at, p.ended_at, p.outcome.value)
+        for p in state.tickets["x"].passages
+    ]
+    assert got == [
+        ("a", "issue", 10.0, 20.0, 50.0, "transferred"),
+        ("b", "transfer", 50.0, 80.0, 90.0, "no_show"),
+        ("b", "reactivation", 100.0, 130.0, 200.0, "served"),
+    ]
+    first, second, third = state.tickets["x"].passages
+    assert (first.waited_seconds, first.service_seconds) == (10.0, 30.0)
+    assert (second.waited_seconds, second.service_seconds) == (30.0, None)
+    assert (third.waited_seconds, third.service_seconds) == (30.0, 70.0)
+    copied.tickets["x"].passages[-1].recalls = 9  # a copy shares no passage with its original
+    assert state.tickets["x"].passages[-1].recalls == 0
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -322,11 +384,12 @@ def test_open_counters_follow_the_last_open_or_close_by_clock(
     st.sets(st.sampled_from("123")),
     st.integers(0, 40),
 )
-def test_wait_estimate_is_people_ahead_times_mean_service_over_open_counters(
+def test_wait_estimate_is_people_ahead_times_service_time_over_open_counters(
     durations: list[int], open_counters: set[str], ahead: int
 ) -> None:
-    """The rolling mean covers the last ROLLING_SAMPLES services of the service (its configured
-    seed before any); counters serving the service count only when open, at least one."""
+    """The service time blends the configured 300 s with the median of the last
+    ROLLING_SAMPLES services, each clamped to 75-1200 s, from three services on; counters
+    serving the service count only when open, at least one."""
     f = Events()
     events = [f.open(c, 0.5) for c in open_counters]
     at = 1.0
@@ -336,8 +399,9 @@ def test_wait_estimate_is_people_ahead_times_mean_service_over_open_counters(
         events.append(f.serve(f"t{i}", "2", at + 1 + d))
         at += d + 10
     state = fold(SITE, events)
-    recent = durations[-ROLLING_SAMPLES:]
-    mean = statistics.fmean(recent) if recent else 300.0
+    recent = [min(1200, max(75, d)) for d in durations[-ROLLING_SAMPLES:]]
+    n = len(recent)
+    mean = (5 * 300 + n * statistics.median(recent)) / (5 + n) if n >= 3 else 300.0
     serving = len(open_counters)  # counters 1, 2 and 3 all take service a
     assert state.mean_service_seconds("a") == pytest.approx(mean)
     assert state.counters_serving("a") == sorted(open_counters)

@@ -70,9 +70,14 @@ def test_done_recall_absent_and_transfer_from_the_console(
     def call(ticket: dict[str, str]) -> None:
         """Calls until ``ticket`` is at the counter (earlier tests may have left others)."""
         for _ in range(10):
-            if agent.locator("#current-ticket").get_attribute("data-ticket") == ticket["label"]:
+            shown = agent.locator("#current-ticket").get_attribute("data-ticket")
+            if shown == ticket["label"]:
                 return
             agent.click("#action-next")
+            # The click is sent in the background: wait for the panel to show its answer.
+            expect(agent.locator("#current-ticket")).not_to_have_attribute(
+                "data-ticket", shown or ""
+            )
         expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", ticket["label"])
 
     def status(ticket: dict[str, str]) -> str:
@@ -89,7 +94,9 @@ def test_done_recall_absent_and_transfer_from_the_console(
 
     call(absent["ticket"])
     agent.click("button[value=no-show]")
-    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
+    # "Absent" waits for its undo delay, then is sent.
+    expect(agent.locator("#undo-bar")).to_be_visible()
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "", timeout=30_000)
     assert status(absent) == "no_show"
 
     call(moved["ticket"])
@@ -107,3 +114,89 @@ def test_done_recall_absent_and_transfer_from_the_console(
     expect(agent.locator("#counter-open")).to_have_text("Fermé")
     agent.click("button[value=open]")
     expect(agent.locator("#counter-open")).to_have_text("Ouvert")
+
+
+def test_console_keeps_focus_announces_changes_and_absent_can_be_undone(
+    web: Srv, context: BrowserContext, shots: Path
+) -> None:
+    """GIVEN an agent at counter 4, working with the keyboard
+    WHEN they press Next, a kiosk issues a ticket, they press Absent then Undo
+    THEN the focus stays on the control used (not back at the top of the page), each change is
+    announced in the live region, Undo keeps the visitor at the counter, and a closed counter's
+    hint says that Next opens it."""
+    agent = context.new_page()
+    login(agent, web.url, AGENT, then=f"/console/{SITE}/4")
+    expect(agent.locator("h1")).to_have_text("Guichet 4")
+    first = web.issue("passports")
+    expect(agent.locator("#action-next")).to_be_enabled()
+    agent.focus("#action-next")
+    label = ""
+    for _ in range(10):  # earlier tests may have left tickets for this counter
+        shown = agent.locator("#current-ticket").get_attribute("data-ticket") or ""
+        if shown == first["ticket"]["label"]:
+            break
+        agent.keyboard.press("Enter")
+        expect(agent.locator("#current-ticket")).not_to_have_attribute("data-ticket", shown)
+        label = agent.locator("#current-ticket").get_attribute("data-ticket") or ""
+        assert agent.evaluate("document.activeElement.id") == "action-next"
+    assert label == first["ticket"]["label"]
+    announce = agent.locator("#console-announce")
+    expect(announce).to_contain_text(f"{label} appelé au Guichet 4")
+
+    # A ticket issued at the kiosk is announced; the focus does not move.
+    web.issue("passports")
+    expect(announce).to_contain_text("en attente pour ce guichet")
+    assert agent.evaluate("document.activeElement.id") == "action-next"
+
+    # Absent, then Undo: nothing was sent, the visitor is still at the counter.
+    agent.focus("#action-no-show")
+    agent.keyboard.press("Enter")
+    expect(agent.locator("#undo-bar")).to_be_visible()
+    expect(agent.locator("#undo-text")).to_contain_text(f"{label} sera marqué absent")
+    assert agent.evaluate("document.activeElement.id") == "undo-button"
+    shoot(agent, shots, "console-undo")
+    agent.keyboard.press("Enter")
+    expect(agent.locator("#undo-bar")).to_be_hidden()
+    expect(announce).to_contain_text(f"{label} reste à votre guichet")
+    assert agent.evaluate("document.activeElement.id") == "action-done"
+    view = web.request("GET", f"/api/v1/public/tickets/{first['token']}").json()
+    assert view["status"] == "called"
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", label)
+
+    agent.click("#action-done")
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
+    agent.click("#counter-toggle")  # close the counter
+    expect(agent.locator("#counter-open")).to_have_text("Fermé")
+    expect(agent.locator("#current-ticket")).to_contain_text("« Suivant » l'ouvre")
+    assert agent.evaluate("document.activeElement.id") == "counter-toggle"
+    agent.keyboard.press("Enter")  # open it again, from the keyboard
+    expect(agent.locator("#counter-open")).to_have_text("Ouvert")
+    expect(agent.locator("#action-next")).to_be_enabled()
+
+
+def test_console_actions_without_javascript_still_work(web: Srv) -> None:
+    """A plain form post (no script) acts and redirects back to the console."""
+    from tests.web.conftest import form_session
+
+    http, token = form_session(web.url, AGENT)
+    issued = web.issue("civil")
+    for _ in range(20):
+        r = http.post(
+            f"{web.url}/console/{SITE}/2/action",
+            data={"csrf_token": token, "action": "next"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/console/{SITE}/2"
+        view = web.request("GET", f"/api/v1/public/tickets/{issued['token']}").json()
+        if view["status"] == "called":
+            break
+    assert view["status"] == "called"
+    scripted = http.post(
+        f"{web.url}/console/{SITE}/2/action",
+        data={"csrf_token": token, "action": "fly"},
+        headers={"X-Guichet-Fetch": "1"},
+        timeout=10,
+    )
+    assert scripted.status_code == 422
+    assert scripted.json()["kind"] == "error" and "fly" in scripted.json()["message"]

@@ -64,3 +64,46 @@ def test_follow_card_fallback_and_unknown_tokens(web: Srv) -> None:
         assert requests.get(f"{web.url}/t/{token}/card", timeout=10).status_code == 404
     assert requests.get(f"{web.url}/wait/nowhere", timeout=10).status_code == 404
     assert requests.get(f"{web.url}/embed/{SITE}/fragment", timeout=10).status_code == 200
+
+
+def _card(web: Srv, token: str, lang: str = "en") -> dict[str, str]:
+    r = requests.get(f"{web.url}/t/{token}/card?lang={lang}", timeout=10)
+    assert r.status_code == 200, r.text
+    card: dict[str, str] = r.json()
+    return card
+
+
+def _call_until(web: Srv, counter: str, label: str) -> None:
+    for _ in range(50):
+        called = web.act(counter, "next")["ticket"]
+        if called and called["label"] == label:
+            return
+    raise AssertionError(f"{label} was never called at counter {counter}")
+
+
+def test_follow_card_shows_priority_recalls_and_a_transfer(web: Srv) -> None:
+    """GIVEN a priority ticket for civil status
+    WHEN it is called, recalled, then transferred to passports
+    THEN its card says it is a priority ticket (never the reason), counts each recall (the
+    count the page's script buzzes the phone on), and explains the transfer."""
+    issued = web.issue("civil", priority="pregnancy")
+    token, label = issued["token"], issued["ticket"]["label"]
+    waiting = _card(web, token)
+    assert "Priority ticket" in waiting["html"] and "before ordinary tickets" in waiting["html"]
+    assert "pregnancy" not in waiting["html"]
+    assert waiting["recalls"] == "0"
+
+    _call_until(web, "3", label)
+    called = _card(web, token)
+    assert called["status"] == "called" and called["recalls"] == "0"
+    assert "Called again" not in called["html"]
+    web.act("3", "recall")
+    recalled = _card(web, token)
+    assert recalled["status"] == "called" and recalled["recalls"] == "1"
+    assert "Called again (1)" in recalled["html"] and "Guichet 3" in recalled["html"]
+
+    web.act("3", "transfer", json={"service": "passports"})
+    moved = _card(web, token, lang="fr")
+    assert moved["status"] == "waiting"
+    assert "transmise de « État civil » à « Passeports »" in moved["html"]
+    assert "Ticket prioritaire" in moved["html"]

@@ -1,22 +1,61 @@
 // Agent console: the queue and the current ticket follow the site's events (server-sent
-// events) without reloading; actions are ordinary form posts.
+// events) without reloading. Actions are form posts; with this script they are sent in the
+// background so the page, and the keyboard focus, stay where the agent is. "Absent" waits a
+// few seconds with an Undo button before it is sent. Changes are announced in a live region.
 "use strict";
 (function () {
   var panel = document.getElementById("console-panel");
   var state = document.getElementById("live-state");
-  if (!panel || !window.EventSource) { return; }
+  var announcer = document.getElementById("console-announce");
+  var undoBar = document.getElementById("undo-bar");
+  var undoText = document.getElementById("undo-text");
+  var undoButton = document.getElementById("undo-button");
+  if (!panel || !window.EventSource || !window.fetch || !window.FormData) { return; }
   var panelUrl = panel.getAttribute("data-panel-url");
   var eventsUrl = panel.getAttribute("data-events-url");
+  var UNDO_SECONDS = 8;
   var offset = 0;  // server clock minus ours, seconds
   var pending = null;
   var busy = false;
+  var summary = summaryOf();
+  var absent = null;  // {form, data, label, left, timer}
 
-  function refresh() {
+  function summaryOf() {
+    var root = panel.querySelector("[data-summary]");
+    return root ? root.getAttribute("data-summary") : "";
+  }
+
+  function announce(text) {
+    if (!announcer || !text) { return; }
+    // Clearing first makes screen readers speak a repeated message again.
+    announcer.textContent = "";
+    setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function focusKey() {
+    var el = document.activeElement;
+    return el && panel.contains(el) && el.id ? el.id : null;
+  }
+
+  function restoreFocus(key) {
+    if (!key) { return; }
+    // Never take the focus back from a control outside the panel (the Undo button).
+    var at = document.activeElement;
+    if (at && at !== document.body && !panel.contains(at)) { return; }
+    var el = document.getElementById(key);
+    // The control used may be gone or disabled now (Recall once the visitor is done):
+    // the agent's next move is most often "Next".
+    if (!el || el.disabled) { el = document.getElementById("action-next"); }
+    if (el && !el.disabled) { el.focus(); }
+  }
+
+  function refresh(then) {
     pending = null;
-    if (busy) { pending = setTimeout(refresh, 200); return; }
-    // Do not replace the form the agent is using.
+    var again = function () { refresh(then); };
+    if (busy) { pending = setTimeout(again, 200); return; }
+    // Do not replace a list the agent has opened.
     if (panel.contains(document.activeElement) && document.activeElement.tagName === "SELECT") {
-      pending = setTimeout(refresh, 1000);
+      pending = setTimeout(again, 1000);
       return;
     }
     busy = true;
@@ -27,13 +66,105 @@
       })
       .then(function (html) {
         if (html !== null && html !== undefined) {
+          // Read the focus now, not when the request left: the agent may have moved since.
+          var key = focusKey();
           panel.innerHTML = html;
           window.Guichet.tick(panel, offset);
+          restoreFocus(key);
+          var now = summaryOf();
+          if (now !== summary) { summary = now; if (!then) { announce(now); } }
         }
       })
       .catch(function () {})
-      .then(function () { busy = false; });
+      .then(function () { busy = false; if (then) { then(); } });
   }
+
+  function post(form, data, key) {
+    return fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-Guichet-Fetch": "1", "Accept": "application/json" }
+    })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403) { window.location.reload(); return null; }
+        return r.json();
+      })
+      .then(function (msg) {
+        if (msg) {
+          refresh(function () { restoreFocus(key); announce(msg.message + " " + summary); });
+        }
+      })
+      .catch(function () { form.submit(); });  // the network failed: fall back to a plain post
+  }
+
+  function sendAbsent() {
+    if (!absent) { return; }
+    var job = absent;
+    absent = null;
+    clearInterval(job.timer);
+    leaveUndo("action-next");
+    post(job.form, job.data, "action-next");
+  }
+
+  // Hides the undo bar; the focus, if it was there, goes back to the panel's control ``key``.
+  function leaveUndo(key) {
+    if (undoBar.contains(document.activeElement)) {
+      var el = document.getElementById(key);
+      if (el && !el.disabled) { el.focus(); } else { document.activeElement.blur(); }
+    }
+    undoBar.hidden = true;
+  }
+
+  function startAbsent(form, data, label) {
+    var template = undoBar.getAttribute("data-pending");
+    absent = { form: form, data: data, label: label, left: UNDO_SECONDS, timer: null };
+    function show() {
+      undoText.textContent = template.replace("{label}", label).replace("{n}", String(absent.left));
+    }
+    show();
+    undoBar.hidden = false;
+    undoButton.focus();
+    announce(undoText.textContent);
+    absent.timer = setInterval(function () {
+      if (!absent) { return; }
+      absent.left -= 1;
+      if (absent.left <= 0) { sendAbsent(); } else { show(); }
+    }, 1000);
+  }
+
+  if (undoButton) {
+    undoButton.addEventListener("click", function () {
+      if (!absent) { return; }
+      var label = absent.label;
+      clearInterval(absent.timer);
+      absent = null;
+      leaveUndo("action-done");
+      announce(panel.getAttribute("data-undone").replace("{label}", label));
+    });
+  }
+  // Leaving the page does not lose a pending "Absent": it is sent on the way out.
+  window.addEventListener("pagehide", function () {
+    if (absent && navigator.sendBeacon) {
+      navigator.sendBeacon(absent.form.getAttribute("action"), absent.data);
+      absent = null;
+    }
+  });
+
+  panel.addEventListener("submit", function (e) {
+    var form = e.target;
+    var button = e.submitter;
+    e.preventDefault();
+    if (absent) { sendAbsent(); }
+    var data = new FormData(form);
+    if (button && button.name) { data.set(button.name, button.value); }
+    var key = button && button.id ? button.id : focusKey();
+    if (button && button.value === "no-show") {
+      startAbsent(form, data, button.getAttribute("data-label") || "");
+      return;
+    }
+    post(form, data, key);
+  });
 
   var source = new EventSource(eventsUrl);
   source.addEventListener("open", function () { window.Guichet.live(state, true); });
@@ -41,7 +172,7 @@
   source.addEventListener("changed", function (e) {
     window.Guichet.live(state, true);
     try { offset = JSON.parse(e.data).server_time - Date.now() / 1000; } catch (err) {}
-    if (pending === null) { pending = setTimeout(refresh, 100); }
+    if (pending === null) { pending = setTimeout(function () { refresh(); }, 100); }
   });
   // The session ended (idle too long): the reload leads to the sign-in page.
   source.addEventListener("expired", function () { source.close(); window.location.reload(); });

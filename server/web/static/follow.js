@@ -8,13 +8,17 @@
   var baseTitle = document.title;
   var FINAL = { served: true, no_show: true, cancelled: true };
 
-  function show(status, html) {
+  function show(status, html, recalls) {
     var before = card.getAttribute("data-status");
+    var recalledBefore = card.getAttribute("data-recalls") || "0";
     card.innerHTML = html;
     card.setAttribute("data-status", status);
+    card.setAttribute("data-recalls", recalls || "0");
     if (status === "called") {
       document.title = card.getAttribute("data-title-called") + " · " + baseTitle;
-      if (before !== "called" && navigator.vibrate) { navigator.vibrate([300, 150, 300]); }
+      // A first call, and each recall, buzz the phone.
+      var fresh = before !== "called" || (recalls || "0") !== recalledBefore;
+      if (fresh && navigator.vibrate) { navigator.vibrate([300, 150, 300]); }
     } else {
       document.title = baseTitle;
     }
@@ -27,7 +31,7 @@
     source.addEventListener("ticket", function (e) {
       window.Guichet.live(state, true);
       var msg = JSON.parse(e.data);
-      show(msg.status, msg.html);
+      show(msg.status, msg.html, msg.recalls);
       // A finished ticket changes no more: stop listening (and reconnecting).
       if (FINAL[msg.status]) { source.close(); if (state) { state.hidden = true; } }
     });
@@ -35,7 +39,7 @@
     setInterval(function () {
       fetch(card.getAttribute("data-card-url"), { credentials: "omit" })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (msg) { if (msg) { show(msg.status, msg.html); } })
+        .then(function (msg) { if (msg) { show(msg.status, msg.html, msg.recalls); } })
         .catch(function () {});
     }, 10000);
   }

@@ -1,0 +1,170 @@
+"""Service cards for sites of 1 to 16 services with long names, at every kiosk size.
+
+The plan (kiosk/layout.py) is checked with a simple text measure; the screens are checked
+from Kivy's widget tree: every text's drawn box (its texture, not only its widget) lies inside
+its card, no two boxes overlap, no word is cut, every card is a touch target, and every
+service is on a page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from kiosk import theme as T
+from kiosk.layout import CardMetrics, CardTexts, plan_grid, shapes, split
+from kiosk.selftest import KioskDriver
+from tests.kiosk.test_screens import to_services
+from tests.sites import LONG_NAMES, big_site
+
+SIZES = [(1024, 600), (1280, 800), (1920, 1080), (600, 1024)]
+COUNTS = [1, 5, 9, 12, 16]
+
+
+def fake_measure(text: str, font: float, width: float) -> tuple[float, float]:
+    """Every character 0.6 em wide, lines 1.2 em high, wrapped at word boundaries."""
+    words = text.split()
+    lines, line = 1, 0.0
+    for word in words:
+        w = len(word) * 0.6 * font
+        if line and line + 0.6 * font + w > width:
+            lines, line = lines + 1, w
+        else:
+            line += (0.6 * font if line else 0) + w
+    widest = max((len(w) * 0.6 * font for w in words), default=0.0)
+    return widest, lines * 1.2 * font
+
+
+METRICS = CardMetrics(
+    padding=12, spacing=6, top_row=44, min_font=24, detail_font=24, min_height=136, min_width=180
+)
+
+
+def test_shapes_prefer_large_wide_cards() -> None:
+    assert shapes(1, 760, 470, 12)[0] == (1, 1)
+    assert shapes(4, 760, 470, 12)[0] == (2, 2)
+    assert shapes(9, 760, 470, 12)[0] == (3, 3)
+
+
+def test_split_keeps_pages_even() -> None:
+    assert split(16, 2) == (tuple(range(8)), tuple(range(8, 16)))
+    assert [len(p) for p in split(7, 3)] == [3, 2, 2]
+
+
+def test_short_names_share_one_page_and_long_ones_take_two() -> None:
+    short = [CardTexts(f"Service {i}", "10 min", "2 waiting") for i in range(9)]
+    plan = plan_grid(short, 760, 470, 12, METRICS, fake_measure)
+    assert (plan.cols, plan.rows, len(plan.pages)) == (3, 3, 1)
+    long = [CardTexts(fr, "10 min", "2 waiting") for fr, _ in LONG_NAMES[:9]]
+    more = CardTexts("Other services", "1 / 2")
+    plan = plan_grid(long, 760, 470, 12, METRICS, fake_measure, more=more)
+    assert plan.paged
+    assert sorted(i for page in plan.pages for i in page) == list(range(9))
+    w, h = plan.card_size
+    assert w >= 180 and h >= 136
+    for card in long:
+        inner = w - 24
+        word, height = fake_measure(card.name, 24, inner)
+        assert word <= inner and height + 6 + 28.8 <= h - 24 - 44 - 6
+
+
+def test_a_window_too_small_for_any_card_gets_one_card_per_page() -> None:
+    plan = plan_grid([CardTexts("A"), CardTexts("B")], 100, 100, 12, METRICS, fake_measure)
+    assert plan.pages == ((0,), (1,))
+    assert (plan.cols, plan.rows) == (1, 2)  # the card and "other services"
+
+
+# ---- on screen ---------------------------------------------------------------------------
+
+OpenUI = Callable[..., KioskDriver]
+
+
+def text_boxes(widget: Any) -> list[tuple[Any, tuple[float, float, float, float]]]:
+    """Every visible label under ``widget`` with the box its texture is drawn in (window
+    coordinates: x0, y0, x1, y1)."""
+    from kivy.uix.label import Label
+
+    out = []
+    for w in widget.walk(restrict=True):
+        if isinstance(w, Label) and w.text.strip() and w.opacity > 0:
+            tw, th = w.texture_size
+            cx, cy = w.to_window(w.center_x, w.center_y)
+            out.append((w, (cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)))
+    return out
+
+
+def layout_problems(d: KioskDriver, size: tuple[int, int]) -> list[str]:
+    from kiosk.widgets import measure_text
+
+    screen = d.screen("services")
+    scale = T.scale_for(*size)
+    problems: list[str] = []
+    boxes: list[tuple[str, tuple[float, float, float, float]]] = []
+    for card in screen.visible_cards():
+        x0, y0 = card.to_window(card.x, card.y)
+        x1, y1 = x0 + card.width, y0 + card.height
+        if min(card.size) / scale < T.TOUCH - 0.5:
+            problems.append(f"card {card.name!r} {card.size} under 2 cm")
+        if x0 < -1 or y0 < -1 or x1 > size[0] + 1 or y1 > size[1] + 1:
+            problems.append(f"card {card.name!r} outside the window")
+        for label, (a, b, c, e) in text_boxes(card):
+            if a < x0 - 1 or b < y0 - 1 or c > x1 + 1 or e > y1 + 1:
+                problems.append(f"{label.text!r} leaves its card")
+            if label.font_size / scale < T.MIN_FONT - 0.01:
+                problems.append(f"{label.text!r} at {label.font_size / scale:.1f} px")
+            word, _ = measure_text(label.text, label.font_size, label.width, label.bold)
+            if label.text_size[0] is not None and word > label.width + 0.5:
+                problems.append(f"{label.text!r}: a word is cut")
+            boxes.append((label.text, (a, b, c, e)))
+    for i, (t1, b1) in enumerate(boxes):
+        for t2, b2 in boxes[i + 1 :]:
+            if (
+                b1[0] < b2[2] - 0.5
+                and b2[0] < b1[2] - 0.5
+                and b1[1] < b2[3] - 0.5
+                and b2[1] < b1[3] - 0.5
+            ):
+                problems.append(f"{t1!r} overlaps {t2!r}")
+    return problems
+
+
+@pytest.mark.kivy
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_service_card_keeps_its_texts_inside_and_apart(
+    open_ui: OpenUI, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """GIVEN sites of 1, 5, 9, 12 and 16 services with long names, some with people waiting,
+    one closed WHEN the services screen shows each page THEN every text's drawn box lies inside
+    its card, no two overlap, no word is cut, no text is under 24 design px, every card is a
+    2 cm target, and each service appears on exactly one page."""
+    problems: list[str] = []
+    for n in COUNTS:
+        d = open_ui(size, site_file=big_site(tmp_path / f"site-{n}.toml", n))
+        for i in range(min(n, 4)):
+            for _ in range(i * 3):
+                d.runtime.core.take_number(f"s{i + 1}", None, "fr")
+        to_services(d)
+        screen = d.screen("services")
+        seen: list[str] = []
+        pages = len(screen._plan.pages)
+        for page in range(pages):
+            d.settle()
+            shown = screen.visible_cards()
+            seen += [c.service_id for c in shown if c.service_id]
+            problems += [f"{n} services, page {page + 1}: {p}" for p in layout_problems(d, size)]
+            shot = d.screenshot(tmp_path / f"services-{n}-{size[0]}x{size[1]}-p{page + 1}.png")
+            if pages > 1:
+                d.tap(shown[-1])  # "other services"
+        assert sorted(seen) == sorted(f"s{i + 1}" for i in range(n))
+        if pages > 1:
+            assert screen.page == 0  # the last page's "other services" leads back to the first
+        assert pages <= math.ceil(n / 3)  # at least three services on a page
+        with Image.open(shot) as png:
+            assert png.size == size
+        d.close()
+    assert problems == []
