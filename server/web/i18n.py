@@ -220,7 +220,7 @@ FR: dict[str, str] = {
     "stats.from": "Du",
     "stats.to": "Au",
     "stats.show": "Afficher",
-    "stats.export": "Exporter les tickets (CSV)",
+    "stats.export": "Exporter les passages (CSV)",
     "stats.by_day": "Par service et par jour",
     "stats.day": "Jour",
     "stats.service": "Service",
@@ -261,6 +261,25 @@ FR: dict[str, str] = {
     ),
     "stats.hour": "Heure",
     "stats.out_of_range": "Les statistiques couvrent les jours du {bounds}.",
+    "stats.period_text": "Du {first} au {last}",
+    "stats.transfers": "Transferts",
+    "stats.transfers_in": "Reçus par transfert",
+    "stats.passages": "Passages",
+    "stats.never_called": "Jamais appelés",
+    "stats.by_service": "Par service sur la période",
+    "stats.by_hour": "Par heure de la journée",
+    "stats.whole_site": "Tout le site",
+    "stats.scope": "Service",
+    "stats.arrivals": "Arrivées",
+    "stats.calls": "Appels",
+    "stats.def.site": (
+        "Tout le site : chaque ticket compte une fois (tickets, absents, jamais appelés) ; les "
+        "attentes et durées comptent chaque passage, car un usager transféré attend deux fois."
+    ),
+    "stats.def.hour": (
+        "Par heure : arrivées dans la file du service dans l'heure (pour le site : tickets "
+        "délivrés), appels faits dans l'heure, attentes des usagers arrivés dans l'heure."
+    ),
     # follow my ticket
     "follow.title": "Votre ticket",
     "follow.service": "Service",
@@ -501,7 +520,7 @@ EN: dict[str, str] = {
     "stats.from": "From",
     "stats.to": "To",
     "stats.show": "Show",
-    "stats.export": "Export tickets (CSV)",
+    "stats.export": "Export passages (CSV)",
     "stats.by_day": "By service and day",
     "stats.day": "Day",
     "stats.service": "Service",
@@ -542,6 +561,25 @@ EN: dict[str, str] = {
     ),
     "stats.hour": "Hour",
     "stats.out_of_range": "Statistics cover the days {bounds}.",
+    "stats.period_text": "From {first} to {last}",
+    "stats.transfers": "Transfers",
+    "stats.transfers_in": "Received by transfer",
+    "stats.passages": "Passages",
+    "stats.never_called": "Never called",
+    "stats.by_service": "By service over the period",
+    "stats.by_hour": "By hour of the day",
+    "stats.whole_site": "Whole site",
+    "stats.scope": "Service",
+    "stats.arrivals": "Arrivals",
+    "stats.calls": "Calls",
+    "stats.def.site": (
+        "Whole site: each ticket counts once (tickets, no-shows, never called); waits and "
+        "service times count each passage, as a transferred visitor waits twice."
+    ),
+    "stats.def.hour": (
+        "By hour: arrivals in the service's queue in that hour (for the site: tickets issued), "
+        "calls made in that hour, waits of the visitors who arrived in that hour."
+    ),
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,29 @@ def test_public_estimate_rounds_up() -> None:
     assert format.estimate(61) == "2 min"
     assert format.estimate(3540.5) == "1 h 00"
     assert (format.minutes(680), format.share(2 / 3), format.share(None)) == ("11.3", "67 %", "—")
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("fr", ["1 234,5", "11,3", "67 %", "10 mars 2026", "mardi", "09:00 – 10:00", "—"]),
+        ("en", ["1,234.5", "11.3", "67%", "Mar 10, 2026", "Tuesday", "9:00 – 10:00 AM", "—"]),
+    ],
+)
+def test_numbers_and_dates_are_written_the_pages_language_way(
+    lang: str, expected: list[str]
+) -> None:
+    loc = format.Localized(lang)
+    got = [
+        loc.number(1234.5, 1),
+        loc.minutes(680),
+        loc.share(2 / 3),
+        loc.day(date(2026, 3, 10)),
+        loc.weekday(date(2026, 3, 10)),
+        loc.hour_range(9),
+        loc.minutes(None),
+    ]
+    assert [" ".join(re.sub(r"[\u202f\u2009\xa0]", " ", g).split()) for g in got] == expected
 
 
 def test_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
