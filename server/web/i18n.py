@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.web import booking_texts
+
 DEFAULT_LANG = "fr"
 
 FR: dict[str, str] = {
@@ -353,6 +355,7 @@ FR: dict[str, str] = {
     "weekday_short.4": "ven.",
     "weekday_short.5": "sam.",
     "weekday_short.6": "dim.",
+    **booking_texts.FR,
 }
 
 EN: dict[str, str] = {
@@ -674,6 +677,7 @@ EN: dict[str, str] = {
     "weekday_short.4": "Fri",
     "weekday_short.5": "Sat",
     "weekday_short.6": "Sun",
+    **booking_texts.EN,
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
