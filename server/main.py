@@ -77,6 +77,9 @@ def load_site_command(file: Path, config: Path | None, token_file: Path | None) 
     engine = _engine(config)
     try:
         tokens = load_site(engine, cfg)
+    except ValueError as exc:
+        print(f"{file}: {exc}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     print(

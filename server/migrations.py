@@ -82,6 +82,10 @@ def _signatures(conn: Connection) -> None:
     _add_column(conn, schema.events, "sig")
 
 
+def _appointments(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.appointments])
+
+
 def _restamps_and_lease_requests(conn: Connection) -> None:
     _add_column(conn, schema.events, "original_hlc")
     _add_column(conn, schema.leases, "request")
@@ -94,7 +98,8 @@ STEPS: tuple[Step, ...] = (
     Step(4, "users' read-only API tokens", _api_tokens),
     Step(5, "administrators given no site become administrators of every site", _superadmins),
     Step(6, "events' author signatures", _signatures),
-    Step(7, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
+    Step(7, "appointments, at most one per place of a slot", _appointments),
+    Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
 )
 
 

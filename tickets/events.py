@@ -11,7 +11,9 @@ Event payloads (``data``), by kind:
 
 =====================  =========================================================================
 TicketIssued           ticket, service, number (int), day (ISO date, site time zone),
-                       priority (reason or null), token (follow-page secret), lang
+                       priority (reason or null), token (follow-page secret), lang;
+                       for a checked-in appointment also appointment (its id),
+                       appointment_at (its time, epoch seconds) and note (for the counter)
 TicketCalled           ticket, counter
 TicketRecalled         ticket, counter
 TicketServed           ticket, counter
@@ -72,6 +74,9 @@ OPTIONAL_FIELDS: dict[EventKind, dict[str, type | tuple[type, ...]]] = {
         "token": str,
         "lang": str,
         "label": str,
+        "appointment": str,
+        "appointment_at": (int, float),
+        "note": str,
     },
     EventKind.TICKET_TRANSFERRED: {"counter": (str, type(None)), "press": str},
     **{

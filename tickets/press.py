@@ -68,13 +68,16 @@ def plan(
     action: CounterAction,
     day: str,
     service: str | None = None,
+    now: float | None = None,
 ) -> Plan:
     """The events ``action`` at ``counter`` makes in ``state``; ``day`` is today's service day
-    (NEXT calls only today's tickets), ``service`` the target of a TRANSFER."""
+    (NEXT calls only today's tickets), ``service`` the target of a TRANSFER, ``now`` the time
+    of the press (checked-in appointments are called by their time; default: the newest
+    event's)."""
     current = state.counter_ticket(counter)
     out: Planned = []
     if action is CounterAction.NEXT:
-        nxt = state.next_for(counter, day=day)
+        nxt = state.next_for(counter, day=day, now=now)
         if counter not in state.open_counters:
             out.append((EventKind.COUNTER_OPENED, {"counter": counter}))
         if current is not None:
