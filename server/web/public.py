@@ -359,10 +359,13 @@ def embed_fragment(site: str, page: PageDep) -> Response:
     return response
 
 
-def embed_code(public_url: str, site: str, lang: str, title: str) -> str:
-    """The iframe a town's website pastes to show the live wait."""
-    src = f"{public_url.rstrip('/')}/embed/{site}?{urlencode({'lang': lang})}"
+def embed_code(
+    public_url: str, site: str, lang: str, title: str, *, page: str = "", height: int = 380
+) -> str:
+    """The iframe a town's website pastes to show the live wait (or, with ``page``
+    "/indicators", the month's indicators)."""
+    src = f"{public_url.rstrip('/')}/embed/{site}{page}?{urlencode({'lang': lang})}"
     return (
-        f'<iframe src="{src}" title="{title}" width="100%" height="380" '
+        f'<iframe src="{src}" title="{title}" width="100%" height="{height}" '
         'style="border:0" loading="lazy"></iframe>'
     )
