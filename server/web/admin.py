@@ -59,7 +59,7 @@ def store_config(
 ) -> dict[str, str]:
     """Stores ``cfg`` when the form was read at the current version; returns new tokens."""
     if form.get("version") not in (None, loaded.version):
-        raise FormError(page._("admin.stale"))
+        raise FormError("admin.stale")
     return load_site(page.ctx.engine, cfg)
 
 
@@ -73,6 +73,14 @@ def site_files_of(page: Page, site_id: str) -> list[str]:
         except ConfigError:
             continue
     return found
+
+
+def form_error(page: Page, exc: FormError | None) -> dict[str, Any]:
+    """What a form's template needs to show ``exc``: its text, in the page's language, and
+    the input it is about (marked invalid, described by the text, focused)."""
+    if exc is None:
+        return {"error": None, "error_field": None}
+    return {"error": page._(exc.key, **exc.values), "error_field": exc.field}
 
 
 def _site_ref(loaded: LoadedSite) -> dict[str, str]:
@@ -158,7 +166,12 @@ def admin_overview(site: str, page: PageDep) -> Response:
 
 # ---- services -----------------------------------------------------------------------------
 def _service_form(
-    page: Page, loaded: LoadedSite, values: dict[str, Any], *, new: bool, error: str | None = None
+    page: Page,
+    loaded: LoadedSite,
+    values: dict[str, Any],
+    *,
+    new: bool,
+    error: FormError | None = None,
 ) -> Response:
     weekdays = [{"code": d, "name": page._(f"weekday.{i}")} for i, d in enumerate(WEEKDAYS)]
     title = page._("admin.add_service") if new else page._("admin.edit_service")
@@ -175,8 +188,8 @@ def _service_form(
         action=action,
         is_new=new,
         form=values,
-        error=error,
         weekdays=weekdays,
+        **form_error(page, error),
         site_languages=loaded.config.site.languages,
         has_closing=siteforms.has_closing_field(),
     )
@@ -224,9 +237,7 @@ async def _save_service(request: Request, site: str, service: str | None) -> Res
         echo = _form_echo(form, list(cfg.site.languages))
         if old is not None:
             echo["id"] = old.id
-        return _service_form(
-            page, loaded, echo, new=old is None, error=page._("admin.invalid", reason=str(exc))
-        )
+        return _service_form(page, loaded, echo, new=old is None, error=exc)
     page.session.flash("success", "admin.saved")
     return page.redirect(f"/admin/{site}")
 
@@ -260,7 +271,7 @@ async def _delete(
         new_cfg = delete(loaded.config)
         await run_in_threadpool(store_config, page, loaded, form, new_cfg)
     except FormError as exc:
-        page.session.flash("error", "admin.invalid", reason=str(exc))
+        page.session.flash("error", exc.key, **exc.values)
         return page.redirect(back)
     page.session.flash("success", "admin.deleted")
     return page.redirect(f"/admin/{site}")
@@ -268,7 +279,12 @@ async def _delete(
 
 # ---- counters -----------------------------------------------------------------------------
 def _counter_form(
-    page: Page, loaded: LoadedSite, values: dict[str, Any], *, new: bool, error: str | None = None
+    page: Page,
+    loaded: LoadedSite,
+    values: dict[str, Any],
+    *,
+    new: bool,
+    error: FormError | None = None,
 ) -> Response:
     lang = page.lang
     services = [
@@ -289,8 +305,8 @@ def _counter_form(
         action=action,
         is_new=new,
         form=values,
-        error=error,
         services=services,
+        **form_error(page, error),
     )
 
 
@@ -330,9 +346,7 @@ async def _save_counter(request: Request, site: str, counter: str | None) -> Res
             "services": chosen,
             "ranks": ranks,
         }
-        return _counter_form(
-            page, loaded, echo, new=old is None, error=page._("admin.invalid", reason=str(exc))
-        )
+        return _counter_form(page, loaded, echo, new=old is None, error=exc)
     page.session.flash("success", "admin.saved")
     return page.redirect(f"/admin/{site}")
 

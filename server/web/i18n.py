@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.web import booking_texts
+
 DEFAULT_LANG = "fr"
 
 FR: dict[str, str] = {
@@ -167,7 +169,34 @@ FR: dict[str, str] = {
     "admin.confirm_revoke": "Révoquer le jeton de cet appareil ?",
     "admin.embed": "Attente sur le site de la mairie",
     "admin.embed_lead": "Copiez ce code dans une page du site internet :",
-    "admin.invalid": "Formulaire incomplet : {reason}",
+    "admin.error_title": "Erreur",
+    "admin.error_lead": "Rien n'a été enregistré.",
+    "admin.err.id": "Identifiant : minuscules, chiffres, - _ . (63 caractères au plus).",
+    "admin.err.id_taken": "Cet identifiant est déjà pris : choisissez-en un autre.",
+    "admin.err.prefix": "Lettre : une ou deux majuscules, sans accent (A, B, CN…).",
+    "admin.err.prefix_taken": (
+        "Un autre service a déjà cette lettre : les numéros se confondraient."
+    ),
+    "admin.err.name_needed": "Donnez un nom au service (au moins dans la première langue).",
+    "admin.err.mean": "Durée moyenne : un nombre de minutes, plus que 0 et au plus 240.",
+    "admin.err.whole_minutes": "Un nombre entier de minutes.",
+    "admin.err.period": (
+        "« {period} » n'est pas une période : écrivez HH:MM-HH:MM, la fin après le début "
+        "(08:30-12:00)."
+    ),
+    "admin.err.label": "Libellé : de 1 à 60 caractères.",
+    "admin.err.role": "Choisissez borne ou écran.",
+    "admin.err.range": "Plage : deux nombres séparés par un tiret, comme 900-999.",
+    "admin.err.range_bounds": "Plage : du plus petit au plus grand numéro, de 1 à 999 999.",
+    "admin.err.range_overlap": (
+        "Cette plage chevauche celle d'un autre appareil : deux bornes donneraient le même numéro."
+    ),
+    "admin.err.tick_service": "Cochez au moins un service pour ce guichet.",
+    "admin.err.last_service": "Un lieu garde au moins un service.",
+    "admin.err.counter_needs_service": (
+        "{counter} ne traite que ce service : donnez-lui d'abord un autre service."
+    ),
+    "admin.err.other": "La configuration n'est pas valable ({detail}).",
     "admin.none": "Aucun.",
     # fleet
     "fleet.device": "Appareil",
@@ -342,6 +371,7 @@ FR: dict[str, str] = {
     "weekday_short.4": "ven.",
     "weekday_short.5": "sam.",
     "weekday_short.6": "dim.",
+    **booking_texts.FR,
 }
 
 EN: dict[str, str] = {
@@ -487,7 +517,31 @@ EN: dict[str, str] = {
     "admin.confirm_revoke": "Revoke this device's token?",
     "admin.embed": "Waiting time on the town's website",
     "admin.embed_lead": "Copy this code into a page of the website:",
-    "admin.invalid": "Form incomplete: {reason}",
+    "admin.error_title": "Error",
+    "admin.error_lead": "Nothing was saved.",
+    "admin.err.id": "Identifier: lower case, digits, - _ . (63 characters at most).",
+    "admin.err.id_taken": "This identifier is already taken: choose another one.",
+    "admin.err.prefix": "Letter: one or two capitals, no accents (A, B, CN…).",
+    "admin.err.prefix_taken": "Another service already has this letter: numbers would be confused.",
+    "admin.err.name_needed": "Give the service a name (at least in the first language).",
+    "admin.err.mean": "Mean duration: a number of minutes, more than 0 and at most 240.",
+    "admin.err.whole_minutes": "A whole number of minutes.",
+    "admin.err.period": (
+        "“{period}” is not a period: write HH:MM-HH:MM, the end after the start (08:30-12:00)."
+    ),
+    "admin.err.label": "Label: 1 to 60 characters.",
+    "admin.err.role": "Choose kiosk or board.",
+    "admin.err.range": "Range: two numbers with a dash between them, like 900-999.",
+    "admin.err.range_bounds": "Range: from the lowest to the highest number, from 1 to 999,999.",
+    "admin.err.range_overlap": (
+        "This range overlaps another device's: two kiosks would print the same number."
+    ),
+    "admin.err.tick_service": "Tick at least one service for this counter.",
+    "admin.err.last_service": "A site keeps at least one service.",
+    "admin.err.counter_needs_service": (
+        "{counter} takes only this service: give it another service first."
+    ),
+    "admin.err.other": "The configuration is not valid ({detail}).",
     "admin.none": "None.",
     "fleet.device": "Device",
     "fleet.status": "Status",
@@ -655,6 +709,7 @@ EN: dict[str, str] = {
     "weekday_short.4": "Fri",
     "weekday_short.5": "Sat",
     "weekday_short.6": "Sun",
+    **booking_texts.EN,
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"fr": FR, "en": EN}

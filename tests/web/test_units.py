@@ -141,21 +141,39 @@ def test_a_service_form_becomes_a_valid_site_configuration() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "field"),
+    ("values", "field", "key"),
     [
-        (form(id="x", prefix="A", name_fr="X"), "prefix"),  # A is civil's
-        (form(id="civil", prefix="Z", name_fr="X"), "id"),
-        (form(id="Bad Id", prefix="Z", name_fr="X"), "id"),
-        (form(id="x", prefix="Z", name_fr=""), "names"),
-        (form(id="x", prefix="Z", name_fr="X", hours_tue="25:00-26:00"), "hours"),
-        (form(id="x", prefix="Z", name_fr="X", mean_service_minutes="soon"), "mean_service"),
+        (form(id="x", prefix="A", name_fr="X"), "prefix", "admin.err.prefix_taken"),  # civil's
+        (form(id="civil", prefix="Z", name_fr="X"), "id", "admin.err.id_taken"),
+        (form(id="Bad Id", prefix="Z", name_fr="X"), "id", "admin.err.id"),
+        (form(id="x", prefix="Z", name_fr=""), "name_fr", "admin.err.name_needed"),
+        (
+            form(id="x", prefix="Z", name_fr="X", hours_tue="25:00-26:00"),
+            "hours_tue",
+            "admin.err.period",
+        ),
+        (form(id="x", prefix="Z", name_fr="X", hours_wed="9-12"), "hours_wed", "admin.err.period"),
+        (
+            form(id="x", prefix="Z", name_fr="X", mean_service_minutes="soon"),
+            "mean_service_minutes",
+            "admin.err.mean",
+        ),
+        (
+            form(id="x", prefix="Z", name_fr="X", mean_service_minutes="999"),
+            "mean_service_minutes",
+            "admin.err.mean",
+        ),
     ],
 )
-def test_an_invalid_service_form_names_its_field(values: dict[str, str], field: str) -> None:
+def test_an_invalid_service_form_names_its_field(
+    values: dict[str, str], field: str, key: str
+) -> None:
     cfg = site_config()
-    with pytest.raises(FormError, match=field):
+    with pytest.raises(FormError) as refused:
         raw = siteforms.parse_service(values, ["fr", "en"], None)
         siteforms.save_service(cfg, raw, new=True)
+    assert (refused.value.field, refused.value.key) == (field, key)
+    assert key in i18n.FR and key in i18n.EN
 
 
 def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None:
@@ -168,7 +186,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
     assert raw["services"] == ["passports", "civil"]
     new = siteforms.save_counter(cfg, raw, new=True)
     assert new.counters[-1].services == ["passports", "civil"]
-    with pytest.raises(FormError, match="tick at least one"):
+    with pytest.raises(FormError, match=r"admin\.err\.tick_service"):
         siteforms.parse_counter(form(id="8", label="x"), [], None)
     only_civil = SiteConfig.model_validate(
         {
@@ -176,7 +194,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
             "counters": [{"id": "1", "label": "G1", "services": ["civil"]}],
         }
     )
-    with pytest.raises(FormError, match="counter '1' takes only this service"):
+    with pytest.raises(FormError, match=r"admin\.err\.counter_needs_service"):
         siteforms.delete_service(only_civil, "civil")
     assert [s.id for s in siteforms.delete_service(cfg, "civil").services] == ["passports"]
 
@@ -185,9 +203,9 @@ def test_devices_are_added_with_their_offline_range_and_removed() -> None:
     cfg = site_config()
     new, device = siteforms.add_device(cfg, form(id="kiosk-c", role="kiosk", offline_range="50-60"))
     assert device.offline_range == (50, 60)
-    with pytest.raises(FormError, match="overlap"):
+    with pytest.raises(FormError, match=r"admin\.err\.range_overlap"):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="40-55"))
-    with pytest.raises(FormError, match="offline_range"):
+    with pytest.raises(FormError, match=r"offline_range: admin\.err\.range "):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="lots"))
     assert "kiosk-c" not in {d.id for d in siteforms.remove_device(new, "kiosk-c").devices}
 
