@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from server.web.public import embed_code
 from tests.server.helpers import SITE, Srv
 from tests.server.test_stats_passages import PARIS, seed
 from tests.web.conftest import shoot, start
+from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,3 +154,24 @@ def test_the_embed_may_be_framed_and_passes_axe(seeded: Srv, audited: BrowserCon
         "80 %",
     ]
     assert audit(page) == []
+
+
+@pytest.mark.browser
+def test_the_embed_sizes_its_frame_on_a_town_website(seeded: Srv, context: BrowserContext) -> None:
+    """GIVEN the code the administration page gives, pasted in a page of another origin
+    THEN the frame shows the indicators and grows to their height (no scroll inside)."""
+    code = embed_code(seeded.url, SITE, "fr", "Engagements", page="/indicators", height=200)
+    town = TownWebsite(f"<!doctype html><title>Mairie</title><main>{code}</main>")
+    host = context.new_page()
+    with town:
+        host.goto(town.url)
+        frame = host.frame_locator("iframe")
+        expect(frame.locator("#ind-table tfoot th")).to_have_text("Tout le site")
+        inner = next(f for f in host.frames if "/embed/" in f.url)
+        content = inner.evaluate("document.documentElement.getBoundingClientRect().height")
+        assert content > 200
+        host.wait_for_function(
+            "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h)"
+            " <= 2",
+            arg=content,
+        )
