@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from config.loader import GuichetSettings, loadable, writable_folder
+from tickets.journal import DEFAULT_RETENTION_DAYS
 
 
 class ServerSettings(GuichetSettings):
@@ -34,6 +35,10 @@ class ServerSettings(GuichetSettings):
     """Idle time after which a web session expires (minutes)."""
     max_clock_skew_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
     """Events whose clock is further ahead of the server's than this are refused (seconds)."""
+    device_history_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
+    """Whole days before today a device syncing from scratch (a new device, a replaced SD
+    card) receives (days): its first sync starts at the site's first event of those days,
+    not at the site's first event ever. Keep it at least the devices' ``retention_days``."""
     max_body_bytes: int = Field(default=2_000_000, ge=1024, le=100_000_000)
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

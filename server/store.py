@@ -171,6 +171,14 @@ def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = No
     return list(conn.execute(q.order_by(_E.c.seq)))
 
 
+def first_seq_from(conn: Connection, site: str, hlc_from: str) -> int | None:
+    """The smallest sequence number of the site's events whose clock is at or after
+    ``hlc_from`` (None when there is none)."""
+    q = sa.select(sa.func.min(_E.c.seq)).where(_E.c.site == site, _E.c.hlc >= hlc_from)
+    value = conn.execute(q).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
 def of_ticket(conn: Connection, site: str, ticket: str) -> list[Any]:
     return list(
         conn.execute(

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -377,6 +377,24 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
     return start
 
 
+def history_start(
+    ctx: ServerContext, site_id: str, loaded: LoadedSite | None, now: float, last: int
+) -> int:
+    """The cursor a device syncing from scratch starts after: just before the site's first
+    event of the last ``device_history_days`` whole days before today (site time), so a new
+    device receives those days, not years of history (``last`` when there is no such event).
+    """
+    loaded = loaded or ctx.sites.get_by_engine(ctx.engine, site_id)
+    if loaded is None:
+        raise not_found(f"site {site_id!r}")
+    site = loaded.site
+    first_day = site.day(now) - timedelta(days=ctx.settings.device_history_days)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=site.tz)
+    with db.read(ctx.engine) as conn:
+        first = store.first_seq_from(conn, site_id, store.hlc_floor(start.timestamp()))
+    return last if first is None else first - 1
+
+
 def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) -> dict[str, Any]:
     """One sync of the device named by ``authorization`` (its Authorization header)."""
     session = device_session_from_header(ctx.engine, authorization)
@@ -450,6 +468,8 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
 
     # A cursor ahead of the site (a database restored from backup) starts again from 0.
     cursor = req.cursor if req.cursor <= last else 0
+    if cursor == 0 and last > 0:
+        cursor = history_start(ctx, site_id, loaded, now, last)
     rows: list[Any] = []
     if cursor < last:
         with db.read(engine) as conn:

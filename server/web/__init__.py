@@ -58,12 +58,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class _Assets(StaticFiles):
-    """Static files, cached for a year: their URLs carry a version (``?v=``)."""
+    """Static files, cached for a year when their URL carries a version (``?v=``, the pages'
+    links); for an hour without one (``embed-host.js``, linked from towns' websites)."""
 
     async def get_response(self, path: str, scope: MutableMapping[str, Any]) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = (
+                "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"
+            )
             response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 

@@ -260,3 +260,30 @@ def test_a_right_clock_keeps_its_wall_time_and_no_reading_keeps_the_event_clock(
     assert _times(srv, unknown.id)[0] is None
     bad = srv.sync("kiosk-a", events=[], device_time=-5)
     assert (bad.status_code, bad.json()["field"]) == (422, "device_time")
+
+
+def test_a_device_syncing_from_scratch_receives_the_recent_days_not_all_history(
+    srv: Srv,
+) -> None:
+    """GIVEN a site whose events go back 100 days (35 days sent to new devices) WHEN a new
+    board syncs with cursor 0 THEN it receives the events of the last 35 whole days and today
+    only, and then carries on from there; a device whose cursor is older still receives
+    every event after its cursor."""
+    from server import db, store
+
+    now = time.time()
+    kiosk = DeviceClock("kiosk-a")
+    old = [kiosk.at(now - days * 86400).issued(1) for days in (100, 60, 37)]
+    recent = [kiosk.at(now - days * 86400).issued(1) for days in (20, 1)]
+    with db.write(srv.engine) as conn:
+        store.append(conn, SITE, store.last_seq(conn, SITE), [*old, *recent], now)
+    kiosk.wall = None
+    today = kiosk.issued(2)
+    assert srv.sync("kiosk-a", events=wire([today])).status_code == 200
+
+    first = srv.sync("board-a", cursor=0).json()
+    assert [e["id"] for e in first["events"]] == [e.id for e in (*recent, today)]
+    assert first["cursor"] == 6
+    assert srv.sync("board-a", cursor=first["cursor"]).json()["events"] == []
+    behind = srv.sync("board-a", cursor=1).json()
+    assert [e["id"] for e in behind["events"]] == [e.id for e in (*old[1:], *recent, today)]
