@@ -15,9 +15,11 @@ A transferred or reactivated ticket keeps its original issue time, hence its pla
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import ClassVar
 
 from tickets import appointments
 from tickets.estimate import service_seconds
@@ -27,6 +29,9 @@ from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
 """How many recent service times of a service the estimate uses."""
+MAX_SERVICE_SAMPLE_SECONDS = 3 * 3600.0
+"""A service time longer than this is not a service time (a clock that was wrong, a counter
+left open over lunch): it never enters the samples, so never an estimate (seconds)."""
 CALL_HISTORY = 50
 
 
@@ -123,6 +128,10 @@ class Ticket:
     recalls: int = 0
     transfers: int = 0
     conflict: bool = False
+    misdated: bool = False
+    """Numbered for another day than the one it was issued on (its kiosk's clock was wrong,
+    and the server re-stamped it): it belongs to the day of its stamp (``day``), where it is
+    called like any other, and staff see the flag."""
     passages: list[Passage] = field(default_factory=list)
     """Its stays in each service's queue, in order; the last one is the current."""
     appointment: str | None = None
@@ -190,45 +199,65 @@ class QueueState:
     """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
-    _ids: set[str] = field(default_factory=set)
+    _ids: dict[str, Timestamp] = field(default_factory=dict)
+    """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _checkpoints: list[tuple[int, QueueState]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    """(n, the fold after the first n events): snapshots a late event re-folds from."""
 
     # ---- building the state -------------------------------------------------------------
+    CHECKPOINT_EVERY: ClassVar[int] = 200
+    """Events between two snapshots of the fold: a late event re-folds from the last
+    snapshot before it, not from the first event of the window."""
+    CHECKPOINTS: ClassVar[int] = 2
+    """Snapshots kept (the most recent): an event later than that re-folds in full."""
+
     def add(self, event: Event) -> bool:
-        """Adds one event; returns False for one already applied. Late events re-fold."""
+        """Adds one event; returns False for one already applied. A late event (one that
+        sorts before events already applied) re-folds from the last snapshot before it, and
+        so does one applied before with another stamp (re-stamped: ``extend``)."""
         if event.id in self._ids:
-            return False
+            return self.extend([event]) > 0
         key = _order(event)
-        self._ids.add(event.id)
+        self._ids[event.id] = event.hlc
         if not self._keys or key > self._keys[-1]:
-            self._keys.append(key)
-            self._events.append(event)
-            self._apply(event)
+            self._append(event, key)
             return True
         pos = bisect.bisect(self._keys, key)
         self._keys.insert(pos, key)
         self._events.insert(pos, event)
-        self._refold()
+        self._refold_from(pos)
         return True
 
     def extend(self, events: list[Event]) -> int:
-        """Adds many events at once (one re-fold at most); returns how many were new."""
-        fresh = [e for e in events if e.id not in self._ids]
-        unique = {e.id: e for e in fresh}
+        """Adds many events at once (one re-fold at most); returns how many were new or moved.
+
+        An event already applied that comes again with another stamp (the server re-stamped it
+        at receipt: its copy is final) takes its new place."""
+        unique = {e.id: e for e in events if self._ids.get(e.id) != e.hlc}
         if not unique:
             return 0
+        moved = [i for i in unique if i in self._ids]
+        first = len(self._events)
+        if moved:  # rare: out with the old places (a scan), in with the new below
+            gone = set(moved)
+            first = next(i for i, e in enumerate(self._events) if e.id in gone)
+            kept = [e for e in self._events[first:] if e.id not in gone]
+            self._events[first:] = kept
+            self._keys[first:] = [_order(e) for e in kept]
         batch = sorted(unique.values(), key=_order)
-        self._ids.update(unique)
-        if not self._keys or _order(batch[0]) > self._keys[-1]:
+        self._ids.update({i: e.hlc for i, e in unique.items()})
+        if not moved and (not self._keys or _order(batch[0]) > self._keys[-1]):
             for e in batch:
-                self._keys.append(_order(e))
-                self._events.append(e)
-                self._apply(e)
+                self._append(e, _order(e))
         else:
-            merged = sorted([*self._events, *batch], key=_order)
-            self._events = merged
-            self._keys = [_order(e) for e in merged]
-            self._refold()
+            pos = min(first, bisect.bisect(self._keys, _order(batch[0])))
+            tail = list(heapq.merge(self._events[pos:], batch, key=_order))
+            self._events[pos:] = tail
+            self._keys[pos:] = [_order(e) for e in tail]
+            self._refold_from(pos)
         return len(unique)
 
     @property
@@ -237,6 +266,15 @@ class QueueState:
 
     def copy(self) -> QueueState:
         """An independent copy: events added to one later do not show in the other."""
+        out = self._derived_copy()
+        out._events = list(self._events)
+        out._keys = list(self._keys)
+        out._ids = dict(self._ids)
+        out._checkpoints = list(self._checkpoints)  # never changed once taken: shared
+        return out
+
+    def _derived_copy(self) -> QueueState:
+        """A copy of what the fold decided, without the events."""
         return QueueState(
             site=self.site,
             tickets={
@@ -252,9 +290,6 @@ class QueueState:
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
             appointment_streak=dict(self.appointment_streak),
-            _events=list(self._events),
-            _keys=list(self._keys),
-            _ids=set(self._ids),
             _numbers=dict(self._numbers),
         )
 
@@ -262,18 +297,36 @@ class QueueState:
     def last_hlc(self) -> Timestamp | None:
         return self._events[-1].hlc if self._events else None
 
-    def _refold(self) -> None:
-        self.tickets.clear()
-        self.open_counters.clear()
-        self.current.clear()
-        self.calls.clear()
-        self.conflicts.clear()
-        self.presses.clear()
-        self.service_times.clear()
-        self.appointment_streak.clear()
-        self._numbers.clear()
-        for e in self._events:
-            self._apply(e)
+    def _append(self, event: Event, key: tuple[int, int, str, str]) -> None:
+        self._keys.append(key)
+        self._events.append(event)
+        self._apply(event)
+        self._checkpoint_at(len(self._events))
+
+    def _refold_from(self, pos: int) -> None:
+        """Applies the events again from ``pos`` on (an event was inserted there): from the
+        last snapshot taken at or before ``pos``, else from the start."""
+        while self._checkpoints and self._checkpoints[-1][0] > pos:
+            self._checkpoints.pop()  # taken without the inserted event
+        start, snapshot = self._checkpoints[-1] if self._checkpoints else (0, None)
+        restored = snapshot._derived_copy() if snapshot else QueueState(self.site)
+        for f in fields(self):
+            if f.name not in _NOT_DERIVED:
+                setattr(self, f.name, getattr(restored, f.name))
+        # Snapshots again over the last stretch only (older ones would be dropped at once).
+        snapshots_from = len(self._events) - self.CHECKPOINT_EVERY * self.CHECKPOINTS
+        for i in range(start, len(self._events)):
+            self._apply(self._events[i])
+            if i + 1 >= snapshots_from:
+                self._checkpoint_at(i + 1)
+
+    def _checkpoint_at(self, n: int) -> None:
+        """A snapshot of the fold after ``n`` events, when ``CHECKPOINT_EVERY`` events were
+        applied since the last one."""
+        last = self._checkpoints[-1][0] if self._checkpoints else 0
+        if n - last >= self.CHECKPOINT_EVERY:
+            self._checkpoints.append((n, self._derived_copy()))
+            del self._checkpoints[: max(0, len(self._checkpoints) - self.CHECKPOINTS)]
 
     def _apply(self, e: Event) -> None:
         press = e.data.get("press")
@@ -311,12 +364,17 @@ class QueueState:
             return
         service = self.site.service(d["service"])
         prefix = service.prefix if service else d.get("label", "?")[:1]
+        day = d["day"]
+        if e.original_hlc is not None:
+            # Re-stamped at receipt: its author's clock was wrong, and so may be its day.
+            day = self.site.day(e.hlc.seconds).isoformat()
         ticket = Ticket(
             id=tid,
             service=d["service"],
             number=d["number"],
             label=d.get("label") or label(prefix, d["number"]),
-            day=d["day"],
+            day=day,
+            misdated=day != d["day"],
             issued_hlc=e.hlc,
             issued_at=e.at,
             device=e.device,
@@ -329,7 +387,7 @@ class QueueState:
             appointment_at=d.get("appointment_at"),
             note=d.get("note", ""),
         )
-        key = (ticket.day, ticket.service, ticket.number)
+        key = (d["day"], ticket.service, ticket.number)
         if key in self._numbers:
             ticket.conflict = True
             first = self.tickets[self._numbers[key]]
@@ -464,8 +522,10 @@ class QueueState:
 
     def _end(self, t: Ticket, status: TicketStatus, at: float) -> None:
         if status is TicketStatus.SERVED and t.service_started_at is not None:
-            samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
-            samples.append(max(0.0, at - t.service_started_at))
+            took = max(0.0, at - t.service_started_at)
+            if took <= MAX_SERVICE_SAMPLE_SECONDS:
+                samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
+                samples.append(took)
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
         t.status = status
@@ -575,6 +635,9 @@ class QueueState:
             return None
         return next((t for t in self.tickets.values() if t.token == token), None)
 
+
+_NOT_DERIVED = frozenset({"site", "_events", "_keys", "_ids", "_checkpoints"})
+"""QueueState's fields that a snapshot does not restore (everything else the fold decides)."""
 
 _HANDLERS = {
     EventKind.TICKET_ISSUED: QueueState._issued,
