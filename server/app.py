@@ -24,6 +24,7 @@ from server.appointments.reminders import ReminderLoop
 from server.context import ServerContext
 from server.db import REQUEST_THREADS, SYNC_THREADS, create_db_engine, is_sqlite
 from server.errors import BodyLimit, install_handlers
+from server.indicators import IndicatorCache
 from server.notify import LocalNotifier, Notifier, PgNotifier
 from server.startup import Prepared, prepare
 from server.web import register_web
@@ -72,6 +73,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.indicators = IndicatorCache()
     install_handlers(app)
     # Inside the body limit (the last added runs first): syncs are answered before routing.
     app.add_middleware(sync.SyncFastPath, path=API + sync.PATH)

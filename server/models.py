@@ -315,6 +315,47 @@ class PublicWait(BaseModel):
     services: list[PublicService]
 
 
+class IndicatorFigures(BaseModel):
+    """Waiting figures of a month, per passage (docs/statistics.md)."""
+
+    passages: int = Field(description="Visits to the service's queue (transfers in included).")
+    waits: int = Field(description="Waits measured (visitors called).")
+    waiting_p50_seconds: float | None = Field(description="Median wait.")
+    waiting_p90_seconds: float | None = Field(description="90th-percentile wait.")
+    share_waited_15_min: float | None = Field(description="Share of waits of 15 min or less.")
+
+
+class ServiceIndicators(IndicatorFigures):
+    id: str
+    names: dict[str, str]
+
+
+class HourIndicator(BaseModel):
+    hour: int = Field(description="Site-local hour of the day (9: from 9:00 to 10:00).")
+    arrivals: int = Field(description="Tickets issued in that hour over the month.")
+    arrivals_per_day: float = Field(description="arrivals / days_open.")
+
+
+class PublicIndicators(BaseModel):
+    """A site's service commitments for one month: what a town publishes."""
+
+    site: str
+    name: str
+    month: str = Field(description="YYYY-MM, site-local.")
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    days_open: int = Field(description="Days of the month with at least one ticket.")
+    tickets: int = Field(description="Tickets issued (each visitor once).")
+    site_figures: IndicatorFigures = Field(alias="whole_site")
+    services: list[ServiceIndicators]
+    busiest_hours: list[HourIndicator] = Field(description="Up to 3, busiest first.")
+    quietest_hours: list[HourIndicator] = Field(
+        description="Up to 3 of the opening hours, quietest first."
+    )
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
 class PublicTicket(BaseModel):
     label: str
     service: str
