@@ -18,7 +18,7 @@ from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
 from tickets.events import Event
-from tickets.hlc import HybridClock
+from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock
 from tickets.signing import server_site_key, signed
 
 SERVER_NODE = "server"
@@ -29,7 +29,9 @@ SERVER_NODE = "server"
 class ServerContext:
     settings: ServerSettings
     engine: Engine
-    clock: HybridClock = field(default_factory=lambda: HybridClock(SERVER_NODE))
+    clock: HybridClock = field(
+        default_factory=lambda: HybridClock(SERVER_NODE, max_ahead=MAX_DRIFT_SECONDS)
+    )
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)
