@@ -91,6 +91,10 @@ def _restamps_and_lease_requests(conn: Connection) -> None:
     _add_column(conn, schema.leases, "request")
 
 
+def _reminded_at(conn: Connection) -> None:
+    _add_column(conn, schema.appointments, "reminded_at")
+
+
 def _feedback(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.feedback])
 
@@ -104,7 +108,8 @@ STEPS: tuple[Step, ...] = (
     Step(6, "events' author signatures", _signatures),
     Step(7, "appointments, at most one per place of a slot", _appointments),
     Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
-    Step(9, 'visitors\' answers to "how was your visit?"', _feedback),
+    Step(9, "appointments' reminders sent", _reminded_at),
+    Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
 )
 
 

@@ -177,6 +177,8 @@ appointments = sa.Table(
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("created_at", sa.Float(53), nullable=False),
     sa.Column("updated_at", sa.Float(53), nullable=False),
+    # When the reminder of the day before was sent (NULL: not yet); one process sends it.
+    sa.Column("reminded_at", sa.Float(53), nullable=True),
     sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
     sa.UniqueConstraint("site", "code", name="appointments_site_code"),
     sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),
