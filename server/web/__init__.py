@@ -29,6 +29,7 @@ from server.web import (
     devices,
     indicators,
     public,
+    reception,
     stats,
 )
 from server.web.page import (
@@ -102,5 +103,15 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (public, indicators, booking, console, admin, admin_appointments, devices, stats):
+    for module in (
+        public,
+        indicators,
+        booking,
+        reception,
+        console,
+        admin,
+        admin_appointments,
+        devices,
+        stats,
+    ):
         app.include_router(module.router)
