@@ -440,6 +440,12 @@ class BoardCore:
         with self._lock:
             return len(self._state.waiting(service, self.today()))
 
+    def next_ticket(self, counter: str) -> str | None:
+        """The ticket this board would call at ``counter`` now, from what it knows."""
+        with self._lock:
+            t = self._state.next_for(counter, self.today())
+        return t.label if t else None
+
     def counter_ticket(self, counter: str) -> str | None:
         with self._lock:
             t = self._state.counter_ticket(counter)
