@@ -31,6 +31,7 @@ from server.web import (
     public,
     reception,
     stats,
+    visit,
 )
 from server.web.page import (
     STATIC_DIR,
@@ -103,15 +104,17 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (
+    routers = (
         public,
         indicators,
         booking,
         reception,
         console,
+        visit,
         admin,
         admin_appointments,
         devices,
         stats,
-    ):
+    )
+    for module in routers:
         app.include_router(module.router)
