@@ -152,6 +152,7 @@ class BoardView:
 _REASONS: dict[Refusal | None, Reason] = {
     Refusal.EMPTY: Reason.EMPTY,
     Refusal.NO_TICKET: Reason.NO_TICKET,
+    Refusal.CLOSED_SERVICE: Reason.CLOSED_SERVICE,
 }
 
 
@@ -352,7 +353,8 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            planned = plan(self._state, c, press.action, self.today(), press.service)
+            local_now = self.site.local(self._wall())
+            planned = plan(self._state, c, press.action, self.today(), press.service, local_now)
             for kind, payload in planned.events:
                 self._state.add(self.journal.record(kind, press=press_id, **payload))
             fresh = self._new_calls() if planned.events else []
