@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.server import ServerSettings  # noqa: E402
+from server.ratelimit import Limit, TokenBuckets  # noqa: E402
 from server.run import ServerThread  # noqa: E402
-from server.web.ratelimit import Limit, TokenBuckets  # noqa: E402
 
 SITE_FILE = ROOT / "config" / "examples" / "site-townhall.toml"
 AGENT = ("agent", "agent-password")
@@ -83,7 +83,7 @@ def main() -> None:
         server = ServerThread(settings)
         # One client asking for hundreds of public pages a minute is exactly what the rate
         # limit refuses; lift it for the measurement.
-        server.app.state.web.public_buckets = TokenBuckets(Limit(burst=1e9, per_second=1e9))
+        server.app.state.ctx.limiters.public = TokenBuckets(Limit(burst=1e9, per_second=1e9))
         with server:
             tokens = server.load_site(SITE_FILE)
             server.add_user(*AGENT, "agent", ["mairie"])

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, Field, HttpUrl, field_validator
 
-from config.loader import GuichetSettings
+from config.loader import STRICT, GuichetSettings, loadable, writable_folder
 from tickets.journal import DEFAULT_RETENTION_DAYS
+from tickets.signing import peer_key
+
+Pixels = Annotated[int, Field(ge=100, le=10_000)]
 
 
 class ServerLink(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     url: HttpUrl | None = None
     """Base URL of the central server, e.g. http://guichet.local:8000. None: standalone."""
@@ -33,12 +37,17 @@ class ServerLink(BaseModel):
     """Longest wait between two attempts to reopen the push stream while the server does not
     answer (seconds): a device notices the server is back within about this long, whatever
     the sync's backoff (``max_backoff_seconds``) has grown to."""
-    resync_interval_seconds: float = Field(default=300.0, gt=0)
+    resync_interval_seconds: float = Field(default=300.0, gt=0, le=86400)
     """Time between two full re-reads of the site's state, whatever push said (seconds)."""
     max_backoff_seconds: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait between two sync attempts while the server does not answer (seconds);
     the wait doubles from the interval up to this, with jitter. The push stream reopening
     ends the wait early."""
+
+    @property
+    def event_key(self) -> str | None:
+        """The key this device signs its events with (from its token), None without one."""
+        return peer_key(self.token) if self.token else None
 
 
 class PeerSettings(BaseModel):
@@ -47,18 +56,18 @@ class PeerSettings(BaseModel):
     unreachable (see docs/offline.md). Peers check each other with keys the server hands out
     (derived from each device's token): a device must have reached the server once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     listen: str | None = None
     """Address this device answers its peers on, "host:port" (e.g. "0.0.0.0:8765").
     None: it does not answer (it may still pull from others)."""
-    urls: list[HttpUrl] = Field(default_factory=list)
+    urls: list[HttpUrl] = Field(default_factory=list, max_length=100)
     """Base URLs of the other devices of the site, e.g. ["http://10.0.0.12:8765"]."""
     interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     """Time between two pulls from each peer when nothing wakes the exchange (seconds)."""
     timeout_seconds: float = Field(default=1.0, gt=0, le=60)
     """Timeout of one request to a peer (seconds)."""
-    keys_interval_seconds: float = Field(default=600.0, gt=0)
+    keys_interval_seconds: float = Field(default=600.0, gt=0, le=86400)
     """Time between two fetches of the site's peer keys from the server (seconds)."""
 
     @field_validator("listen")
@@ -100,7 +109,15 @@ class DeviceSettings(GuichetSettings):
     """A site description (TOML) to start from before the first sync, or to run standalone."""
     fullscreen: bool = True
     """Run full screen (the appliance); false opens a window (demo, development)."""
-    window_size: tuple[int, int] = (1024, 600)
+    window_size: tuple[Pixels, Pixels] = (1024, 600)
     """Window size in pixels when not full screen (width, height)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+
+    def prerequisites(self) -> list[str]:
+        problems = writable_folder("journal_path", self.journal_path)
+        if self.site_file is not None:
+            from config.site import SiteConfig
+
+            problems += loadable("site_file", self.site_file, SiteConfig)
+        return problems

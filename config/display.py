@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from config.device import DeviceSettings
+from config.loader import STRICT
 
 MIN_CONTRAST = 4.5
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -37,7 +38,7 @@ def contrast_ratio(a: str, b: str) -> float:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class Colours(_Strict):
@@ -95,7 +96,7 @@ class Colours(_Strict):
 
 
 class ButtonSettings(_Strict):
-    ports: list[str] = Field(default_factory=list)
+    ports: list[str] = Field(default_factory=list, max_length=16)
     """Serial ports of the call button boxes (one shared box, or one per counter), e.g.
     "/dev/serial/by-id/usb-FTDI_…-if00-port0". Empty: no box (calls come from the web console)."""
     baudrate: int = Field(default=9600, ge=300, le=921600)
@@ -121,7 +122,7 @@ class AudioSettings(_Strict):
     """Announcement volume (percent of full scale)."""
     chime: bool = True
     """Play a chime before each announcement."""
-    languages: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list, max_length=20)
     """Languages spoken, one after the other. Empty: the site's languages."""
     voices: dict[str, str] = Field(
         default_factory=lambda: {"fr": "fr-fr", "en": "en-gb", "de": "de", "es": "es"}
@@ -137,9 +138,9 @@ class AudioSettings(_Strict):
     {counter_id} its id. A language without a template uses the French one."""
     words_per_minute: int = Field(default=150, ge=80, le=400)
     """Speaking rate of the voice (words per minute)."""
-    quiet_hours: list[str] = Field(default_factory=list)
+    quiet_hours: list[str] = Field(default_factory=list, max_length=20)
     """Site-local periods "HH:MM-HH:MM" without sound (calls are still shown)."""
-    max_age_seconds: float = Field(default=120.0, gt=0)
+    max_age_seconds: float = Field(default=120.0, gt=0, le=3600)
     """A call older than this when the board learns of it (e.g. uploaded late by another
     board) is shown in the history but not announced (seconds)."""
     cache_dir: Path = Path("/var/cache/guichet/board-audio")
@@ -172,7 +173,7 @@ class DisplaySettings(DeviceSettings):
     """What this file configures (check-config reads it)."""
     history: int = Field(default=6, ge=1, le=20)
     """How many previous calls the board lists."""
-    message: str = ""
+    message: str = Field(default="", max_length=500)
     """Optional scrolling message at the bottom of the board."""
     orientation: Literal["auto", "landscape", "portrait"] = "auto"
     """Layout: auto follows the shape of the picture (after ``rotation``)."""
@@ -195,3 +196,9 @@ class DisplaySettings(DeviceSettings):
     offline_retry_seconds: float = Field(default=15.0, ge=0, le=600)
     """After the server failed to answer a press, presses are decided on the board without
     asking it for this long, unless sync reports it back sooner (seconds)."""
+
+    def prerequisites(self) -> list[str]:
+        problems = super().prerequisites()
+        if self.logo is not None and not self.logo.is_file():
+            problems.append(f"field 'logo': {self.logo} is not a file")
+        return problems

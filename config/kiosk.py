@@ -15,7 +15,7 @@ class KioskSettings(DeviceSettings):
     """What this file configures (check-config reads it)."""
     printer: PrinterSettings = Field(default_factory=PrinterSettings)
     """The ticket printer ([printer]): how it is reached and the ticket's layout."""
-    long_wait_minutes: float = Field(default=15.0, ge=0)
+    long_wait_minutes: float = Field(default=15.0, ge=0, le=24 * 60)
     """Above this estimated wait the kiosk warns before printing (minutes)."""
     appointment_url: str = ""
     """Booking page offered as a QR code when the wait is long. Empty: not offered."""

@@ -19,6 +19,8 @@ from functools import cache
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from config.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT
+
 
 @cache
 def _docstrings(cls: type) -> dict[str, str]:
@@ -144,6 +146,17 @@ def reference() -> str:
         "environment as `GUICHET_<KEY>`, nested keys joined by `__` (`GUICHET_SERVER__URL`);",
         "the environment wins over the file. `guichet check-config FILE` validates any file and",
         "names the file and the field of each problem. Examples: `config/examples/`.",
+        "",
+        "A process's file must say which process it configures (`role`). A file is UTF-8 text",
+        f"of at most {MAX_FILE_BYTES:,} bytes, nested at most {MAX_DEPTH} deep; a text field",
+        f"holds at most {MAX_TEXT:,} characters unless its own limit is lower, and numbers are",
+        "finite (no `inf` or `nan`). Beyond the fields, `check-config` checks what the process",
+        "needs at start and each process refuses to start without, in the same words: the",
+        "database answers (PostgreSQL) or its folder exists (SQLite), `workers` above 1 only",
+        "on PostgreSQL, the `site_files` / `site_file` are valid site files, the folder of a",
+        "device's `journal_path` exists and is writable, a board's `logo` exists. It says what",
+        "it could not check (ports, other machines, another user's rights). Every command exits",
+        "2 on a file it cannot use.",
     ]
     for title, intro, models in sections:
         out += [

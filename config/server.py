@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from config.loader import GuichetSettings
+from config.loader import GuichetSettings, loadable, writable_folder
+from tickets.journal import DEFAULT_RETENTION_DAYS
 
 
 class ServerSettings(GuichetSettings):
@@ -24,17 +25,21 @@ class ServerSettings(GuichetSettings):
     """Server processes sharing the port. More than one needs PostgreSQL (docs/deployment.md)."""
     public_url: str = "http://localhost:8000"
     """Base URL citizens' phones reach: follow-my-ticket QR codes point below it."""
-    site_files: list[Path] = Field(default_factory=list)
+    site_files: list[Path] = Field(default_factory=list, max_length=100)
     """Site descriptions (TOML) loaded at start-up when their content changed since they were
     last loaded; existing sites are updated (edits made on the admin pages are then replaced)."""
-    secret_key: str = ""
+    secret_key: str = Field(default="", max_length=512)
     """Secret for signing web sessions. Empty: a random key made once and kept in the database,
     shared by every server process of that database."""
-    session_minutes: int = Field(default=480, ge=1)
+    session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     """Idle time after which a web session expires (minutes)."""
-    max_clock_skew_seconds: float = Field(default=86400.0, gt=0)
+    max_clock_skew_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
     """Events whose clock is further ahead of the server's than this are refused (seconds)."""
-    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    device_history_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
+    """Whole days before today a device syncing from scratch (a new device, a replaced SD
+    card) receives (days): its first sync starts at the site's first event of those days,
+    not at the site's first event ever. Keep it at least the devices' ``retention_days``."""
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, le=100_000_000)
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
@@ -49,3 +54,28 @@ class ServerSettings(GuichetSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        rest = self.database_url.split("://", 1)[1].split("?", 1)[0]
+        name = rest[1:] if rest.startswith("/") else rest
+        return Path(name) if name and name != ":memory:" else None
+
+    def prerequisites(self) -> list[str]:
+        from config.site import SiteConfig
+
+        problems: list[str] = []
+        if self.workers > 1 and self.is_sqlite:
+            problems.append(
+                f"field 'workers': {self.workers} workers need PostgreSQL; SQLite is served by "
+                "one process (set workers = 1 or use a postgresql:// database_url)"
+            )
+        path = self.sqlite_path
+        if path is not None:
+            problems += writable_folder("database_url", path)
+        for site_file in self.site_files:
+            problems += loadable("site_files", site_file, SiteConfig)
+        return problems

@@ -6,7 +6,9 @@ the board decides from its own view of the queue (its journal's fold), journals 
 (uploaded later; the server flags any conflict) and shows the call at once. After a failed
 attempt, presses skip the server for a while (``offline_retry``) so agents never wait on a dead
 link press after press; a successful sync ends that early. Before the server decides again, the
-board uploads the decisions it took alone (its outbox): the server never decides without them.
+board uploads its outbox: the decisions it took alone, and the events it learnt from its LAN
+peers (a ticket printed by a kiosk that cannot reach the server): the server never decides
+without them, so it never calls a later ticket before one the board knows is waiting.
 
 Each press has an id, sent to the server with a time budget (half the board's timeout) and
 carried by the events of the board's own decision: the server makes nothing for a press once
@@ -156,6 +158,12 @@ _REASONS: dict[Refusal | None, Reason] = {
 }
 
 
+def _calling(state: QueueState, call: Call) -> bool:
+    """Whether ``call`` is still going on: its ticket is called, at that counter."""
+    t = state.tickets.get(call.ticket)
+    return t is not None and t.status is TicketStatus.CALLED and t.counter == call.counter
+
+
 def round_minutes(seconds: float) -> int:
     """Wait estimates shown to the public: to the next 5 minutes, at least 5."""
     minutes = seconds / 60.0
@@ -193,6 +201,14 @@ class BoardCore:
         """Called (on the thread that learnt them) with calls to show and announce."""
         self.on_change: Callable[[], None] | None = None
         """Called after any change of the queue state (refresh the screen)."""
+        self.on_boxes: Callable[[dict[str, str | None]], None] | None = None
+        """Called with the counters whose ticket changed other than by a press at their own
+        box (counter -> its ticket now, None for none): a call made elsewhere, a ticket served
+        or transferred elsewhere, a call overruled as a conflict. Their boxes are told."""
+        self._boxes: dict[str, str | None] = {}
+        """Counter -> the ticket its box was last told (or showed when the board started)."""
+        self._answering: Counter[str] = Counter()
+        """Counters with a press in progress: the press's answer tells their box."""
         self.decided_locally = 0
         """Presses the board decided alone since start."""
         self._state: QueueState = fold(site, [])
@@ -206,6 +222,8 @@ class BoardCore:
         with self._lock:  # a press journaled meanwhile must not be lost from the view
             self._state = self.journal.state(self.site)
             fresh = self._new_calls(announce=self._primed)
+            if not self._primed:
+                self._box_changes()  # what the boxes show at start: nothing to correct
             self._primed = True
         self._emit(fresh)
 
@@ -240,9 +258,27 @@ class BoardCore:
         self._seen = {c.event for c in calls}
         return fresh
 
+    def _box_changes(self) -> dict[str, str | None]:
+        """Counters whose ticket is not what their box was last told (and no press of theirs
+        is being answered); their boxes count as told from now on. Under the lock."""
+        out: dict[str, str | None] = {}
+        for counter in self.site.counters:
+            if self._answering[counter.id]:
+                continue
+            t = self._state.counter_ticket(counter.id)
+            now = t.label if t else None
+            if self._boxes.setdefault(counter.id, now) != now:
+                out[counter.id] = now
+                self._boxes[counter.id] = now
+        return out
+
     def _emit(self, fresh: list[CallView]) -> None:
+        with self._lock:
+            boxes = self._box_changes()
         if fresh and self.on_calls is not None:
             self.on_calls(fresh)
+        if boxes and self.on_boxes is not None:
+            self.on_boxes(boxes)
         if self.on_change is not None:
             self.on_change()
 
@@ -252,6 +288,15 @@ class BoardCore:
 
     def press(self, press: Press) -> PressOutcome:
         """Acts on a press; never raises for what a box or the network does."""
+        with self._lock:
+            self._answering[press.counter] += 1
+        try:
+            return self._press(press)
+        finally:
+            with self._lock:
+                self._answering[press.counter] -= 1
+
+    def _press(self, press: Press) -> PressOutcome:
         counter = self.site.counter(press.counter)
         if counter is None:
             log.warning("press at unknown counter %r ignored", press.counter)
@@ -276,9 +321,10 @@ class BoardCore:
     """A board's outbox is a few events per press decided alone: ten batches are hours of it."""
 
     def _upload_own_decisions(self) -> None:
-        """Uploads the presses decided here (the outbox) before the server decides again: a
-        server deciding without them could call again a ticket this board called. Raises when
-        the outbox cannot be emptied (the press is then decided here too)."""
+        """Uploads the outbox (presses decided here, events learnt from peers) before the
+        server decides again: a server deciding without them could call again a ticket this
+        board called, or call a later ticket before one a kiosk cut from the server printed.
+        Raises when the outbox cannot be emptied (the press is then decided here too)."""
         assert self.client is not None
         for _ in range(self.UPLOAD_ROUNDS):
             batch = self.journal.outbox(self.UPLOAD_BATCH)
@@ -353,8 +399,7 @@ class BoardCore:
     def _decide_locally(self, press: Press, press_id: str) -> PressOutcome:
         c = press.counter
         with self._lock:
-            local_now = self.site.local(self._wall())
-            planned = plan(self._state, c, press.action, self.today(), press.service, local_now)
+            planned = plan(self._state, c, press.action, self.today(), press.service, self._wall())
             for kind, payload in planned.events:
                 self._state.add(self.journal.record(kind, press=press_id, **payload))
             fresh = self._new_calls() if planned.events else []
@@ -366,7 +411,9 @@ class BoardCore:
     def _outcome(self, counter: str, by: str, error: Reason | None) -> PressOutcome:
         with self._lock:
             ticket = self._state.counter_ticket(counter)
-        return PressOutcome(counter, ticket.label if ticket else None, by, error)
+            label = ticket.label if ticket else None
+            self._boxes[counter] = label  # the answer tells the box
+        return PressOutcome(counter, label, by, error)
 
     # ---- what the screen shows ----------------------------------------------------------
     def _call_view(self, c: Call) -> CallView:
@@ -400,10 +447,14 @@ class BoardCore:
         with self._lock:
             state = self._state
             todays = [c for c in state.calls if self.site.day(c.at) == today]
-            latest = self._call_view(todays[-1]) if todays else None
+            # "Now calling" is the newest call still going on: not a ticket served, absent or
+            # transferred since, nor a call the fold overruled (it is not among the calls).
+            live = [c for c in todays if _calling(state, c)]
+            now_calling = live[-1] if live else None
+            latest = self._call_view(now_calling) if now_calling else None
             history: list[CallView] = []
-            seen = {todays[-1].ticket} if todays else set()
-            for c in reversed(todays[:-1]):
+            seen = {now_calling.ticket} if now_calling else set()
+            for c in reversed(todays):
                 if c.ticket in seen:
                     continue
                 seen.add(c.ticket)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from config.display import DisplaySettings
-from config.loader import load_settings
+from config.loader import load_ready
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def prepare_kivy(settings: DisplaySettings) -> None:
 
 def run_display(config: Path) -> int:
     """Runs the board until the process is stopped; 2 for a configuration it cannot use."""
-    settings = load_settings(DisplaySettings, config)
+    settings = load_ready(DisplaySettings, config)
     logging.basicConfig(
         level=settings.log_level,
         format="%(levelname)s %(name)s: %(message)s",

@@ -55,13 +55,37 @@ def check_config(path: Path) -> int:
                 file=sys.stderr,
             )
             return 2
-        load_settings(cls, path)
+        settings = load_settings(cls, path)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
+    problems, unchecked = settings.prerequisites(), list(_UNCHECKED)
+    if data["role"] == "server":
+        try:
+            from server.preflight import database_problems
+        except ImportError:
+            unchecked.append("the database (the server's packages are not installed here)")
+        else:
+            from config.server import ServerSettings
+
+            assert isinstance(settings, ServerSettings)
+            problems += database_problems(settings)
+    for line in problems:
+        print(f"{path}: {line}", file=sys.stderr)
+    for what in unchecked:
+        print(f"{path}: not checked: {what}")
+    if problems:
+        return 2
     print(f"{path}: {data['role']} configuration OK")
     return 0
+
+
+_UNCHECKED = (
+    "folders and files as the user the service runs as (checked as this user)",
+    "addresses and ports (a port free now may be taken at start; a server or printer may "
+    "answer later)",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,8 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = s.add_subparsers(dest="user_command", required=True)
     ua = user_sub.add_parser("add", help="create a user, or reset one's password, role and sites")
     ua.add_argument("username")
-    ua.add_argument("--role", required=True, choices=("agent", "manager", "admin"))
-    ua.add_argument("--site", action="append", default=[], help="a site the user works for")
+    ua.add_argument("--role", required=True, choices=("agent", "manager", "admin", "superadmin"))
+    ua.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        help="a site the user works for (repeat for several; a superadmin takes none)",
+    )
     ua.add_argument("--config", type=Path, help="server TOML file (for the database URL)")
     ua.add_argument(
         "--password-file", type=Path, help="read the password from this file instead of stdin"

@@ -79,7 +79,10 @@ class KioskApp(App):
         self.runtime = runtime
         self.core = runtime.core
         self.notifier = notifier or Notifier()
-        self.title = "Guichet"
+        # Named after the device: the demo's (and a test bench's) windows are told apart.
+        self.title = f"Guichet kiosk {runtime.settings.device_id}"
+        self._printer_known = False
+        """Whether the printer has answered at least once (its "unknown" is then real)."""
         self.default_language = self._site_language()
         """The language each visit starts in: the site's first."""
         self.tr = Translator(self.default_language)
@@ -247,13 +250,17 @@ class KioskApp(App):
         self._update_dot()
 
     def _set_printer(self, state: PrinterState) -> None:
+        self._printer_known = True
         self.printer_state = state.value
         self._update_dot()
         if self.sm is not None:
             self.screen("services").update_banner()
 
     def printer_fault(self) -> bool:
-        return PrinterState(self.printer_state) in FAULTS - {PrinterState.UNKNOWN}
+        """Whether the printer cannot print: every fault, an unreadable status answer too (a
+        serial speed mismatch), but not the "unknown" of a printer not yet asked."""
+        state = PrinterState(self.printer_state)
+        return state in FAULTS and (state is not PrinterState.UNKNOWN or self._printer_known)
 
     def _update_dot(self) -> None:
         if self.dot is None:
@@ -261,7 +268,7 @@ class KioskApp(App):
         fill = self.sync_state if self.sync_state in ("online", "offline", "never") else "error"
         self.dot.fill = T.DOT[fill]
         state = PrinterState(self.printer_state)
-        if state in FAULTS - {PrinterState.UNKNOWN}:
+        if self.printer_fault():
             self.dot.ring = T.DOT["error"]
         elif state in STAFF_WARNINGS:
             self.dot.ring = T.DOT["offline"]

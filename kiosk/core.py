@@ -349,13 +349,23 @@ class KioskCore:
         return result
 
     def fail_interrupted_prints(self) -> list[str]:
-        """At start-up: tickets journaled but never printed (power cut while printing) are
-        marked failed, never printed late for someone who has gone."""
+        """At start-up: tickets journaled but not marked printed (power cut or kill while
+        printing) are marked failed, never printed late for someone who has gone. Their paper
+        may be whole, cut off or missing: the next ticket starts with a feed and a cut."""
         pending = self.journal.pending_prints()
         for ticket in pending:
             self.journal.set_print_state(ticket, "failed")
         if pending:
-            log.warning("%d ticket(s) interrupted before printing marked failed", len(pending))
+            self.printer.partial = True
+            with self._lock:
+                known = self._queue().tickets
+                labels = [known[t].label if t in known else t for t in pending]
+            log.warning(
+                "%d ticket(s) interrupted while printing (%s) marked failed: the paper may be "
+                "incomplete",
+                len(pending),
+                ", ".join(labels),
+            )
         return pending
 
     @property

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from config.kiosk import KioskSettings
-from config.loader import load_settings
+from config.loader import load_ready
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def prepare_kivy(settings: KioskSettings, kivy_home: Path | None = None) -> None
 
 
 def run_kiosk(config: Path) -> int:
-    settings = load_settings(KioskSettings, config)
+    settings = load_ready(KioskSettings, config)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -81,6 +81,7 @@ class KioskRuntime:
             settings.site,
             settings.device_id,
             clock,
+            key=settings.server.event_key,
             retention_days=settings.retention_days,
         )
         self.printer = printer if printer is not None else open_printer(settings.printer)

@@ -193,6 +193,13 @@ def _size(width: int, height: int) -> dict[str, Any]:
     return {"custom_size": True, "width": width, "height": height}
 
 
+CLEAR_PARTIAL = b"\x1b@" + b"\x1bd\x04" + b"\x1dVB\x00"
+"""Sent before a ticket when the previous one was cut off mid-way (the connection dropped):
+``ESC @`` (forget any half-received command and styles), feed 4 lines, then ``GS V 66 0``
+(feed to the cutter and cut), so the stub of the broken ticket leaves the printer on its own
+and the next ticket starts on clean paper."""
+
+
 def render_ticket(
     content: TicketContent, paper_mm: int, *, logo: Image.Image | None = None
 ) -> bytes:

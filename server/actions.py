@@ -19,6 +19,8 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -111,7 +113,7 @@ def counter_action(
                     ticket_id = current.id if current else None
             else:
                 day, _floor = window_floor(loaded, now)
-                planned = plan(state, counter_id, action, day, service, loaded.site.local(now))
+                planned = plan(state, counter_id, action, day, service, now)
                 if planned.refusal is Refusal.CLOSED_SERVICE:
                     raise invalid(
                         f"service {service!r} is closed now or no open counter serves it",
@@ -148,7 +150,7 @@ def counter_action(
                 )
                 for kind, d in planned.events
             ]
-            stored = store.append(conn, site_id, row.last_seq, events, now)
+            stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, events), now)
             answered = stored
         issued = _issued_event(conn, site_id, answered)
     _after_commit(ctx, loaded, stored)
@@ -164,7 +166,13 @@ def issue_ticket(
     service_id: str,
     priority: str | None,
     lang: str | None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    within: Callable[[Connection, LoadedSite, Event], None] | None = None,
 ) -> IssuedTicket:
+    """Issues a ticket. ``extra`` adds payload fields (an appointment's); ``within`` runs in
+    the same transaction once the event is made, before it is stored (it may refuse by
+    raising: nothing is stored then)."""
     who.require(Permission.ISSUE, site_id)
     now = ctx.now()
     token = secrets.token_urlsafe(18)
@@ -204,8 +212,11 @@ def issue_ticket(
             priority=priority,
             token=token,
             lang=lang or site.languages[0],
+            **(extra or {}),
         )
-        stored = store.append(conn, site_id, row.last_seq, [event], now)
+        if within is not None:
+            within(conn, loaded, event)
+        stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
     _after_commit(ctx, loaded, stored)
     view = _view_of(ctx, loaded, event.data["ticket"])
     if view is None:  # the fold always knows a ticket just issued

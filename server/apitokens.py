@@ -1,11 +1,12 @@
 """Users' API tokens: read-only access for scripts (open-data jobs, BI tools) to the queue and
 the statistics exports, without a password in the script.
 
-A token is issued to a manager or an admin (``guichet user token NAME``), shown once and stored
-only as its sha256. It is sent as ``Authorization: Bearer gq_…``; the caller is its user, with
-the user's sites, but may only read (``Permission.READ`` and ``Permission.STATS``): no counter
-action, no ticket. A user whose role drops below manager, or who is deleted, loses their
-tokens' access at once; ``--revoke`` deletes them.
+A token is issued to a manager or an admin, of some sites or of every site (``guichet user
+token NAME``), shown once and stored only as its sha256. It is sent as ``Authorization:
+Bearer gq_…``; the caller is its user, with the user's sites, but may only read
+(``Permission.READ`` and ``Permission.STATS``): no counter action, no ticket. A user whose
+role drops below manager, or who is deleted, loses their tokens' access at once; ``--revoke``
+deletes them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from server.auth import Permission, Principal, UserRole, get_user, token_hash, u
 
 PREFIX = "gq_"
 """Marks a user's API token (device tokens never start with it)."""
-ROLES = frozenset({UserRole.MANAGER, UserRole.ADMIN})
+ROLES = frozenset({UserRole.MANAGER, UserRole.ADMIN, UserRole.SUPERADMIN})
 SCOPES = frozenset({Permission.READ, Permission.STATS})
 
 

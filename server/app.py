@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from config.server import ServerSettings
-from server.api import public, sites, stream, sync
+from server.api import appointments, public, sites, stream, sync
 from server.context import ServerContext
 from server.db import REQUEST_THREADS, SYNC_THREADS, create_db_engine, is_sqlite
 from server.errors import BodyLimit, install_handlers
@@ -43,6 +43,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         if ready is None:
             ready = await run_in_threadpool(prepare, ctx.engine, settings)
         ctx.schema_version = ready.schema_version
+        ctx.event_secret = ready.event_secret
         app.state.web.codec.use_secret(ready.web_secret)
         ctx.notifier.start(asyncio.get_running_loop())
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
@@ -72,6 +73,8 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     app.include_router(stream.router, prefix=API, tags=["devices"])
     app.include_router(sites.router, prefix=API, tags=["sites"])
     app.include_router(public.router, prefix=API, tags=["public"])
+    app.include_router(appointments.public, prefix=API, tags=["appointments"])
+    app.include_router(appointments.staff, prefix=API, tags=["appointments"])
     app.include_router(public.probes, tags=["probes"])
     register_web(app)
     return app

@@ -13,8 +13,13 @@ kiosk      sync, issue tickets, read its site's queue and stream
 display    sync, counter actions, read its site's queue and stream
 agent      counter actions, issue tickets, read queue and stream, on the user's sites
 manager    what an agent may, plus statistics
-admin      everything, on every site
+admin      everything, on the user's sites (services, counters, devices, statistics)
+superadmin everything, on every site, present and future
 =========  ===============================================================================
+
+An administrator works for the sites they were given, as agents and managers do: a town hall's
+IT can make the administrator of one town hall without giving them the prefecture's. The
+all-sites role is separate and takes no site, so no list of sites is ever ignored.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from sqlalchemy.engine import Engine
 
 from server import db, schema
 from server.errors import ApiError
+from server.ratelimit import TokenBuckets
 
 _hasher = PasswordHasher()
 
@@ -47,6 +53,7 @@ class UserRole(StrEnum):
     AGENT = "agent"
     MANAGER = "manager"
     ADMIN = "admin"
+    SUPERADMIN = "superadmin"
 
 
 class Permission(StrEnum):
@@ -63,6 +70,7 @@ _ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "agent": frozenset({Permission.ISSUE, Permission.COUNTER, Permission.READ}),
     "manager": frozenset({Permission.ISSUE, Permission.COUNTER, Permission.READ, Permission.STATS}),
     "admin": frozenset(Permission),
+    "superadmin": frozenset(Permission),
 }
 
 
@@ -84,7 +92,7 @@ class Principal:
     role: str
     """kiosk, display, agent, manager or admin."""
     sites: tuple[str, ...]
-    """Sites this caller works for; empty for an admin, who works for all."""
+    """Sites this caller works for; empty for a superadmin, who works for all."""
     last_seen: float | None = None
     scopes: frozenset[Permission] | None = None
     """What this caller may do at most, whatever its role (an API token: read only); None:
@@ -100,7 +108,7 @@ class Principal:
             return False
         if self.scopes is not None and permission not in self.scopes:
             return False
-        return self.role == UserRole.ADMIN or site in self.sites
+        return self.role == UserRole.SUPERADMIN or site in self.sites
 
     def require(self, permission: Permission, site: str) -> None:
         if not self.may(permission, site):
@@ -199,6 +207,13 @@ def store_user(
     role = UserRole(role)
     if not 0 < len(username) <= 64 or not username.isprintable() or ":" in username:
         raise ValueError("a username has 1 to 64 printable characters, no colon")
+    if role == UserRole.SUPERADMIN and sites:
+        raise ValueError("a superadmin works for every site: give no site")
+    if role == UserRole.ADMIN and not sites:
+        raise ValueError(
+            "an admin works for the sites given (--site SITE, once per site); "
+            "the administrator of every site is role superadmin"
+        )
     values: dict[str, Any] = {
         "password_hash": password_hash,
         "role": role.value,
@@ -272,8 +287,17 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers=_CHALLENGE)
 
 
-def principal_from_header(engine: Engine, header: str | None) -> Principal:
-    """The caller named by an ``Authorization`` header, or a 401 ``ApiError``."""
+def principal_from_header(
+    engine: Engine,
+    header: str | None,
+    failures: TokenBuckets | None = None,
+    client: str = "",
+) -> Principal:
+    """The caller named by an ``Authorization`` header, or a 401 ``ApiError``.
+
+    With ``failures``, HTTP Basic is checked only while ``client`` (its address) has failed
+    sign-ins left in that budget (the one the login form spends), and each failure spends one:
+    over it, 429 without looking at the password."""
     if not header:
         raise unauthorized("credentials required (a device token or a user's password)")
     scheme, _, value = header.partition(" ")
@@ -284,29 +308,45 @@ def principal_from_header(engine: Engine, header: str | None) -> Principal:
             raise unauthorized("unknown or revoked device token")
         return device
     if scheme.lower() == "basic" and value:
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise unauthorized("malformed Basic credentials") from None
-        username, sep, password = decoded.partition(":")
-        if not sep:
-            raise unauthorized("malformed Basic credentials")
-        user = authenticate_user(engine, username, password)
+        if failures is not None and not failures.has(client):
+            wait = failures.retry_after(client)
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many failed sign-ins from this address: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        user = _basic_user(engine, value)
         if user is None:
+            if failures is not None:
+                failures.allow(client)
             raise unauthorized("wrong username or password")
         return Principal("user", user.username, user.role.value, user.sites)
     raise unauthorized("unsupported Authorization scheme (use Bearer or Basic)")
 
 
+def _basic_user(engine: Engine, value: str) -> User | None:
+    """The user of HTTP Basic credentials ``value`` (base64), None when malformed or wrong."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return authenticate_user(engine, username, password)
+
+
 def device_session_from_header(engine: Engine, header: str | None) -> DeviceSession:
-    """The device named by a Bearer token (401 when unknown); a user gets 403."""
+    """The device named by a Bearer token (401 when unknown). Other credentials get 403
+    without being checked: a password is never verified where it could not be used (nor
+    guessed there, outside the failed sign-ins' budget)."""
     scheme, _, value = (header or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         found = device_session(engine, value.strip())
         if found is None:
             raise unauthorized("unknown or revoked device token")
         return found
-    who = principal_from_header(engine, header)
-    raise ApiError(
-        403, "forbidden", f"{who.kind} {who.name!r}: only devices do this (a device token)"
-    )
+    if not header:
+        raise unauthorized("a device token is required")
+    raise ApiError(403, "forbidden", "only devices do this (a device token)")

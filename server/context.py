@@ -13,9 +13,12 @@ from sqlalchemy.engine import Engine
 
 from config.server import ServerSettings
 from server.notify import LocalNotifier, Notifier
+from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
+from tickets.events import Event
 from tickets.hlc import HybridClock
+from tickets.signing import server_site_key, signed
 
 SERVER_NODE = "server"
 """Clock node (and tie-breaker) of the events the server makes itself."""
@@ -29,12 +32,27 @@ class ServerContext:
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)
+    limiters: Limiters = field(default_factory=lambda: Limiters.of(RateLimits()))
+    """Per-address budgets of public requests and of failed sign-ins."""
     schema_version: int = 0
     keepalive_seconds: float = 15.0
     """Idle time after which an SSE stream sends a comment line (seconds)."""
     wall: Callable[[], float] = time.time
     """The server's wall clock (seconds since the epoch); the site simulator runs the server
     on simulated time by setting it (with ``clock``)."""
+    event_secret: str = ""
+    """What the server's site keys derive from (set at start-up, ``server.startup``)."""
+
+    def event_key(self, site: str) -> str:
+        """The server's key for ``site``'s events: it signs the events it makes with it."""
+        if not self.event_secret:
+            raise RuntimeError("the server's event secret is not loaded (start-up not run)")
+        return server_site_key(self.event_secret, site)
+
+    def sign(self, site: str, events: list[Event]) -> list[Event]:
+        """``events`` made by the server, signed with its key for ``site``."""
+        key = self.event_key(site)
+        return [signed(e, key) for e in events]
 
     def now(self) -> float:
         return self.wall()

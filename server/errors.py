@@ -32,7 +32,8 @@ class FieldProblem(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     """Stable identifier: unauthorized, forbidden, not_found, invalid, malformed_json,
-    conflict, press_expired, too_large, method_not_allowed, internal."""
+    conflict, press_expired, too_large, rate_limited, method_not_allowed, internal; for
+    appointments slot_full, not_booked, checked_in, cancelled, not_today, late, busy."""
     message: str
     """What went wrong, for a person."""
     event: str | None = None
@@ -75,6 +76,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with what is stored",
     413: "Request body too large",
     422: "Invalid request",
+    429: "Too many requests from this address (see Retry-After)",
     503: "The database is not reachable",
 }
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config.loader import load_model, load_settings
+from config.loader import ConfigError, load_model, load_ready
 from config.server import ServerSettings
 from config.site import SiteConfig
 
@@ -17,8 +17,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _settings(config: Path | None) -> ServerSettings:
-    return load_settings(ServerSettings, config)
+def _settings(config: Path | None, **overrides: object) -> ServerSettings:
+    """The server's settings once everything it needs is there (the database answers, its
+    folders and site files exist); otherwise a ``ConfigError`` saying what is missing."""
+    from server.preflight import database_problems
+
+    settings = load_ready(ServerSettings, config, **overrides)
+    problems = database_problems(settings)
+    if problems:
+        where = config or "<settings>"
+        raise ConfigError(config, [f"{where}: {p}" for p in problems])
+    return settings
 
 
 SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
@@ -31,19 +40,8 @@ def run_server(config: Path | None, workers: int | None) -> int:
 
     from tickets.sdnotify import Notifier
 
-    settings = _settings(config)
-    count = workers if workers is not None else settings.workers
-    where = config or "settings"
-    if count < 1:
-        print(f"{where}: field 'workers': must be at least 1 (got {count})", file=sys.stderr)
-        return 2
-    if count > 1 and settings.is_sqlite:
-        print(
-            f"{where}: field 'workers': {count} workers need PostgreSQL; SQLite is served by "
-            "one process (set workers = 1 or use a postgresql:// database_url)",
-            file=sys.stderr,
-        )
-        return 2
+    settings = _settings(config, **({} if workers is None else {"workers": workers}))
+    count = settings.workers
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -79,6 +77,9 @@ def load_site_command(file: Path, config: Path | None, token_file: Path | None) 
     engine = _engine(config)
     try:
         tokens = load_site(engine, cfg)
+    except ValueError as exc:
+        print(f"{file}: {exc}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     print(
@@ -113,7 +114,7 @@ def add_user_command(
     try:
         user_role = UserRole(role)
     except ValueError:
-        print(f"role {role!r}: must be one of agent, manager, admin", file=sys.stderr)
+        print(f"role {role!r}: must be one of agent, manager, admin, superadmin", file=sys.stderr)
         return 2
     if password_file is not None:
         try:
@@ -131,7 +132,9 @@ def add_user_command(
         return 2
     finally:
         engine.dispose()
-    where = ", ".join(sites) if sites else "no site" if user_role != UserRole.ADMIN else "all"
+    where = (
+        ", ".join(sites) if sites else "every site" if user_role == UserRole.SUPERADMIN else "none"
+    )
     print(f"user {username!r} ({user_role.value}) saved; sites: {where}")
     return 0
 

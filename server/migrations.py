@@ -66,11 +66,34 @@ def _api_tokens(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.api_tokens])
 
 
+def _superadmins(conn: Connection) -> None:
+    # An admin used to act on every site whatever sites they were given; now an admin works
+    # for their sites. Those given none were meant for every site: they keep it, by the role
+    # that says so. Those given sites keep exactly those.
+    u = schema.users
+    rows = conn.execute(sa.select(u.c.username, u.c.sites).where(u.c.role == "admin")).all()
+    for row in rows:
+        if not row.sites:
+            conn.execute(sa.update(u).where(u.c.username == row.username).values(role="superadmin"))
+
+
+def _signatures(conn: Connection) -> None:
+    # Events stored before keep NULL: devices relay only signed events of others.
+    _add_column(conn, schema.events, "sig")
+
+
+def _appointments(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.appointments])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
     Step(3, "events' times corrected by the device's clock error", _occurred_at),
     Step(4, "users' read-only API tokens", _api_tokens),
+    Step(5, "administrators given no site become administrators of every site", _superadmins),
+    Step(6, "events' author signatures", _signatures),
+    Step(7, "appointments, at most one per place of a slot", _appointments),
 )
 
 

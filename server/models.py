@@ -19,6 +19,8 @@ IDENT = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HLC_RE = r"^[0-9]{15}-[0-9]{6}-[!-~]{1,63}$"
 TOKEN_RE = r"^[A-Za-z0-9_-]{16,128}$"
+SIG_RE = r"^[0-9a-f]{64}$"
+AUTHOR_RE = r"^([a-z0-9][a-z0-9_.-]{0,62}|agent:[^:]{1,64})$"
 MAX_SEQ = 2**53
 
 Ident = Annotated[str, Field(pattern=IDENT, max_length=63)]
@@ -34,13 +36,24 @@ class EventIn(_In):
 
     id: str = Field(pattern=UUID_RE, description="UUID chosen by the device (lower case).")
     site: Ident
-    device: Ident
+    device: str = Field(
+        pattern=AUTHOR_RE,
+        max_length=70,
+        description="Its author: a device id, or agent:<username> for an agent's action made "
+        "through the server (relayed by a device).",
+    )
     kind: EventKind
     hlc: str = Field(pattern=HLC_RE, max_length=96, description="Hybrid logical clock value.")
     wall_time: Finite = Field(ge=0, le=1e11, description="Device wall clock (epoch seconds).")
     data: dict[str, Any] = Field(description="Payload; fields depend on the kind.")
     seq: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Ignored on upload.")
     received_at: Finite | None = Field(default=None, description="Ignored on upload.")
+    sig: str | None = Field(
+        default=None,
+        pattern=SIG_RE,
+        description="Its author's signature (hex HMAC-SHA256 with the author device's key); "
+        "required for an event the calling device did not make itself (a relay).",
+    )
 
 
 class EventOut(BaseModel):
@@ -55,6 +68,9 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     seq: int
     received_at: float
+    sig: str | None = Field(
+        default=None, description="Its author's signature; null for events stored unsigned."
+    )
 
 
 class LeaseRequest(_In):

@@ -46,6 +46,8 @@ events = sa.Table(
     sa.Column("occurred_at", sa.Float(53), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    # Its author's signature (tickets.signing; NULL for events stored unsigned).
+    sa.Column("sig", sa.String(64), nullable=True),
     sa.Index("events_site_hlc", "site", "hlc"),
     sa.Index("events_site_ticket", "site", "ticket"),
 )
@@ -136,4 +138,41 @@ server_keys = sa.Table(
     sa.Column("name", sa.String(63), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float(53), nullable=False),
+)
+
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("service", sa.String(63), nullable=False),
+    # When the slot starts (seconds since the epoch) and its site-local day (ISO date).
+    sa.Column("starts_at", sa.BigInteger, nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    # Which of the slot's parallel places the appointment holds (0 .. parallel - 1); NULL once
+    # cancelled. The unique constraint below is what makes a slot impossible to overbook, by
+    # any number of server processes: two bookings of one place cannot both commit.
+    sa.Column("seat", sa.Integer, nullable=True),
+    # Short code (to type at the kiosk or on the public pages) and the secret of the link.
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    # booked, cancelled, checked_in.
+    sa.Column("status", sa.String(16), nullable=False),
+    # web, console, kiosk or api.
+    sa.Column("channel", sa.String(16), nullable=False),
+    # What the messages need, nothing more (each optional).
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("email", sa.Text, nullable=True),
+    sa.Column("phone", sa.Text, nullable=True),
+    sa.Column("lang", sa.String(8), nullable=False),
+    # Reception's note for the counter agent.
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    # The ticket of its check-in.
+    sa.Column("ticket", sa.String(128), nullable=True),
+    sa.Column("created_at", sa.Float(53), nullable=False),
+    sa.Column("updated_at", sa.Float(53), nullable=False),
+    sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
+    sa.UniqueConstraint("site", "code", name="appointments_site_code"),
+    sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),
+    sa.Index("appointments_site_day", "site", "day"),
 )

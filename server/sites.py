@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from config.site import SiteConfig
 from server import auth, db, schema
+from server.appointments import calendar
 from tickets.model import Site
 
 
@@ -50,7 +51,9 @@ def load_site(engine: Engine, cfg: SiteConfig) -> dict[str, str]:
 
     A device declared without a token yet gets one; a device no longer declared is revoked;
     a revoked device declared again gets a new token (its old one stays invalid).
+    Raises ValueError for appointment holidays the calendar does not know.
     """
+    calendar.check_site(cfg)
     site_id = cfg.site.id
     values = {
         "name": cfg.site.name,

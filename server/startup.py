@@ -26,6 +26,7 @@ from server.sites import load_site
 log = logging.getLogger(__name__)
 
 WEB_SESSION_KEY = "web_session"
+EVENT_SIGNING_KEY = "event_signing"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Prepared:
     web_secret: str
     """The key that signs web sessions: ``ServerSettings.secret_key``, or when empty the
     database's shared one (the same for every process of that database)."""
+    event_secret: str
+    """The secret the server's site keys derive from (``tickets.signing.server_site_key``):
+    the database's, the same for every process."""
 
 
 def prepare(engine: Engine, settings: ServerSettings) -> Prepared:
@@ -42,7 +46,11 @@ def prepare(engine: Engine, settings: ServerSettings) -> Prepared:
     for path in settings.site_files:
         load_site_file(engine, Path(path))
     secret = settings.secret_key or shared_key(engine, WEB_SESSION_KEY)
-    return Prepared(schema_version=version, web_secret=secret)
+    return Prepared(
+        schema_version=version,
+        web_secret=secret,
+        event_secret=shared_key(engine, EVENT_SIGNING_KEY),
+    )
 
 
 def file_digest(path: Path) -> str:

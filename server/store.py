@@ -36,6 +36,7 @@ def event_json(row: Any) -> dict[str, Any]:
         "data": row.data,
         "seq": row.seq,
         "received_at": row.received_at,
+        "sig": row.sig,
     }
 
 
@@ -54,6 +55,7 @@ def row_event(row: Any, corrected_time: bool = False) -> Event:
         seq=row.seq,
         received_at=row.received_at,
         occurred_at=row.occurred_at if corrected_time else None,
+        sig=row.sig,
     )
 
 
@@ -116,6 +118,7 @@ def append(
                 "occurred_at": occurred,
                 "ticket": e.ticket,
                 "data": e.data,
+                "sig": e.sig,
             }
         )
         token = e.data.get("token") if e.kind is EventKind.TICKET_ISSUED else None
@@ -166,6 +169,14 @@ def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = No
     if hlc_to is not None:
         q = q.where(_E.c.hlc < hlc_to)
     return list(conn.execute(q.order_by(_E.c.seq)))
+
+
+def first_seq_from(conn: Connection, site: str, hlc_from: str) -> int | None:
+    """The smallest sequence number of the site's events whose clock is at or after
+    ``hlc_from`` (None when there is none)."""
+    q = sa.select(sa.func.min(_E.c.seq)).where(_E.c.site == site, _E.c.hlc >= hlc_from)
+    value = conn.execute(q).scalar_one_or_none()
+    return None if value is None else int(value)
 
 
 def of_ticket(conn: Connection, site: str, ticket: str) -> list[Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from server.sites import LoadedSite
 from tickets.events import Event, EventError, EventKind
 from tickets.numbering import allocate_block
 from tickets.queue import label
+from tickets.signing import SERVER_SIGNER, signer
 
 MAX_HEALTH_BYTES = 8192
 LAST_SEEN_EVERY_SECONDS = 30.0
@@ -70,27 +72,65 @@ def clock_error(device_time: float | None, now: float) -> float | None:
     return 0.0 if abs(error) <= CLOCK_TOLERANCE_SECONDS else error
 
 
+@dataclass(frozen=True)
+class Authors:
+    """Who may have made the events of a site: its devices' keys and roles, and the server's
+    key (``tickets.signing``); read only for an upload that relays events of others."""
+
+    keys: dict[str, str]
+    roles: dict[str, str]
+
+    @classmethod
+    def load(cls, ctx: ServerContext, conn: Connection, site: str) -> Authors:
+        d = schema.devices
+        rows = conn.execute(
+            sa.select(d.c.id, d.c.role, d.c.token_hash).where(
+                d.c.site == site, d.c.revoked.is_(False), d.c.token_hash.is_not(None)
+            )
+        ).all()
+        keys = {r.id: r.token_hash for r in rows}
+        keys[SERVER_SIGNER] = ctx.event_key(site)
+        return cls(keys, {r.id: r.role for r in rows})
+
+
 def check_event(
-    e: Event, where: str, loaded: LoadedSite, who: Principal, now: float, skew: float
+    e: Event,
+    where: str,
+    loaded: LoadedSite,
+    who: Principal,
+    now: float,
+    skew: float,
+    authors: Authors | None = None,
 ) -> None:
-    """Refuses an uploaded event that this device may not have made (ApiError)."""
+    """Refuses an uploaded event that this device may not have made, or relays without its
+    author's signature (ApiError)."""
     if e.site != loaded.id:
         raise invalid(
             f"event {e.id}: site {e.site!r} is not the device's site {loaded.id!r}",
             field=f"{where}.site",
             event=e.id,
         )
+    role: str | None = who.role
     if e.device != who.name:
-        raise invalid(
-            f"event {e.id}: device {e.device!r} is not the calling device {who.name!r}",
-            field=f"{where}.device",
-            event=e.id,
-        )
-    if e.kind not in KINDS_BY_ROLE.get(who.role, frozenset()):
+        # A relay: the event is as good as its author's signature.
+        made_by = signer(e, authors.keys) if authors is not None else None
+        if made_by is None:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"event {e.id}: relayed by {who.name!r} without a valid signature of its "
+                f"author {e.device!r}",
+                event=e.id,
+                field=f"{where}.sig",
+            )
+        # The server's own events may be of any kind (an agent's action).
+        assert authors is not None
+        role = None if made_by == SERVER_SIGNER else authors.roles.get(made_by)
+    if role is not None and e.kind not in KINDS_BY_ROLE.get(role, frozenset()):
         raise ApiError(
             403,
             "forbidden",
-            f"event {e.id}: a {who.role} may not send {e.kind.value} events",
+            f"event {e.id}: a {role} may not send {e.kind.value} events",
             event=e.id,
             field=f"{where}.kind",
         )
@@ -167,6 +207,10 @@ def parse_batch(
 ) -> list[Event]:
     """The uploaded events, checked, without duplicates within the batch."""
     skew = ctx.settings.max_clock_skew_seconds
+    authors = None
+    if any(raw.device != who.name for raw in req.events):
+        with db.read(ctx.engine) as conn:
+            authors = Authors.load(ctx, conn, loaded.id)
     out: dict[str, Event] = {}
     tokens: dict[str, str] = {}
     for i, raw in enumerate(req.events):
@@ -175,7 +219,7 @@ def parse_batch(
             e = Event.from_dict(raw.model_dump(exclude={"seq", "received_at"}))
         except EventError as exc:
             raise invalid(str(exc), field=f"{where}.data", event=raw.id) from None
-        check_event(e, where, loaded, who, now, skew)
+        check_event(e, where, loaded, who, now, skew, authors)
         seen = out.get(e.id)
         if seen is not None:
             if seen != e:
@@ -245,6 +289,7 @@ def _store_new(
     events: list[Event],
     now: float,
     error: float | None,
+    uploader: str,
 ) -> list[Event]:
     existing = store.find(conn, [e.id for e in events])
     fresh = []
@@ -274,7 +319,13 @@ def _store_new(
                 event=owner.id,
                 field="data.token",
             )
-    return store.append(conn, loaded.id, last_seq, fresh, now, clock_error=error)
+    own = [e for e in fresh if e.device == uploader]
+    relayed = [e for e in fresh if e.device != uploader]
+    stored = store.append(conn, loaded.id, last_seq, own, now, clock_error=error)
+    # The uploader's clock error is not its author's: a relayed event's clock stands.
+    return stored + store.append(
+        conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None
+    )
 
 
 def grant_leases(
@@ -324,6 +375,24 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
     else:
         conn.execute(sa.update(n).where(*key).values(next_free=next_free))
     return start
+
+
+def history_start(
+    ctx: ServerContext, site_id: str, loaded: LoadedSite | None, now: float, last: int
+) -> int:
+    """The cursor a device syncing from scratch starts after: just before the site's first
+    event of the last ``device_history_days`` whole days before today (site time), so a new
+    device receives those days, not years of history (``last`` when there is no such event).
+    """
+    loaded = loaded or ctx.sites.get_by_engine(ctx.engine, site_id)
+    if loaded is None:
+        raise not_found(f"site {site_id!r}")
+    site = loaded.site
+    first_day = site.day(now) - timedelta(days=ctx.settings.device_history_days)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=site.tz)
+    with db.read(ctx.engine) as conn:
+        first = store.first_seq_from(conn, site_id, store.hlc_floor(start.timestamp()))
+    return last if first is None else first - 1
 
 
 def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) -> dict[str, Any]:
@@ -376,7 +445,7 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
                 raise not_found(f"site {site_id!r}")
             loaded = ctx.sites.from_row(row)
             error = clock_error(req.device_time, now)
-            stored = _store_new(conn, loaded, row.last_seq, events, now, error)
+            stored = _store_new(conn, loaded, row.last_seq, events, now, error, who.name)
             leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
             values: dict[str, Any] = {"last_seen": now}
             if req.health is not None:
@@ -399,6 +468,8 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
 
     # A cursor ahead of the site (a database restored from backup) starts again from 0.
     cursor = req.cursor if req.cursor <= last else 0
+    if cursor == 0 and last > 0:
+        cursor = history_start(ctx, site_id, loaded, now, last)
     rows: list[Any] = []
     if cursor < last:
         with db.read(engine) as conn:

@@ -11,7 +11,9 @@ Event payloads (``data``), by kind:
 
 =====================  =========================================================================
 TicketIssued           ticket, service, number (int), day (ISO date, site time zone),
-                       priority (reason or null), token (follow-page secret), lang
+                       priority (reason or null), token (follow-page secret), lang;
+                       for a checked-in appointment also appointment (its id),
+                       appointment_at (its time, epoch seconds) and note (for the counter)
 TicketCalled           ticket, counter
 TicketRecalled         ticket, counter
 TicketServed           ticket, counter
@@ -31,6 +33,7 @@ the fold keeps the first decision by clock and flags the other (``tickets.queue`
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -71,6 +74,9 @@ OPTIONAL_FIELDS: dict[EventKind, dict[str, type | tuple[type, ...]]] = {
         "token": str,
         "lang": str,
         "label": str,
+        "appointment": str,
+        "appointment_at": (int, float),
+        "note": str,
     },
     EventKind.TICKET_TRANSFERRED: {"counter": (str, type(None)), "press": str},
     **{
@@ -85,6 +91,9 @@ OPTIONAL_FIELDS: dict[EventKind, dict[str, type | tuple[type, ...]]] = {
         )
     },
 }
+
+
+_SIG = re.compile(r"^[0-9a-f]{64}$")
 
 
 class EventError(ValueError):
@@ -109,6 +118,8 @@ class Event:
     """When the event happened, on the server's clock: its wall time corrected by the error of
     the device's clock the server measured at the sync that brought it (seconds since the
     epoch). Kept by the server for its statistics, never sent; None when not known."""
+    sig: str | None = field(default=None, compare=False)
+    """Its author's signature (hex HMAC-SHA256, ``tickets.signing``); None when unsigned."""
 
     @property
     def ticket(self) -> str | None:
@@ -143,6 +154,8 @@ class Event:
             out["seq"] = self.seq
         if self.received_at is not None:
             out["received_at"] = self.received_at
+        if self.sig is not None:
+            out["sig"] = self.sig
         return out
 
     @classmethod
@@ -185,6 +198,9 @@ class Event:
             not isinstance(received, int | float) or isinstance(received, bool)
         ):
             raise EventError("event field 'received_at' must be a number of seconds")
+        sig = raw.get("sig")
+        if sig is not None and not (isinstance(sig, str) and _SIG.match(sig)):
+            raise EventError("event field 'sig' must be 64 lower-case hexadecimal digits")
         return cls(
             id=event_id,
             site=raw["site"],
@@ -195,6 +211,7 @@ class Event:
             data=data,
             seq=seq,
             received_at=None if received is None else float(received),
+            sig=sig,
         )
 
 

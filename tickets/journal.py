@@ -5,7 +5,8 @@ One SQLite file (WAL, ``synchronous=FULL``): a commit is on disk before the devi
 nothing the device acted on. The journal holds:
 
 - every event the device knows (its own and those received from the server or a LAN peer);
-- the outbox: the device's own events the server has not acknowledged yet;
+- the outbox: the events to upload the server has not acknowledged yet: the device's own, and
+  those it learnt from LAN peers (it relays them: ``store_remote(relay=True)``);
 - events the server refused for good (quarantined, kept for the record, never resent);
 - the sync cursor (last server sequence number seen);
 - the number pool (leases granted by the server, offline counters): a number is taken and its
@@ -52,6 +53,7 @@ from tickets.hlc import HybridClock, Timestamp
 from tickets.model import Site
 from tickets.numbering import Lease, NumberPool
 from tickets.queue import QueueState, label
+from tickets.signing import signed
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,7 @@ class Journal:
         device: str,
         wall: Callable[[], float] = time.time,
         *,
+        key: str | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         if retention_days < 1:
@@ -163,6 +166,10 @@ class Journal:
         self.path = Path(path)
         self.site = site
         self.device = device
+        self.key = key
+        """The device's key (``tickets.signing.peer_key`` of its token): every event it makes
+        carries its signature, so any device can relay it. None: events are unsigned (a device
+        that never talks to a server or a peer)."""
         self.retention_days = retention_days
         self._pruned_on: str | None = None
         self._closed = False
@@ -262,13 +269,15 @@ class Journal:
         Raises ``EventError`` for a payload the event kind does not allow (nothing written).
         """
         with self._lock:
-            event = new_event(
-                kind,
-                site=self.site,
-                device=self.device,
-                hlc=self.clock.now(),
-                wall_time=self._wall(),
-                **data,
+            event = self._sign(
+                new_event(
+                    kind,
+                    site=self.site,
+                    device=self.device,
+                    hlc=self.clock.now(),
+                    wall_time=self._wall(),
+                    **data,
+                )
             )
             with self._tx() as c:
                 _insert(c, event)
@@ -288,20 +297,22 @@ class Journal:
             before = self.pool.counters(service, day)
             number, source = self.pool.take(service, day)
             try:
-                event = new_event(
-                    EventKind.TICKET_ISSUED,
-                    site=self.site,
-                    device=self.device,
-                    hlc=self.clock.now(),
-                    wall_time=self._wall(),
-                    ticket=str(uuid.uuid4()),
-                    service=service,
-                    number=number,
-                    day=day,
-                    priority=priority,
-                    token=secrets.token_urlsafe(16),
-                    lang=lang,
-                    label=label(prefix, number),
+                event = self._sign(
+                    new_event(
+                        EventKind.TICKET_ISSUED,
+                        site=self.site,
+                        device=self.device,
+                        hlc=self.clock.now(),
+                        wall_time=self._wall(),
+                        ticket=str(uuid.uuid4()),
+                        service=service,
+                        number=number,
+                        day=day,
+                        priority=priority,
+                        token=secrets.token_urlsafe(16),
+                        lang=lang,
+                        label=label(prefix, number),
+                    )
                 )
                 with self._tx() as c:
                     _insert(c, event)
@@ -317,10 +328,17 @@ class Journal:
             self._fold([event])
             return event, source
 
-    def store_remote(self, events: list[Event]) -> list[Event]:
+    def _sign(self, event: Event) -> Event:
+        return signed(event, self.key) if self.key else event
+
+    def store_remote(self, events: list[Event], *, relay: bool = False) -> list[Event]:
         """Events from the server or a LAN peer: stored once by id; returns the new ones.
 
-        The clock moves past each; events of another site are ignored (and logged), and so are
+        With ``relay`` (events from a peer, already checked against their authors) the new
+        signed ones also go to the outbox: this device uploads them, so the server gets them
+        even when their author cannot reach it (an unsigned one only its author can upload).
+        An event the server sent (it has a ``seq``) leaves the outbox: the server has it. The
+        clock moves past each; events of another site are ignored (and logged), and so are
         events of days this journal has already pruned (``prune``).
         """
         with self._lock:
@@ -338,11 +356,14 @@ class Journal:
                     if _insert(c, e):
                         fresh.append(e)
                         self._skip_offline_number(c, e)
+                        if relay and e.seq is None and e.sig is not None:
+                            c.execute("INSERT INTO outbox (id) VALUES (?)", (e.id,))
                     elif e.seq is not None:
                         c.execute(
                             "UPDATE events SET seq=?, received_at=? WHERE id=? AND seq IS NULL",
                             (e.seq, e.received_at, e.id),
                         )
+                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
             self._fold(fresh)
             return fresh
 
@@ -378,7 +399,8 @@ class Journal:
 
     # ---- the outbox -------------------------------------------------------------------------
     def outbox(self, limit: int = 500) -> list[Event]:
-        """Own events not yet acknowledged by the server, oldest first."""
+        """Events to upload not yet acknowledged by the server (own and relayed), oldest
+        first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT e.body, e.seq, e.received_at FROM outbox o JOIN events e USING (id) "
@@ -394,7 +416,7 @@ class Journal:
             c.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
 
     def backlog(self) -> int:
-        """How many own events wait for the server's acknowledgement."""
+        """How many events (own and relayed) wait for the server's acknowledgement."""
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
@@ -786,4 +808,5 @@ def _event(body: str, seq: int | None, received_at: float | None) -> Event:
         data=d["data"],
         seq=seq,
         received_at=received_at,
+        sig=d.get("sig"),
     )

@@ -38,6 +38,52 @@ class Period:
     end: time
 
 
+class LateRule(StrEnum):
+    """What becomes of an appointment checked in later than the late tolerance."""
+
+    WALK_IN = "walk_in"
+    """Checked in all the same, served as a walk-in (in the order of its check-in)."""
+    REBOOK = "rebook"
+    """Check-in refused: the person is asked to book again (or take a walk-in ticket)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRules:
+    """A service's appointments: when slots exist and how far ahead they may be booked
+    (``tickets.appointments`` computes the slots)."""
+
+    duration_minutes: int
+    periods: dict[int, tuple[Period, ...]]
+    """Periods per weekday (0 = Monday) in which slots start and end, site-local."""
+    parallel: int = 1
+    """Appointments that may start at the same time (counters reserved for them)."""
+    horizon_days: int = 30
+    """The furthest day that may be booked, in days from today."""
+    min_notice_minutes: int = 60
+    """The soonest a slot may be booked, in minutes before it starts."""
+    closures: tuple[date, ...] = ()
+    """Days without appointments (besides public holidays), sorted."""
+    public_holidays: str | None = "FR"
+    """Country (ISO code) whose public holidays have no appointments; None: none."""
+    holiday_subdivision: str | None = None
+    """Subdivision for regional holidays (e.g. "57" for Moselle); None: the national ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallingRules:
+    """How checked-in appointments are called among walk-ins (``tickets.appointments``)."""
+
+    grace_minutes: int = 5
+    """An appointment is due this many minutes before its time: from then on it is called
+    ahead of walk-ins."""
+    late_tolerance_minutes: int = 15
+    """Checked in later than this after its time, an appointment is late (``late_rule``)."""
+    late_rule: LateRule = LateRule.WALK_IN
+    max_in_a_row: int = 3
+    """A counter calls at most this many appointments in a row while a walk-in it takes
+    waits: the next call is the walk-in's."""
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     id: str
@@ -51,6 +97,8 @@ class Service:
     """Seed of the rolling mean service time, used until real service times are known."""
     priority_allowed: bool = False
     icon: str = ""
+    appointments: AppointmentRules | None = None
+    """Appointment slots of the service; None: walk-ins only."""
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or next(iter(self.names.values()), self.id)
@@ -115,6 +163,7 @@ class Site:
     """Priority tickets offered at the kiosk (e.g. pregnancy, disability, age); empty: none."""
     priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
     """Where priority tickets go ahead when a counter calls (docs/queue.md)."""
+    calling: CallingRules = CallingRules()
 
     @property
     def tz(self) -> ZoneInfo:

@@ -18,10 +18,12 @@ keeps one per peer, and starts again from 0 when the peer's journal id changes (
 card). Pull is what guarantees convergence; a device also pushes its own new events at once
 when woken (``wake()``), so a call or a ticket reaches the others within a fraction of a second.
 
-Who uploads what to the server: a device uploads only its own events (its journal's outbox).
-Events learnt from a peer go to the journal with ``store_remote``, never to the outbox, so the
-server receives each event once, from the device that made it; its sync is idempotent by event
-id, which covers retries. (The server also refuses an event whose device is not the caller.)
+Who uploads what to the server: any device uploads what it knows. Events learnt from a peer
+go to the journal and to the outbox (``store_remote(relay=True)``), so the server gets a
+ticket a kiosk printed even when only the board reaches it; the server's sync is idempotent by
+event id, so an event uploaded by its author and by two relays is stored once. An event a peer
+sends that it did not make itself is taken only with its author's signature
+(``tickets.signing``); the server checks the same.
 
 Authentication: every request and every answer is signed, HMAC-SHA256 with the sender's peer
 key, the sha256 of its device token::
@@ -62,6 +64,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from tickets.events import Event, EventError
+from tickets.signing import made_by_author, peer_key
 
 if TYPE_CHECKING:
     from tickets.client import SyncClient
@@ -87,11 +90,6 @@ class PeerRefused(PeerError):
 
 
 # ---- keys and signatures --------------------------------------------------------------------
-def peer_key(token: str) -> str:
-    """A device's peer key (hex): the sha256 of its token, as the server stores it."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -240,6 +238,8 @@ class PeerSync:
         self._lock = threading.Lock()
         self.received = 0
         """Events newly stored from peers since start (pulled or pushed to us)."""
+        self.refused = 0
+        """Events from peers refused since start: not signed by their author."""
 
     # ---- life ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -467,7 +467,7 @@ class PeerSync:
             log.warning("peer %s has a new journal: pulling it from the start", link.url)
             self._set_position(link.url, journal_id, 0)
             return True
-        self.store(events)
+        self.store(events, link.device or "")
         self._set_position(link.url, journal_id, position)
         return more
 
@@ -535,9 +535,27 @@ class PeerSync:
             return session
 
     # ---- what peers send us -------------------------------------------------------------
-    def store(self, events: list[Event]) -> list[Event]:
-        """Stores events learnt from a peer (never in our outbox); tells ``on_events``."""
-        fresh = self.journal.store_remote(events) if events else []
+    def store(self, events: list[Event], sender: str) -> list[Event]:
+        """Stores events ``sender`` (a peer whose signature was checked) sent us, to relay to
+        the server too (our outbox); tells ``on_events``.
+
+        An event ``sender`` did not make itself is taken only with its author's signature
+        (``tickets.signing``): the others are dropped and logged (``refused`` counts them).
+        """
+        with self._lock:
+            keys = dict(self._keys)
+        taken = [e for e in events if e.device == sender or made_by_author(e, keys)]
+        if len(taken) < len(events):
+            bad = [e for e in events if e not in taken]
+            with self._lock:
+                self.refused += len(bad)
+            log.warning(
+                "%d event(s) from peer %r refused: not signed by their author (%s)",
+                len(bad),
+                sender,
+                ", ".join(f"{e.id} of {e.device!r}" for e in bad[:5]),
+            )
+        fresh = self.journal.store_remote(taken, relay=True) if taken else []
         if fresh:
             with self._lock:
                 self.received += len(fresh)
@@ -632,7 +650,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(200, self._events(parse_qs(url.query)), sig)
             else:
                 events = _parse_events(json.loads(body).get("events"))
-                self._reply(200, {"stored": len(peer.store(events))}, sig)
+                self._reply(200, {"stored": len(peer.store(events, device))}, sig)
         except (EventError, ValueError, AttributeError) as exc:
             log.warning("peer request from %r refused: %s", device, exc)
             self._reply(400, {"message": str(exc)}, sig)

@@ -87,15 +87,16 @@ def plan(
     action: CounterAction,
     day: str,
     service: str | None = None,
-    local_now: datetime | None = None,
+    now: float | None = None,
 ) -> Plan:
     """The events ``action`` at ``counter`` makes in ``state``; ``day`` is today's service day
-    (NEXT calls only today's tickets), ``service`` the target of a TRANSFER, ``local_now`` the
-    site-local time that decides whether that target is open (required for a TRANSFER)."""
+    (NEXT calls only today's tickets), ``service`` the target of a TRANSFER, ``now`` the time
+    of the press (checked-in appointments are called by their time; default: the newest
+    event's; required for a TRANSFER, whose target must be open then)."""
     current = state.counter_ticket(counter)
     out: Planned = []
     if action is CounterAction.NEXT:
-        nxt = state.next_for(counter, day=day)
+        nxt = state.next_for(counter, day=day, now=now)
         if counter not in state.open_counters:
             out.append((EventKind.COUNTER_OPENED, {"counter": counter}))
         if current is not None:
@@ -116,9 +117,9 @@ def plan(
         return Plan(out, None, Refusal.NO_TICKET)
     data: dict[str, Any] = {"ticket": current.id, "counter": counter}
     if action is CounterAction.TRANSFER:
-        if local_now is None:
-            raise ValueError("a TRANSFER is planned at a site-local time")
-        if service not in {s.id for s in transfer_targets(state, local_now)}:
+        if now is None:
+            raise ValueError("a TRANSFER is planned at a given time")
+        if service not in {s.id for s in transfer_targets(state, state.site.local(now))}:
             return Plan(out, current, Refusal.CLOSED_SERVICE)
         data["service"] = service
     out.append((_ON_CURRENT[action], data))

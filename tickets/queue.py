@@ -15,10 +15,13 @@ A transferred or reactivated ticket keeps its original issue time, hence its pla
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import ClassVar
 
+from tickets import appointments
 from tickets.estimate import service_seconds
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
@@ -124,6 +127,12 @@ class Ticket:
     conflict: bool = False
     passages: list[Passage] = field(default_factory=list)
     """Its stays in each service's queue, in order; the last one is the current."""
+    appointment: str | None = None
+    """The appointment this ticket was checked in for (its id); None for a walk-in."""
+    appointment_at: float | None = None
+    """That appointment's time (seconds since the epoch): see ``tickets.appointments``."""
+    note: str = ""
+    """A note for the counter agent (reception's, at check-in)."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -179,27 +188,38 @@ class QueueState:
     presses: dict[str, str] = field(default_factory=dict)
     """Press id -> the clock node that decided it (events carrying ``press``)."""
     service_times: dict[str, deque[float]] = field(default_factory=dict)
+    appointment_streak: dict[str, int] = field(default_factory=dict)
+    """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _checkpoints: list[tuple[int, QueueState]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    """(n, the fold after the first n events): snapshots a late event re-folds from."""
 
     # ---- building the state -------------------------------------------------------------
+    CHECKPOINT_EVERY: ClassVar[int] = 200
+    """Events between two snapshots of the fold: a late event re-folds from the last
+    snapshot before it, not from the first event of the window."""
+    CHECKPOINTS: ClassVar[int] = 2
+    """Snapshots kept (the most recent): an event later than that re-folds in full."""
+
     def add(self, event: Event) -> bool:
-        """Adds one event; returns False for one already applied. Late events re-fold."""
+        """Adds one event; returns False for one already applied. A late event (one that
+        sorts before events already applied) re-folds from the last snapshot before it."""
         if event.id in self._ids:
             return False
         key = _order(event)
         self._ids.add(event.id)
         if not self._keys or key > self._keys[-1]:
-            self._keys.append(key)
-            self._events.append(event)
-            self._apply(event)
+            self._append(event, key)
             return True
         pos = bisect.bisect(self._keys, key)
         self._keys.insert(pos, key)
         self._events.insert(pos, event)
-        self._refold()
+        self._refold_from(pos)
         return True
 
     def extend(self, events: list[Event]) -> int:
@@ -212,14 +232,13 @@ class QueueState:
         self._ids.update(unique)
         if not self._keys or _order(batch[0]) > self._keys[-1]:
             for e in batch:
-                self._keys.append(_order(e))
-                self._events.append(e)
-                self._apply(e)
+                self._append(e, _order(e))
         else:
-            merged = sorted([*self._events, *batch], key=_order)
-            self._events = merged
-            self._keys = [_order(e) for e in merged]
-            self._refold()
+            pos = bisect.bisect(self._keys, _order(batch[0]))
+            tail = list(heapq.merge(self._events[pos:], batch, key=_order))
+            self._events[pos:] = tail
+            self._keys[pos:] = [_order(e) for e in tail]
+            self._refold_from(pos)
         return len(unique)
 
     @property
@@ -228,6 +247,15 @@ class QueueState:
 
     def copy(self) -> QueueState:
         """An independent copy: events added to one later do not show in the other."""
+        out = self._derived_copy()
+        out._events = list(self._events)
+        out._keys = list(self._keys)
+        out._ids = set(self._ids)
+        out._checkpoints = list(self._checkpoints)  # never changed once taken: shared
+        return out
+
+    def _derived_copy(self) -> QueueState:
+        """A copy of what the fold decided, without the events."""
         return QueueState(
             site=self.site,
             tickets={
@@ -242,9 +270,7 @@ class QueueState:
             service_times={
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
-            _events=list(self._events),
-            _keys=list(self._keys),
-            _ids=set(self._ids),
+            appointment_streak=dict(self.appointment_streak),
             _numbers=dict(self._numbers),
         )
 
@@ -252,17 +278,36 @@ class QueueState:
     def last_hlc(self) -> Timestamp | None:
         return self._events[-1].hlc if self._events else None
 
-    def _refold(self) -> None:
-        self.tickets.clear()
-        self.open_counters.clear()
-        self.current.clear()
-        self.calls.clear()
-        self.conflicts.clear()
-        self.presses.clear()
-        self.service_times.clear()
-        self._numbers.clear()
-        for e in self._events:
-            self._apply(e)
+    def _append(self, event: Event, key: tuple[int, int, str, str]) -> None:
+        self._keys.append(key)
+        self._events.append(event)
+        self._apply(event)
+        self._checkpoint_at(len(self._events))
+
+    def _refold_from(self, pos: int) -> None:
+        """Applies the events again from ``pos`` on (an event was inserted there): from the
+        last snapshot taken at or before ``pos``, else from the start."""
+        while self._checkpoints and self._checkpoints[-1][0] > pos:
+            self._checkpoints.pop()  # taken without the inserted event
+        start, snapshot = self._checkpoints[-1] if self._checkpoints else (0, None)
+        restored = snapshot._derived_copy() if snapshot else QueueState(self.site)
+        for f in fields(self):
+            if f.name not in _NOT_DERIVED:
+                setattr(self, f.name, getattr(restored, f.name))
+        # Snapshots again over the last stretch only (older ones would be dropped at once).
+        snapshots_from = len(self._events) - self.CHECKPOINT_EVERY * self.CHECKPOINTS
+        for i in range(start, len(self._events)):
+            self._apply(self._events[i])
+            if i + 1 >= snapshots_from:
+                self._checkpoint_at(i + 1)
+
+    def _checkpoint_at(self, n: int) -> None:
+        """A snapshot of the fold after ``n`` events, when ``CHECKPOINT_EVERY`` events were
+        applied since the last one."""
+        last = self._checkpoints[-1][0] if self._checkpoints else 0
+        if n - last >= self.CHECKPOINT_EVERY:
+            self._checkpoints.append((n, self._derived_copy()))
+            del self._checkpoints[: max(0, len(self._checkpoints) - self.CHECKPOINTS)]
 
     def _apply(self, e: Event) -> None:
         press = e.data.get("press")
@@ -314,6 +359,9 @@ class QueueState:
             lang=d.get("lang", ""),
             original_service=d["service"],
             passages=[Passage(d["service"], e.at, Joined.ISSUE)],
+            appointment=d.get("appointment"),
+            appointment_at=d.get("appointment_at"),
+            note=d.get("note", ""),
         )
         key = (ticket.day, ticket.service, ticket.number)
         if key in self._numbers:
@@ -345,6 +393,10 @@ class QueueState:
             p.outcome = Outcome.CALLED
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
+            booked = appointments.is_appointment(t, self.site.calling)
+            self.appointment_streak[counter] = (
+                self.appointment_streak.get(counter, 0) + 1 if booked else 0
+            )
         elif t.called_at is not None:
             # Called again, at another counter or the same one, while called or after it was
             # finished: the waiting room heard it twice. The first call by clock stands.
@@ -468,14 +520,19 @@ class QueueState:
         out.sort(key=Ticket.queue_key)
         return out
 
-    def next_for(self, counter_id: str, day: str | None = None) -> Ticket | None:
-        """The ticket this counter should call now, or None when nobody waits for it.
+    def next_for(
+        self, counter_id: str, day: str | None = None, now: float | None = None
+    ) -> Ticket | None:
+        """The ticket this counter should call at ``now`` (seconds since the epoch; default:
+        the time of the newest event), or None when nobody waits for it.
 
-        Among the waiting tickets of the counter's services (of ``day`` when given), with the
-        site's ``priority_rule``: across services, priority tickets first, then the counter's
-        preference order of services, then the oldest issue; within a service, the preference
-        order first, then priority tickets, then the oldest issue. Whether the service is open
-        now plays no part: everyone who took a ticket is received (docs/queue.md)."""
+        Among the waiting tickets of the counter's services (of ``day`` when given): checked-in
+        appointments by ``tickets.appointments.pick`` (due ones ahead of walk-ins, within its
+        bound); walk-ins with the site's ``priority_rule``: across services, priority tickets
+        first, then the counter's preference order of services, then the oldest issue; within
+        a service, the preference order first, then priority tickets, then the oldest issue.
+        Whether the service is open now plays no part: everyone who took a ticket is received
+        (docs/queue.md)."""
         counter = self.site.counter(counter_id)
         if counter is None:
             return None
@@ -489,14 +546,21 @@ class QueueState:
         ]
         if not candidates:
             return None
-        if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
-            return min(
-                candidates,
-                key=lambda t: (rank[t.service], t.priority is None, t.issued_hlc, t.id),
-            )
-        return min(
+        if now is None:
+            now = self._events[-1].at if self._events else 0.0
+
+        def walk_in_order(t: Ticket) -> tuple[object, ...]:
+            if self.site.priority_rule is PriorityRule.WITHIN_SERVICE:
+                return (rank[t.service], t.priority is None, t.issued_hlc, t.id)
+            return (t.priority is None, rank[t.service], t.issued_hlc, t.id)
+
+        return appointments.pick(
             candidates,
-            key=lambda t: (t.priority is None, rank[t.service], t.issued_hlc, t.id),
+            rank,
+            self.site.calling,
+            now,
+            self.appointment_streak.get(counter_id, 0),
+            walk_in_order,
         )
 
     def people_ahead(self, ticket_id: str) -> int:
@@ -545,6 +609,9 @@ class QueueState:
             return None
         return next((t for t in self.tickets.values() if t.token == token), None)
 
+
+_NOT_DERIVED = frozenset({"site", "_events", "_keys", "_ids", "_checkpoints"})
+"""QueueState's fields that a snapshot does not restore (everything else the fold decides)."""
 
 _HANDLERS = {
     EventKind.TICKET_ISSUED: QueueState._issued,

@@ -9,11 +9,13 @@ benchmarks and the start-up tests use it.
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from tickets.events import Event, EventKind, new_event
+from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
 from tickets.journal import Journal
 from tickets.model import Site
@@ -42,6 +44,7 @@ def fill_history(
     """Writes ``days`` days before ``today`` of history into ``journal`` (a kiosk's): every
     service open from 9:00, ``tickets_per_day`` tickets spread over its services, each called
     and served at the first counter that takes its service. Returns what was written."""
+    rng = random.Random(f"{site.id} {journal.device} {today} {days}")
     pending: list[Event] = []
     total_events = total_tickets = 0
     kiosk = journal.device
@@ -49,20 +52,24 @@ def fill_history(
         s.id: next(c.id for c in site.counters if s.id in c.services) for s in site.services
     }
 
-    def event(kind: EventKind, at: datetime, node: str, **data: object) -> None:
+    def event(kind: EventKind, at: datetime, node: str, **data: Any) -> None:
         nonlocal total_events
         ts = at.timestamp()
+        total_events += 1
+        # Built as the journal rebuilds what it stored (checked when made: here by the tests).
         pending.append(
-            new_event(
-                kind,
+            Event(
+                id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 site=site.id,
                 device=node,
+                kind=kind,
                 hlc=Timestamp(int(ts * 1000), 0, node),
                 wall_time=ts,
-                **data,
-            ).stored(total_events + 1, ts + 1)
+                data=data,
+                seq=total_events,
+                received_at=ts + 1,
+            )
         )
-        total_events += 1
         if len(pending) >= _BATCH:
             journal.store_remote(pending)
             pending.clear()
@@ -78,7 +85,7 @@ def fill_history(
             leases.append(Lease(s.id, day.isoformat(), 1, per_service))
             for n in range(1, per_service + 1):
                 issued = opening + timedelta(seconds=60 * n)
-                ticket = str(uuid.uuid4())
+                ticket = str(uuid.UUID(int=rng.getrandbits(128), version=4))
                 event(
                     EventKind.TICKET_ISSUED,
                     issued,
@@ -88,7 +95,7 @@ def fill_history(
                     number=n,
                     day=day.isoformat(),
                     priority=None,
-                    token=uuid.uuid4().hex,
+                    token=f"{rng.getrandbits(96):024x}",
                     lang="fr",
                     label=label(s.prefix, n),
                 )

@@ -13,6 +13,7 @@ from server import apitokens
 from server.auth import Principal, principal_from_header
 from server.context import ServerContext
 from server.models import IDENT
+from server.ratelimit import client_address
 
 
 class _BearerDoc(HTTPBearer):
@@ -53,19 +54,28 @@ async def context(request: Request) -> ServerContext:
     return server_context(request)
 
 
+def _principal(request: Request) -> Principal:
+    ctx = server_context(request)
+    return principal_from_header(
+        ctx.engine,
+        request.headers.get("authorization"),
+        ctx.limiters.login,
+        client_address(request),
+    )
+
+
 def caller(
     request: Request,
     _bearer_doc: Annotated[None, Security(_bearer)],
     _basic_doc: Annotated[None, Security(_basic)],
 ) -> Principal:
-    """The authenticated caller (401 when credentials are missing or wrong): a device, a user
-    by password, or a user's read-only API token."""
-    engine = server_context(request).engine
-    header = request.headers.get("authorization")
-    token = apitokens.bearer_token(header)
+    """The authenticated caller (401 when credentials are missing or wrong, 429 after too
+    many failed sign-ins from the caller's address): a device, a user by password, or a
+    user's read-only API token."""
+    token = apitokens.bearer_token(request.headers.get("authorization"))
     if token is not None:
-        return apitokens.principal(engine, token)
-    return principal_from_header(engine, header)
+        return apitokens.principal(server_context(request).engine, token)
+    return _principal(request)
 
 
 def device_caller(
@@ -73,9 +83,7 @@ def device_caller(
     _bearer_doc: Annotated[None, Security(_bearer)],
 ) -> Principal:
     """The authenticated caller of a device-only endpoint."""
-    return principal_from_header(
-        server_context(request).engine, request.headers.get("authorization")
-    )
+    return _principal(request)
 
 
 async def received() -> float:

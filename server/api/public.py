@@ -5,17 +5,34 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from server import db, schema, store
-from server.api.deps import Ctx, SiteId
+from server.api.deps import Ctx, SiteId, server_context
 from server.errors import ApiError, not_found, responses
 from server.models import TOKEN_RE, Health, PublicTicket, PublicWait, Ready
+from server.ratelimit import client_address
 from server.states import window_floor
 from server.views import public_services, public_ticket
 from tickets.queue import fold
 
-router = APIRouter(prefix="/public")
+
+def within_budget(request: Request) -> None:
+    """Refuses (429) a request over its address's budget of public requests, the one the
+    public pages (follow my ticket, live wait) spend too."""
+    buckets = server_context(request).limiters.public
+    key = client_address(request)
+    if not buckets.allow(key):
+        wait = buckets.retry_after(key)
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests from this address: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+router = APIRouter(prefix="/public", dependencies=[Depends(within_budget)])
 probes = APIRouter()
 
 PUBLIC_MAX_AGE_SECONDS = 10
@@ -24,7 +41,7 @@ PUBLIC_MAX_AGE_SECONDS = 10
 @router.get(
     "/sites/{site}/wait",
     response_model=PublicWait,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="Waiting count and estimated wait per service, and whether it is open now",
 )
 def wait(site: SiteId, ctx: Ctx, response: Response) -> PublicWait:
@@ -42,7 +59,7 @@ def wait(site: SiteId, ctx: Ctx, response: Response) -> PublicWait:
 @router.get(
     "/tickets/{token}",
     response_model=PublicTicket,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="Follow my ticket: status, people ahead, estimated wait, counter when called",
 )
 def ticket(

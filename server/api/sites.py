@@ -37,7 +37,7 @@ from tickets.press import CounterAction, plan
 router = APIRouter(prefix="/sites/{site}")
 
 CounterId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Counter id.")]
-_ERRORS = responses(400, 401, 403, 404, 413, 422)
+_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 _ACTION_ERRORS = {
     **_ERRORS,
     409: {
@@ -156,7 +156,7 @@ def issue(site: SiteId, body: IssueRequest, ctx: Ctx, who: Caller) -> IssuedTick
 @router.get(
     "/queue",
     response_model=QueueSnapshot,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="The site's queue now: services, counters, waiting tickets, calls, conflicts",
 )
 def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
@@ -170,7 +170,7 @@ def queue(site: SiteId, ctx: Ctx, who: Caller) -> QueueSnapshot:
 @router.get(
     "/conflicts",
     response_model=ConflictList,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
     summary="Disagreements between devices found when their offline events were merged",
 )
 def conflicts(site: SiteId, ctx: Ctx, who: Caller) -> ConflictList:
@@ -199,7 +199,7 @@ DateTo = Annotated[
         "days after it; otherwise 422.",
     ),
 ]
-_STATS_ERRORS = responses(401, 403, 404, 422)
+_STATS_ERRORS = responses(401, 403, 404, 422, 429)
 
 
 def _period(ctx: ServerContext, who: Principal, site: str, first: date, last: date) -> LoadedSite:

@@ -84,7 +84,7 @@ async def _events(
             "description": "An endless text/event-stream of the site's events",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **responses(401, 403, 404, 422),
+        **responses(401, 403, 404, 422, 429),
     },
     summary="Server-sent events: the site's new events as they are stored",
 )

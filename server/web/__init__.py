@@ -20,7 +20,8 @@ from starlette.responses import Response
 
 from server.context import ServerContext
 from server.errors import http_error
-from server.web import admin, console, devices, public, stats
+from server.ratelimit import Limiters, RateLimits
+from server.web import admin, booking, console, devices, public, stats
 from server.web.page import (
     STATIC_DIR,
     STATIC_URL,
@@ -30,7 +31,6 @@ from server.web.page import (
     asset_version,
     build_templates,
 )
-from server.web.ratelimit import RateLimits, TokenBuckets
 from server.web.sessions import SessionCodec
 
 
@@ -58,12 +58,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class _Assets(StaticFiles):
-    """Static files, cached for a year: their URLs carry a version (``?v=``)."""
+    """Static files, cached for a year when their URL carries a version (``?v=``, the pages'
+    links); for an hour without one (``embed-host.js``, linked from towns' websites)."""
 
     async def get_response(self, path: str, scope: MutableMapping[str, Any]) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = (
+                "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"
+            )
             response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -73,7 +77,8 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     ctx = app.state.ctx
     assert isinstance(ctx, ServerContext)
     settings = ctx.settings
-    limits = limits or RateLimits()
+    if limits is not None:
+        ctx.limiters = Limiters.of(limits)
     version = asset_version()
     app.state.web = WebState(
         templates=build_templates(version),
@@ -82,14 +87,11 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
             settings.session_minutes,
             secure=settings.public_url.startswith("https://"),
         ),
-        limits=limits,
-        public_buckets=TokenBuckets(limits.public),
-        login_buckets=TokenBuckets(limits.login),
         asset_version=version,
     )
     app.state.web_peaks = public.PeakCache()
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (public, console, admin, devices, stats):
+    for module in (public, booking, console, admin, devices, stats):
         app.include_router(module.router)

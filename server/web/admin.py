@@ -59,7 +59,7 @@ def store_config(
 ) -> dict[str, str]:
     """Stores ``cfg`` when the form was read at the current version; returns new tokens."""
     if form.get("version") not in (None, loaded.version):
-        raise FormError(page._("admin.stale"))
+        raise FormError("admin.stale")
     return load_site(page.ctx.engine, cfg)
 
 
@@ -75,6 +75,14 @@ def site_files_of(page: Page, site_id: str) -> list[str]:
     return found
 
 
+def form_error(page: Page, exc: FormError | None) -> dict[str, Any]:
+    """What a form's template needs to show ``exc``: its text, in the page's language, and
+    the input it is about (marked invalid, described by the text, focused)."""
+    if exc is None:
+        return {"error": None, "error_field": None}
+    return {"error": page._(exc.key, **exc.values), "error_field": exc.field}
+
+
 def _site_ref(loaded: LoadedSite) -> dict[str, str]:
     return {"id": loaded.id, "name": loaded.site.name}
 
@@ -83,7 +91,7 @@ def _site_ref(loaded: LoadedSite) -> dict[str, str]:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home(page: PageDep) -> Response:
     page.require(ADMINS)
-    sites = data.all_sites(page.ctx)
+    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
     if len(sites) == 1:
         return page.redirect(f"/admin/{sites[0].id}")
     shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
@@ -155,7 +163,12 @@ def admin_overview(site: str, page: PageDep) -> Response:
 
 # ---- services -----------------------------------------------------------------------------
 def _service_form(
-    page: Page, loaded: LoadedSite, values: dict[str, Any], *, new: bool, error: str | None = None
+    page: Page,
+    loaded: LoadedSite,
+    values: dict[str, Any],
+    *,
+    new: bool,
+    error: FormError | None = None,
 ) -> Response:
     weekdays = [{"code": d, "name": page._(f"weekday.{i}")} for i, d in enumerate(WEEKDAYS)]
     title = page._("admin.add_service") if new else page._("admin.edit_service")
@@ -172,8 +185,8 @@ def _service_form(
         action=action,
         is_new=new,
         form=values,
-        error=error,
         weekdays=weekdays,
+        **form_error(page, error),
         site_languages=loaded.config.site.languages,
         has_closing=siteforms.has_closing_field(),
     )
@@ -221,9 +234,7 @@ async def _save_service(request: Request, site: str, service: str | None) -> Res
         echo = _form_echo(form, list(cfg.site.languages))
         if old is not None:
             echo["id"] = old.id
-        return _service_form(
-            page, loaded, echo, new=old is None, error=page._("admin.invalid", reason=str(exc))
-        )
+        return _service_form(page, loaded, echo, new=old is None, error=exc)
     page.session.flash("success", "admin.saved")
     return page.redirect(f"/admin/{site}")
 
@@ -257,7 +268,7 @@ async def _delete(
         new_cfg = delete(loaded.config)
         await run_in_threadpool(store_config, page, loaded, form, new_cfg)
     except FormError as exc:
-        page.session.flash("error", "admin.invalid", reason=str(exc))
+        page.session.flash("error", exc.key, **exc.values)
         return page.redirect(back)
     page.session.flash("success", "admin.deleted")
     return page.redirect(f"/admin/{site}")
@@ -265,7 +276,12 @@ async def _delete(
 
 # ---- counters -----------------------------------------------------------------------------
 def _counter_form(
-    page: Page, loaded: LoadedSite, values: dict[str, Any], *, new: bool, error: str | None = None
+    page: Page,
+    loaded: LoadedSite,
+    values: dict[str, Any],
+    *,
+    new: bool,
+    error: FormError | None = None,
 ) -> Response:
     lang = page.lang
     services = [
@@ -286,8 +302,8 @@ def _counter_form(
         action=action,
         is_new=new,
         form=values,
-        error=error,
         services=services,
+        **form_error(page, error),
     )
 
 
@@ -327,9 +343,7 @@ async def _save_counter(request: Request, site: str, counter: str | None) -> Res
             "services": chosen,
             "ranks": ranks,
         }
-        return _counter_form(
-            page, loaded, echo, new=old is None, error=page._("admin.invalid", reason=str(exc))
-        )
+        return _counter_form(page, loaded, echo, new=old is None, error=exc)
     page.session.flash("success", "admin.saved")
     return page.redirect(f"/admin/{site}")
 

@@ -67,7 +67,7 @@ def read_live(ctx: ServerContext, loaded: LoadedSite, counter: str) -> Live:
         # committed meanwhile is either in both or in neither.
         day, _floor = window_floor(loaded, now)
         snap = snapshot(state, loaded.site, day, ctx.states.seq(loaded.id), now)
-        nxt = state.next_for(counter, day=day)
+        nxt = state.next_for(counter, day=day, now=now)
         targets = [s.id for s in transfer_targets(state, loaded.site.local(now))]
     return Live(snap, nxt.label if nxt else None, now, targets)
 

@@ -22,7 +22,7 @@ from server import auth, db, schema
 from server.context import ServerContext
 from server.sites import LoadedSite, load_site
 from server.web import format, siteforms
-from server.web.admin import admin_post, admin_site, store_config
+from server.web.admin import admin_post, admin_site, form_error, store_config
 from server.web.page import Page
 from server.web.siteforms import FormError
 from tickets.heartbeat import CLOCK_OFFSET_FIELD, CLOCK_OK_SECONDS, clock_amount, clock_right
@@ -75,7 +75,8 @@ def _devices_page(
     loaded: LoadedSite,
     *,
     new_token: dict[str, str] | None = None,
-    error: str | None = None,
+    error: FormError | None = None,
+    echo: dict[str, Any] | None = None,
 ) -> Response:
     rows = device_rows(page.ctx, loaded.id)
     declared = {d.id: d for d in loaded.config.devices}
@@ -101,7 +102,8 @@ def _devices_page(
         site={"id": loaded.id, "name": loaded.site.name},
         devices=devices,
         new_token=new_token,
-        error=error,
+        form=echo or {"id": "", "role": "kiosk", "offline_range": ""},
+        **form_error(page, error),
     )
 
 
@@ -117,7 +119,8 @@ async def add_device(site: str, request: Request) -> Response:
         new_cfg, device = siteforms.add_device(loaded.config, form)
         tokens = await run_in_threadpool(store_config, page, loaded, {}, new_cfg)
     except FormError as exc:
-        return _devices_page(page, loaded, error=page._("admin.invalid", reason=str(exc)))
+        echo = {k: form.get(k, "") for k in ("id", "role", "offline_range")}
+        return _devices_page(page, loaded, error=exc, echo=echo)
     fresh = page.ctx.sites.get_by_engine(page.ctx.engine, site) or loaded
     token = tokens.get(device.id)
     shown = {"device": device.id, "token": token} if token else None

@@ -1,10 +1,24 @@
-"""How the pages write durations, times and shares (the same as static/common.js)."""
+"""How the pages write durations, times, shares, numbers and dates.
+
+The functions without a language write what static/common.js writes too (the live pages). The
+``Localized`` helpers write numbers, shares, dates and hours the way the page's language does
+(Babel, from the Unicode CLDR): "8,0" and "75 %" in French, "8.0" and "75%" in English,
+"10 mars 2026" / "March 10, 2026". Pages get one with ``Localized(page.lang)``.
+"""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import cached_property
 from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_interval
+from babel.numbers import format_decimal, format_percent
+
+UNKNOWN = "—"
 
 
 def duration(seconds: float | None) -> str:
@@ -55,3 +69,44 @@ def clock(epoch: float | None, tz: ZoneInfo, *, with_date: bool = False) -> str:
 def hour_range(hour: int) -> str:
     """An hour slot as the pages show it: "9 h – 10 h"."""
     return f"{hour} h – {hour + 1} h"
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Numbers and dates written for one language (a code the pages know: "fr", "en")."""
+
+    lang: str
+
+    @cached_property
+    def locale(self) -> Locale:
+        return Locale.parse(self.lang)
+
+    def number(self, value: float | None, decimals: int = 0) -> str:
+        """A number with the language's separators ("1 234,5"); "—" when unknown."""
+        if value is None or math.isnan(value):
+            return UNKNOWN
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def minutes(self, seconds: float | None) -> str:
+        """A statistic in minutes with one decimal ("4,5" / "4.5"); "—" when unknown."""
+        return UNKNOWN if seconds is None or math.isnan(seconds) else self.number(seconds / 60, 1)
+
+    def share(self, value: float | None) -> str:
+        """A share as a whole percentage ("83 %" / "83%"); "—" when unknown."""
+        if value is None or math.isnan(value):
+            return UNKNOWN
+        return format_percent(value, locale=self.locale)
+
+    def day(self, value: date, form: str = "medium") -> str:
+        """A date ("10 mars 2026" / "Mar 10, 2026"; ``form`` short, medium, long or full)."""
+        return format_date(value, form, locale=self.locale)
+
+    def weekday(self, value: date) -> str:
+        return format_date(value, "EEEE", locale=self.locale)
+
+    def hour_range(self, hour: int) -> str:
+        """An hour slot of the day: "09:00 – 10:00" / "9:00 – 10:00 AM"."""
+        twelve = "a" in self.locale.time_formats["short"].pattern
+        end = time((hour + 1) % 24)
+        return format_interval(time(hour), end, "hm" if twelve else "Hm", locale=self.locale)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.web import booking_texts
+
 DEFAULT_LANG = "fr"
 
 FR: dict[str, str] = {
@@ -31,6 +33,7 @@ FR: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "responsable",
     "role.admin": "administrateur",
+    "role.superadmin": "administrateur de tous les sites",
     # landing
     "home.title": "Accueil du public",
     "home.lead": "Choisissez un lieu d'accueil.",
@@ -166,7 +169,34 @@ FR: dict[str, str] = {
     "admin.confirm_revoke": "Révoquer le jeton de cet appareil ?",
     "admin.embed": "Attente sur le site de la mairie",
     "admin.embed_lead": "Copiez ce code dans une page du site internet :",
-    "admin.invalid": "Formulaire incomplet : {reason}",
+    "admin.error_title": "Erreur",
+    "admin.error_lead": "Rien n'a été enregistré.",
+    "admin.err.id": "Identifiant : minuscules, chiffres, - _ . (63 caractères au plus).",
+    "admin.err.id_taken": "Cet identifiant est déjà pris : choisissez-en un autre.",
+    "admin.err.prefix": "Lettre : une ou deux majuscules, sans accent (A, B, CN…).",
+    "admin.err.prefix_taken": (
+        "Un autre service a déjà cette lettre : les numéros se confondraient."
+    ),
+    "admin.err.name_needed": "Donnez un nom au service (au moins dans la première langue).",
+    "admin.err.mean": "Durée moyenne : un nombre de minutes, plus que 0 et au plus 240.",
+    "admin.err.whole_minutes": "Un nombre entier de minutes.",
+    "admin.err.period": (
+        "« {period} » n'est pas une période : écrivez HH:MM-HH:MM, la fin après le début "
+        "(08:30-12:00)."
+    ),
+    "admin.err.label": "Libellé : de 1 à 60 caractères.",
+    "admin.err.role": "Choisissez borne ou écran.",
+    "admin.err.range": "Plage : deux nombres séparés par un tiret, comme 900-999.",
+    "admin.err.range_bounds": "Plage : du plus petit au plus grand numéro, de 1 à 999 999.",
+    "admin.err.range_overlap": (
+        "Cette plage chevauche celle d'un autre appareil : deux bornes donneraient le même numéro."
+    ),
+    "admin.err.tick_service": "Cochez au moins un service pour ce guichet.",
+    "admin.err.last_service": "Un lieu garde au moins un service.",
+    "admin.err.counter_needs_service": (
+        "{counter} ne traite que ce service : donnez-lui d'abord un autre service."
+    ),
+    "admin.err.other": "La configuration n'est pas valable ({detail}).",
     "admin.none": "Aucun.",
     # fleet
     "fleet.device": "Appareil",
@@ -217,7 +247,7 @@ FR: dict[str, str] = {
     "stats.from": "Du",
     "stats.to": "Au",
     "stats.show": "Afficher",
-    "stats.export": "Exporter les tickets (CSV)",
+    "stats.export": "Exporter les passages (CSV)",
     "stats.by_day": "Par service et par jour",
     "stats.day": "Jour",
     "stats.service": "Service",
@@ -258,6 +288,25 @@ FR: dict[str, str] = {
     ),
     "stats.hour": "Heure",
     "stats.out_of_range": "Les statistiques couvrent les jours du {bounds}.",
+    "stats.period_text": "Du {first} au {last}",
+    "stats.transfers": "Transferts",
+    "stats.transfers_in": "Reçus par transfert",
+    "stats.passages": "Passages",
+    "stats.never_called": "Jamais appelés",
+    "stats.by_service": "Par service sur la période",
+    "stats.by_hour": "Par heure de la journée",
+    "stats.whole_site": "Tout le site",
+    "stats.scope": "Service",
+    "stats.arrivals": "Arrivées",
+    "stats.calls": "Appels",
+    "stats.def.site": (
+        "Tout le site : chaque ticket compte une fois (tickets, absents, jamais appelés) ; les "
+        "attentes et durées comptent chaque passage, car un usager transféré attend deux fois."
+    ),
+    "stats.def.hour": (
+        "Par heure : arrivées dans la file du service dans l'heure (pour le site : tickets "
+        "délivrés), appels faits dans l'heure, attentes des usagers arrivés dans l'heure."
+    ),
     # follow my ticket
     "follow.title": "Votre ticket",
     "follow.service": "Service",
@@ -306,6 +355,7 @@ FR: dict[str, str] = {
     "weekday_short.4": "ven.",
     "weekday_short.5": "sam.",
     "weekday_short.6": "dim.",
+    **booking_texts.FR,
 }
 
 EN: dict[str, str] = {
@@ -324,6 +374,7 @@ EN: dict[str, str] = {
     "role.agent": "agent",
     "role.manager": "manager",
     "role.admin": "administrator",
+    "role.superadmin": "administrator of every site",
     "home.title": "Public reception",
     "home.lead": "Choose a reception desk.",
     "home.no_site": "No reception desk is configured yet.",
@@ -450,7 +501,31 @@ EN: dict[str, str] = {
     "admin.confirm_revoke": "Revoke this device's token?",
     "admin.embed": "Waiting time on the town's website",
     "admin.embed_lead": "Copy this code into a page of the website:",
-    "admin.invalid": "Form incomplete: {reason}",
+    "admin.error_title": "Error",
+    "admin.error_lead": "Nothing was saved.",
+    "admin.err.id": "Identifier: lower case, digits, - _ . (63 characters at most).",
+    "admin.err.id_taken": "This identifier is already taken: choose another one.",
+    "admin.err.prefix": "Letter: one or two capitals, no accents (A, B, CN…).",
+    "admin.err.prefix_taken": "Another service already has this letter: numbers would be confused.",
+    "admin.err.name_needed": "Give the service a name (at least in the first language).",
+    "admin.err.mean": "Mean duration: a number of minutes, more than 0 and at most 240.",
+    "admin.err.whole_minutes": "A whole number of minutes.",
+    "admin.err.period": (
+        "“{period}” is not a period: write HH:MM-HH:MM, the end after the start (08:30-12:00)."
+    ),
+    "admin.err.label": "Label: 1 to 60 characters.",
+    "admin.err.role": "Choose kiosk or board.",
+    "admin.err.range": "Range: two numbers with a dash between them, like 900-999.",
+    "admin.err.range_bounds": "Range: from the lowest to the highest number, from 1 to 999,999.",
+    "admin.err.range_overlap": (
+        "This range overlaps another device's: two kiosks would print the same number."
+    ),
+    "admin.err.tick_service": "Tick at least one service for this counter.",
+    "admin.err.last_service": "A site keeps at least one service.",
+    "admin.err.counter_needs_service": (
+        "{counter} takes only this service: give it another service first."
+    ),
+    "admin.err.other": "The configuration is not valid ({detail}).",
     "admin.none": "None.",
     "fleet.device": "Device",
     "fleet.status": "Status",
@@ -496,7 +571,7 @@ EN: dict[str, str] = {
     "stats.from": "From",
     "stats.to": "To",
     "stats.show": "Show",
-    "stats.export": "Export tickets (CSV)",
+    "stats.export": "Export passages (CSV)",
     "stats.by_day": "By service and day",
     "stats.day": "Day",
     "stats.service": "Service",
@@ -537,6 +612,25 @@ EN: dict[str, str] = {
     ),
     "stats.hour": "Hour",
     "stats.out_of_range": "Statistics cover the days {bounds}.",
+    "stats.period_text": "From {first} to {last}",
+    "stats.transfers": "Transfers",
+    "stats.transfers_in": "Received by transfer",
+    "stats.passages": "Passages",
+    "stats.never_called": "Never called",
+    "stats.by_service": "By service over the period",
+    "stats.by_hour": "By hour of the day",
+    "stats.whole_site": "Whole site",
+    "stats.scope": "Service",
+    "stats.arrivals": "Arrivals",
+    "stats.calls": "Calls",
+    "stats.def.site": (
+        "Whole site: each ticket counts once (tickets, no-shows, never called); waits and "
+        "service times count each passage, as a transferred visitor waits twice."
+    ),
+    "stats.def.hour": (
+        "By hour: arrivals in the service's queue in that hour (for the site: tickets issued), "
+        "calls made in that hour, waits of the visitors who arrived in that hour."
+    ),
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",
@@ -583,6 +677,7 @@ EN: dict[str, str] = {
     "weekday_short.4": "Fri",
     "weekday_short.5": "Sat",
     "weekday_short.6": "Sun",
+    **booking_texts.EN,
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"fr": FR, "en": EN}

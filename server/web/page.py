@@ -26,7 +26,6 @@ from server import auth
 from server.auth import Principal, User
 from server.context import ServerContext
 from server.web import i18n
-from server.web.ratelimit import RateLimits, TokenBuckets
 from server.web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -41,9 +40,9 @@ STATIC_DIR = HERE / "static"
 TEMPLATE_DIR = HERE / "templates"
 STATIC_URL = "/assets"
 
-STAFF = frozenset({"agent", "manager", "admin"})
-MANAGERS = frozenset({"manager", "admin"})
-ADMINS = frozenset({"admin"})
+STAFF = frozenset({"agent", "manager", "admin", "superadmin"})
+MANAGERS = frozenset({"manager", "admin", "superadmin"})
+ADMINS = frozenset({"admin", "superadmin"})
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -66,9 +65,6 @@ class WebState:
 
     templates: jinja2.Environment
     codec: SessionCodec
-    limits: RateLimits
-    public_buckets: TokenBuckets
-    login_buckets: TokenBuckets
     asset_version: str
 
 
@@ -92,10 +88,6 @@ def build_templates(version: str) -> jinja2.Environment:
     env.globals["static"] = lambda name: f"{STATIC_URL}/{name}?v={version}"
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     return env
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class Page:
@@ -155,7 +147,14 @@ class Page:
 
     def may_see(self, site: str) -> bool:
         u = self.user
-        return u is not None and (u.role.value == "admin" or site in u.sites)
+        return u is not None and (u.role.value == "superadmin" or site in u.sites)
+
+    def may(self, roles: frozenset[str], site: str | None = None) -> bool:
+        """Whether the signed-in user has one of ``roles`` (on ``site``, when given)."""
+        u = self.user
+        if u is None or u.role.value not in roles:
+            return False
+        return site is None or self.may_see(site)
 
     def require(
         self, roles: frozenset[str], site: str | None = None, *, action: bool = False
@@ -201,6 +200,9 @@ class Page:
             "languages": self.languages,
             "lang_url": self.lang_url,
             "user": self.user,
+            "may": self.may,
+            "managers": MANAGERS,
+            "admins": ADMINS,
             "csrf_token": self.session.csrf,
             "section": section,
             "flashes": flashes,

@@ -22,9 +22,10 @@ from server.api import public as public_api
 from server.context import ServerContext
 from server.errors import ApiError
 from server.models import TOKEN_RE, PublicTicket
+from server.ratelimit import client_address
 from server.sites import LoadedSite
 from server.web import data, format
-from server.web.page import Page, Refusal, client_address
+from server.web.page import STATIC_URL, Page, Refusal
 from server.web.sessions import WebSession, password_fingerprint
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,7 @@ PageDep = Annotated[Page, Depends(get_page)]
 def _limited(page: Page) -> None:
     """A public page: refuses (429) a request over the client's budget."""
     page.public()
-    buckets = page.web.public_buckets
+    buckets = page.ctx.limiters.public
     key = client_address(page.request)
     if not buckets.allow(key):
         response = page.error(429, page._("error.rate"))
@@ -106,7 +107,7 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     next_url = _safe_next(str(form.get("next", "")))
-    buckets = page.web.login_buckets
+    buckets = page.ctx.limiters.login
     key = client_address(request)
     if not buckets.has(key):
         response = page.error(429, page._("error.rate"))
@@ -359,9 +360,13 @@ def embed_fragment(site: str, page: PageDep) -> Response:
 
 
 def embed_code(public_url: str, site: str, lang: str, title: str) -> str:
-    """The iframe a town's website pastes to show the live wait."""
-    src = f"{public_url.rstrip('/')}/embed/{site}?{urlencode({'lang': lang})}"
+    """What a town's website pastes to show the live wait: the frame, and a small script that
+    sizes it to its content (the frame's page announces its height; without the script the frame
+    keeps its starting height and scrolls)."""
+    base = public_url.rstrip("/")
+    src = f"{base}/embed/{site}?{urlencode({'lang': lang})}"
     return (
-        f'<iframe src="{src}" title="{title}" width="100%" height="380" '
-        'style="border:0" loading="lazy"></iframe>'
+        f'<iframe src="{src}" title="{title}" data-guichet-embed width="100%" height="420" '
+        'style="border:0" loading="lazy"></iframe>\n'
+        f'<script src="{base}{STATIC_URL}/embed-host.js" async></script>'
     )

@@ -13,33 +13,80 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.site import WEEKDAYS, CounterConfig, DeviceConfig, ServiceConfig, SiteConfig
+from config.site import (
+    WEEKDAYS,
+    CounterConfig,
+    DeviceConfig,
+    ServiceConfig,
+    SiteConfig,
+    parse_period,
+)
 
 CLOSING_FIELD = "last_ticket_minutes"
 """A service's closing-rule field, edited when ``ServiceConfig`` has it."""
 
 
 class FormError(ValueError):
-    """A form that cannot become a valid site configuration; the message names the field."""
+    """A form that cannot become a valid site configuration.
+
+    ``key`` is the text to show (a key of the pages' catalog, formatted with ``values``) and
+    ``field`` the name of the form input it is about (None when it is about the whole form): the
+    page marks that input invalid, puts the text next to it and focuses it.
+    """
+
+    def __init__(self, key: str, field: str | None = None, **values: Any) -> None:
+        super().__init__(f"{field or 'form'}: {key} {values}")
+        self.key = key
+        self.field = field
+        self.values = values
 
 
 def has_closing_field() -> bool:
     return CLOSING_FIELD in ServiceConfig.model_fields
 
 
-def _problem(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        where = ".".join(str(p) for p in err["loc"]) or "form"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+# A model error at a field's location: the form input and the text that explains it.
+_FIELD_ERRORS = {
+    "id": "admin.err.id",
+    "prefix": "admin.err.prefix",
+    "mean_service_minutes": "admin.err.mean",
+    CLOSING_FIELD: "admin.err.whole_minutes",
+    "label": "admin.err.label",
+    "role": "admin.err.role",
+    "offline_range": "admin.err.range_bounds",
+}
+# Errors of the site as a whole (config/site.py's checks across services, counters, devices).
+_SITE_ERRORS = {
+    "two services share an id": ("admin.err.id_taken", "id"),
+    "two counters share an id": ("admin.err.id_taken", "id"),
+    "two devices share an id": ("admin.err.id_taken", "id"),
+    "two services share a prefix": ("admin.err.prefix_taken", "prefix"),
+    "two devices' offline ranges overlap": ("admin.err.range_overlap", "offline_range"),
+}
+
+
+def _problem(exc: ValidationError) -> FormError:
+    """The first error of a site model's validation, as a form error."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    for part in reversed(loc):
+        if part in _FIELD_ERRORS:
+            return FormError(_FIELD_ERRORS[part], part)
+        if part == "names":
+            return FormError("admin.err.name_needed", None)
+    message = str(err.get("ctx", {}).get("error", err["msg"]))
+    if message in _SITE_ERRORS:
+        key, field = _SITE_ERRORS[message]
+        return FormError(key, field)
+    # Not foreseen here: the model's own sentence (English), still beside a localised lead.
+    return FormError("admin.err.other", None, detail=err["msg"])
 
 
 def _validate(raw: dict[str, Any]) -> SiteConfig:
     try:
         return SiteConfig.model_validate(raw)
     except ValidationError as exc:
-        raise FormError(_problem(exc)) from None
+        raise _problem(exc) from None
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -76,6 +123,11 @@ def _hours(form: Mapping[str, Any]) -> dict[str, list[str]]:
     for day in WEEKDAYS:
         text = _text(form, f"hours_{day}")
         periods = [p.replace(" ", "") for p in re.split(r"[,;]", text) if p.strip()]
+        for period in periods:
+            try:
+                parse_period(period)
+            except ValueError:
+                raise FormError("admin.err.period", f"hours_{day}", period=period) from None
         if periods:
             hours[day] = periods
     return hours
@@ -88,7 +140,7 @@ def parse_service(
     names = {lang: _text(form, f"name_{lang}") for lang in languages}
     names = {lang: name for lang, name in names.items() if name}
     if not names:
-        raise FormError(f"names: a name is needed (at least in {languages[0]})")
+        raise FormError("admin.err.name_needed", f"name_{languages[0]}")
     raw: dict[str, Any] = {
         "id": old.id if old else _text(form, "id"),
         "prefix": _text(form, "prefix").upper(),
@@ -101,12 +153,12 @@ def parse_service(
         try:
             raw["mean_service_minutes"] = float(mean.replace(",", "."))
         except ValueError:
-            raise FormError(f"mean_service_minutes: {mean!r} is not a number") from None
+            raise FormError("admin.err.mean", "mean_service_minutes") from None
     if has_closing_field() and _text(form, CLOSING_FIELD):
         try:
             raw[CLOSING_FIELD] = int(_text(form, CLOSING_FIELD))
         except ValueError:
-            raise FormError(f"{CLOSING_FIELD}: not a whole number of minutes") from None
+            raise FormError("admin.err.whole_minutes", CLOSING_FIELD) from None
     if old is not None:
         raw["icon"] = old.icon
     return raw
@@ -117,7 +169,7 @@ def save_service(cfg: SiteConfig, raw: dict[str, Any], *, new: bool) -> SiteConf
     ids = [s["id"] for s in data["services"]]
     if new:
         if raw["id"] in ids:
-            raise FormError(f"id: a service {raw['id']!r} already exists")
+            raise FormError("admin.err.id_taken", "id")
         data["services"].append(raw)
     else:
         data["services"][ids.index(raw["id"])] = raw
@@ -130,11 +182,9 @@ def delete_service(cfg: SiteConfig, service_id: str) -> SiteConfig:
     for counter in data["counters"]:
         counter["services"] = [s for s in counter["services"] if s != service_id]
         if not counter["services"]:
-            raise FormError(
-                f"counter {counter['id']!r} takes only this service: give it another first"
-            )
+            raise FormError("admin.err.counter_needs_service", None, counter=counter["label"])
     if not data["services"]:
-        raise FormError("services: a site keeps at least one service")
+        raise FormError("admin.err.last_service")
     return _validate(data)
 
 
@@ -167,7 +217,7 @@ def parse_counter(
 
     ordered = sorted(dict.fromkeys(chosen), key=rank)
     if not ordered:
-        raise FormError("services: tick at least one service")
+        raise FormError("admin.err.tick_service", "service")
     return {
         "id": old.id if old else _text(form, "id"),
         "label": _text(form, "label"),
@@ -180,7 +230,7 @@ def save_counter(cfg: SiteConfig, raw: dict[str, Any], *, new: bool) -> SiteConf
     ids = [c["id"] for c in data["counters"]]
     if new:
         if raw["id"] in ids:
-            raise FormError(f"id: a counter {raw['id']!r} already exists")
+            raise FormError("admin.err.id_taken", "id")
         data["counters"].append(raw)
     else:
         data["counters"][ids.index(raw["id"])] = raw
@@ -201,7 +251,7 @@ def parse_range(text: str) -> list[int] | None:
         return None
     m = re.fullmatch(r"(\d{1,7})\s*-\s*(\d{1,7})", text)
     if not m:
-        raise FormError(f"offline_range: {text!r} is not two numbers like 900-999")
+        raise FormError("admin.err.range", "offline_range")
     return [int(m.group(1)), int(m.group(2))]
 
 
@@ -213,7 +263,7 @@ def add_device(cfg: SiteConfig, form: Mapping[str, Any]) -> tuple[SiteConfig, De
     }
     data = cfg.model_dump(mode="json")
     if any(d["id"] == raw["id"] for d in data["devices"]):
-        raise FormError(f"id: a device {raw['id']!r} already exists")
+        raise FormError("admin.err.id_taken", "id")
     data["devices"].append(raw)
     new = _validate(data)
     return new, next(d for d in new.devices if d.id == raw["id"])

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from server.export import csv_response
-from server.models import SiteStats
+from server.models import Figures, SiteStats
 from server.sites import LoadedSite
 from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, site_stats
 from server.web import charts, data, format
@@ -94,7 +94,8 @@ def heatmap_values(page: Page, arrivals: data.Arrivals) -> dict[str, Any]:
             }
         )
     busiest = sorted(arrivals.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    peaks = [f"{page._(f'weekday.{d}')} {format.hour_range(h)}" for (d, h), _c in busiest]
+    loc = format.Localized(page.lang)
+    peaks = [f"{page._(f'weekday.{d}')} {loc.hour_range(h)}" for (d, h), _c in busiest]
     svg = charts.arrivals_dots(
         [r["name"] for r in rows],
         hours,
@@ -114,18 +115,44 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
         days = sorted({d.day.isoformat() for d in stats.days})
     services = [s.id for s in loaded.site.services if any(d.service == s.id for d in stats.days)]
     by_key = {(d.day.isoformat(), d.service): d for d in stats.days}
+    loc = format.Localized(page.lang)
+    order = {s.id: i for i, s in enumerate(loaded.site.services)}
+
+    def figures(f: Figures) -> dict[str, Any]:
+        return {
+            "tickets": loc.number(f.tickets),
+            "passages": loc.number(f.passages),
+            "transferred_in": loc.number(f.transferred_in),
+            "called": loc.number(f.called),
+            "never_called": loc.number(f.never_called),
+            "p50": loc.minutes(f.waiting_p50_seconds),
+            "p90": loc.minutes(f.waiting_p90_seconds),
+            "within15": loc.share(f.share_waited_15_min),
+            "service_time": loc.minutes(f.mean_service_seconds),
+            "no_shows": loc.number(f.no_shows),
+        }
+
     rows = [
         {
-            "day": d.day.isoformat(),
+            "day": loc.day(d.day),
+            "iso_day": d.day.isoformat(),
             "service": names.get(d.service, d.service),
-            "tickets": d.tickets,
-            "p50": format.minutes(d.waiting_p50_seconds),
-            "p90": format.minutes(d.waiting_p90_seconds),
-            "within15": format.share(d.share_waited_15_min),
-            "service_time": format.minutes(d.mean_service_seconds),
-            "no_shows": d.no_shows,
+            **figures(d),
         }
         for d in stats.days
+    ]
+    hours = [
+        {
+            "hour": loc.hour_range(h.hour),
+            "scope": page._("stats.whole_site") if h.service is None else names.get(h.service),
+            "site": h.service is None,
+            "arrivals": loc.number(h.arrivals),
+            "calls": loc.number(h.calls),
+            "p50": loc.minutes(h.waiting_p50_seconds),
+            "p90": loc.minutes(h.waiting_p90_seconds),
+            "within15": loc.share(h.share_waited_15_min),
+        }
+        for h in sorted(stats.hours, key=lambda h: (order.get(h.service or "", -1), h.hour))
     ]
 
     def minutes_or_none(day: str, service: str, field: str) -> float | None:
@@ -160,8 +187,12 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
     )
     return {
         "rows": rows,
-        "total_tickets": sum(d.tickets for d in stats.days),
-        "total_no_shows": sum(d.no_shows for d in stats.days),
+        "hours": hours,
+        "total": figures(stats.total),
+        "services": [
+            {"service": names.get(x.service, x.service), **figures(x)} for x in stats.services
+        ],
+        "period_text": page._("stats.period_text", first=loc.day(first), last=loc.day(last)),
         "tickets_svg": tickets_svg,
         "wait_svg": wait_svg,
     }

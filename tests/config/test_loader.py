@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,12 +132,13 @@ def test_bad_opening_hours_are_refused(tmp_path: Path) -> None:
         load_model(SiteConfig, path)
 
 
-def check_config(path: Path) -> subprocess.CompletedProcess[str]:
+def check_config(path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "guichet", "check-config", str(path)],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -148,11 +150,29 @@ def test_check_config_exits_2_and_prints_file_and_field(tmp_path: Path) -> None:
     assert f"{path}: field 'device_id': Field required" in result.stderr
 
 
-def test_check_config_accepts_the_examples() -> None:
+def test_check_config_accepts_the_examples(tmp_path: Path) -> None:
+    """GIVEN the example files, with the machine's paths (database folder, journal, site file)
+    pointed into a temporary folder through the environment WHEN checked THEN all pass."""
+    env = {
+        "GUICHET_DATABASE_URL": f"sqlite:///{tmp_path}/guichet.db",
+        "GUICHET_SITE_FILES": f'["{EXAMPLES / "site-townhall.toml"}"]',
+        "GUICHET_JOURNAL_PATH": str(tmp_path / "journal.sqlite3"),
+        "GUICHET_SITE_FILE": str(EXAMPLES / "site-townhall.toml"),
+    }
     for name in ("server.toml", "kiosk.toml", "display.toml", "site-townhall.toml"):
-        result = check_config(EXAMPLES / name)
+        result = check_config(EXAMPLES / name, env)
         assert result.returncode == 0, result.stderr
         assert "OK" in result.stdout
+
+
+def test_check_config_says_what_the_examples_lack_on_this_machine() -> None:
+    """The example server file names /var/lib/guichet and /etc/guichet/site.toml: on a machine
+    without them check-config says so, as the server would at start."""
+    result = check_config(EXAMPLES / "server.toml")
+    if Path("/etc/guichet/site.toml").exists():
+        pytest.skip("this machine has /etc/guichet/site.toml")
+    assert result.returncode == 2
+    assert "field 'site_files': /etc/guichet/site.toml: file not found" in result.stderr
 
 
 def test_check_config_refuses_a_file_without_role(tmp_path: Path) -> None:

@@ -86,6 +86,25 @@ def test_paper_out_shows_the_number_and_what_to_do(
         assert png.size == (1024, 600)
 
 
+def test_an_unreadable_printer_status_is_shown_to_staff(
+    open_ui: OpenUI, printer: VirtualPrinter
+) -> None:
+    """GIVEN a printer whose status answers cannot be read (a serial speed mismatch looks like
+    this) WHEN a ticket is taken THEN it is not printed, and staff see it as a fault: the red
+    ring, and the banner telling visitors their number will be on screen."""
+    printer.simulate("garbled")
+    d = open_ui()
+    to_services(d)
+    ticket = take(d, "ccas")
+    assert ticket.state == "failed"
+    assert d.app.printer_state == "unknown"
+    assert d.runtime.health()["printer_error_id"] == "printer.unknown.garbled"
+    assert d.app.dot is not None and tuple(d.app.dot.ring) == T.DOT["error"]
+    d.tap(ticket.ids.done)
+    to_services(d)
+    assert "imprimante" in d.screen("services").banner_text
+
+
 def test_paper_near_end_is_reported_to_staff_only(open_ui: OpenUI, printer: VirtualPrinter) -> None:
     printer.simulate("paper_near_end")
     d = open_ui()

@@ -58,7 +58,9 @@ class Nodes:
         keys: dict[str, str] | None = KEYS,
         **kw: object,
     ) -> Node:
-        journal = Journal(self.tmp / f"{device}.sqlite3", SITE, device)
+        journal = Journal(
+            self.tmp / f"{device}.sqlite3", SITE, device, key=peer_key(token or TOKENS[device])
+        )
         if device.startswith("kiosk"):
             journal.grant_leases(
                 [Lease("civil", "2026-11-23", 1, 500), Lease("passports", "2026-11-23", 1, 500)]

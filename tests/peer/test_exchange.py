@@ -1,18 +1,22 @@
 """Devices of a site exchange events over the LAN: pulled by position, pushed when woken,
-relayed from peer to peer, each stored once, none ever put in the learner's outbox."""
+relayed from peer to peer, each stored once, and put in the learner's outbox: every device
+relays to the server what it learnt."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from dataclasses import replace
 
 import requests
 
-from tests.peer.conftest import KEYS, Nodes
-from tickets.events import EventKind
+from tests.peer.conftest import KEYS, Node, Nodes
+from tickets.events import Event, EventKind
 from tickets.model import Site
 from tickets.peer import PEER_API, REQUEST_HEADER, PeerLink, header_value, sign_request
 from tickets.queue import TicketStatus
+from tickets.signing import signed
 
 
 def test_a_board_learns_the_kiosks_tickets_and_folds_the_same_queue(
@@ -25,7 +29,7 @@ def test_a_board_learns_the_kiosks_tickets_and_folds_the_same_queue(
     assert [e.id for e in board.learnt] == [e.id for e in issued]
     state = board.journal.state(site)
     assert [t.label for t in state.waiting()] == ["A001", "A002", "A003"]
-    assert board.journal.backlog() == 0, "events learnt from a peer never enter the outbox"
+    assert board.journal.backlog() == 3, "events learnt from a peer are relayed to the server"
     assert kiosk.journal.backlog() == 3
     board.peer.run_once()
     assert len(board.learnt) == 3, "pulled once, by position"
@@ -45,7 +49,7 @@ def test_a_woken_device_pushes_its_own_events_at_once(nodes: Nodes, site: Site) 
         time.sleep(0.01)
     assert e.id in board.ids()
     assert board.learnt[0].id == e.id
-    assert board.journal.backlog() == 0
+    assert board.journal.backlog() == 1
 
 
 def test_events_travel_through_a_device_in_between(nodes: Nodes, site: Site) -> None:
@@ -68,7 +72,8 @@ def test_events_travel_through_a_device_in_between(nodes: Nodes, site: Site) -> 
     assert call.id in kiosk.ids()
     states = [n.journal.state(site) for n in (kiosk, board_a, board_b)]
     assert {s.tickets[ticket.data["ticket"]].status for s in states} == {TicketStatus.CALLED}
-    assert [n.journal.backlog() for n in (kiosk, board_a, board_b)] == [1, 0, 1]
+    # Each knows the ticket and the call, and uploads both (the server stores each once).
+    assert [n.journal.backlog() for n in (kiosk, board_a, board_b)] == [2, 2, 2]
 
 
 def test_many_events_come_in_pages(nodes: Nodes) -> None:
@@ -144,8 +149,6 @@ def test_malformed_pushes_are_refused_and_the_endpoint_keeps_serving(nodes: Node
 
 
 def test_events_of_another_site_are_not_stored(nodes: Nodes) -> None:
-    from tickets.events import Event
-
     kiosk = nodes.make("kiosk-a")
     board = nodes.make("board-a", listen=False)
     e = board.journal.record(EventKind.COUNTER_OPENED, counter="1")
@@ -162,3 +165,54 @@ def test_events_of_another_site_are_not_stored(nodes: Nodes) -> None:
     )
     assert r.status_code == 200 and r.json() == {"stored": 0}
     assert raw["id"] not in kiosk.ids()
+
+
+def _push(to: Node, sender: str, events: list[Event]) -> requests.Response:
+    body = json.dumps({"events": [e.to_dict() for e in events]}).encode()
+    target = f"{PEER_API}/events"
+    sig = sign_request(KEYS[sender], "POST", target, body)
+    return requests.post(
+        to.peer.url + target,
+        data=body,
+        headers={REQUEST_HEADER: header_value(sender, sig)},
+        timeout=5,
+    )
+
+
+def test_a_peer_takes_anothers_event_only_with_its_authors_signature(nodes: Nodes) -> None:
+    """GIVEN board-a, a genuine peer, sending board-b events it says kiosk-a made
+    WHEN one carries kiosk-a's signature and the others are unsigned, altered or signed by
+    board-a itself THEN board-b keeps only the genuine one, and relays it (its outbox)."""
+    kiosk = nodes.make("kiosk-a", listen=False)
+    board_b = nodes.make("board-b")
+    genuine = kiosk.issue()
+    forged = {
+        "unsigned": replace(kiosk.issue(), sig=None),
+        "altered": replace(genuine, id=str(uuid.uuid4()), data={**genuine.data, "number": 9}),
+        "signed by the relay": signed(kiosk.issue(), KEYS["board-a"]),
+    }
+    r = _push(board_b, "board-a", [genuine, *forged.values()])
+    assert r.status_code == 200 and r.json() == {"stored": 1}
+    assert genuine.id in board_b.ids()
+    assert not {e.id for e in forged.values()} & board_b.ids()
+    assert board_b.peer.refused == 3
+    assert [e.id for e in board_b.journal.outbox()] == [genuine.id]
+    # Its author needs no more than its request's signature for its own events.
+    own = board_b.journal.record(EventKind.COUNTER_OPENED, counter="2")
+    board_a = nodes.make("board-a")
+    r = _push(board_a, "board-b", [replace(own, sig=None)])
+    assert r.json() == {"stored": 1}
+
+
+def test_a_forged_event_in_a_peers_journal_is_not_pulled(nodes: Nodes) -> None:
+    """A peer whose journal holds an event its author never made (a corrupted or doctored
+    journal) serves it; the puller drops it and takes the rest."""
+    kiosk = nodes.make("kiosk-a", listen=False)
+    board_a = nodes.make("board-a")
+    good = kiosk.issue()
+    bad = replace(kiosk.issue(), sig="0" * 64)
+    board_a.journal.store_remote([good, bad])
+    board_b = nodes.make("board-b", [board_a.peer.url], listen=False)
+    board_b.peer.run_once()
+    assert good.id in board_b.ids() and bad.id not in board_b.ids()
+    assert board_b.peer.refused == 1

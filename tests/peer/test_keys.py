@@ -12,6 +12,7 @@ from config.server import ServerSettings
 from server.run import ServerThread
 from tests.server.helpers import SITE, site_config
 from tickets.peer import fetch_peer_keys, peer_key
+from tickets.signing import SERVER_SIGNER
 from tickets.sync import AuthError, RequestRejected, SyncClient
 
 
@@ -31,7 +32,15 @@ def test_every_device_of_the_site_gets_the_keys_of_all(
     board = SyncClient(s.url, tokens["board-a"], "board-a")
     with board.session:
         keys = fetch_peer_keys(board, SITE)
+    server_key = keys.pop(SERVER_SIGNER)
     assert keys == {d: peer_key(tokens[d]) for d in ("kiosk-a", "kiosk-b", "board-a", "board-b")}
+    # The server's key for the site: the same whichever device asks, another for another site.
+    kiosk = SyncClient(s.url, tokens["kiosk-a"], "kiosk-a")
+    other = SyncClient(s.url, tokens["other:kiosk-a"], "kiosk-a")
+    with kiosk.session, other.session:
+        assert fetch_peer_keys(kiosk, SITE)[SERVER_SIGNER] == server_key
+        assert fetch_peer_keys(other, "othersite")[SERVER_SIGNER] != server_key
+    assert server_key not in keys.values()
 
 
 def test_a_device_of_another_site_or_a_person_gets_none(

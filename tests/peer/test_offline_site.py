@@ -10,8 +10,9 @@ goes through a relay the test switches off and on.
 from __future__ import annotations
 
 import collections
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -79,8 +80,12 @@ def site(tmp_path: Path) -> Iterator[Site]:
             clients.append(SyncClient(relay.url, tokens[device], device, timeout=timeout))
             return clients[-1]
 
-        kj = Journal(tmp_path / "kiosk.sqlite3", SITE, "kiosk-a", wall=_moving(NOW))
-        bj = Journal(tmp_path / "board.sqlite3", SITE, "board-a", wall=_moving(NOW))
+        def journal(device: str, name: str) -> Journal:
+            key = peer_key(tokens[device])
+            return Journal(tmp_path / name, SITE, device, wall=_moving(NOW), key=key)
+
+        kj = journal("kiosk-a", "kiosk.sqlite3")
+        bj = journal("board-a", "board.sqlite3")
         settings = KioskSettings(
             site=SITE,
             device_id="kiosk-a",
@@ -172,7 +177,8 @@ def test_the_board_learns_offline_tickets_over_the_lan_and_the_server_gets_each_
     site.exchange()
     assert site.kiosk.waiting_count("civil") == 3, "the kiosk learns the board's calls too"
 
-    # The server returns: each device uploads its own events, once.
+    # The server returns: each device uploads what it knows; the server stores each event
+    # once, under its author's name.
     site.relay.set_mode("pass")
     for _ in range(3):
         assert site.sync_all() == [True, True]
@@ -195,9 +201,14 @@ def test_the_board_learns_offline_tickets_over_the_lan_and_the_server_gets_each_
     assert called == ["A001", "A002"]
     assert site.printer.wait_for_tickets(5, 10)
 
-    # A device cannot upload what another made: the server refuses it, so only the origin can.
+    # A device may upload what another made only as its author made it: signed by it.
     kiosk_event = own["kiosk-a"][0]
+    forged = replace(kiosk_event, id=str(uuid.uuid4()), data={**kiosk_event.data, "number": 7})
     board_client = SyncClient(site.server.url, site.tokens["board-a"], "board-a")
-    with board_client.session, pytest.raises(RequestRejected) as refused:
-        board_client.sync(0, [kiosk_event], [], "")
-    assert refused.value.field == "events.0.device"
+    with board_client.session:
+        assert board_client.sync(0, [kiosk_event], [], "").acks == [kiosk_event.id]
+        with pytest.raises(RequestRejected) as refused:
+            board_client.sync(0, [forged], [], "")
+    assert refused.value.status_code == 403
+    assert refused.value.field == "events.0.sig"
+    assert refused.value.event == forged.id

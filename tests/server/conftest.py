@@ -17,7 +17,16 @@ from config.server import ServerSettings
 from server.auth import hash_password, store_user
 from server.run import ServerThread
 from tests.conftest import fresh_postgres_database
-from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
+from tests.server.helpers import (
+    ADMIN,
+    AGENT,
+    MANAGER,
+    OTHER_AGENT,
+    SITE,
+    SUPERADMIN,
+    Srv,
+    site_config,
+)
 
 
 @functools.cache
@@ -33,6 +42,7 @@ def start_server(database_url: str, **settings: Any) -> Iterator[Srv]:
         for (name, password), role in ((AGENT, "agent"), (MANAGER, "manager"), (ADMIN, "admin")):
             store_user(engine, name, hashed(password), role, [SITE])
         store_user(engine, OTHER_AGENT[0], hashed(OTHER_AGENT[1]), "agent", ["elsewhere"])
+        store_user(engine, SUPERADMIN[0], hashed(SUPERADMIN[1]), "superadmin", [])
         srv = Srv(thread, tokens)
         yield srv
         srv.http.close()

@@ -20,6 +20,7 @@ AGENT = ("agnes", "agent-password")
 MANAGER = ("manon", "manager-password")
 ADMIN = ("adam", "admin-password")
 OTHER_AGENT = ("olga", "other-password")
+SUPERADMIN = ("sabine", "superadmin-password")
 
 
 def site_config(site: str = SITE, counters: int = 16) -> SiteConfig:

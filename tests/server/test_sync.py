@@ -101,9 +101,9 @@ def test_unknown_counter_wrong_site_wrong_device_and_future_clock_are_refused(sr
     r = srv.sync("kiosk-a", events=wire([other_site]))
     assert (r.status_code, r.json()["field"]) == (422, "events.0.site")
 
-    not_mine = DeviceClock("kiosk-b").issued(30)
+    not_mine = DeviceClock("kiosk-b").issued(30)  # another's, without its signature
     r = srv.sync("kiosk-a", events=wire([not_mine]))
-    assert (r.status_code, r.json()["field"]) == (422, "events.0.device")
+    assert (r.status_code, r.json()["field"]) == (403, "events.0.sig")
 
     future = DeviceClock("kiosk-a", wall=time.time() + 3 * 86400).issued(902)
     r = srv.sync("kiosk-a", events=wire([future]))
@@ -260,3 +260,30 @@ def test_a_right_clock_keeps_its_wall_time_and_no_reading_keeps_the_event_clock(
     assert _times(srv, unknown.id)[0] is None
     bad = srv.sync("kiosk-a", events=[], device_time=-5)
     assert (bad.status_code, bad.json()["field"]) == (422, "device_time")
+
+
+def test_a_device_syncing_from_scratch_receives_the_recent_days_not_all_history(
+    srv: Srv,
+) -> None:
+    """GIVEN a site whose events go back 100 days (35 days sent to new devices) WHEN a new
+    board syncs with cursor 0 THEN it receives the events of the last 35 whole days and today
+    only, and then carries on from there; a device whose cursor is older still receives
+    every event after its cursor."""
+    from server import db, store
+
+    now = time.time()
+    kiosk = DeviceClock("kiosk-a")
+    old = [kiosk.at(now - days * 86400).issued(1) for days in (100, 60, 37)]
+    recent = [kiosk.at(now - days * 86400).issued(1) for days in (20, 1)]
+    with db.write(srv.engine) as conn:
+        store.append(conn, SITE, store.last_seq(conn, SITE), [*old, *recent], now)
+    kiosk.wall = None
+    today = kiosk.issued(2)
+    assert srv.sync("kiosk-a", events=wire([today])).status_code == 200
+
+    first = srv.sync("board-a", cursor=0).json()
+    assert [e["id"] for e in first["events"]] == [e.id for e in (*recent, today)]
+    assert first["cursor"] == 6
+    assert srv.sync("board-a", cursor=first["cursor"]).json()["events"] == []
+    behind = srv.sync("board-a", cursor=1).json()
+    assert [e["id"] for e in behind["events"]] == [e.id for e in (*old[1:], *recent, today)]

@@ -114,6 +114,65 @@ def test_a_copy_is_independent(events: list[Event]) -> None:
     assert dump(state) == dump(fold(SITE, events))
 
 
+class Snapshotting(QueueState):
+    """The fold with a snapshot every two events: late events re-fold from snapshots."""
+
+    CHECKPOINT_EVERY = 2
+    CHECKPOINTS = 2
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_late_events_refolded_from_a_snapshot_give_the_same_state(data: st.DataObject) -> None:
+    """GIVEN events in any order, some late (before events already applied) WHEN they are
+    added one by one, in batches, and to a copy taken midway, to a fold that re-folds late
+    events from its last snapshot before them THEN each gives the state of a fold in full."""
+    events = data.draw(event_soups())
+    reference = dump(fold(SITE, events))
+    shuffled = data.draw(st.permutations(events))
+
+    one_by_one = Snapshotting(SITE)
+    copy: QueueState | None = None
+    for i, e in enumerate(shuffled):
+        assert one_by_one.add(e)
+        if i == len(shuffled) // 2:
+            copy = one_by_one.copy()
+            frozen = dump(copy)
+    assert dump(one_by_one) == reference
+    if copy is not None:
+        assert dump(copy) == frozen  # the snapshots it shares were not changed
+        copy.extend(shuffled)
+        assert dump(copy) == reference
+
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=4)))
+    batched = Snapshotting(SITE)
+    for lo, hi in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
+        batched.extend(shuffled[lo:hi])
+    assert dump(batched) == reference
+
+
+def test_a_late_event_refolds_from_the_last_snapshot_not_from_the_start() -> None:
+    """GIVEN 1,000 events applied in order WHEN one arrives that sorts just before the last
+    two THEN the fold applies again only the events after its last snapshot (at most
+    CHECKPOINT_EVERY and the late ones), not the thousand."""
+    f = Events()
+    events = [f.issue(f"t{i}", float(i), number=i + 1) for i in range(1000)]
+    state = fold(SITE, events)
+    applied = []
+    original = QueueState._apply
+
+    class Counting(QueueState):
+        def _apply(self, e: Event) -> None:
+            applied.append(e.id)
+            original(self, e)
+
+    state.__class__ = Counting
+    late = f.issue("late", 997.5, number=2000)
+    assert state.add(late)
+    assert 3 <= len(applied) <= QueueState.CHECKPOINT_EVERY + 3 < len(events)
+    assert dump(state) == dump(fold(SITE, [*events, late]))
+
+
 # ---- counters acting on stale views (a network partition) --------------------------------
 
 STEP = st.sampled_from(

@@ -26,14 +26,14 @@ def test_only_services_an_open_counter_serves_are_offered() -> None:
     state = fold(SITE, [f.open("2", 1.0), f.issue("x", 2.0), f.call("x", "2", 3.0)])
     assert [s.id for s in transfer_targets(state, NOW)] == ["a"]
     assert transfer_targets(state, NOW, exclude="a") == []
-    refused = plan(state, "2", CounterAction.TRANSFER, DAY, "b", NOW)
+    refused = plan(state, "2", CounterAction.TRANSFER, DAY, "b", NOW.timestamp())
     assert (refused.events, refused.refusal) == ([], Refusal.CLOSED_SERVICE)
     state = fold(SITE, [*state.events, f.open("3", 4.0)])
     assert [s.id for s in transfer_targets(state, NOW, exclude="a")] == ["b"]
-    assert plan(state, "2", CounterAction.TRANSFER, DAY, "b", NOW).refusal is None
+    assert plan(state, "2", CounterAction.TRANSFER, DAY, "b", NOW.timestamp()).refusal is None
     afternoon = NOW.replace(hour=14)
     assert transfer_targets(state, afternoon) == []
-    assert plan(state, "2", CounterAction.TRANSFER, DAY, "b", afternoon).refusal is (
+    assert plan(state, "2", CounterAction.TRANSFER, DAY, "b", afternoon.timestamp()).refusal is (
         Refusal.CLOSED_SERVICE
     )
 

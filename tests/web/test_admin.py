@@ -111,25 +111,73 @@ def test_admin_adds_a_service_and_a_kiosk_that_gets_it_at_its_sync(
     assert r.status_code == 401
 
 
-def test_an_invalid_service_is_refused_with_the_field_named(
-    web: Srv, context: BrowserContext
+def test_an_invalid_service_is_refused_beside_its_field_in_the_pages_language(
+    web: Srv, context: BrowserContext, shots: Path
 ) -> None:
+    """GIVEN the form of a new service
+    WHEN its hours or its letter are refused
+    THEN the page says so in its own language, beside the field, which is marked invalid and
+    focused; the title says there is an error; nothing typed is lost and nothing is stored."""
     page = context.new_page()
     login(page, web.url, ADMIN, then=f"/admin/{SITE}/services/new")
     page.fill("#id", "dup")
     page.fill("#prefix", "A")  # already the prefix of "civil"
     page.fill("#name-fr", "Doublon")
-    page.fill("#hours-tue", "18:00-09:00")
+    page.fill("#hours-tue", "8h-23h")
     page.click("button:text('Enregistrer')")
-    error = page.locator(".notice.error")
-    expect(error).to_contain_text("hours")
+    hours = page.locator("#hours-tue")
+    expect(hours).to_have_attribute("aria-invalid", "true")
+    expect(hours).to_be_focused()
+    expect(page.locator("#hours_tue-error")).to_have_text(
+        "« 8h-23h » n'est pas une période : écrivez HH:MM-HH:MM, la fin après le début "
+        "(08:30-12:00)."
+    )
+    assert hours.get_attribute("aria-describedby") == "hours_tue-error"
+    expect(page.locator(".notice.error")).to_contain_text("Rien n'a été enregistré")
+    assert page.title().startswith("Erreur — ")
+    assert "services.4" not in page.content() and "Value error" not in page.content()
+    shoot(page, shots, "admin-service-error")
+
     page.fill("#hours-tue", "09:00-12:00")
     page.click("button:text('Enregistrer')")
-    expect(page.locator(".notice.error")).to_contain_text("prefix")
+    prefix = page.locator("#prefix")
+    expect(prefix).to_have_attribute("aria-invalid", "true")
+    expect(prefix).to_be_focused()
+    expect(page.locator("#prefix-error")).to_contain_text("Un autre service a déjà cette lettre")
+    assert prefix.get_attribute("aria-describedby") == "prefix-help prefix-error"
+    expect(page.locator("#hours-tue")).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#name-fr")).to_have_value("Doublon")  # nothing typed is lost
+
+    page.goto(f"{web.url}/admin/{SITE}/services/new?lang=en")
+    page.fill("#id", "dup")
+    page.fill("#prefix", "Q")
+    page.fill("#name-fr", "Doublon")
+    page.fill("#hours-sat", "09:00-12:00; 14:00-25:00")
+    page.click("button:text('Save')")
+    expect(page.locator("#hours-sat")).to_be_focused()
+    expect(page.locator("#hours_sat-error")).to_have_text(
+        "“14:00-25:00” is not a period: write HH:MM-HH:MM, the end after the start (08:30-12:00)."
+    )
+    assert page.title().startswith("Error — ")
     loaded = web.thread.ctx.sites.get_by_engine(web.engine, SITE)
     assert loaded is not None
     assert all(s.id != "dup" for s in loaded.config.services)
+
+
+def test_device_form_keeps_what_was_typed_and_names_the_overlap(
+    web: Srv, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    login(page, web.url, ADMIN, then=f"/admin/{SITE}/devices")
+    page.fill("#device-id", "kiosk-annexe-2")
+    page.fill("#device-range", "950-960")  # inside kiosk-a's 900-999
+    page.click("#add-device-title ~ form button[type=submit]")
+    field = page.locator("#device-range")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("950-960")
+    expect(page.locator("#device-id")).to_have_value("kiosk-annexe-2")
+    expect(page.locator("#offline_range-error")).to_contain_text("chevauche")
 
 
 def test_fleet_shows_each_devices_heartbeat(web: Srv, context: BrowserContext, shots: Path) -> None:

@@ -52,5 +52,5 @@ def test_deleting_a_service_a_counter_still_needs_is_refused(web: Srv) -> None:
     r = _delete(http, web.url, "services/passports", token)
     assert (r.status_code, r.headers["location"]) == (303, f"/admin/{SITE}/services/passports")
     refused = http.get(f"{web.url}{r.headers['location']}", timeout=10).text
-    assert "takes only this service: give it another first" in refused
+    assert "Guichet 1 ne traite que ce service : donnez-lui d&#39;abord un autre" in refused
     assert f'/admin/{SITE}/services/passports"' in _admin_page(http, web.url)

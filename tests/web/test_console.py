@@ -158,6 +158,7 @@ def test_console_keeps_focus_announces_changes_and_absent_can_be_undone(
     agent.keyboard.press("Enter")
     expect(agent.locator("#undo-bar")).to_be_hidden()
     expect(announce).to_contain_text(f"{label} reste à votre guichet")
+    assert agent.evaluate("document.activeElement.id") == "action-done"
     view = web.request("GET", f"/api/v1/public/tickets/{first['token']}").json()
     assert view["status"] == "called"
     expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", label)

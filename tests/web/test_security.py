@@ -9,6 +9,7 @@ import pytest
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from server.ratelimit import Limiters, RateLimits
 from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv
 from tests.web.conftest import SECRET, csrf_of, form_session
 
@@ -174,6 +175,16 @@ def test_pages_carry_security_headers_and_only_the_embed_may_be_framed(web: Srv)
 
 
 def test_failed_sign_ins_are_rate_limited_per_client(web: Srv) -> None:
+    # a stopped clock: a slow machine's ten failures must not refill the budget meanwhile
+    before = web.thread.ctx.limiters
+    web.thread.ctx.limiters = Limiters.of(RateLimits(), clock=lambda: 0.0)
+    try:
+        failures_then_lock_out(web)
+    finally:
+        web.thread.ctx.limiters = before
+
+
+def failures_then_lock_out(web: Srv) -> None:
     http = requests.Session()
     token = csrf_of(http.get(f"{web.url}/login", timeout=10).text)
     bad = {"csrf_token": token, "username": AGENT[0], "password": "wrong-password"}

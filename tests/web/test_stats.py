@@ -90,8 +90,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
         yield srv
 
 
+def flat(text: str) -> str:
+    """Babel's no-break and thin spaces as plain spaces."""
+    return " ".join(text.replace("\u202f", " ").replace("\u2009", " ").replace("\xa0", " ").split())
+
+
 def cells(row: list[str]) -> list[str]:
-    return [c.strip() for c in row]
+    return [flat(c) for c in row]
 
 
 @pytest.mark.browser
@@ -103,13 +108,34 @@ def test_statistics_page_shows_the_hand_computed_figures_and_its_charts(
     table = page.locator("#stats-table tbody tr")
     expect(table).to_have_count(3)
     rows = [cells(table.nth(i).locator("td").all_inner_texts()) for i in range(3)]
+    # Numbers and dates as French writes them (Babel).
     assert rows == [
-        ["2026-03-10", "État civil", "5", "8.0", "17.0", "75 %", "11.3", "1"],
-        ["2026-03-10", "Passeports", "1", "30.0", "30.0", "0 %", "15.0", "0"],
-        ["2026-03-12", "État civil", "1", "5.0", "5.0", "100 %", "5.0", "0"],
+        ["10 mars 2026", "État civil", "5", "8,0", "17,0", "75 %", "11,3", "1"],
+        ["10 mars 2026", "Passeports", "1", "30,0", "30,0", "0 %", "15,0", "0"],
+        ["12 mars 2026", "État civil", "1", "5,0", "5,0", "100 %", "5,0", "0"],
     ]
     expect(page.locator("#kpi-tickets")).to_have_text("7")
     expect(page.locator("#kpi-no-shows")).to_have_text("1")
+    # Whole site: waits 120, 300, 360, 600, 1200, 1800 -> median 480 s, 90th 1500 s.
+    assert flat(page.locator("#kpi-p50").inner_text()) == "8,0"
+    assert flat(page.locator("#kpi-p90").inner_text()) == "25,0"
+    assert flat(page.locator("#kpi-within15").inner_text()) == "67 %"
+    assert flat(page.locator("#stats-period").inner_text()) == "Du 10 mars 2026 au 12 mars 2026"
+    services = page.locator("#services-table tbody tr")
+    assert cells(services.nth(0).locator("th, td").all_inner_texts())[:4] == [
+        "État civil",
+        "6",
+        "6",
+        "0",
+    ]
+    # By hour, the site first: 9 h had 3 arrivals (C2, C3, C4) and 4 calls (C1 to C4).
+    site_9 = page.locator("#hours-table tbody tr.site-row").nth(1)  # after 8 h
+    assert cells(site_9.locator("td").all_inner_texts())[:4] == [
+        "Tout le site",
+        "09:00 – 10:00",
+        "3",
+        "4",
+    ]
 
     # The charts are SVG drawn on the server, one series per service (median and 90th).
     wait_chart = page.locator("#wait-chart svg")
@@ -129,13 +155,16 @@ def test_statistics_page_shows_the_hand_computed_figures_and_its_charts(
     thursday = cells(heat.locator("tbody tr").nth(1).locator("th, td").all_inner_texts())
     assert tuesday == ["mardi", "1", "3", "1", "1", ""]
     assert thursday == ["jeudi", "", "", "", "", "1"]
-    expect(page.locator("#stats-peaks li").first).to_have_text("mardi 9 h – 10 h")
+    assert flat(page.locator("#stats-peaks li").first.inner_text()) == "mardi 09:00 – 10:00"
     expect(page.locator("#heat-chart svg")).to_have_count(1)
     shoot(page, shots, "stats")
 
     page.click(".lang-switch a[hreflang=en]")
     expect(page.locator("h1")).to_have_text("Statistics")
     expect(page.locator("#stats-table tbody tr").first).to_contain_text("Civil status")
+    english = cells(page.locator("#stats-table tbody tr").first.locator("td").all_inner_texts())
+    assert english == ["Mar 10, 2026", "Civil status", "5", "8.0", "17.0", "75%", "11.3", "1"]
+    assert flat(page.locator("#stats-peaks li").first.inner_text()) == "Tuesday 9:00 – 10:00 AM"
     expect(page.locator("#wait-chart svg")).to_contain_text("Civil status · Median wait")
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from config.site import SiteConfig
+from server.ratelimit import Limit, TokenBuckets
 from server.web import format, i18n, siteforms
-from server.web.ratelimit import Limit, TokenBuckets
 from server.web.siteforms import FormError
 from tests.server.helpers import site_config
 
@@ -68,6 +69,29 @@ def test_public_estimate_rounds_up() -> None:
     assert (format.minutes(680), format.share(2 / 3), format.share(None)) == ("11.3", "67 %", "—")
 
 
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("fr", ["1 234,5", "11,3", "67 %", "10 mars 2026", "mardi", "09:00 – 10:00", "—"]),
+        ("en", ["1,234.5", "11.3", "67%", "Mar 10, 2026", "Tuesday", "9:00 – 10:00 AM", "—"]),
+    ],
+)
+def test_numbers_and_dates_are_written_the_pages_language_way(
+    lang: str, expected: list[str]
+) -> None:
+    loc = format.Localized(lang)
+    got = [
+        loc.number(1234.5, 1),
+        loc.minutes(680),
+        loc.share(2 / 3),
+        loc.day(date(2026, 3, 10)),
+        loc.weekday(date(2026, 3, 10)),
+        loc.hour_range(9),
+        loc.minutes(None),
+    ]
+    assert [" ".join(re.sub(r"[\u202f\u2009\xa0]", " ", g).split()) for g in got] == expected
+
+
 def test_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
     now = [1000.0]
     buckets = TokenBuckets(Limit(burst=3, per_second=0.5), clock=lambda: now[0])
@@ -117,21 +141,39 @@ def test_a_service_form_becomes_a_valid_site_configuration() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "field"),
+    ("values", "field", "key"),
     [
-        (form(id="x", prefix="A", name_fr="X"), "prefix"),  # A is civil's
-        (form(id="civil", prefix="Z", name_fr="X"), "id"),
-        (form(id="Bad Id", prefix="Z", name_fr="X"), "id"),
-        (form(id="x", prefix="Z", name_fr=""), "names"),
-        (form(id="x", prefix="Z", name_fr="X", hours_tue="25:00-26:00"), "hours"),
-        (form(id="x", prefix="Z", name_fr="X", mean_service_minutes="soon"), "mean_service"),
+        (form(id="x", prefix="A", name_fr="X"), "prefix", "admin.err.prefix_taken"),  # civil's
+        (form(id="civil", prefix="Z", name_fr="X"), "id", "admin.err.id_taken"),
+        (form(id="Bad Id", prefix="Z", name_fr="X"), "id", "admin.err.id"),
+        (form(id="x", prefix="Z", name_fr=""), "name_fr", "admin.err.name_needed"),
+        (
+            form(id="x", prefix="Z", name_fr="X", hours_tue="25:00-26:00"),
+            "hours_tue",
+            "admin.err.period",
+        ),
+        (form(id="x", prefix="Z", name_fr="X", hours_wed="9-12"), "hours_wed", "admin.err.period"),
+        (
+            form(id="x", prefix="Z", name_fr="X", mean_service_minutes="soon"),
+            "mean_service_minutes",
+            "admin.err.mean",
+        ),
+        (
+            form(id="x", prefix="Z", name_fr="X", mean_service_minutes="999"),
+            "mean_service_minutes",
+            "admin.err.mean",
+        ),
     ],
 )
-def test_an_invalid_service_form_names_its_field(values: dict[str, str], field: str) -> None:
+def test_an_invalid_service_form_names_its_field(
+    values: dict[str, str], field: str, key: str
+) -> None:
     cfg = site_config()
-    with pytest.raises(FormError, match=field):
+    with pytest.raises(FormError) as refused:
         raw = siteforms.parse_service(values, ["fr", "en"], None)
         siteforms.save_service(cfg, raw, new=True)
+    assert (refused.value.field, refused.value.key) == (field, key)
+    assert key in i18n.FR and key in i18n.EN
 
 
 def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None:
@@ -144,7 +186,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
     assert raw["services"] == ["passports", "civil"]
     new = siteforms.save_counter(cfg, raw, new=True)
     assert new.counters[-1].services == ["passports", "civil"]
-    with pytest.raises(FormError, match="tick at least one"):
+    with pytest.raises(FormError, match=r"admin\.err\.tick_service"):
         siteforms.parse_counter(form(id="8", label="x"), [], None)
     only_civil = SiteConfig.model_validate(
         {
@@ -152,7 +194,7 @@ def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None
             "counters": [{"id": "1", "label": "G1", "services": ["civil"]}],
         }
     )
-    with pytest.raises(FormError, match="counter '1' takes only this service"):
+    with pytest.raises(FormError, match=r"admin\.err\.counter_needs_service"):
         siteforms.delete_service(only_civil, "civil")
     assert [s.id for s in siteforms.delete_service(cfg, "civil").services] == ["passports"]
 
@@ -161,9 +203,9 @@ def test_devices_are_added_with_their_offline_range_and_removed() -> None:
     cfg = site_config()
     new, device = siteforms.add_device(cfg, form(id="kiosk-c", role="kiosk", offline_range="50-60"))
     assert device.offline_range == (50, 60)
-    with pytest.raises(FormError, match="overlap"):
+    with pytest.raises(FormError, match=r"admin\.err\.range_overlap"):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="40-55"))
-    with pytest.raises(FormError, match="offline_range"):
+    with pytest.raises(FormError, match=r"offline_range: admin\.err\.range "):
         siteforms.add_device(cfg, form(id="kiosk-d", role="kiosk", offline_range="lots"))
     assert "kiosk-c" not in {d.id for d in siteforms.remove_device(new, "kiosk-c").devices}
 

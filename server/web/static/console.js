@@ -39,6 +39,9 @@
 
   function restoreFocus(key) {
     if (!key) { return; }
+    // Never take the focus back from a control outside the panel (the Undo button).
+    var at = document.activeElement;
+    if (at && at !== document.body && !panel.contains(at)) { return; }
     var el = document.getElementById(key);
     // The control used may be gone or disabled now (Recall once the visitor is done):
     // the agent's next move is most often "Next".
@@ -56,7 +59,6 @@
       return;
     }
     busy = true;
-    var key = focusKey();
     fetch(panelUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) {
         if (r.status === 401 || r.redirected) { window.location.reload(); return null; }
@@ -64,6 +66,8 @@
       })
       .then(function (html) {
         if (html !== null && html !== undefined) {
+          // Read the focus now, not when the request left: the agent may have moved since.
+          var key = focusKey();
           panel.innerHTML = html;
           window.Guichet.tick(panel, offset);
           restoreFocus(key);
@@ -99,8 +103,17 @@
     var job = absent;
     absent = null;
     clearInterval(job.timer);
-    undoBar.hidden = true;
+    leaveUndo("action-next");
     post(job.form, job.data, "action-next");
+  }
+
+  // Hides the undo bar; the focus, if it was there, goes back to the panel's control ``key``.
+  function leaveUndo(key) {
+    if (undoBar.contains(document.activeElement)) {
+      var el = document.getElementById(key);
+      if (el && !el.disabled) { el.focus(); } else { document.activeElement.blur(); }
+    }
+    undoBar.hidden = true;
   }
 
   function startAbsent(form, data, label) {
@@ -126,9 +139,8 @@
       var label = absent.label;
       clearInterval(absent.timer);
       absent = null;
-      undoBar.hidden = true;
+      leaveUndo("action-done");
       announce(panel.getAttribute("data-undone").replace("{label}", label));
-      restoreFocus("action-done");
     });
   }
   // Leaving the page does not lose a pending "Absent": it is sent on the way out.

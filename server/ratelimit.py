@@ -1,4 +1,5 @@
-"""A token bucket per client address, for the public pages and the login form.
+"""A token bucket per client address, for the public pages and API, and for failed sign-ins
+(the login form and HTTP Basic on the API share one budget per address).
 
 It lives in the memory of one server process: with several workers each keeps its own
 buckets, so a deployment with more than one worker relies on the reverse proxy's limit
@@ -15,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.requests import HTTPConnection
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -30,7 +33,12 @@ class RateLimits:
     """Follow-my-ticket, live wait and embed pages. Generous: a waiting room's phones often
     share one public address (the town hall's Wi-Fi)."""
     login: Limit = Limit(burst=10, per_second=1 / 6)
-    """Failed sign-ins: ten at once, then one every six seconds."""
+    """Failed sign-ins (the login form, and HTTP Basic on the API): ten at once, then one
+    every six seconds."""
+
+
+def client_address(request: HTTPConnection) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 class TokenBuckets:
@@ -74,3 +82,22 @@ class TokenBuckets:
         with self._lock:
             missing = cost - self._level(key, now)
         return max(1, int(missing / self.limit.per_second + 0.999)) if missing > 0 else 0
+
+
+@dataclass
+class Limiters:
+    """The buckets of one server process, shared by the API and the web pages."""
+
+    limits: RateLimits
+    public: TokenBuckets
+    """Public pages and the public API."""
+    login: TokenBuckets
+    """Failed sign-ins, whether through the login form or HTTP Basic."""
+
+    @classmethod
+    def of(cls, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> Limiters:
+        return cls(
+            limits,
+            TokenBuckets(limits.public, clock=clock),
+            TokenBuckets(limits.login, clock=clock),
+        )

@@ -1,0 +1,175 @@
+"""The public booking pages in headless Chromium: book, move and cancel an appointment on a
+phone without JavaScript, in French and in English, by keyboard alone, and what a person sees
+when the slot was taken meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from server.appointments import booking
+from tests.server.appointments import MONDAY, appointment_site, paris
+from tests.server.helpers import Srv
+from tests.web.conftest import shoot, start
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
+    """The web server at 08:00 on Monday 2026-11-23 with the appointment site "rdv"."""
+    for srv in start(tmp_path_factory.mktemp("booking")):
+        srv.thread.load_site(appointment_site())
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
+@pytest.fixture
+def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized browser with JavaScript turned off."""
+    ctx = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+        java_script_enabled=False,
+    )
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def fits_the_screen(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"the page is {width} px wide"  # type: ignore[index]
+
+
+def status_of(srv: Srv, token: str) -> dict[str, object]:
+    r = requests.get(f"{srv.url}/api/v1/public/appointments/{token}", timeout=10)
+    assert r.status_code == 200, r.text
+    out: dict[str, object] = r.json()
+    return out
+
+
+def test_book_move_and_cancel_on_a_phone_without_javascript(
+    rdv: Srv, bare_phone: BrowserContext, shots: Path
+) -> None:
+    page = bare_phone.new_page()
+    page.goto(f"{rdv.url}/book/rdv")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("h1")).to_have_text("Prendre rendez-vous")
+    shoot(page, shots, "booking-services-phone")
+    page.get_by_role("link", name="Passeports").click()
+    expect(page.locator("h1")).to_have_text("Passeports : choisir un créneau")
+    monday = page.get_by_role("group", name="lundi 23 novembre 2026")
+    expect(monday.get_by_label("09:00")).to_be_visible()  # an hour's notice from 08:00
+    expect(monday.get_by_label("08:40")).to_have_count(0)
+    expect(page.get_by_role("group", name="vendredi 27 novembre 2026")).to_have_count(0)  # closed
+    fits_the_screen(page)
+    monday.locator("label.slot", has_text="10:20").click()
+    page.get_by_label("Adresse e-mail").fill("ada@example.org")
+    shoot(page, shots, "booking-slots-phone")
+    page.get_by_role("button", name="Réserver ce créneau").click()
+
+    expect(page.locator(".notice.success")).to_have_text("Votre rendez-vous est réservé.")
+    expect(page.locator("time")).to_have_text("lundi 23 novembre 2026 à 10:20")
+    code = page.locator("#appt-code").inner_text()
+    token = page.url.split("/a/")[1].split("?")[0]
+    assert status_of(rdv, token)["code"] == code
+    fits_the_screen(page)
+    shoot(page, shots, "booking-confirmed-phone")
+
+    page.get_by_role("link", name="Déplacer le rendez-vous").click()
+    expect(page.locator(".notice.info")).to_contain_text("10:20")
+    page.get_by_role("link", name="Semaine suivante").click()
+    page.get_by_role("group", name="lundi 30 novembre 2026").locator(
+        "label.slot", has_text="14:40"
+    ).click()
+    page.get_by_role("button", name="Déplacer à ce créneau").click()
+    expect(page.locator(".notice.success")).to_have_text("Votre rendez-vous a été déplacé.")
+    expect(page.locator("time")).to_have_text("lundi 30 novembre 2026 à 14:40")
+    assert str(status_of(rdv, token)["local"]).startswith("2026-11-30T14:40")
+
+    page.get_by_label("Je confirme l'annulation").check()
+    page.get_by_role("button", name="Annuler le rendez-vous").click()
+    expect(page.locator(".notice.success")).to_have_text("Votre rendez-vous est annulé.")
+    expect(page.locator("#appt-status")).to_have_text("annulé")
+    expect(page.get_by_role("link", name="Déplacer le rendez-vous")).to_have_count(0)
+    assert status_of(rdv, token)["status"] == "cancelled"
+
+
+def test_in_english_by_keyboard_and_found_again_by_its_code(
+    rdv: Srv, phone: BrowserContext
+) -> None:
+    page = phone.new_page()
+    page.goto(f"{rdv.url}/book/rdv/passports?lang=en&from=2026-11-24")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Passports: choose a time")
+    first = page.get_by_role("group", name="Tuesday 24 November 2026").get_by_label("09:00")
+    first.focus()
+    page.keyboard.press("Space")
+    expect(first).to_be_checked()
+    page.get_by_label("Name").focus()
+    page.keyboard.type("Grace")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Your appointment")
+    expect(page.locator("time")).to_have_text("Tuesday 24 November 2026 at 09:00")
+    code = page.locator("#appt-code").inner_text()
+
+    page.goto(f"{rdv.url}/book/rdv?lang=en")
+    page.get_by_label("Appointment code").fill(code.replace("-", " ").lower())
+    page.get_by_role("button", name="Find my appointment").click()
+    expect(page.locator("#appt-code")).to_have_text(code)
+    page.goto(f"{rdv.url}/book/rdv?lang=en")
+    page.get_by_label("Appointment code").fill("ZZZZ-ZZZZ")
+    page.get_by_role("button", name="Find my appointment").click()
+    expect(page.get_by_role("alert")).to_have_text("No appointment has this code.")
+
+
+def test_a_slot_taken_meanwhile_is_said_and_the_form_kept(
+    rdv: Srv, bare_phone: BrowserContext
+) -> None:
+    page = bare_phone.new_page()
+    page.goto(f"{rdv.url}/book/rdv/passports?from=2026-11-25")
+    day = page.get_by_role("group", name="mercredi 25 novembre 2026")
+    day.locator("label.slot", has_text="11:00").click()
+    page.get_by_label("Nom").fill("Marie")
+    # Meanwhile both places of 11:00 are booked elsewhere.
+    loaded = rdv.thread.ctx.sites.get_by_engine(rdv.engine, "rdv")
+    assert loaded is not None
+    for _ in range(2):
+        booking.book(
+            rdv.engine,
+            loaded,
+            "passports",
+            int(paris(MONDAY.replace(day=25), 11)),
+            rdv.thread.ctx.now(),
+            booking.Contact(),
+            "api",
+        )
+    page.get_by_role("button", name="Réserver ce créneau").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Ce créneau vient d'être pris. Choisissez-en un autre."
+    )
+    expect(page.get_by_label("Nom")).to_have_value("Marie")
+    day = page.get_by_role("group", name="mercredi 25 novembre 2026")
+    expect(day.get_by_label("11:00")).to_have_count(0)
+    expect(day.get_by_label("11:20")).to_have_count(1)
+
+
+def test_unknown_pages_and_a_bad_address_say_so(rdv: Srv, bare_phone: BrowserContext) -> None:
+    page = bare_phone.new_page()
+    assert page.goto(f"{rdv.url}/book/nowhere").status == 404  # type: ignore[union-attr]
+    assert page.goto(f"{rdv.url}/book/rdv/civil").status == 404  # type: ignore[union-attr]
+    assert page.goto(f"{rdv.url}/a/{'x' * 24}").status == 404  # type: ignore[union-attr]
+    page.goto(f"{rdv.url}/book/rdv/passports?from=2026-11-26")
+    page.get_by_role("group", name="jeudi 26 novembre 2026").locator(
+        "label.slot", has_text="15:00"
+    ).click()
+    page.get_by_label("Téléphone mobile").fill("call me maybe")
+    page.get_by_role("button", name="Réserver ce créneau").click()
+    expect(page.get_by_role("alert")).to_have_text("Le numéro de téléphone n'est pas valide.")
