@@ -166,7 +166,7 @@ class KioskApp(App):
             self.refresh()
         self.sm.current = name
         if self.listening:
-            Clock.schedule_once(lambda _dt: self.speak(), 0.2)  # once the screen is laid out
+            Clock.schedule_once(self._speak_when_shown)
 
     def set_language(self, lang: str) -> None:
         self.tr.switch(lang)
@@ -218,6 +218,13 @@ class KioskApp(App):
         """The "Listen" button: reads this screen now, and the next ones as they appear."""
         self.listening = True
         self.speak()
+
+    def _speak_when_shown(self, _dt: float) -> None:
+        """Reads the screen once its transition has ended and it is laid out at its size."""
+        if self.sm is not None and self.sm.transition.is_active:
+            Clock.schedule_once(self._speak_when_shown, 0.05)
+            return
+        Clock.schedule_once(lambda _dt: self.speak(), 0.05)
 
     def speak(self) -> None:
         """Reads the current screen aloud (espeak-ng on the I/O worker, played here)."""

@@ -95,6 +95,7 @@ class ServicesScreen(KioskScreen):
     def spoken(self) -> str:
         """The title, the banner, then each card on screen: its name, wait and detail."""
         texts = self.kiosk.tr.texts
+        self._layout()  # the cards of the page at the screen's size now
         parts = [texts._("Choose your service") + "."]
         if self.banner_text:
             parts.append(self.banner_text)
