@@ -44,6 +44,9 @@ events = sa.Table(
     # When the event happened on the server's clock: its wall time corrected by the device's
     # clock error measured at the sync that brought it (NULL: not measured; its clock stands).
     sa.Column("occurred_at", sa.Float(53), nullable=True),
+    # The stamp its author gave it, when the server re-stamped it at receipt (NULL: ``hlc`` is
+    # the author's): a stamp that cannot be a time (docs/architecture.md, "Time").
+    sa.Column("original_hlc", sa.String(96), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
     # Its author's signature (tickets.signing; NULL for events stored unsigned).
@@ -80,6 +83,9 @@ leases = sa.Table(
     sa.Column("start", sa.Integer, nullable=False),
     sa.Column("end", sa.Integer, nullable=False),
     sa.Column("granted_at", sa.Float(53), nullable=False),
+    # The device's id for the request (NULL: a device that sends none): the same request
+    # again (its answer lost) is answered with the same block.
+    sa.Column("request", sa.String(64), nullable=True),
     sa.PrimaryKeyConstraint("site", "service", "day", "start"),
 )
 
@@ -171,6 +177,8 @@ appointments = sa.Table(
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("created_at", sa.Float(53), nullable=False),
     sa.Column("updated_at", sa.Float(53), nullable=False),
+    # When the reminder of the day before was sent (NULL: not yet); one process sends it.
+    sa.Column("reminded_at", sa.Float(53), nullable=True),
     sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
     sa.UniqueConstraint("site", "code", name="appointments_site_code"),
     sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),

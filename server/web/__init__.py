@@ -21,7 +21,16 @@ from starlette.responses import Response
 from server.context import ServerContext
 from server.errors import http_error
 from server.ratelimit import Limiters, RateLimits
-from server.web import admin, booking, console, devices, public, stats
+from server.web import (
+    admin,
+    admin_appointments,
+    booking,
+    console,
+    devices,
+    indicators,
+    public,
+    stats,
+)
 from server.web.page import (
     STATIC_DIR,
     STATIC_URL,
@@ -93,5 +102,5 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (public, booking, console, admin, devices, stats):
+    for module in (public, indicators, booking, console, admin, admin_appointments, devices, stats):
         app.include_router(module.router)

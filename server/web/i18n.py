@@ -329,6 +329,22 @@ FR: dict[str, str] = {
         "Votre demande a été transmise de « {old} » à « {new} ». Vous gardez votre place d'arrivée."
     ),
     # live wait
+    "ind.title": "Nos engagements d'accueil",
+    "ind.summary": "Visiteurs reçus : {tickets} · jours d'ouverture : {days}",
+    "ind.no_data": "Aucun visiteur ce mois-là.",
+    "ind.p50": "Attente médiane (min)",
+    "ind.p90": "9 visiteurs sur 10 ont attendu au plus (min)",
+    "ind.within15": "Appelés en 15 min ou moins",
+    "ind.busiest": "Heures les plus chargées",
+    "ind.quietest": "Heures les plus calmes",
+    "ind.per_day": "{n} arrivées par jour en moyenne",
+    "ind.how": (
+        "Attente : de l'arrivée dans la file d'un service (ticket ou transfert) à l'appel. "
+        "Heures : tickets délivrés dans l'heure, en moyenne par jour d'ouverture."
+    ),
+    "ind.json": "Ces chiffres en données ouvertes (JSON)",
+    "ind.bad_month": "Mois inconnu : indiquez un mois passé ou le mois en cours (AAAA-MM).",
+    "admin.embed_indicators": "Nos engagements d'accueil (le mois dernier), à intégrer de même :",
     "wait.title": "Attente en ce moment",
     "wait.service": "Service",
     "wait.people": "Personnes en attente",
@@ -651,6 +667,22 @@ EN: dict[str, str] = {
     "follow.transferred": (
         "Your request was passed from “{old}” to “{new}”. You keep your place in the queue."
     ),
+    "ind.title": "Our service commitments",
+    "ind.summary": "Visitors received: {tickets} · opening days: {days}",
+    "ind.no_data": "No visitor that month.",
+    "ind.p50": "Median wait (min)",
+    "ind.p90": "9 visitors in 10 waited at most (min)",
+    "ind.within15": "Called within 15 min",
+    "ind.busiest": "Busiest hours",
+    "ind.quietest": "Quietest hours",
+    "ind.per_day": "{n} arrivals a day on average",
+    "ind.how": (
+        "Wait: from joining a service's queue (ticket or transfer) to the call. Hours: tickets "
+        "issued in that hour, on average per opening day."
+    ),
+    "ind.json": "These figures as open data (JSON)",
+    "ind.bad_month": "Unknown month: give a past or the current month (YYYY-MM).",
+    "admin.embed_indicators": "Our service commitments (last month), to embed the same way:",
     "wait.title": "Waiting right now",
     "wait.service": "Service",
     "wait.people": "People waiting",

@@ -359,14 +359,17 @@ def embed_fragment(site: str, page: PageDep) -> Response:
     return response
 
 
-def embed_code(public_url: str, site: str, lang: str, title: str) -> str:
-    """What a town's website pastes to show the live wait: the frame, and a small script that
-    sizes it to its content (the frame's page announces its height; without the script the frame
-    keeps its starting height and scrolls)."""
+def embed_code(
+    public_url: str, site: str, lang: str, title: str, *, page: str = "", height: int = 420
+) -> str:
+    """What a town's website pastes to show the live wait (or, with ``page`` "/indicators", the
+    month's indicators): the frame, and a small script that sizes it to its content (the frame's
+    page announces its height; without the script the frame keeps its starting height and
+    scrolls)."""
     base = public_url.rstrip("/")
-    src = f"{base}/embed/{site}?{urlencode({'lang': lang})}"
+    src = f"{base}/embed/{site}{page}?{urlencode({'lang': lang})}"
     return (
-        f'<iframe src="{src}" title="{title}" data-guichet-embed width="100%" height="420" '
+        f'<iframe src="{src}" title="{title}" data-guichet-embed width="100%" height="{height}" '
         'style="border:0" loading="lazy"></iframe>\n'
         f'<script src="{base}{STATIC_URL}/embed-host.js" async></script>'
     )

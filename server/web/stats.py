@@ -125,9 +125,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
             "transferred_in": loc.number(f.transferred_in),
             "called": loc.number(f.called),
             "never_called": loc.number(f.never_called),
-            "p50": loc.minutes(f.waiting_p50_seconds),
-            "p90": loc.minutes(f.waiting_p90_seconds),
-            "within15": loc.share(f.share_waited_15_min),
+            **loc.waits(f),
             "service_time": loc.minutes(f.mean_service_seconds),
             "no_shows": loc.number(f.no_shows),
         }
@@ -148,9 +146,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
             "site": h.service is None,
             "arrivals": loc.number(h.arrivals),
             "calls": loc.number(h.calls),
-            "p50": loc.minutes(h.waiting_p50_seconds),
-            "p90": loc.minutes(h.waiting_p90_seconds),
-            "within15": loc.share(h.share_waited_15_min),
+            **loc.waits(h),
         }
         for h in sorted(stats.hours, key=lambda h: (order.get(h.service or "", -1), h.hour))
     ]

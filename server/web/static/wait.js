@@ -3,7 +3,8 @@
 // the host's small script (embed-host.js) sizes the frame to fit: no scroll bar, no gap.
 "use strict";
 (function () {
-  var panel = document.getElementById("wait-panel");
+  // The indicators' embed has no live table, only a height to announce (data-embed).
+  var panel = document.getElementById("wait-panel") || document.querySelector("[data-embed]");
   if (!panel) { return; }
   var url = panel.getAttribute("data-fragment-url");
   var site = panel.getAttribute("data-embed");
@@ -23,6 +24,7 @@
     if (window.ResizeObserver) { new ResizeObserver(tellHeight).observe(document.body); }
     else { window.addEventListener("resize", tellHeight); }
   }
+  if (!url) { return; }
   setInterval(function () {
     fetch(url, { credentials: "omit" })
       .then(function (r) { return r.ok ? r.text() : null; })
