@@ -94,6 +94,10 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
             "called_at": called,
             "called_for": format.duration(now - called),
             "recalls": t.recalls,
+            "appointment": format.clock(t.appointment_at, loaded.site.tz)
+            if t.appointment_at
+            else "",
+            "note": t.note,
         }
     queue = []
     for service_id in counter.services:
