@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -151,11 +152,15 @@ class Site:
         for j in self.journals:
             j.close()
 
-    def queue_labels(self) -> list[str]:
+    def server_queue(self) -> Any:
+        """The server's queue API answer (``GET /api/v1/sites/{site}/queue``)."""
         r = requests.get(
             f"{self.server.url}/api/v1/sites/{SITE}/queue",
             headers={"Authorization": f"Bearer {self.tokens['board-a']}"},
             timeout=10,
         )
         r.raise_for_status()
-        return [t["label"] for t in r.json()["waiting"] if t["service"] == "civil"]
+        return r.json()
+
+    def queue_labels(self) -> list[str]:
+        return [t["label"] for t in self.server_queue()["waiting"] if t["service"] == "civil"]
