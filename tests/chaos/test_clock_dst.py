@@ -19,10 +19,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 
 from tests.chaos.clocksite import Site
-from tests.server.helpers import MANAGER, SITE
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -62,20 +60,13 @@ def test_a_whole_daylight_saving_day(
         assert missing not in local_hours
     if twice is not None:
         assert local_hours.count(twice) == 2
-    r = requests.get(
-        f"{site.server.url}/api/v1/sites/{SITE}/stats",
-        params={"from": day, "to": day},
-        auth=MANAGER,
-        timeout=10,
-    )
-    r.raise_for_status()
-    stats = r.json()
-    (civil,) = [d for d in stats["days"] if d["service"] == "civil"]
+    civil = site.stats(day, day)
     assert (civil["tickets"], civil["called"]) == (hours, hours)
     assert civil["served"] == hours - 1, "the last one of the day is still at the counter"
     assert civil["waiting_p50_seconds"] == pytest.approx(600, abs=1)
     assert civil["mean_service_seconds"] == pytest.approx(3600, abs=1)
-    by_hour = {a["hour"]: a["tickets"] for a in stats["arrivals_by_hour"]}
+    arrivals = site.stats_answer(day, day)["arrivals_by_hour"]
+    by_hour = {a["hour"]: a["tickets"] for a in arrivals}
     assert sum(by_hour.values()) == hours
     if twice is not None:
         assert by_hour[twice] == 2
