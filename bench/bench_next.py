@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench_sync import ROOT, cpu_seconds, postgres_database, running_server
 
@@ -33,7 +34,7 @@ SITE = "bench-0"
 COUNTERS = 16
 
 
-def post(conn: http.client.HTTPConnection, path: str, token: str, body: object = None) -> object:
+def post(conn: http.client.HTTPConnection, path: str, token: str, body: object = None) -> Any:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     conn.request("POST", path, None if body is None else json.dumps(body), headers)
     response = conn.getresponse()

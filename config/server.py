@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from config.loader import GuichetSettings, loadable, writable_folder
+from config.messages import MessageSettings
 from tickets.hlc import MAX_DRIFT_SECONDS
 from tickets.journal import DEFAULT_RETENTION_DAYS
 
@@ -46,6 +47,8 @@ class ServerSettings(GuichetSettings):
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+    messages: MessageSettings = Field(default_factory=MessageSettings)
+    """E-mail and text messages about appointments (confirmation, reminder, cancellation)."""
 
     @field_validator("database_url")
     @classmethod

@@ -304,6 +304,22 @@ class KioskApp(App):
 
         self.in_worker(job, failed=self._issue_failed)
 
+    def reprint(self) -> None:
+        """Prints the ticket whose print just failed again (the fault screen's button): the
+        same number, never a second ticket for the same person."""
+        result = self.last_result
+        if self.busy or result is None or result.ticket is None or result.printed:
+            return
+        self.busy = True
+        issued, core = result.ticket, self.core
+        self.screen("ticket").show_number(result)
+
+        def job() -> None:
+            printed = core.reprint(issued)
+            Clock.schedule_once(lambda _dt: self._printed(printed))
+
+        self.in_worker(job, failed=self._issue_failed)
+
     def _number_ready(self, result: IssueResult) -> None:
         self.last_result = result
         if result.outcome is Outcome.REFUSED:

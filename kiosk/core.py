@@ -34,6 +34,7 @@ from kiosk.i18n import Texts
 from kiosk.quiet import arrival_window, quietest_slot, slots
 from printer import CAN_PRINT, PrinterState, PrinterStatus, TicketContent
 from tickets.events import Event
+from tickets.journal import PrintState
 from tickets.model import Service, Site
 from tickets.numbering import NumbersExhausted
 from tickets.queue import QueueState, TicketStatus
@@ -287,8 +288,10 @@ class KioskCore:
         )
         return IssueResult(Outcome.PRINTED, issued, status=status), issued
 
-    def print_ticket(self, issued: IssuedTicket) -> IssueResult:
-        """Prints a journaled ticket; marks it printed or failed in the journal."""
+    def print_ticket(self, issued: IssuedTicket, *, reprint: bool = False) -> IssueResult:
+        """Prints a journaled ticket; marks it printed or failed in the journal. ``reprint``:
+        the same ticket again, after its print failed (marked as a copy: part of the first
+        may have come out)."""
         names = self._site.languages
         other = next((lang for lang in names if lang != issued.lang), None)
         second = issued.service.names.get(other) if other else None
@@ -304,6 +307,7 @@ class KioskCore:
             service_name_2=second if second != issued.service.name(issued.lang) else None,
             priority=Texts(issued.lang)._("Priority ticket") if issued.priority else None,
             lang=issued.lang,
+            reprint=reprint,
         )
         try:
             result = self.printer.print_ticket(content)
@@ -318,6 +322,14 @@ class KioskCore:
             log.warning("ticket %s not printed: printer %s", issued.label, result.state)
         outcome = Outcome.PRINTED if printed else Outcome.PRINT_FAILED
         return IssueResult(outcome, issued, result)
+
+    def reprint(self, issued: IssuedTicket) -> IssueResult:
+        """Prints again a ticket whose print failed, at the person's request: the same number,
+        not a new ticket (a new one would queue them behind their own first ticket)."""
+        if self.journal.print_state(issued.ticket) is not PrintState.FAILED:
+            raise ValueError(f"ticket {issued.label} is not a failed print")
+        log.info("ticket %s printed again at the visitor's request", issued.label)
+        return self.print_ticket(issued, reprint=True)
 
     def issue(self, service_id: str, priority: str | None = None, lang: str = "fr") -> IssueResult:
         """The whole of it: rules, journal, printer."""

@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from config.server import ServerSettings
 from server.api import appointments, public, sites, stream, sync
+from server.appointments.messages import Messenger
+from server.appointments.reminders import ReminderLoop
 from server.context import ServerContext
 from server.db import REQUEST_THREADS, SYNC_THREADS, create_db_engine, is_sqlite
 from server.errors import BodyLimit, install_handlers
@@ -37,6 +39,8 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     engine = create_db_engine(settings.database_url)
     notifier: Notifier = LocalNotifier() if is_sqlite(engine) else PgNotifier(settings.database_url)
     ctx = ServerContext(settings=settings, engine=engine, notifier=notifier)
+    messenger = ctx.messages = Messenger(settings.messages, settings.public_url)
+    reminders = ReminderLoop(engine, ctx.sites, messenger, ctx.now)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +53,12 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         ctx.notifier.start(asyncio.get_running_loop())
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         app.state.sync_limiter = CapacityLimiter(SYNC_THREADS)
+        reminders.start()
         try:
             yield
         finally:
+            reminders.close()
+            messenger.close()
             ctx.notifier.close()
             ctx.engine.dispose()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from config.server import ServerSettings
+from server.appointments.messages import Messenger
 from server.notify import LocalNotifier, Notifier
 from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
@@ -39,6 +40,8 @@ class ServerContext:
     schema_version: int = 0
     keepalive_seconds: float = 15.0
     """Idle time after which an SSE stream sends a comment line (seconds)."""
+    messages: Messenger | None = None
+    """Sends the appointments' e-mails and text messages (None: none are sent)."""
     wall: Callable[[], float] = time.time
     """The server's wall clock (seconds since the epoch); the site simulator runs the server
     on simulated time by setting it (with ``clock``)."""

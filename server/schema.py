@@ -177,8 +177,27 @@ appointments = sa.Table(
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("created_at", sa.Float(53), nullable=False),
     sa.Column("updated_at", sa.Float(53), nullable=False),
+    # When the reminder of the day before was sent (NULL: not yet); one process sends it.
+    sa.Column("reminded_at", sa.Float(53), nullable=True),
     sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
     sa.UniqueConstraint("site", "code", name="appointments_site_code"),
     sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),
     sa.Index("appointments_site_day", "site", "day"),
+)
+
+# "How was your visit?": one answer per ticket (the follow page or the counter's tablet), the last
+# one kept. Nothing personal: the ticket's id, its service and day, the answer and where from.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("ticket", sa.String(128), primary_key=True),
+    sa.Column("service", sa.String(63), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    # 1 not good, 2 so-so, 3 good.
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    # phone (the follow page) or counter (the tablet at the counter).
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("at", sa.Float(53), nullable=False),
+    sa.Index("feedback_site_day", "site", "day"),
 )

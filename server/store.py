@@ -150,8 +150,8 @@ def append(
         kept = conn.execute(unique_token.returning(t.c.token), tokens).all()
         if len(kept) != len(tokens):
             raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
-    conn.execute(sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq))
-    notify.announce(conn, site, seq)
+    update = sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq)
+    conn.execute(notify.announcing(conn, update, site, seq))
     return stored
 
 

@@ -290,6 +290,7 @@ def _store_new(
 ) -> list[Event]:
     existing = store.find(conn, [e.id for e in events])
     fresh = []
+    untimed = []
     for e in events:
         row = existing.get(e.id)
         if row is None:
@@ -301,6 +302,14 @@ def _store_new(
                 f"event {e.id} is already stored with different content",
                 event=e.id,
             )
+        elif row.occurred_at is None and e.device == uploader and error is not None:
+            untimed.append((e, row.received_at))
+    # An event a relay brought first was stored untimed (its clock stood for its time): its
+    # author's own upload brings the author's clock error, which times it now.
+    e_ = schema.events
+    for e, received in untimed:
+        at = min(e.wall_time + (error or 0.0), received)
+        conn.execute(sa.update(e_).where(e_.c.id == e.id).values(occurred_at=at))
     tokens = [
         e.data["token"] for e in fresh if e.kind is EventKind.TICKET_ISSUED and e.data.get("token")
     ]

@@ -46,7 +46,9 @@ def server_site_key(secret: str, site: str) -> str:
 
 def _message(e: Event) -> bytes:
     e = e.authored  # a receiver's re-stamp is not the author's (docs/architecture.md, "Time")
-    body = [e.id, e.site, e.device, e.kind.value, e.hlc.encode(), float(e.wall_time), e.data]
+    # The author's own stamp: a receiver that re-stamps an event keeps it (``original_hlc``).
+    stamp = (e.original_hlc or e.hlc).encode()
+    body = [e.id, e.site, e.device, e.kind.value, stamp, float(e.wall_time), e.data]
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return f"{_CONTEXT}\n{text}".encode()
 

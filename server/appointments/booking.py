@@ -69,6 +69,7 @@ class Appointment:
     note: str
     ticket: str | None
     created_at: float
+    updated_at: float
 
     @classmethod
     def of(cls, row: Any) -> Appointment:
@@ -89,6 +90,7 @@ class Appointment:
             note=row.note or "",
             ticket=row.ticket,
             created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @property

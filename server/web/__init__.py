@@ -30,6 +30,7 @@ from server.web import (
     indicators,
     public,
     stats,
+    visit,
 )
 from server.web.page import (
     STATIC_DIR,
@@ -102,5 +103,16 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (public, indicators, booking, console, admin, admin_appointments, devices, stats):
+    routers = (
+        public,
+        indicators,
+        booking,
+        console,
+        visit,
+        admin,
+        admin_appointments,
+        devices,
+        stats,
+    )
+    for module in routers:
         app.include_router(module.router)

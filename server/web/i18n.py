@@ -72,6 +72,7 @@ FR: dict[str, str] = {
     "console.open_action": "Ouvrir le guichet",
     "console.close_action": "Fermer le guichet",
     "console.change": "Changer de guichet",
+    "console.tablet": "Tablette « votre avis »",
     "console.current": "Usager en cours",
     "console.none": "Aucun usager appelé.",
     "console.called_since": "Appelé depuis",
@@ -242,6 +243,13 @@ FR: dict[str, str] = {
     ),
     "fleet.clock.lead": "Une horloge à plus de {seconds} s de celle du serveur est signalée.",
     # stats
+    "stats.visit": "Satisfaction",
+    "stats.visit_lead": (
+        "Réponses à « Comment s'est passée votre visite ? » (page de suivi et tablette du "
+        "guichet), par service où le ticket a fini, pour les tickets de la période."
+    ),
+    "stats.visit_answers": "Réponses",
+    "stats.visit_none": "Aucune réponse sur la période.",
     "stats.title": "Statistiques",
     "stats.period": "Période",
     "stats.from": "Du",
@@ -308,6 +316,15 @@ FR: dict[str, str] = {
         "délivrés), appels faits dans l'heure, attentes des usagers arrivés dans l'heure."
     ),
     # follow my ticket
+    # after the visit
+    "visit.question": "Comment s'est passée votre visite ?",
+    "visit.good": "Bien",
+    "visit.so_so": "Moyen",
+    "visit.bad": "Pas bien",
+    "visit.thanks": "Merci pour votre réponse.",
+    "visit.optional": "Facultatif et anonyme : une seule réponse, rien d'autre n'est demandé.",
+    "visit.anonymous": "Anonyme : votre réponse n'est liée qu'à votre ticket.",
+    "visit.nothing": "Merci ! Aucune visite récente à noter à ce guichet.",
     "follow.title": "Votre ticket",
     "follow.service": "Service",
     "follow.ahead": "Personnes avant vous",
@@ -425,6 +442,7 @@ EN: dict[str, str] = {
     "console.open_action": "Open the counter",
     "console.close_action": "Close the counter",
     "console.change": "Change counter",
+    "console.tablet": "“Your opinion” tablet",
     "console.current": "Current visitor",
     "console.none": "No visitor called.",
     "console.called_since": "Called for",
@@ -582,6 +600,13 @@ EN: dict[str, str] = {
     "fleet.clock.day": "d",
     "fleet.clock.detail": "The device sets its time by the server's; check its NTP sync.",
     "fleet.clock.lead": "A clock more than {seconds} s away from the server's is flagged.",
+    "stats.visit": "Satisfaction",
+    "stats.visit_lead": (
+        "Answers to “How was your visit?” (follow page and counter tablet), by the service "
+        "where the ticket ended, for the period's tickets."
+    ),
+    "stats.visit_answers": "Answers",
+    "stats.visit_none": "No answer over the period.",
     "stats.title": "Statistics",
     "stats.period": "Period",
     "stats.from": "From",
@@ -647,6 +672,15 @@ EN: dict[str, str] = {
         "By hour: arrivals in the service's queue in that hour (for the site: tickets issued), "
         "calls made in that hour, waits of the visitors who arrived in that hour."
     ),
+    # after the visit
+    "visit.question": "How was your visit?",
+    "visit.good": "Good",
+    "visit.so_so": "So-so",
+    "visit.bad": "Not good",
+    "visit.thanks": "Thank you for your answer.",
+    "visit.optional": "Optional and anonymous: one answer, nothing else is asked.",
+    "visit.anonymous": "Anonymous: your answer is tied only to your ticket.",
+    "visit.nothing": "Thank you! No recent visit to rate at this counter.",
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from server import db, feedback
 from server.export import csv_response
 from server.models import Figures, SiteStats
 from server.sites import LoadedSite
@@ -206,6 +207,26 @@ def stats_home(page: PageDep) -> Response:
     )
 
 
+def satisfaction_values(
+    page: Page, loaded: LoadedSite, first: date, last: date
+) -> list[dict[str, Any]]:
+    """Answers to "How was your visit?" per service over the period (docs/statistics.md)."""
+    with db.read(page.ctx.engine) as conn:
+        found = feedback.per_service(conn, loaded.id, first, last)
+    names = _names(loaded, page.lang)
+    loc = format.Localized(page.lang)
+    return [
+        {
+            "service": names.get(s.service, s.service),
+            "answers": loc.number(s.answers),
+            "good": loc.share(s.good / s.answers),
+            "so_so": loc.share(s.so_so / s.answers),
+            "bad": loc.share(s.bad / s.answers),
+        }
+        for s in found.values()
+    ]
+
+
 @router.get("/stats/{site}", response_class=HTMLResponse)
 def stats_page(site: str, page: PageDep) -> Response:
     loaded = _site(page, site)
@@ -221,6 +242,7 @@ def stats_page(site: str, page: PageDep) -> Response:
         last=last.isoformat(),
         csv_url=f"/stats/{site}/tickets.csv?{query}",
         heat=heatmap_values(page, arrivals),
+        satisfaction=satisfaction_values(page, loaded, first, last),
         **stats_values(page, loaded, stats),
     )
 

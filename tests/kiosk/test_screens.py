@@ -14,6 +14,8 @@ from kiosk import theme as T
 from kiosk.gallery import tour
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
+from tickets.events import EventKind
 from tickets.journal import PrintState
 
 pytestmark = pytest.mark.kivy
@@ -84,6 +86,34 @@ def test_paper_out_shows_the_number_and_what_to_do(
     shot = d.screenshot(tmp_path / "fault.png")
     with Image.open(shot) as png:
         assert png.size == (1024, 600)
+
+
+def test_a_failed_print_is_printed_again_with_the_same_number_not_a_new_ticket(
+    open_ui: OpenUI, printer: VirtualPrinter
+) -> None:
+    """GIVEN a ticket whose print failed (paper out) WHEN the paper is back and the person taps
+    "print it again" THEN the same number prints, marked as a copy, with the people ahead as
+    the screen said: no second ticket queues them behind their own first one."""
+    printer.simulate("paper_out")
+    d = open_ui()
+    to_services(d)
+    ticket = take(d, "ccas")
+    assert ticket.state == "failed"
+    assert ticket.ids.reprint.opacity == 1
+    printer.simulate(None)
+    d.tap(ticket.ids.reprint)
+    assert d.wait_until(lambda: ticket.state == "printed", PATIENCE)
+    printer.wait_for_tickets(1, PATIENCE)
+    lines = printer.printed[0].text_lines()
+    assert printer.printed[0].headline == "D900"
+    assert "*** DUPLICATA ***" in lines
+    assert "Personnes avant vous : 0" in lines
+    issued = [e for e in d.runtime.journal.outbox() if e.kind is EventKind.TICKET_ISSUED]
+    assert [e.data["label"] for e in issued] == ["D900"]
+    result = d.app.last_result
+    assert result is not None and result.ticket is not None
+    assert d.runtime.journal.print_state(result.ticket.ticket) is PrintState.PRINTED
+    assert ticket.ids.reprint.opacity == 0
 
 
 def test_an_unreadable_printer_status_is_shown_to_staff(

@@ -79,6 +79,21 @@ def _follow_called(web: Srv, page: Page) -> None:
     expect(page.locator("#called-banner")).to_be_visible()
 
 
+def _follow_served(web: Srv, page: Page) -> None:
+    issued = web.issue("civil")
+    for _ in range(50):
+        called = web.act("3", "next")["ticket"]
+        if called and called["label"] == issued["ticket"]["label"]:
+            break
+    web.act("3", "done")
+    page.goto(f"{web.url}/t/{issued['token']}")
+    expect(page.locator("#visit-question")).to_be_visible()
+
+
+def _visit_tablet(web: Srv, page: Page) -> None:
+    login(page, web.url, AGENT, then=f"/console/{SITE}/3/feedback")
+
+
 def _follow_unknown(web: Srv, page: Page) -> None:
     page.goto(f"{web.url}/t/{'x' * 24}")
 
@@ -137,7 +152,9 @@ PAGES: dict[str, Callable[[Srv, Page], None]] = {
     "embed": _embed,
     "follow-waiting-priority": _follow_waiting,
     "follow-called-recalled": _follow_called,
+    "follow-served-question": _follow_served,
     "follow-unknown": _follow_unknown,
+    "visit-tablet": _visit_tablet,
     "console-choose": _console_choose,
     "console": _console,
     "console-undo": _console_undo,
