@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from display.protocol import Action, Press, Reason, error_line, show_line
+from display.ratelog import RateLimitedLog
 from tickets.events import Event, EventError, EventKind
 from tickets.model import Site
 from tickets.press import Refusal, plan
@@ -154,6 +155,7 @@ class BoardView:
 _REASONS: dict[Refusal | None, Reason] = {
     Refusal.EMPTY: Reason.EMPTY,
     Refusal.NO_TICKET: Reason.NO_TICKET,
+    Refusal.CLOSED_SERVICE: Reason.CLOSED_SERVICE,
 }
 
 
@@ -196,6 +198,7 @@ class BoardCore:
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._skip_server_until = 0.0
+        self._unknown_counter = RateLimitedLog(log, clock=monotonic)
         self.on_calls: Callable[[list[CallView]], None] | None = None
         """Called (on the thread that learnt them) with calls to show and announce."""
         self.on_change: Callable[[], None] | None = None
@@ -298,7 +301,11 @@ class BoardCore:
     def _press(self, press: Press) -> PressOutcome:
         counter = self.site.counter(press.counter)
         if counter is None:
-            log.warning("press at unknown counter %r ignored", press.counter)
+            self._unknown_counter.warning(
+                "press at unknown counter %r ignored (check the box's counter ids against the "
+                "site's counters)",
+                press.counter,
+            )
             return PressOutcome(press.counter, None, "", Reason.UNKNOWN_COUNTER)
         if press.action is Action.TRANSFER and self.site.service(press.service or "") is None:
             return self._outcome(press.counter, "", Reason.UNKNOWN_SERVICE)
