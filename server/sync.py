@@ -316,7 +316,10 @@ def _store_new(
     ]
     if tokens:
         t = schema.ticket_tokens
-        taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
+        if len(tokens) == 1:
+            taken = next(iter(_TOKEN_TAKEN.rows(conn, {"token": tokens[0]})), None)
+        else:
+            taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
         if taken is not None:
             owner = next(e for e in fresh if e.data.get("token") == taken.token)
             raise ApiError(
@@ -353,6 +356,25 @@ def _store_new(
     return stored
 
 
+_TOKEN_TAKEN = db.DriverQuery(
+    sa.select(schema.ticket_tokens.c.token).where(
+        schema.ticket_tokens.c.token == sa.bindparam("token")
+    )
+)
+_NEXT_FREE = db.DriverQuery(
+    sa.select(schema.numbering.c.next_free).where(
+        schema.numbering.c.site == sa.bindparam("site"),
+        schema.numbering.c.service == sa.bindparam("service"),
+        schema.numbering.c.day == sa.bindparam("day"),
+    )
+)
+
+
+def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
+    rows = _NEXT_FREE.rows(conn, {"site": site, "service": service, "day": day})
+    return int(rows[0].next_free) if rows else None
+
+
 def grant_leases(
     conn: Connection, loaded: LoadedSite, device: str, requests: list[LeaseRequest], now: float
 ) -> list[dict[str, Any]]:
@@ -378,7 +400,7 @@ def grant_leases(
                 out.append(_lease_json(r, day, granted.start, granted.end))
                 continue
         key = (n.c.site == loaded.id, n.c.service == r.service, n.c.day == day)
-        current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+        current = _next_free(conn, loaded.id, r.service, day)
         start, end, next_free = allocate_block(
             current or 1, loaded.site.lease_block, loaded.reserved
         )
@@ -415,7 +437,7 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
     """One number for a ticket the server issues itself (under the site lock)."""
     n = schema.numbering
     key = (n.c.site == loaded.id, n.c.service == service, n.c.day == day)
-    current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+    current = _next_free(conn, loaded.id, service, day)
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
     if current is None:
         conn.execute(

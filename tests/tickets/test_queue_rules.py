@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from tickets.events import Event, EventKind
 from tickets.model import Counter, PriorityRule
-from tickets.queue import ROLLING_SAMPLES, QueueState, TicketStatus, fold
+from tickets.queue import (
+    MAX_SERVICE_SAMPLE_SECONDS,
+    ROLLING_SAMPLES,
+    QueueState,
+    TicketStatus,
+    fold,
+)
 
 from .factory import Events, dump, make_site
 
@@ -437,3 +443,23 @@ def test_calling_the_next_ticket_finishes_the_previous_one() -> None:
     assert state.counter_ticket("2") is state.tickets["y"]
     assert state.by_token("tok-y") is state.tickets["y"]
     assert state.by_token("") is None
+
+
+def test_a_service_time_of_hours_never_reaches_the_samples_of_an_estimate() -> None:
+    """A call and its end 23 hours apart (a clock that was wrong, a counter left open) is not
+    a service time: the samples keep only the true ones."""
+    f = Events()
+    state = fold(
+        SITE,
+        [
+            f.issue("x", 0),
+            f.issue("y", 1, number=2),
+            f.call("x", "2", 10),
+            f.serve("x", "2", 10 + 23 * 3600),
+            f.call("y", "2", 20 + 23 * 3600),
+            f.serve("y", "2", 320 + 23 * 3600),
+        ],
+    )
+    assert state.tickets["x"].status is TicketStatus.SERVED
+    assert list(state.service_times["a"]) == [300.0]
+    assert MAX_SERVICE_SAMPLE_SECONDS < 23 * 3600
