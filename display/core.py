@@ -155,6 +155,7 @@ class BoardView:
 _REASONS: dict[Refusal | None, Reason] = {
     Refusal.EMPTY: Reason.EMPTY,
     Refusal.NO_TICKET: Reason.NO_TICKET,
+    Refusal.CLOSED_SERVICE: Reason.CLOSED_SERVICE,
 }
 
 

@@ -51,6 +51,8 @@ class Reason(StrEnum):
     """RECALL, DONE, ABSENT or TRANSFER while the counter has no ticket."""
     UNKNOWN_COUNTER = "UNKNOWNCOUNTER"
     UNKNOWN_SERVICE = "UNKNOWNSERVICE"
+    CLOSED_SERVICE = "CLOSEDSERVICE"
+    """TRANSFER to a service closed now, or that no open counter serves."""
     REFUSED = "REFUSED"
     """The server refused the action (e.g. the counter is closed there)."""
     BAD_LINE = "BADLINE"

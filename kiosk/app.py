@@ -32,6 +32,7 @@ from kiosk.i18n import catalog_languages
 from kiosk.icons import KioskIcon
 from kiosk.runtime import KioskRuntime
 from kiosk.screens import KV_FILES, SCREENS
+from kiosk.speech import Speaker, Utterance
 from kiosk.widgets import KioskStaffDot, Translator
 from printer import FAULTS, STAFF_WARNINGS, PrinterState
 from tickets.sdnotify import Notifier
@@ -68,6 +69,8 @@ class KioskApp(App):
     """The priority reason chosen during this visit, or None."""
     busy = BooleanProperty(False)
     """A ticket is being issued: further taps on services are ignored."""
+    listening = BooleanProperty(False)
+    """The visitor pressed "Listen": each screen is read aloud as it appears."""
 
     def __init__(
         self, runtime: KioskRuntime, notifier: Notifier | None = None, **kwargs: Any
@@ -88,6 +91,8 @@ class KioskApp(App):
         self.dot: KioskStaffDot | None = None
         self.last_result: IssueResult | None = None
         self._events: list[Any] = []
+        self.speaker = Speaker()
+        self._sound: Any = None
         self._inactive_since = 0.0
 
     # ---- building -----------------------------------------------------------------------
@@ -142,6 +147,8 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.notifier.stopping()
+        self._stop_sound()
+        self.speaker.close()
 
     # ---- navigation ---------------------------------------------------------------------
     def screen(self, name: str) -> Any:
@@ -158,6 +165,8 @@ class KioskApp(App):
         if name in ("services", "priority"):
             self.refresh()
         self.sm.current = name
+        if self.listening:
+            Clock.schedule_once(self._speak_when_shown)
 
     def set_language(self, lang: str) -> None:
         self.tr.switch(lang)
@@ -168,6 +177,8 @@ class KioskApp(App):
         """Back to the idle screen, in the site's first language, without priority."""
         self.priority = None
         self.busy = False
+        self.listening = False
+        self._stop_sound()
         if self.sm is not None:
             self.screen("services").page = 0
         self.set_language(self.default_language)
@@ -201,6 +212,42 @@ class KioskApp(App):
         if self.lang not in self.languages:
             self.set_language(self.default_language)
         self.refresh()
+
+    # ---- reading aloud ------------------------------------------------------------------
+    def listen(self) -> None:
+        """The "Listen" button: reads this screen now, and the next ones as they appear."""
+        self.listening = True
+        self.speak()
+
+    def _speak_when_shown(self, _dt: float) -> None:
+        """Reads the screen once its transition has ended and it is laid out at its size."""
+        if self.sm is not None and self.sm.transition.is_active:
+            Clock.schedule_once(self._speak_when_shown, 0.05)
+            return
+        Clock.schedule_once(lambda _dt: self.speak(), 0.05)
+
+    def speak(self) -> None:
+        """Reads the current screen aloud (espeak-ng on the I/O worker, played here)."""
+        if self.sm is None:
+            return
+        text = self.screen(self.current).spoken()
+        if text:
+            self.in_worker(self.speaker.synthesise, self._play, text, self.lang)
+
+    def _play(self, said: Utterance) -> None:
+        from kivy.core.audio import SoundLoader
+
+        self._stop_sound()
+        if said.wav is None or not self.listening:
+            return
+        self._sound = SoundLoader.load(str(said.wav))
+        if self._sound is not None:
+            self._sound.play()
+
+    def _stop_sound(self) -> None:
+        if self._sound is not None:
+            self._sound.stop()
+            self._sound = None
 
     # ---- staff indicators ---------------------------------------------------------------
     def _set_sync(self, state: str) -> None:

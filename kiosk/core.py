@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -197,9 +197,12 @@ class KioskCore:
             return WaitEstimate(ahead, state.estimate_wait(service_id, ahead))
 
     def status(self, service_id: str, priority: str | None = None) -> ServiceStatus:
+        """The service as the person choosing sees it: with a priority reason, the state and
+        wait of a priority ticket (a service that takes no priority gives a standard one)."""
         service = self._site.service(service_id)
         if service is None:
             raise KeyError(f"unknown service {service_id!r}")
+        priority = self.effective_priority(service, priority)
         now = self.now_local()
         wait = self.estimate(service_id, priority)
         closes = service.closes_at(now)
@@ -213,8 +216,15 @@ class KioskCore:
         long_wait = wait.seconds > self.settings.long_wait_minutes * 60
         return ServiceStatus(service, availability, wait, closes, nxt, long_wait)
 
-    def statuses(self) -> list[ServiceStatus]:
-        return [self.status(s.id) for s in self._site.services]
+    def statuses(self, priority: str | None = None) -> list[ServiceStatus]:
+        return [self.status(s.id, priority) for s in self._site.services]
+
+    def effective_priority(self, service: Service, priority: str | None) -> str | None:
+        """The priority a ticket of ``service`` gets: none where the service or the site does
+        not take the reason."""
+        if service.priority_allowed and priority in self._site.priority_reasons:
+            return priority
+        return None
 
     def priority_reasons(self) -> tuple[str, ...]:
         return self._site.priority_reasons
@@ -245,16 +255,18 @@ class KioskCore:
 
     # ---- issuing and printing (the I/O worker thread) -----------------------------------
     def take_number(
-        self, service_id: str, priority: str | None, lang: str
+        self,
+        service_id: str,
+        priority: str | None,
+        lang: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[IssueResult, IssuedTicket | None]:
-        """Rules, then the journal: the ticket exists (print state "pending") on return."""
+        """Rules, then the journal: the ticket exists (print state "pending") on return.
+        ``extra``: payload fields of a checked-in appointment (``kiosk.checkin``)."""
         status = self.status(service_id, priority)
         if not status.can_issue:
             return IssueResult(Outcome.REFUSED, status=status), None
-        if priority is not None and not (
-            status.service.priority_allowed and priority in self._site.priority_reasons
-        ):
-            priority = None
+        priority = self.effective_priority(status.service, priority)
         issued_at = self.clock()  # printed on the ticket: the device's corrected time
         try:
             event, source = self.journal.issue_ticket(
@@ -263,6 +275,7 @@ class KioskCore:
                 priority=priority,
                 lang=lang,
                 prefix=status.service.prefix,
+                extra=extra,
             )
         except NumbersExhausted:
             log.error("no number left for %s: lease and offline range used up", service_id)

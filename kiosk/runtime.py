@@ -220,6 +220,7 @@ class KioskRuntime:
             timeout=p.timeout_seconds,
             keys_source=lambda: fetch_peer_keys(client, self.settings.site),
             keys_interval=p.keys_interval_seconds,
+            max_backoff=p.max_backoff_seconds,
             on_events=arrived,
         )
         self.peers.start()

@@ -34,7 +34,7 @@ from server.states import window_floor
 from server.sync import take_number
 from server.views import ticket_view
 from tickets.events import Event, EventKind, new_event
-from tickets.press import CounterAction, plan
+from tickets.press import CounterAction, Refusal, plan
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,11 @@ def counter_action(
             else:
                 day, _floor = window_floor(loaded, now)
                 planned = plan(state, counter_id, action, day, service, now)
+                if planned.refusal is Refusal.CLOSED_SERVICE:
+                    raise invalid(
+                        f"service {service!r} is closed now or no open counter serves it",
+                        field="service",
+                    )
                 ticket_id = planned.ticket.id if planned.ticket else None
                 if state.last_hlc is not None:
                     ctx.clock.receive(state.last_hlc)

@@ -207,6 +207,10 @@ class TicketView(BaseModel):
     )
     people_ahead: int | None = None
     estimated_wait_seconds: float | None = None
+    appointment_at: float | None = Field(
+        default=None, description="A checked-in appointment's time (epoch seconds); else null."
+    )
+    note: str = Field(default="", description="Reception's note for the counter agent.")
 
 
 class ActionResult(BaseModel):

@@ -42,6 +42,8 @@ def ticket_view(state: QueueState, t: Ticket, *, with_wait: bool = True) -> Tick
         misdated=t.misdated,
         people_ahead=ahead,
         estimated_wait_seconds=wait,
+        appointment_at=t.appointment_at,
+        note=t.note,
     )
 
 

@@ -29,6 +29,7 @@ from server.web import (
     devices,
     indicators,
     public,
+    reception,
     stats,
     visit,
 )
@@ -107,6 +108,7 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
         public,
         indicators,
         booking,
+        reception,
         console,
         visit,
         admin,

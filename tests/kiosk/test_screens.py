@@ -170,7 +170,8 @@ def test_long_wait_offers_a_quieter_time_and_a_booking_qr_code(
 ) -> None:
     """GIVEN four people waiting for passports (48 min) WHEN a fifth touches passports THEN
     the kiosk warns before printing, shows a QR code of the booking page that a reader
-    decodes from the screen, and prints only after "take a ticket anyway"."""
+    decodes from the screen with the reception desk for people without a smartphone, and
+    prints only after "take a ticket anyway"."""
     import zxingcpp
 
     d = open_ui()
@@ -186,6 +187,9 @@ def test_long_wait_offers_a_quieter_time_and_a_booking_qr_code(
     with Image.open(shot) as png:
         found = zxingcpp.read_barcodes(png.convert("L"))
     assert [r.text for r in found] == ["https://mairie-saint-exemple.fr/rendez-vous"]
+    no_phone = screen.ids.no_phone
+    assert no_phone.text == "Pas de smartphone\u00a0? L'accueil peut réserver pour vous."
+    assert no_phone.opacity == 1 and no_phone.height > 0
     d.tap(screen.ids.anyway)
     ticket = d.screen("ticket")
     assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
