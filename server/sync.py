@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from server import db, schema, store
+from server.appointments.booking import mark_uploaded_check_ins
 from server.auth import Permission, Principal, device_session_from_header
 from server.context import ServerContext
 from server.errors import ApiError, invalid, not_found
@@ -315,7 +316,10 @@ def _store_new(
     ]
     if tokens:
         t = schema.ticket_tokens
-        taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
+        if len(tokens) == 1:
+            taken = next(iter(_TOKEN_TAKEN.rows(conn, {"token": tokens[0]})), None)
+        else:
+            taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
         if taken is not None:
             owner = next(e for e in fresh if e.data.get("token") == taken.token)
             raise ApiError(
@@ -347,9 +351,28 @@ def _store_new(
     )
     stored = store.append(conn, loaded.id, last_seq, own, now, clock_error=error)
     # The uploader's clock error is not its author's: a relayed event's clock stands.
-    return stored + store.append(
-        conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None
+    stored += store.append(conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None)
+    mark_uploaded_check_ins(conn, loaded.id, stored, now)
+    return stored
+
+
+_TOKEN_TAKEN = db.DriverQuery(
+    sa.select(schema.ticket_tokens.c.token).where(
+        schema.ticket_tokens.c.token == sa.bindparam("token")
     )
+)
+_NEXT_FREE = db.DriverQuery(
+    sa.select(schema.numbering.c.next_free).where(
+        schema.numbering.c.site == sa.bindparam("site"),
+        schema.numbering.c.service == sa.bindparam("service"),
+        schema.numbering.c.day == sa.bindparam("day"),
+    )
+)
+
+
+def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
+    rows = _NEXT_FREE.rows(conn, {"site": site, "service": service, "day": day})
+    return int(rows[0].next_free) if rows else None
 
 
 def grant_leases(
@@ -377,7 +400,7 @@ def grant_leases(
                 out.append(_lease_json(r, day, granted.start, granted.end))
                 continue
         key = (n.c.site == loaded.id, n.c.service == r.service, n.c.day == day)
-        current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+        current = _next_free(conn, loaded.id, r.service, day)
         start, end, next_free = allocate_block(
             current or 1, loaded.site.lease_block, loaded.reserved
         )
@@ -414,7 +437,7 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
     """One number for a ticket the server issues itself (under the site lock)."""
     n = schema.numbering
     key = (n.c.site == loaded.id, n.c.service == service, n.c.day == day)
-    current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+    current = _next_free(conn, loaded.id, service, day)
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
     if current is None:
         conn.execute(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -132,15 +133,20 @@ class Site:
         outcome = board.core.press(Press(counter, Action.NEXT))
         return outcome.ticket
 
-    def stats(self) -> dict[str, object]:
+    def stats_answer(self, first: str, last: str) -> Any:
+        """The server's statistics API answer for these days (a manager's)."""
         r = requests.get(
             f"{self.server.url}/api/v1/sites/{SITE}/stats",
-            params={"from": "2026-11-22", "to": "2026-11-24"},
+            params={"from": first, "to": last},
             auth=("manon", "manager-password"),
             timeout=10,
         )
         r.raise_for_status()
-        days = [d for d in r.json()["days"] if d["service"] == "civil"]
+        return r.json()
+
+    def stats(self, first: str = "2026-11-22", last: str = "2026-11-24") -> dict[str, object]:
+        """The one day of service "civil" these days hold."""
+        days = [d for d in self.stats_answer(first, last)["days"] if d["service"] == "civil"]
         assert len(days) == 1, days
         out: dict[str, object] = days[0]
         return out
@@ -151,11 +157,15 @@ class Site:
         for j in self.journals:
             j.close()
 
-    def queue_labels(self) -> list[str]:
+    def server_queue(self) -> Any:
+        """The server's queue API answer (``GET /api/v1/sites/{site}/queue``)."""
         r = requests.get(
             f"{self.server.url}/api/v1/sites/{SITE}/queue",
             headers={"Authorization": f"Bearer {self.tokens['board-a']}"},
             timeout=10,
         )
         r.raise_for_status()
-        return [t["label"] for t in r.json()["waiting"] if t["service"] == "civil"]
+        return r.json()
+
+    def queue_labels(self) -> list[str]:
+        return [t["label"] for t in self.server_queue()["waiting"] if t["service"] == "civil"]

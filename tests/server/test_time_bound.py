@@ -5,10 +5,17 @@ request asked again after a lost answer gets the same block (docs/architecture.m
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
 
 from tests.server.helpers import SITE, DeviceClock, Srv, wire
 from tickets.events import EventKind
 from tickets.hlc import MAX_DRIFT_SECONDS, Timestamp
+from tickets.journal import Journal
+from tickets.sync import SyncClient, SyncWorker
 
 DAY = 86400.0
 
@@ -91,3 +98,52 @@ def test_a_lease_request_asked_again_after_a_lost_answer_gets_the_same_block(
     assert after["start"] == block["end"] + 1
     # Another device's request with the same id is its own.
     assert any_srv.sync("kiosk-b", lease_requests=[first]).json()["leases"][0] != block
+
+
+class LosingSession(requests.Session):
+    """A session whose first sync answer is lost after the server acted on the request (the
+    link dropped on the way back)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = 0
+
+    def request(self, method: str | bytes, url: str | bytes, *a: Any, **kw: Any) -> Any:
+        answer = super().request(method, url, *a, **kw)
+        if str(url).endswith("/api/v1/sync") and not self.lost:
+            self.lost += 1
+            answer.close()
+            raise requests.ConnectionError("connection reset by peer (the answer was lost)")
+        return answer
+
+
+def test_a_kiosk_whose_lease_answer_was_lost_skips_no_number(srv: Srv, tmp_path: Path) -> None:
+    """GIVEN a kiosk syncing over real HTTP whose first answer (with its lease) is lost
+    WHEN it syncs again THEN it is granted the same block (one grant at the server), and its
+    tickets are numbered 1, 2, 3... with no gap."""
+    day = time.strftime("%Y-%m-%d")
+    session = LosingSession()
+    with Journal(tmp_path / "kiosk.sqlite3", SITE, "kiosk-a") as journal:
+        client = SyncClient(srv.url, srv.tokens["kiosk-a"], "kiosk-a", session=session)
+        worker = SyncWorker(
+            journal, client, interval=60, services_for_leases=["civil"], today=lambda: day
+        )
+        assert not worker.run_once(), "the answer was lost"
+        assert session.lost == 1 and journal.pool.remaining("civil", day) == 0
+        assert worker.run_once()
+        numbers = []
+        for count in (15, 10):  # then a sync: a new block (less than half a block left)
+            for _ in range(count):
+                issued, _source = journal.issue_ticket(
+                    "civil", day, priority=None, lang="fr", prefix="A"
+                )
+                numbers.append(issued)
+            assert worker.run_once()
+        session.close()
+    assert [e.data["number"] for e in numbers] == list(range(1, 26))
+    with srv.engine.connect() as conn:
+        grants = conn.execute(
+            sa.text("SELECT start, \"end\" FROM leases WHERE device = 'kiosk-a' ORDER BY start")
+        ).all()
+    # Blocks stop before kiosk-b's offline range (30-49) and go on after it.
+    assert [tuple(g) for g in grants] == [(1, 20), (21, 29), (50, 69)]
