@@ -70,6 +70,9 @@ class PeerSettings(BaseModel):
     """Timeout of one request to a peer (seconds)."""
     keys_interval_seconds: float = Field(default=600.0, gt=0, le=86400)
     """Time between two fetches of the site's peer keys from the server (seconds)."""
+    max_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """Longest wait before trying again a peer that did not answer (seconds); the wait
+    doubles from ``interval_seconds`` up to this, with jitter."""
 
     @field_validator("listen")
     @classmethod

@@ -361,6 +361,7 @@ def build_board(
                 timeout=peers.timeout_seconds,
                 keys_source=lambda: fetch_peer_keys(keys_client, settings.site),
                 keys_interval=peers.keys_interval_seconds,
+                max_backoff=peers.max_backoff_seconds,
                 on_events=board.on_sync_events,
             )
             board.workers.append(board.peers)

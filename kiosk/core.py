@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -255,9 +255,14 @@ class KioskCore:
 
     # ---- issuing and printing (the I/O worker thread) -----------------------------------
     def take_number(
-        self, service_id: str, priority: str | None, lang: str
+        self,
+        service_id: str,
+        priority: str | None,
+        lang: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[IssueResult, IssuedTicket | None]:
-        """Rules, then the journal: the ticket exists (print state "pending") on return."""
+        """Rules, then the journal: the ticket exists (print state "pending") on return.
+        ``extra``: payload fields of a checked-in appointment (``kiosk.checkin``)."""
         status = self.status(service_id, priority)
         if not status.can_issue:
             return IssueResult(Outcome.REFUSED, status=status), None
@@ -270,6 +275,7 @@ class KioskCore:
                 priority=priority,
                 lang=lang,
                 prefix=status.service.prefix,
+                extra=extra,
             )
         except NumbersExhausted:
             log.error("no number left for %s: lease and offline range used up", service_id)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from server import db, schema, store
+from server.appointments.booking import mark_uploaded_check_ins
 from server.auth import Permission, Principal, device_session_from_header
 from server.context import ServerContext
 from server.errors import ApiError, invalid, not_found
@@ -350,9 +351,9 @@ def _store_new(
     )
     stored = store.append(conn, loaded.id, last_seq, own, now, clock_error=error)
     # The uploader's clock error is not its author's: a relayed event's clock stands.
-    return stored + store.append(
-        conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None
-    )
+    stored += store.append(conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None)
+    mark_uploaded_check_ins(conn, loaded.id, stored, now)
+    return stored
 
 
 _TOKEN_TAKEN = db.DriverQuery(

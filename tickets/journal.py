@@ -40,7 +40,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -305,9 +305,17 @@ class Journal:
             return event
 
     def issue_ticket(
-        self, service: str, day: str, *, priority: str | None, lang: str, prefix: str
+        self,
+        service: str,
+        day: str,
+        *,
+        priority: str | None,
+        lang: str,
+        prefix: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[Event, str]:
-        """Takes the next number and records the TicketIssued event in one transaction.
+        """Takes the next number and records the TicketIssued event in one transaction;
+        ``extra`` adds payload fields (a checked-in appointment's).
 
         The ticket's print state is "pending" on return. Returns the event and where the number
         came from ("lease" or "offline"); raises ``NumbersExhausted`` when neither has one left.
@@ -331,6 +339,7 @@ class Journal:
                         token=secrets.token_urlsafe(16),
                         lang=lang,
                         label=label(prefix, number),
+                        **(extra or {}),
                     )
                 )
                 with self._tx() as c:

@@ -19,7 +19,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from tickets import appointments
 from tickets.estimate import service_seconds
@@ -70,12 +70,12 @@ class Joined(StrEnum):
     REACTIVATION = "reactivation"
 
 
-@dataclass(slots=True)
-class Passage:
+class Passage(NamedTuple):
     """One stay of a ticket in one service's queue: from joining it (issue, transfer or
     reactivation after a no-show) to leaving it (served, no-show, cancelled, transferred on).
     A transferred ticket has one passage per service it went through; statistics count each
-    passage under its own service (docs/statistics.md)."""
+    passage under its own service (docs/statistics.md). Immutable: the fold replaces a
+    ticket's last passage when it changes, so copies of a state share them safely."""
 
     service: str
     joined_at: float
@@ -250,8 +250,11 @@ class QueueState:
         batch = sorted(unique.values(), key=_order)
         self._ids.update({i: e.hlc for i, e in unique.items()})
         if not moved and (not self._keys or _order(batch[0]) > self._keys[-1]):
+            # Snapshots over the last stretch only, as a re-fold takes them: one every
+            # CHECKPOINT_EVERY events of a large batch would copy the state hundreds of times.
+            snapshots_from = len(self._events) + len(batch) - self._snapshot_span()
             for e in batch:
-                self._append(e, _order(e))
+                self._append(e, _order(e), snapshot=len(self._events) + 1 >= snapshots_from)
         else:
             pos = min(first, bisect.bisect(self._keys, _order(batch[0])))
             tail = list(heapq.merge(self._events[pos:], batch, key=_order))
@@ -277,10 +280,7 @@ class QueueState:
         """A copy of what the fold decided, without the events."""
         return QueueState(
             site=self.site,
-            tickets={
-                tid: replace(t, passages=[replace(p) for p in t.passages])
-                for tid, t in self.tickets.items()
-            },
+            tickets={tid: replace(t, passages=list(t.passages)) for tid, t in self.tickets.items()},
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -297,11 +297,18 @@ class QueueState:
     def last_hlc(self) -> Timestamp | None:
         return self._events[-1].hlc if self._events else None
 
-    def _append(self, event: Event, key: tuple[int, int, str, str]) -> None:
+    def _append(
+        self, event: Event, key: tuple[int, int, str, str], *, snapshot: bool = True
+    ) -> None:
         self._keys.append(key)
         self._events.append(event)
         self._apply(event)
-        self._checkpoint_at(len(self._events))
+        if snapshot:
+            self._checkpoint_at(len(self._events))
+
+    def _snapshot_span(self) -> int:
+        """How many of the last events the kept snapshots cover."""
+        return self.CHECKPOINT_EVERY * self.CHECKPOINTS
 
     def _refold_from(self, pos: int) -> None:
         """Applies the events again from ``pos`` on (an event was inserted there): from the
@@ -314,7 +321,7 @@ class QueueState:
             if f.name not in _NOT_DERIVED:
                 setattr(self, f.name, getattr(restored, f.name))
         # Snapshots again over the last stretch only (older ones would be dropped at once).
-        snapshots_from = len(self._events) - self.CHECKPOINT_EVERY * self.CHECKPOINTS
+        snapshots_from = len(self._events) - self._snapshot_span()
         for i in range(start, len(self._events)):
             self._apply(self._events[i])
             if i + 1 >= snapshots_from:
@@ -411,10 +418,9 @@ class QueueState:
             t.called_at = t.called_at or e.at
             t.last_called_at = e.at
             t.service_started_at = e.at
-            p = t.passages[-1]
-            p.called_at = p.last_called_at = e.at
-            p.counter = counter
-            p.outcome = Outcome.CALLED
+            t.passages[-1] = t.passages[-1]._replace(
+                called_at=e.at, last_called_at=e.at, counter=counter, outcome=Outcome.CALLED
+            )
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
             booked = appointments.is_appointment(t, self.site.calling)
@@ -437,8 +443,8 @@ class QueueState:
             return
         t.recalls += 1
         t.last_called_at = e.at
-        t.passages[-1].recalls += 1
-        t.passages[-1].last_called_at = e.at
+        p = t.passages[-1]
+        t.passages[-1] = p._replace(recalls=p.recalls + 1, last_called_at=e.at)
         counter = e.data["counter"]
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
@@ -491,8 +497,7 @@ class QueueState:
             return
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
-        p = t.passages[-1]
-        p.ended_at, p.outcome = e.at, Outcome.TRANSFERRED
+        t.passages[-1] = t.passages[-1]._replace(ended_at=e.at, outcome=Outcome.TRANSFERRED)
         t.passages.append(Passage(target, e.at, Joined.TRANSFER))
         t.status = TicketStatus.WAITING
         t.service = target
@@ -530,8 +535,7 @@ class QueueState:
             del self.current[t.counter]
         t.status = status
         t.finished_at = at
-        p = t.passages[-1]
-        p.ended_at, p.outcome = at, Outcome(status.value)
+        t.passages[-1] = t.passages[-1]._replace(ended_at=at, outcome=Outcome(status.value))
 
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:

@@ -144,6 +144,8 @@ class World:
                 "interval_seconds": 0.3,
                 "timeout_seconds": 1.0,
                 "keys_interval_seconds": 60.0,
+                # Half a minute of backoff on site, in simulated time.
+                "max_backoff_seconds": max(0.3, 30.0 / self.cfg.simulation.speedup),
             },
         }
         if name in self.printers:

@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval
+from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 UNKNOWN = "—"
@@ -113,6 +113,10 @@ class Localized:
     def day(self, value: date, form: str = "medium") -> str:
         """A date ("10 mars 2026" / "Mar 10, 2026"; ``form`` short, medium, long or full)."""
         return format_date(value, form, locale=self.locale)
+
+    def day_month(self, value: date) -> str:
+        """A day of a chart's axis ("10 mars" / "Mar 10")."""
+        return format_skeleton("MMMd", value, locale=self.locale)
 
     def month(self, value: date) -> str:
         """A month and its year ("février 2026" / "February 2026")."""

@@ -170,17 +170,19 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
         for s in services
     }
     no_data = page._("stats.no_data")
+    axis = [loc.day_month(date.fromisoformat(d)) for d in days]
     tickets_svg = charts.tickets_per_day(
-        days, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
+        axis, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
     )
     wait_svg = charts.waiting_per_day(
-        days,
+        axis,
         medians,
         p90s,
         title=page._("stats.wait_chart"),
         median_label=lambda n: f"{n} · {page._('stats.p50')}",
         p90_label=lambda n: f"{n} · {page._('stats.p90')}",
         no_data=no_data,
+        minutes=lambda v: page._("stats.minutes", n=loc.number(v, 1)),
     )
     return {
         "rows": rows,

@@ -88,3 +88,15 @@ def test_the_example_simulation_file_is_valid(capsys: pytest.CaptureFixture[str]
     example = Path(__file__).resolve().parents[2] / "config" / "examples" / "simulation.toml"
     assert main(["check-config", str(example)]) == 0
     assert "simulation OK" in capsys.readouterr().out
+
+
+def test_a_server_cut_of_a_device_the_day_does_not_have_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[simulation]\nkiosks = 2\n[chaos.server_cuts]\nkiosk-3 = [["09:00", "09:10"]]\n',
+        encoding="utf-8",
+    )
+    assert main(["check-config", str(path)]) == 2
+    assert "no device kiosk-3 in this day" in capsys.readouterr().err
