@@ -92,7 +92,7 @@ def child(args: argparse.Namespace) -> int:
         "journal_path": Path(args.journal),
         "site_file": work / "site.toml",
         "fullscreen": False,
-        "long_wait_minutes": 1e6,
+        "long_wait_minutes": 1440,
         # Generous timeouts: the machine is shared; a late status answer is not what is measured.
         "printer": PrinterSettings(
             transport=NetworkTransport(host="127.0.0.1", port=relay.port),
