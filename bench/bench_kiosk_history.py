@@ -168,7 +168,7 @@ def main() -> int:
             1: make_journal(work / "day.sqlite3", site, 1, args.tickets_per_day),
             365: make_journal(work / "year.sqlite3", site, 365, args.tickets_per_day),
         }
-        print(f"journals written in {time.perf_counter() - t:.0f} s: {sizes} events")
+        print(f"journals written in {time.perf_counter() - t:.0f} s: {sizes} events", flush=True)
         for n in range(args.rounds):
             # Each round in another order: load from the other engineers' work hits all alike.
             for name, days, retention in KIOSKS[n % 3 :] + KIOSKS[: n % 3]:
@@ -194,6 +194,11 @@ def main() -> int:
                     print(answer.stdout, answer.stderr, file=sys.stderr)
                     return 1
                 one = json.loads(answer.stdout.strip().splitlines()[-1])
+                print(
+                    f"  {name} (round {n + 1}): start-up {one['start_up']:.2f} s, first byte "
+                    f"median {statistics.median(one['firsts']):.1f} ms, RSS {one['rss']:.1f} MB",
+                    flush=True,
+                )
                 got = results.setdefault(name, {"firsts": [], "start_up": [], "rss": []})
                 got["firsts"] += one["firsts"]
                 got["start_up"].append(one["start_up"])
