@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench_sync import ROOT, cpu_seconds, postgres_database, running_server
 
@@ -33,7 +34,7 @@ SITE = "bench-0"
 COUNTERS = 16
 
 
-def post(conn: http.client.HTTPConnection, path: str, token: str, body: object = None) -> object:
+def post(conn: http.client.HTTPConnection, path: str, token: str, body: object = None) -> Any:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     conn.request("POST", path, None if body is None else json.dumps(body), headers)
     response = conn.getresponse()
@@ -43,23 +44,28 @@ def post(conn: http.client.HTTPConnection, path: str, token: str, body: object =
     return data
 
 
+def kiosk_ticket(clock: HybridClock, number: int, service: str, token: str | None = None) -> Any:
+    """A TicketIssued of kiosk-1 at the bench's site, today, stamped now."""
+    return new_event(
+        EventKind.TICKET_ISSUED,
+        site=SITE,
+        device="kiosk-1",
+        hlc=clock.now(),
+        wall_time=time.time(),
+        ticket=str(uuid.uuid4()),
+        service=service,
+        number=number,
+        day=time.strftime("%Y-%m-%d"),
+        token=token,
+    )
+
+
 def seed(port: int, token: str, tickets: int) -> None:
     """Uploads ``tickets`` TicketIssued events from kiosk-1, 500 per sync (as devices do)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     clock = HybridClock("kiosk-1")
-    day = time.strftime("%Y-%m-%d")
     events = [
-        new_event(
-            EventKind.TICKET_ISSUED,
-            site=SITE,
-            device="kiosk-1",
-            hlc=clock.now(),
-            wall_time=time.time(),
-            ticket=str(uuid.uuid4()),
-            service="civil" if i % 3 else "passports",
-            number=5000 + i,
-            day=day,
-        ).to_dict()
+        kiosk_ticket(clock, 5000 + i, "civil" if i % 3 else "passports").to_dict()
         for i in range(tickets)
     ]
     for i in range(0, len(events), 500):

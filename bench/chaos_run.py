@@ -4,8 +4,9 @@ Each run is ``guichet simulate`` on a full day (08:30-17:00 by default, the exam
 hall's services and opening hours, five counters) with two kiosks and three boards as real
 processes against the server on loopback, and through the day: processes killed with SIGKILL
 and restarted, the server stopped twice, the LAN cut twice (once while the server is away),
-clocks a little wrong. After each day every fault heals, the devices converge, and every
-promise is checked (``guichet.sim.report``).
+a kiosk cut from the server only for half an hour, clocks a little wrong. After each day
+every fault heals, the devices converge, and every promise is checked
+(``guichet.sim.report``, FIFO order among them).
 
 Prints, per run and in total: tickets, faults injected, checks made, violations (must be 0),
 and the time to converge once every fault healed (median and p99: the worst of few runs).
@@ -61,6 +62,7 @@ def day(args: argparse.Namespace, seed: int, output: Path) -> SimConfig:
                 "restart_after_seconds": 120,
                 "server_outages": [["09:40", "10:10"], ["14:30", "14:45"]],
                 "lan_cuts": [["09:55", "10:20"], ["15:30", "15:50"]],
+                "server_cuts": {"kiosk-1": [["11:00", "11:30"]]},
                 "skew_seconds": {"kiosk-2": args.skew_seconds, "board-3": -15},
             },
         }

@@ -12,6 +12,7 @@ from tickets.journal import DEFAULT_RETENTION_DAYS
 from tickets.signing import peer_key
 
 Pixels = Annotated[int, Field(ge=100, le=10_000)]
+Position = Annotated[int, Field(ge=0, le=10_000)]
 
 
 class ServerLink(BaseModel):
@@ -69,6 +70,9 @@ class PeerSettings(BaseModel):
     """Timeout of one request to a peer (seconds)."""
     keys_interval_seconds: float = Field(default=600.0, gt=0, le=86400)
     """Time between two fetches of the site's peer keys from the server (seconds)."""
+    max_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """Longest wait before trying again a peer that did not answer (seconds); the wait
+    doubles from ``interval_seconds`` up to this, with jitter."""
 
     @field_validator("listen")
     @classmethod
@@ -111,8 +115,29 @@ class DeviceSettings(GuichetSettings):
     """Run full screen (the appliance); false opens a window (demo, development)."""
     window_size: tuple[Pixels, Pixels] = (1024, 600)
     """Window size in pixels when not full screen (width, height)."""
+    window_position: tuple[Position, Position] | None = None
+    """Window position in pixels when not full screen (left, top); None: where the system
+    puts it."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+
+    def window_options(self) -> dict[str, str]:
+        """Kivy's ``[graphics]`` options for the window: full screen without a cursor, or a
+        window of ``window_size`` at ``window_position``."""
+        if self.fullscreen:
+            return {"fullscreen": "auto", "show_cursor": "0"}
+        options = {
+            "fullscreen": "0",
+            "width": str(self.window_size[0]),
+            "height": str(self.window_size[1]),
+        }
+        if self.window_position is not None:
+            options |= {
+                "position": "custom",
+                "left": str(self.window_position[0]),
+                "top": str(self.window_position[1]),
+            }
+        return options
 
     def prerequisites(self) -> list[str]:
         problems = writable_folder("journal_path", self.journal_path)

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from config.loader import GuichetSettings, loadable, writable_folder
+from config.messages import MessageSettings
+from tickets.hlc import MAX_DRIFT_SECONDS
 from tickets.journal import DEFAULT_RETENTION_DAYS
 
 
@@ -33,8 +35,10 @@ class ServerSettings(GuichetSettings):
     shared by every server process of that database."""
     session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     """Idle time after which a web session expires (minutes)."""
-    max_clock_skew_seconds: float = Field(default=86400.0, gt=0, le=7 * 86400)
-    """Events whose clock is further ahead of the server's than this are refused (seconds)."""
+    max_clock_skew_seconds: float = Field(default=MAX_DRIFT_SECONDS, gt=0, le=7 * 86400)
+    """The hybrid clocks' drift bound (seconds): an uploaded event stamped further ahead of the
+    server's clock than this, or further than this from when it happened (its device's clock
+    corrected), is re-stamped at receipt; the server's clock never follows it."""
     device_history_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
     """Whole days before today a device syncing from scratch (a new device, a replaced SD
     card) receives (days): its first sync starts at the site's first event of those days,
@@ -43,6 +47,8 @@ class ServerSettings(GuichetSettings):
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+    messages: MessageSettings = Field(default_factory=MessageSettings)
+    """E-mail and text messages about appointments (confirmation, reminder, cancellation)."""
 
     @field_validator("database_url")
     @classmethod

@@ -69,7 +69,7 @@ class BoardApp(App):
         self.board = board
         self.settings = settings
         self.notifier = notifier or Notifier()
-        self.title = "Guichet"
+        self.title = f"Guichet board {settings.device_id}"  # the demo's windows told apart
         colours = settings.colours
         self.c_bg = rgba(colours.background)
         self.c_panel = rgba(colours.panel)

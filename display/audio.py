@@ -29,6 +29,7 @@ from pathlib import Path
 
 from config.display import AudioSettings
 from display import wav
+from tickets.speech import speak_to_wav
 
 log = logging.getLogger(__name__)
 
@@ -144,21 +145,6 @@ def _subprocess_player(cmd: list[str]) -> Player:
             )
 
     return play
-
-
-# ---- speech -----------------------------------------------------------------------------
-def speak_to_wav(text: str, voice: str, words_per_minute: int, path: Path) -> None:
-    """espeak-ng, offline, into a WAV file; raises OSError when it fails."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise OSError("espeak-ng is not installed")
-    done = subprocess.run(
-        [exe, "-v", voice, "-s", str(words_per_minute), "-w", str(path), text],
-        capture_output=True,
-        timeout=30,
-    )
-    if done.returncode != 0 or not path.exists() or path.stat().st_size <= 44:
-        raise OSError(f"espeak-ng could not speak {text!r}: {done.stderr.decode().strip()}")
 
 
 class AnnouncementQueue:

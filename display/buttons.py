@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
@@ -32,6 +32,7 @@ from display.protocol import (
     error_line,
     parse_line,
 )
+from display.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +59,12 @@ class LinkState(StrEnum):
         return (fr if lang == "fr" else en)[self]
 
 
-class _RateLimitedLog:
-    """Logs the first bad line, then at most one every ``period`` seconds with a count."""
-
-    def __init__(self, period: float = 5.0) -> None:
-        self._period = period
-        self._last = -period
-        self._skipped = 0
-
-    def warn(self, port: str, what: str, raw: bytes | None) -> None:
-        now = time.monotonic()
-        if now - self._last < self._period:
-            self._skipped += 1
-            return
-        more = f" ({self._skipped} more dropped since)" if self._skipped else ""
-        shown = "<too long>" if raw is None else repr(raw[:40])
-        log.warning("button box %s: dropped line %s: %s%s", port, shown, what, more)
-        self._last, self._skipped = now, 0
+OUTBOX_LINES = 64
+"""Answers waiting to be written to one box; past that (a box that does not read) the oldest
+are dropped: answers never hold up the reading of presses."""
+WRITE_TIMEOUT_SECONDS = 0.5
+"""How long one answer may wait for the box to take it (its writer thread waits, not the
+reader)."""
 
 
 class ButtonReader:
@@ -100,7 +90,10 @@ class ButtonReader:
         self._lock = threading.Lock()
         self._serial: serial.Serial | None = None
         self._thread: threading.Thread | None = None
-        self._bad = _RateLimitedLog()
+        self._bad = RateLimitedLog(log)
+        self._write_failed = RateLimitedLog(log)
+        self._outbox: queue.Queue[str] = queue.Queue(maxsize=OUTBOX_LINES)
+        self._writer: threading.Thread | None = None
         self.state = LinkState.CONNECTING
         self.lines = 0
         """Lines received since start (good or bad), for health and tests."""
@@ -110,28 +103,51 @@ class ButtonReader:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"buttons:{self.port}", daemon=True)
         self._thread.start()
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"buttons-out:{self.port}", daemon=True
+        )
+        self._writer.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._outbox.put_nowait("")  # wakes the writer
         with self._lock:
             if self._serial is not None:
                 with contextlib.suppress(OSError, serial.SerialException):
                     self._serial.cancel_read()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout)
 
     def write(self, text: str) -> bool:
-        """Sends one answer line to the box; False when the port is not open or failed."""
-        with self._lock:
-            port = self._serial
-            if port is None:
-                return False
+        """Queues one answer line for the box, never waiting; False when the port is not
+        open. The writer thread sends it (``WRITE_TIMEOUT_SECONDS`` at most per line)."""
+        if self._serial is None:
+            return False
+        while True:
             try:
-                port.write(text.encode("ascii", "replace"))
+                self._outbox.put_nowait(text)
                 return True
-            except (OSError, serial.SerialException) as exc:
-                log.warning("button box %s: write failed: %s", self.port, exc)
-                return False
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._outbox.get_nowait()  # the oldest answer is the least useful
+                self._write_failed.warning(
+                    "button box %s: not reading its answers; older answers dropped", self.port
+                )
+
+    def _write_loop(self) -> None:
+        while not self._stop.is_set():
+            text = self._outbox.get()
+            # Under the lock: the reader closes a lost port under it too, never mid-write.
+            with self._lock:
+                port = self._serial
+                if not text or port is None:
+                    continue
+                try:
+                    port.write(text.encode("ascii", "replace"))
+                except (OSError, serial.SerialException) as exc:
+                    self._write_failed.warning("button box %s: write failed: %s", self.port, exc)
 
     # ---- the thread ---------------------------------------------------------------------
     def _set_state(self, state: LinkState) -> None:
@@ -153,7 +169,11 @@ class ButtonReader:
         while not self._stop.is_set():
             try:
                 port = serial.Serial(
-                    self.port, self._baudrate, timeout=1.0, write_timeout=0.5, exclusive=True
+                    self.port,
+                    self._baudrate,
+                    timeout=1.0,
+                    write_timeout=WRITE_TIMEOUT_SECONDS,
+                    exclusive=True,
                 )
             except (OSError, ValueError, serial.SerialException) as exc:
                 if self.state is not LinkState.DISCONNECTED:
@@ -187,10 +207,12 @@ class ButtonReader:
                 continue
             for raw in splitter.feed(data):
                 self.lines += 1
-                parsed: Parsed = BadLine("line too long") if raw is None else parse_line(raw)
+                parsed = parse_line(raw)
                 if isinstance(parsed, BadLine):
                     self.dropped += 1
-                    self._bad.warn(self.port, parsed.reason, raw)
+                    self._bad.warning(
+                        "button box %s: dropped line %r: %s", self.port, raw[:40], parsed.reason
+                    )
                 try:
                     self._on_line(self, parsed)
                 except Exception:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from display.protocol import Action, Press, Reason, error_line, show_line
+from display.ratelog import RateLimitedLog
 from tickets.events import Event, EventError, EventKind
 from tickets.model import Site
 from tickets.press import Refusal, plan
@@ -154,7 +155,14 @@ class BoardView:
 _REASONS: dict[Refusal | None, Reason] = {
     Refusal.EMPTY: Reason.EMPTY,
     Refusal.NO_TICKET: Reason.NO_TICKET,
+    Refusal.CLOSED_SERVICE: Reason.CLOSED_SERVICE,
 }
+
+
+def _calling(state: QueueState, call: Call) -> bool:
+    """Whether ``call`` is still going on: its ticket is called, at that counter."""
+    t = state.tickets.get(call.ticket)
+    return t is not None and t.status is TicketStatus.CALLED and t.counter == call.counter
 
 
 def round_minutes(seconds: float) -> int:
@@ -190,10 +198,19 @@ class BoardCore:
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._skip_server_until = 0.0
+        self._unknown_counter = RateLimitedLog(log, clock=monotonic)
         self.on_calls: Callable[[list[CallView]], None] | None = None
         """Called (on the thread that learnt them) with calls to show and announce."""
         self.on_change: Callable[[], None] | None = None
         """Called after any change of the queue state (refresh the screen)."""
+        self.on_boxes: Callable[[dict[str, str | None]], None] | None = None
+        """Called with the counters whose ticket changed other than by a press at their own
+        box (counter -> its ticket now, None for none): a call made elsewhere, a ticket served
+        or transferred elsewhere, a call overruled as a conflict. Their boxes are told."""
+        self._boxes: dict[str, str | None] = {}
+        """Counter -> the ticket its box was last told (or showed when the board started)."""
+        self._answering: Counter[str] = Counter()
+        """Counters with a press in progress: the press's answer tells their box."""
         self.decided_locally = 0
         """Presses the board decided alone since start."""
         self._state: QueueState = fold(site, [])
@@ -207,6 +224,8 @@ class BoardCore:
         with self._lock:  # a press journaled meanwhile must not be lost from the view
             self._state = self.journal.state(self.site)
             fresh = self._new_calls(announce=self._primed)
+            if not self._primed:
+                self._box_changes()  # what the boxes show at start: nothing to correct
             self._primed = True
         self._emit(fresh)
 
@@ -241,9 +260,27 @@ class BoardCore:
         self._seen = {c.event for c in calls}
         return fresh
 
+    def _box_changes(self) -> dict[str, str | None]:
+        """Counters whose ticket is not what their box was last told (and no press of theirs
+        is being answered); their boxes count as told from now on. Under the lock."""
+        out: dict[str, str | None] = {}
+        for counter in self.site.counters:
+            if self._answering[counter.id]:
+                continue
+            t = self._state.counter_ticket(counter.id)
+            now = t.label if t else None
+            if self._boxes.setdefault(counter.id, now) != now:
+                out[counter.id] = now
+                self._boxes[counter.id] = now
+        return out
+
     def _emit(self, fresh: list[CallView]) -> None:
+        with self._lock:
+            boxes = self._box_changes()
         if fresh and self.on_calls is not None:
             self.on_calls(fresh)
+        if boxes and self.on_boxes is not None:
+            self.on_boxes(boxes)
         if self.on_change is not None:
             self.on_change()
 
@@ -253,9 +290,22 @@ class BoardCore:
 
     def press(self, press: Press) -> PressOutcome:
         """Acts on a press; never raises for what a box or the network does."""
+        with self._lock:
+            self._answering[press.counter] += 1
+        try:
+            return self._press(press)
+        finally:
+            with self._lock:
+                self._answering[press.counter] -= 1
+
+    def _press(self, press: Press) -> PressOutcome:
         counter = self.site.counter(press.counter)
         if counter is None:
-            log.warning("press at unknown counter %r ignored", press.counter)
+            self._unknown_counter.warning(
+                "press at unknown counter %r ignored (check the box's counter ids against the "
+                "site's counters)",
+                press.counter,
+            )
             return PressOutcome(press.counter, None, "", Reason.UNKNOWN_COUNTER)
         if press.action is Action.TRANSFER and self.site.service(press.service or "") is None:
             return self._outcome(press.counter, "", Reason.UNKNOWN_SERVICE)
@@ -367,7 +417,9 @@ class BoardCore:
     def _outcome(self, counter: str, by: str, error: Reason | None) -> PressOutcome:
         with self._lock:
             ticket = self._state.counter_ticket(counter)
-        return PressOutcome(counter, ticket.label if ticket else None, by, error)
+            label = ticket.label if ticket else None
+            self._boxes[counter] = label  # the answer tells the box
+        return PressOutcome(counter, label, by, error)
 
     # ---- what the screen shows ----------------------------------------------------------
     def _call_view(self, c: Call) -> CallView:
@@ -389,6 +441,12 @@ class BoardCore:
         with self._lock:
             return len(self._state.waiting(service, self.today()))
 
+    def next_ticket(self, counter: str) -> str | None:
+        """The ticket this board would call at ``counter`` now, from what it knows."""
+        with self._lock:
+            t = self._state.next_for(counter, self.today())
+        return t.label if t else None
+
     def counter_ticket(self, counter: str) -> str | None:
         with self._lock:
             t = self._state.counter_ticket(counter)
@@ -401,10 +459,14 @@ class BoardCore:
         with self._lock:
             state = self._state
             todays = [c for c in state.calls if self.site.day(c.at) == today]
-            latest = self._call_view(todays[-1]) if todays else None
+            # "Now calling" is the newest call still going on: not a ticket served, absent or
+            # transferred since, nor a call the fold overruled (it is not among the calls).
+            live = [c for c in todays if _calling(state, c)]
+            now_calling = live[-1] if live else None
+            latest = self._call_view(now_calling) if now_calling else None
             history: list[CallView] = []
-            seen = {todays[-1].ticket} if todays else set()
-            for c in reversed(todays[:-1]):
+            seen = {now_calling.ticket} if now_calling else set()
+            for c in reversed(todays):
                 if c.ticket in seen:
                     continue
                 seen.add(c.ticket)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 from config.display import DisplaySettings
 from config.loader import load_ready
+from tickets.stopping import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,8 @@ def prepare_kivy(settings: DisplaySettings) -> None:
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "pause_on_minimize", "0")
     Config.set("graphics", "resizable", "1")
-    if settings.fullscreen:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "show_cursor", "0")
-    else:
-        Config.set("graphics", "fullscreen", "0")
-        Config.set("graphics", "width", str(settings.window_size[0]))
-        Config.set("graphics", "height", str(settings.window_size[1]))
+    for key, value in settings.window_options().items():
+        Config.set("graphics", key, value)
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
@@ -65,7 +60,7 @@ def run_display(config: Path) -> int:
 
         Clock.schedule_once(lambda _dt: app.stop(), 0)
 
-    signal.signal(signal.SIGTERM, stop)
+    stop_on_signals(stop)  # SIGTERM (systemd), SIGINT, SIGHUP: whatever was inherited
     app.run()
     log.info("board stopped")
     return 0

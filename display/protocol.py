@@ -51,6 +51,8 @@ class Reason(StrEnum):
     """RECALL, DONE, ABSENT or TRANSFER while the counter has no ticket."""
     UNKNOWN_COUNTER = "UNKNOWNCOUNTER"
     UNKNOWN_SERVICE = "UNKNOWNSERVICE"
+    CLOSED_SERVICE = "CLOSEDSERVICE"
+    """TRANSFER to a service closed now, or that no open counter serves."""
     REFUSED = "REFUSED"
     """The server refused the action (e.g. the counter is closed there)."""
     BAD_LINE = "BADLINE"
@@ -91,16 +93,27 @@ class BadLine:
 Parsed = Press | Ping | Echo | BadLine
 
 
+_LEADING_COUNTER = re.compile(rb"^[ \t]*([A-Za-z0-9][A-Za-z0-9_.-]{0,62})[ \t]")
+
+
+def _leading_counter(raw: bytes) -> str | None:
+    """The counter a garbled line starts with (a counter id, then a space), if any: the box
+    that sent it gets its ``ERR BADLINE``."""
+    found = _LEADING_COUNTER.match(raw)
+    return found.group(1).decode("ascii").lower() if found else None
+
+
 def parse_line(raw: bytes) -> Parsed:
-    """Parses one line as received, without its line ending."""
+    """Parses one line as received, without its line ending (for a line over ``MAX_LINE``,
+    its beginning: ``LineSplitter`` keeps that much)."""
     if len(raw) > MAX_LINE:
-        return BadLine(f"line longer than {MAX_LINE} bytes")
+        return BadLine(f"line longer than {MAX_LINE} bytes", _leading_counter(raw))
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
-        return BadLine("not ASCII")
+        return BadLine("not ASCII", _leading_counter(raw))
     if not text.isprintable():
-        return BadLine("control characters")
+        return BadLine("control characters", _leading_counter(raw))
     words = text.split()
     if not words:
         return BadLine("empty line")
@@ -138,10 +151,10 @@ PONG = "PONG\n"
 
 
 class LineSplitter:
-    """Cuts a byte stream into lines; a line over :data:`MAX_LINE` is dropped whole.
+    """Cuts a byte stream into lines; of a line over :data:`MAX_LINE` only the beginning is
+    kept (``MAX_LINE + 1`` bytes: enough to name the counter, and too long to be a press).
 
-    ``feed`` returns the complete lines received so far (without their endings) and the
-    overlong ones as ``None`` so the caller can log them.
+    ``feed`` returns the lines completed so far, without their endings.
     """
 
     def __init__(self, limit: int = MAX_LINE) -> None:
@@ -149,13 +162,11 @@ class LineSplitter:
         self._buffer = bytearray()
         self._overflow = False
 
-    def feed(self, data: bytes) -> list[bytes | None]:
-        out: list[bytes | None] = []
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
         for chunk in re.split(rb"(\r\n|\r|\n)", data):
             if chunk in (b"\r\n", b"\r", b"\n"):
-                if self._overflow:
-                    out.append(None)
-                elif self._buffer:
+                if self._buffer:
                     out.append(bytes(self._buffer))
                 self._buffer.clear()
                 self._overflow = False
@@ -164,6 +175,6 @@ class LineSplitter:
                 continue
             self._buffer += chunk
             if len(self._buffer) > self._limit:
-                self._buffer.clear()
+                del self._buffer[self._limit + 1 :]
                 self._overflow = True
         return out

@@ -164,6 +164,7 @@ class Board:
         )
         core.on_calls = self._calls
         core.on_change = self._changed
+        core.on_boxes = self._boxes_changed
         self.core = core
         log.info("board showing site %s (%s)", site.id, site.name)
         self._changed()
@@ -231,9 +232,13 @@ class Board:
                 c.key, c.ticket, c.counter_id, c.counter_label, langs, a.templates
             )
             self.audio.announce(item)
-            # A call from the web console or another board: the counter's display follows.
-            current = core.counter_ticket(c.counter_id)
-            self.buttons.send(c.counter_id, show_line(c.counter_id, current))
+
+    def _boxes_changed(self, tickets: dict[str, str | None]) -> None:
+        """Counters whose ticket changed elsewhere (a call at the web console or another
+        board, a ticket served or transferred there, a call overruled): their displays
+        follow."""
+        for counter, ticket in tickets.items():
+            self.buttons.send(counter, show_line(counter, ticket))
 
     def _changed(self) -> None:
         if self.listener is not None:
@@ -357,6 +362,7 @@ def build_board(
                 timeout=peers.timeout_seconds,
                 keys_source=lambda: fetch_peer_keys(keys_client, settings.site),
                 keys_interval=peers.keys_interval_seconds,
+                max_backoff=peers.max_backoff_seconds,
                 on_events=board.on_sync_events,
             )
             board.workers.append(board.peers)

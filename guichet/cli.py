@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config.loader import ConfigError, GuichetSettings, load_model, load_settings, read_toml
+from tickets.stopping import stop_on_signals
 
 
 def _settings_class(data: dict[str, object]) -> type[GuichetSettings] | None:
@@ -169,11 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+OWN_SIGNAL_HANDLING = ("server", "kiosk", "display")
+"""Commands that stop cleanly on their own handlers (uvicorn's; the windows' UI loop); every
+other one stops on SIGINT, SIGTERM and SIGHUP by ``KeyboardInterrupt``."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cmd = args.command
     if cmd == "check-config":
         return check_config(args.file)
+    if cmd not in OWN_SIGNAL_HANDLING:
+        stop_on_signals()
     try:
         if cmd == "server":
             from server.main import run_server

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from tickets.stopping import die_with_parent
+
 EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "config" / "examples" / "site-townhall.toml"
 DEMO_AGENT = ("agent", "demo-agent")
 PREFERRED_PORTS = (8000, 9100)
@@ -30,8 +32,11 @@ DEMO_ADMIN = ("admin", "demo-admin")
 
 
 def free_port(preferred: int) -> int:
+    """``preferred`` when nothing listens there (a port left in TIME_WAIT by the previous run
+    counts as free: the server and the printer bind with SO_REUSEADDR), else any free port."""
     for port in (preferred, 0):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
@@ -135,7 +140,7 @@ class Site:
         (self.root / "kiosk.toml").write_text(
             f'role = "kiosk"\ndevice_id = "kiosk-entree"\n{common}'
             f'journal_path = "{self.root / "kiosk-journal.sqlite3"}"\n'
-            f"window_size = [1024, 600]\n"
+            f"window_position = {list(KIOSK_WINDOW[0])}\nwindow_size = {list(KIOSK_WINDOW[1])}\n"
             f'appointment_url = "{self.url}/rendez-vous"\n'
             f'[server]\nurl = "{self.url}"\ntoken = "{tokens.get("kiosk-entree", "")}"\n'
             f'[printer]\npaper_mm = 80\n[printer.transport]\nkind = "network"\n'
@@ -145,7 +150,7 @@ class Site:
         (self.root / "display.toml").write_text(
             f'role = "display"\ndevice_id = "board-salle"\n{common}'
             f'journal_path = "{self.root / "board-journal.sqlite3"}"\n'
-            f"window_size = [1280, 720]\n"
+            f"window_position = {list(BOARD_WINDOW[0])}\nwindow_size = {list(BOARD_WINDOW[1])}\n"
             f'message = "Bienvenue à la mairie · Welcome · Démonstration de Guichet"\n'
             f'[server]\nurl = "{self.url}"\ntoken = "{tokens.get("board-salle", "")}"\n'
             f"[buttons]\nvirtual = true\n",
@@ -154,8 +159,14 @@ class Site:
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         with (self.logs / f"{name}.log").open("ab") as log:
+            # Its own session (the terminal's Ctrl-C goes to the demo, which stops everything in
+            # order), and killed with the demo whatever kills it.
             proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         self.procs.append((name, proc))
         return proc
@@ -210,34 +221,75 @@ def running_site(root: Path, *, windows: bool) -> Iterator[Site]:
         site.stop()
 
 
+WINDOWS = ("kiosk", "display")
+KIOSK_WINDOW = ((0, 0), (1024, 600))
+BOARD_WINDOW = ((1034, 0), (1280, 720))
+"""Position and size of the demo's windows (pixels): side by side, so they do not overlap
+even without a window manager to move them."""
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+NO_DISPLAY = (
+    "guichet demo: no display (DISPLAY is not set), so the kiosk and board windows cannot be "
+    "shown.\nRun it on a desktop session, or under a virtual screen:\n"
+    '  xvfb-run -a -s "-screen 0 2400x800x24" guichet demo\n'
+    "or run the same site without windows, by simulated touches and presses:\n"
+    "  guichet demo --selftest"
+)
+
+
+def addresses(site: Site) -> str:
+    """What the demo prints once it runs: where each page and file is."""
+    return (
+        f"\nGuichet demo site is running.\n"
+        f"  server and web pages   {site.url}/\n"
+        f"  agent console          {site.url}/console  (user {DEMO_AGENT[0]}, "
+        f"password {DEMO_AGENT[1]})\n"
+        f"  administration         {site.url}/admin    (user {DEMO_ADMIN[0]}, "
+        f"password {DEMO_ADMIN[1]})\n"
+        f"  statistics             {site.url}/stats/mairie  (user {DEMO_ADMIN[0]})\n"
+        f"  live wait (public)     {site.url}/wait/mairie\n"
+        f"  follow my ticket       {site.url}/t/...  (the QR code of each printed ticket)\n"
+        f"  printed tickets (PNG)  {site.tickets_dir}\n"
+        f"  logs                   {site.logs}\n"
+        f"Touch a service on the kiosk window; on the board window press a counter digit,\n"
+        f"then N (next), R (recall), D (done), A (absent). Ctrl-C stops everything.\n"
+    )
+
+
+def watch(site: Site) -> int:
+    """Until a process of the site ends: a window closed (0) or anything that died (1)."""
+    while True:
+        for name, proc in site.procs:
+            code = proc.poll()
+            if code is None:
+                continue
+            log = site.logs / f"{name}.log"
+            if name in WINDOWS and code == 0:
+                print(f"The {name} window was closed: stopping the demo site.")
+                return 0
+            print(f"{name} stopped (exit code {code}; see {log}): stopping the demo site.")
+            return 1
+        time.sleep(0.5)
+
+
 def run_demo(root: Path, *, selftest: bool = False) -> int:
     if selftest:
         from guichet.selftest import run_selftest
 
         return run_selftest(root)
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
     with running_site(root, windows=True) as site:
         site.start("kiosk", site.cmd("kiosk", "--config", str(site.root / "kiosk.toml")))
         site.start("display", site.cmd("display", "--config", str(site.root / "display.toml")))
-        print(
-            f"\nGuichet demo site is running.\n"
-            f"  server and web pages   {site.url}/\n"
-            f"  agent console          {site.url}/console  (user {DEMO_AGENT[0]}, "
-            f"password {DEMO_AGENT[1]})\n"
-            f"  administration         {site.url}/admin    (user {DEMO_ADMIN[0]}, "
-            f"password {DEMO_ADMIN[1]})\n"
-            f"  printed tickets (PNG)  {site.tickets_dir}\n"
-            f"  logs                   {site.logs}\n"
-            f"Touch a service on the kiosk window; on the board window press a counter digit,\n"
-            f"then N (next), R (recall), D (done), A (absent). Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        print(addresses(site), flush=True)
         try:
-            while True:
-                for name, proc in site.procs:
-                    if proc.poll() is not None and name in ("server", "printer"):
-                        print(f"{name} stopped; see {site.logs / (name + '.log')}")
-                        return 1
-                time.sleep(1)
-        except KeyboardInterrupt:
-            print("\nStopping the demo site.")
+            return watch(site)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP (tickets.stopping)
+            print("\nStopping the demo site.", flush=True)
     return 0

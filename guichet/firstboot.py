@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -38,16 +37,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from config.loader import ConfigError, load_settings, read_toml
 
 ROLES = ("kiosk", "display", "server")
 STAMP = "etc/guichet/.boot-config.sha256"
 _HOSTNAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ApplyError(Exception):
@@ -56,61 +55,8 @@ class ApplyError(Exception):
 
 # ---- TOML output ----------------------------------------------------------------------------
 def dumps(data: dict[str, Any]) -> str:
-    """TOML text for what ``tomllib`` reads: tables, arrays of tables, strings, numbers,
-    booleans, dates and times, arrays. ``tomllib.loads(dumps(d)) == d``."""
-    out: list[str] = []
-    _table(data, [], out, header=None)
-    return "\n".join(out).strip("\n") + "\n"
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _table(data: dict[str, Any], path: list[str], out: list[str], header: str | None) -> None:
-    plain = {k: v for k, v in data.items() if not isinstance(v, dict) and not _is_table_array(v)}
-    if header is not None:
-        out.extend(["", header])
-    out.extend(f"{_key(k)} = {_value(v)}" for k, v in plain.items())
-    for k, v in data.items():
-        if isinstance(v, dict):
-            dotted = ".".join(_key(p) for p in [*path, k])
-            _table(v, [*path, k], out, header=f"[{dotted}]")
-        elif _is_table_array(v):
-            dotted = ".".join(_key(p) for p in [*path, k])
-            for item in v:
-                _table(item, [*path, k], out, header=f"[[{dotted}]]")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _string(key)
-
-
-def _string(text: str) -> str:
-    # JSON's escapes are TOML's, except that TOML also forbids a raw DEL character.
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return "nan"
-        if value in (float("inf"), float("-inf")):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+    """TOML text for what ``tomllib`` reads back equal: ``tomllib.loads(dumps(d)) == d``."""
+    return tomli_w.dumps(data)
 
 
 # ---- reading and checking the boot file -----------------------------------------------------

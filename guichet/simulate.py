@@ -15,6 +15,7 @@ Exit status: 0 when no check failed, 1 otherwise, 2 for a configuration it canno
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -48,6 +49,10 @@ def plan_faults(world: World, sched: Scheduler, start: float, end: float) -> Non
     for a, b in chaos.lan_cuts:
         sched.at(world.cfg.instant(a, tz), world.cut_lan)
         sched.at(world.cfg.instant(b, tz), world.heal_lan)
+    for name, periods in chaos.server_cuts.items():
+        for a, b in periods:
+            sched.at(world.cfg.instant(a, tz), functools.partial(world.cut_from_server, name))
+            sched.at(world.cfg.instant(b, tz), functools.partial(world.reconnect_to_server, name))
     for _ in range(chaos.kills):
         at = world.rng.uniform(start, end)
         name = world.rng.choice(world.names)
@@ -112,9 +117,11 @@ def summary(report: Report) -> str:
     lines = [
         f"tickets {f.get('tickets')} (orphans {f.get('orphans')}, refused {f.get('refused')}), "
         f"called {f.get('called')}, served {f.get('served')}, no-shows {f.get('no_shows')}, "
-        f"printed {f.get('printed')}, events {f.get('events')}, conflicts {f.get('conflicts')}",
+        f"printed {f.get('printed')}, events {f.get('events')}, conflicts {f.get('conflicts')}, "
+        f"FIFO inversions {f.get('fifo_inversions')}",
         f"faults: {faults.get('kills')} kills, {faults.get('restarts')} restarts, "
         f"{faults.get('server_stops')} server stops, {faults.get('lan_cuts')} LAN cuts, "
+        f"{faults.get('server_cuts')} devices cut from the server only, "
         f"skewed clocks {faults.get('skewed_devices')}",
         f"{report.checks} checks, {len(report.violations)} violations, "
         f"{f.get('real_seconds')} s real",

@@ -32,6 +32,7 @@ from kiosk.i18n import catalog_languages
 from kiosk.icons import KioskIcon
 from kiosk.runtime import KioskRuntime
 from kiosk.screens import KV_FILES, SCREENS
+from kiosk.speech import Speaker, Utterance
 from kiosk.widgets import KioskStaffDot, Translator
 from printer import FAULTS, STAFF_WARNINGS, PrinterState
 from tickets.sdnotify import Notifier
@@ -68,6 +69,8 @@ class KioskApp(App):
     """The priority reason chosen during this visit, or None."""
     busy = BooleanProperty(False)
     """A ticket is being issued: further taps on services are ignored."""
+    listening = BooleanProperty(False)
+    """The visitor pressed "Listen": each screen is read aloud as it appears."""
 
     def __init__(
         self, runtime: KioskRuntime, notifier: Notifier | None = None, **kwargs: Any
@@ -76,7 +79,10 @@ class KioskApp(App):
         self.runtime = runtime
         self.core = runtime.core
         self.notifier = notifier or Notifier()
-        self.title = "Guichet"
+        # Named after the device: the demo's (and a test bench's) windows are told apart.
+        self.title = f"Guichet kiosk {runtime.settings.device_id}"
+        self._printer_known = False
+        """Whether the printer has answered at least once (its "unknown" is then real)."""
         self.default_language = self._site_language()
         """The language each visit starts in: the site's first."""
         self.tr = Translator(self.default_language)
@@ -85,6 +91,8 @@ class KioskApp(App):
         self.dot: KioskStaffDot | None = None
         self.last_result: IssueResult | None = None
         self._events: list[Any] = []
+        self.speaker = Speaker()
+        self._sound: Any = None
         self._inactive_since = 0.0
 
     # ---- building -----------------------------------------------------------------------
@@ -132,6 +140,9 @@ class KioskApp(App):
             on_state=lambda st: Clock.schedule_once(lambda _dt: self._set_sync(st)),
             on_config=lambda site: Clock.schedule_once(lambda _dt: self._site_changed(site)),
         )
+        # Check-in: the day's appointments kept for offline use, and a serial scanner's codes
+        # printed as tickets (no screen of its own yet: the printed ticket is the answer).
+        self.runtime.start_appointments()
         interval = self.notifier.watchdog_interval()
         if interval is not None:
             Clock.schedule_interval(lambda _dt: self.notifier.watchdog(), interval)
@@ -139,6 +150,8 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.notifier.stopping()
+        self._stop_sound()
+        self.speaker.close()
 
     # ---- navigation ---------------------------------------------------------------------
     def screen(self, name: str) -> Any:
@@ -155,6 +168,8 @@ class KioskApp(App):
         if name in ("services", "priority"):
             self.refresh()
         self.sm.current = name
+        if self.listening:
+            Clock.schedule_once(self._speak_when_shown)
 
     def set_language(self, lang: str) -> None:
         self.tr.switch(lang)
@@ -165,6 +180,8 @@ class KioskApp(App):
         """Back to the idle screen, in the site's first language, without priority."""
         self.priority = None
         self.busy = False
+        self.listening = False
+        self._stop_sound()
         if self.sm is not None:
             self.screen("services").page = 0
         self.set_language(self.default_language)
@@ -199,6 +216,42 @@ class KioskApp(App):
             self.set_language(self.default_language)
         self.refresh()
 
+    # ---- reading aloud ------------------------------------------------------------------
+    def listen(self) -> None:
+        """The "Listen" button: reads this screen now, and the next ones as they appear."""
+        self.listening = True
+        self.speak()
+
+    def _speak_when_shown(self, _dt: float) -> None:
+        """Reads the screen once its transition has ended and it is laid out at its size."""
+        if self.sm is not None and self.sm.transition.is_active:
+            Clock.schedule_once(self._speak_when_shown, 0.05)
+            return
+        Clock.schedule_once(lambda _dt: self.speak(), 0.05)
+
+    def speak(self) -> None:
+        """Reads the current screen aloud (espeak-ng on the I/O worker, played here)."""
+        if self.sm is None:
+            return
+        text = self.screen(self.current).spoken()
+        if text:
+            self.in_worker(self.speaker.synthesise, self._play, text, self.lang)
+
+    def _play(self, said: Utterance) -> None:
+        from kivy.core.audio import SoundLoader
+
+        self._stop_sound()
+        if said.wav is None or not self.listening:
+            return
+        self._sound = SoundLoader.load(str(said.wav))
+        if self._sound is not None:
+            self._sound.play()
+
+    def _stop_sound(self) -> None:
+        if self._sound is not None:
+            self._sound.stop()
+            self._sound = None
+
     # ---- staff indicators ---------------------------------------------------------------
     def _set_sync(self, state: str) -> None:
         if str(state) != self.sync_state:
@@ -207,13 +260,17 @@ class KioskApp(App):
         self._update_dot()
 
     def _set_printer(self, state: PrinterState) -> None:
+        self._printer_known = True
         self.printer_state = state.value
         self._update_dot()
         if self.sm is not None:
             self.screen("services").update_banner()
 
     def printer_fault(self) -> bool:
-        return PrinterState(self.printer_state) in FAULTS - {PrinterState.UNKNOWN}
+        """Whether the printer cannot print: every fault, an unreadable status answer too (a
+        serial speed mismatch), but not the "unknown" of a printer not yet asked."""
+        state = PrinterState(self.printer_state)
+        return state in FAULTS and (state is not PrinterState.UNKNOWN or self._printer_known)
 
     def _update_dot(self) -> None:
         if self.dot is None:
@@ -221,7 +278,7 @@ class KioskApp(App):
         fill = self.sync_state if self.sync_state in ("online", "offline", "never") else "error"
         self.dot.fill = T.DOT[fill]
         state = PrinterState(self.printer_state)
-        if state in FAULTS - {PrinterState.UNKNOWN}:
+        if self.printer_fault():
             self.dot.ring = T.DOT["error"]
         elif state in STAFF_WARNINGS:
             self.dot.ring = T.DOT["offline"]
@@ -294,6 +351,22 @@ class KioskApp(App):
                 printed = core.print_ticket(issued)
                 Clock.schedule_once(lambda _dt: self._printed(printed))
                 self.runtime.wake_sync()
+
+        self.in_worker(job, failed=self._issue_failed)
+
+    def reprint(self) -> None:
+        """Prints the ticket whose print just failed again (the fault screen's button): the
+        same number, never a second ticket for the same person."""
+        result = self.last_result
+        if self.busy or result is None or result.ticket is None or result.printed:
+            return
+        self.busy = True
+        issued, core = result.ticket, self.core
+        self.screen("ticket").show_number(result)
+
+        def job() -> None:
+            printed = core.reprint(issued)
+            Clock.schedule_once(lambda _dt: self._printed(printed))
 
         self.in_worker(job, failed=self._issue_failed)
 

@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +34,7 @@ from kiosk.i18n import Texts
 from kiosk.quiet import arrival_window, quietest_slot, slots
 from printer import CAN_PRINT, PrinterState, PrinterStatus, TicketContent
 from tickets.events import Event
+from tickets.journal import PrintState
 from tickets.model import Service, Site
 from tickets.numbering import NumbersExhausted
 from tickets.queue import QueueState, TicketStatus
@@ -193,9 +194,12 @@ class KioskCore:
             return WaitEstimate(ahead, state.estimate_wait(service_id, ahead))
 
     def status(self, service_id: str, priority: str | None = None) -> ServiceStatus:
+        """The service as the person choosing sees it: with a priority reason, the state and
+        wait of a priority ticket (a service that takes no priority gives a standard one)."""
         service = self._site.service(service_id)
         if service is None:
             raise KeyError(f"unknown service {service_id!r}")
+        priority = self.effective_priority(service, priority)
         now = self.now_local()
         wait = self.estimate(service_id, priority)
         closes = service.closes_at(now)
@@ -209,8 +213,15 @@ class KioskCore:
         long_wait = wait.seconds > self.settings.long_wait_minutes * 60
         return ServiceStatus(service, availability, wait, closes, nxt, long_wait)
 
-    def statuses(self) -> list[ServiceStatus]:
-        return [self.status(s.id) for s in self._site.services]
+    def statuses(self, priority: str | None = None) -> list[ServiceStatus]:
+        return [self.status(s.id, priority) for s in self._site.services]
+
+    def effective_priority(self, service: Service, priority: str | None) -> str | None:
+        """The priority a ticket of ``service`` gets: none where the service or the site does
+        not take the reason."""
+        if service.priority_allowed and priority in self._site.priority_reasons:
+            return priority
+        return None
 
     def priority_reasons(self) -> tuple[str, ...]:
         return self._site.priority_reasons
@@ -241,16 +252,18 @@ class KioskCore:
 
     # ---- issuing and printing (the I/O worker thread) -----------------------------------
     def take_number(
-        self, service_id: str, priority: str | None, lang: str
+        self,
+        service_id: str,
+        priority: str | None,
+        lang: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[IssueResult, IssuedTicket | None]:
-        """Rules, then the journal: the ticket exists (print state "pending") on return."""
+        """Rules, then the journal: the ticket exists (print state "pending") on return.
+        ``extra``: payload fields of a checked-in appointment (``kiosk.checkin``)."""
         status = self.status(service_id, priority)
         if not status.can_issue:
             return IssueResult(Outcome.REFUSED, status=status), None
-        if priority is not None and not (
-            status.service.priority_allowed and priority in self._site.priority_reasons
-        ):
-            priority = None
+        priority = self.effective_priority(status.service, priority)
         issued_at = self.clock()  # printed on the ticket: the device's corrected time
         try:
             event, source = self.journal.issue_ticket(
@@ -259,6 +272,7 @@ class KioskCore:
                 priority=priority,
                 lang=lang,
                 prefix=status.service.prefix,
+                extra=extra,
             )
         except NumbersExhausted:
             log.error("no number left for %s: lease and offline range used up", service_id)
@@ -284,8 +298,10 @@ class KioskCore:
         )
         return IssueResult(Outcome.PRINTED, issued, status=status), issued
 
-    def print_ticket(self, issued: IssuedTicket) -> IssueResult:
-        """Prints a journaled ticket; marks it printed or failed in the journal."""
+    def print_ticket(self, issued: IssuedTicket, *, reprint: bool = False) -> IssueResult:
+        """Prints a journaled ticket; marks it printed or failed in the journal. ``reprint``:
+        the same ticket again, after its print failed (marked as a copy: part of the first
+        may have come out)."""
         names = self._site.languages
         other = next((lang for lang in names if lang != issued.lang), None)
         second = issued.service.names.get(other) if other else None
@@ -301,6 +317,7 @@ class KioskCore:
             service_name_2=second if second != issued.service.name(issued.lang) else None,
             priority=Texts(issued.lang)._("Priority ticket") if issued.priority else None,
             lang=issued.lang,
+            reprint=reprint,
         )
         try:
             result = self.printer.print_ticket(content)
@@ -315,6 +332,14 @@ class KioskCore:
             log.warning("ticket %s not printed: printer %s", issued.label, result.state)
         outcome = Outcome.PRINTED if printed else Outcome.PRINT_FAILED
         return IssueResult(outcome, issued, result)
+
+    def reprint(self, issued: IssuedTicket) -> IssueResult:
+        """Prints again a ticket whose print failed, at the person's request: the same number,
+        not a new ticket (a new one would queue them behind their own first ticket)."""
+        if self.journal.print_state(issued.ticket) is not PrintState.FAILED:
+            raise ValueError(f"ticket {issued.label} is not a failed print")
+        log.info("ticket %s printed again at the visitor's request", issued.label)
+        return self.print_ticket(issued, reprint=True)
 
     def issue(self, service_id: str, priority: str | None = None, lang: str = "fr") -> IssueResult:
         """The whole of it: rules, journal, printer."""
@@ -339,13 +364,23 @@ class KioskCore:
         return result
 
     def fail_interrupted_prints(self) -> list[str]:
-        """At start-up: tickets journaled but never printed (power cut while printing) are
-        marked failed, never printed late for someone who has gone."""
+        """At start-up: tickets journaled but not marked printed (power cut or kill while
+        printing) are marked failed, never printed late for someone who has gone. Their paper
+        may be whole, cut off or missing: the next ticket starts with a feed and a cut."""
         pending = self.journal.pending_prints()
         for ticket in pending:
             self.journal.set_print_state(ticket, "failed")
         if pending:
-            log.warning("%d ticket(s) interrupted before printing marked failed", len(pending))
+            self.printer.partial = True
+            with self._lock:
+                known = self._queue().tickets
+                labels = [known[t].label if t in known else t for t in pending]
+            log.warning(
+                "%d ticket(s) interrupted while printing (%s) marked failed: the paper may be "
+                "incomplete",
+                len(pending),
+                ", ".join(labels),
+            )
         return pending
 
     @property

@@ -204,6 +204,15 @@ def _next(p: _Pen) -> None:
     p.box(0.1, 0.4, 0.5, 0.2)
 
 
+def _sound(p: _Pen) -> None:
+    p.ink()
+    p.box(0.1, 0.36, 0.18, 0.28)
+    p.tri(0.22, 0.5, 0.5, 0.84, 0.5, 0.16)
+    p.box(0.22, 0.36, 0.12, 0.28)
+    p.line(0.62, 0.36, 0.68, 0.5, 0.62, 0.64, width=0.06)
+    p.line(0.74, 0.24, 0.86, 0.5, 0.74, 0.76, width=0.06)
+
+
 ICONS: dict[str, Draw] = {
     "family": _family,
     "passport": _passport,
@@ -222,6 +231,7 @@ ICONS: dict[str, Draw] = {
     "priority": _priority,
     "back": _back,
     "next": _next,
+    "sound": _sound,
 }
 
 

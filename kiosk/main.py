@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 from pathlib import Path
 
 from config.kiosk import KioskSettings
 from config.loader import load_ready
+from tickets.stopping import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,8 @@ def prepare_kivy(settings: KioskSettings, kivy_home: Path | None = None) -> None
     Config.set("kivy", "keyboard_mode", "system")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("graphics", "resizable", "0")
-    if settings.fullscreen:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "show_cursor", "0")
-    else:
-        Config.set("graphics", "fullscreen", "0")
-        Config.set("graphics", "width", str(settings.window_size[0]))
-        Config.set("graphics", "height", str(settings.window_size[1]))
+    for key, value in settings.window_options().items():
+        Config.set("graphics", key, value)
 
 
 def run_kiosk(config: Path) -> int:
@@ -63,7 +58,7 @@ def run_kiosk(config: Path) -> int:
     def stop(_signum: int, _frame: object) -> None:  # systemd's SIGTERM: close cleanly
         Clock.schedule_once(lambda _dt: app.stop())
 
-    signal.signal(signal.SIGTERM, stop)
+    stop_on_signals(stop)  # SIGTERM (systemd), SIGINT, SIGHUP: whatever was inherited
     try:
         app.run()
     finally:

@@ -5,6 +5,11 @@ Status check (``DLE EOT``, all questions within one ``status_timeout_seconds`` d
 1 (printer status) first; when the printer is off line, 2 (why: cover open, paper end, error)
 and, for an error, 3 (which error); when it is on line, 4 (paper roll sensors: near end, end).
 No answer in time is OFFLINE; an answer without the fixed status bits is UNKNOWN.
+
+A connection kept from an earlier check that fails (the printer was restarted, a cable
+re-plugged) is reopened once before the printer is declared off line. A ticket whose sending
+failed half-way leaves a stub in the printer: the next ticket starts with a feed and a cut
+(``CLEAR_PARTIAL``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from printer.status import (
     paper_sensor,
     printer_offline,
 )
-from printer.ticket import TicketContent, render_ticket
+from printer.ticket import CLEAR_PARTIAL, TicketContent, render_ticket
 from printer.transports.base import Deadline, Link, LinkError
 
 if TYPE_CHECKING:
@@ -41,6 +46,10 @@ log = logging.getLogger(__name__)
 
 
 class TicketPrinter(Protocol):
+    partial: bool
+    """The last ticket may have been cut off mid-way: the next one starts with a feed and a
+    cut. Set by the printer when a sending fails, and by the kiosk when it stopped mid-ticket."""
+
     def status(self) -> PrinterStatus:
         """The printer's state now; returns within the status timeout."""
         ...
@@ -72,6 +81,11 @@ class EscposPrinter:
         self.logo = logo
         self._lock = threading.Lock()
         self._last: PrinterState | None = None
+        self._connected = False
+        """Whether the link was left open by the last check (it may have died since)."""
+        self.partial = False
+        """Whether the last ticket may have been cut off mid-way (its sending failed, or the
+        kiosk stopped while it printed): the next ticket clears it first."""
 
     @property
     def device(self) -> str:
@@ -96,22 +110,45 @@ class EscposPrinter:
                 log.warning("ticket %s not printed: %s", content.label, before.detail)
                 return before
             data = render_ticket(content, self.settings.paper_mm, logo=self.logo)
+            if self.partial:
+                log.info("clearing the stub of an interrupted ticket before %s", content.label)
+                data = CLEAR_PARTIAL + data
             try:
                 self.link.write(data, self.settings.timeout_seconds)
             except LinkError as exc:
+                self._disconnect()
+                self.partial = True
                 log.warning("ticket %s not printed: %s", content.label, exc.status.detail)
                 return self._noted(exc.status)
-            return self._noted(self._check())
+            # On the same connection: a new one could not tell whether this ticket got through.
+            after = self._check_once()
+            self.partial = after.state is PrinterState.OFFLINE
+            return self._noted(after)
 
     def close(self) -> None:
         with self._lock:
-            self.link.close()
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        self._connected = False
+        self.link.close()
 
     def _check(self) -> PrinterStatus:
+        kept = self._connected
+        status = self._check_once()
+        if kept and status.state is PrinterState.OFFLINE:
+            # The connection kept since the last check died meanwhile (a restarted printer,
+            # a re-plugged cable): a new one may well work.
+            log.info("printer %s: %s; reconnecting", self.device, status.detail)
+            status = self._check_once()
+        return status
+
+    def _check_once(self) -> PrinterStatus:
         seconds = self.settings.status_timeout_seconds
         deadline = Deadline(seconds)
         try:
             self.link.open(deadline.left() or 0.001)
+            self._connected = True
             if not (self.settings.status_queries and self.link.can_answer):
                 return PrinterStatus(
                     PrinterState.READY,
@@ -129,10 +166,10 @@ class EscposPrinter:
                 return status
             return paper_sensor(self._ask(REQUEST_PAPER, deadline), self.device)
         except _NoAnswer:
-            self.link.close()  # reopen next time: a switched-off printer may come back
+            self._disconnect()  # reopen next time: a switched-off printer may come back
             return no_answer(self.device, seconds)
         except LinkError as exc:
-            self.link.close()
+            self._disconnect()
             return exc.status
 
     def _ask(self, request: bytes, deadline: Deadline) -> int:

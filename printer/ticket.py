@@ -87,6 +87,8 @@ _WORDS = {
         "reprint": "DUPLICATA",
         "follow": "Suivez votre ticket",
         "less_than_a_minute": "moins d'1 min",
+        "colon": " : ",
+        "next": "Asseyez-vous et regardez l'écran. Votre numéro y sera affiché et annoncé.",
     },
     "en": {
         "ahead": "People ahead of you",
@@ -94,6 +96,10 @@ _WORDS = {
         "reprint": "REPRINT",
         "follow": "Follow your ticket",
         "less_than_a_minute": "under 1 min",
+        "colon": ": ",
+        "next": (
+            "Please take a seat and watch the screen. Your number will be shown and called out."
+        ),
     },
 }
 
@@ -187,6 +193,13 @@ def _size(width: int, height: int) -> dict[str, Any]:
     return {"custom_size": True, "width": width, "height": height}
 
 
+CLEAR_PARTIAL = b"\x1b@" + b"\x1bd\x04" + b"\x1dVB\x00"
+"""Sent before a ticket when the previous one was cut off mid-way (the connection dropped):
+``ESC @`` (forget any half-received command and styles), feed 4 lines, then ``GS V 66 0``
+(feed to the cutter and cut), so the stub of the broken ticket leaves the printer on its own
+and the next ticket starts on clean paper."""
+
+
 def render_ticket(
     content: TicketContent, paper_mm: int, *, logo: Image.Image | None = None
 ) -> bytes:
@@ -194,7 +207,8 @@ def render_ticket(
 
     Layout, centred: logo, site name, DUPLICATA, service (and its second-language line), the
     number as large as the line allows (up to 8x8 via ``GS !``), priority, people ahead and
-    estimated wait, the QR code of ``follow_url`` (native ``GS ( k``, model 2), date and time,
+    estimated wait, what happens next (sit down, watch the screen), the QR code of
+    ``follow_url`` (native ``GS ( k``, model 2), date and time,
     footer; then a feed and a partial cut.
     """
     from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
@@ -244,9 +258,12 @@ def render_ticket(
     style(False, 1, 1)  # some printers feed a blank line as tall as the current size
     p.ln()
 
-    lines(f"{w['ahead']} : {max(0, content.people_ahead)}", 1)
+    lines(f"{w['ahead']}{w['colon']}{max(0, content.people_ahead)}", 1)
     if content.wait_minutes is not None:
-        lines(f"{w['wait']} : {format_wait(content.wait_minutes, content.lang)}", 1, bold=True)
+        wait = format_wait(content.wait_minutes, content.lang)
+        lines(f"{w['wait']}{w['colon']}{wait}", 1, bold=True)
+    p.ln()
+    lines(w["next"], 1)
 
     url = "".join(ch for ch in content.follow_url if ch.isprintable() and not ch.isspace())
     if url:

@@ -8,7 +8,8 @@ up to its cut, to ``NNNN-LABEL.png`` (plus ``NNNN-LABEL.txt``, the text it print
 
 ``simulate(fault)`` switches on a fault, as the cover switch or the paper sensor would:
 ``"paper_near_end"`` (still prints), ``"paper_out"``, ``"cover_open"``, ``"error"`` (cutter
-jammed) and ``"no_answer"`` (no status answers: a hung printer). While a fault stops printing,
+jammed), ``"no_answer"`` (no status answers: a hung printer) and ``"garbled"`` (answers that
+are no status byte, as through a serial line at the wrong speed). While a fault stops printing,
 received tickets are held and come out when it clears, as on a real printer.
 """
 
@@ -33,7 +34,7 @@ from printer.ticket_png import render_png
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("paper_near_end", "paper_out", "cover_open", "error", "no_answer")
+FAULTS = ("paper_near_end", "paper_out", "cover_open", "error", "no_answer", "garbled")
 
 # DLE EOT answers (Epson): bits 1 and 4 always set.
 _ONLINE, _OFFLINE = 0x12, 0x1A
@@ -190,6 +191,8 @@ class VirtualPrinter:
         """The answer to DLE EOT ``n`` in the current state; None when it does not answer."""
         if self.fault == "no_answer" or n not in (1, 2, 3, 4):
             return None
+        if self.fault == "garbled":
+            return 0x00
         return _STATUS[self.fault][n]
 
     def _holding(self) -> bool:

@@ -34,7 +34,7 @@ from server.states import window_floor
 from server.sync import take_number
 from server.views import ticket_view
 from tickets.events import Event, EventKind, new_event
-from tickets.press import CounterAction, plan
+from tickets.press import CounterAction, Refusal, plan
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,14 @@ def _after_commit(ctx: ServerContext, loaded: LoadedSite, stored: list[Event]) -
 def _view_of(ctx: ServerContext, loaded: LoadedSite, ticket: str | None) -> TicketView | None:
     if ticket is None:
         return None
-    with db.read(ctx.engine) as conn, ctx.states.hold(conn, loaded, ctx.now()) as state:
+    with db.read(ctx.engine) as conn:
+        return _ticket_view(ctx, conn, loaded, ticket)
+
+
+def _ticket_view(
+    ctx: ServerContext, conn: Connection, loaded: LoadedSite, ticket: str
+) -> TicketView | None:
+    with ctx.states.hold(conn, loaded, ctx.now()) as state:
         t = state.tickets.get(ticket)
         return ticket_view(state, t) if t is not None else None
 
@@ -104,7 +111,7 @@ def counter_action(
             raise not_found(f"counter {counter_id!r} of site {site_id!r}")
         if service is not None and loaded.site.service(service) is None:
             raise invalid(f"unknown service {service!r}", field="service")
-        with ctx.states.hold(conn, loaded, now) as state:
+        with ctx.states.hold(conn, loaded, now, row.last_seq) as state:
             decided = state.press_events(press) if press is not None else []
             if decided:
                 ticket_id = next((e.ticket for e in reversed(decided) if e.ticket), None)
@@ -114,6 +121,11 @@ def counter_action(
             else:
                 day, _floor = window_floor(loaded, now)
                 planned = plan(state, counter_id, action, day, service, now)
+                if planned.refusal is Refusal.CLOSED_SERVICE:
+                    raise invalid(
+                        f"service {service!r} is closed now or no open counter serves it",
+                        field="service",
+                    )
                 ticket_id = planned.ticket.id if planned.ticket else None
                 if state.last_hlc is not None:
                     ctx.clock.receive(state.last_hlc)
@@ -147,11 +159,13 @@ def counter_action(
             ]
             stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, events), now)
             answered = stored
-        issued = _issued_event(conn, site_id, answered)
+    # The decision is committed and the site's lock released: what the answer shows is read
+    # after, without holding up the next action of the site.
     _after_commit(ctx, loaded, stored)
-    return ActionResult(
-        ticket=_view_of(ctx, loaded, ticket_id), events=_events_out(answered), issued=issued
-    )
+    with db.read(ctx.engine) as conn:
+        issued = _issued_event(conn, site_id, answered)
+        view = _ticket_view(ctx, conn, loaded, ticket_id) if ticket_id is not None else None
+    return ActionResult(ticket=view, events=_events_out(answered), issued=issued)
 
 
 def issue_ticket(
@@ -189,7 +203,7 @@ def issue_ticket(
             )
         # The clock moves past every event of the site, whichever process stored it, so a
         # ticket issued here never takes the place of one issued before it elsewhere.
-        with ctx.states.hold(conn, loaded, now) as state:
+        with ctx.states.hold(conn, loaded, now, row.last_seq) as state:
             if state.last_hlc is not None:
                 ctx.clock.receive(state.last_hlc)
         day, _floor = window_floor(loaded, now)

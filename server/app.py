@@ -19,9 +19,12 @@ from starlette.concurrency import run_in_threadpool
 
 from config.server import ServerSettings
 from server.api import appointments, public, sites, stream, sync
+from server.appointments.messages import Messenger
+from server.appointments.reminders import ReminderLoop
 from server.context import ServerContext
 from server.db import REQUEST_THREADS, SYNC_THREADS, create_db_engine, is_sqlite
 from server.errors import BodyLimit, install_handlers
+from server.indicators import IndicatorCache
 from server.notify import LocalNotifier, Notifier, PgNotifier
 from server.startup import Prepared, prepare
 from server.web import register_web
@@ -36,6 +39,8 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     engine = create_db_engine(settings.database_url)
     notifier: Notifier = LocalNotifier() if is_sqlite(engine) else PgNotifier(settings.database_url)
     ctx = ServerContext(settings=settings, engine=engine, notifier=notifier)
+    messenger = ctx.messages = Messenger(settings.messages, settings.public_url)
+    reminders = ReminderLoop(engine, ctx.sites, messenger, ctx.now)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,9 +53,12 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         ctx.notifier.start(asyncio.get_running_loop())
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         app.state.sync_limiter = CapacityLimiter(SYNC_THREADS)
+        reminders.start()
         try:
             yield
         finally:
+            reminders.close()
+            messenger.close()
             ctx.notifier.close()
             ctx.engine.dispose()
 
@@ -65,6 +73,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.indicators = IndicatorCache()
     install_handlers(app)
     # Inside the body limit (the last added runs first): syncs are answered before routing.
     app.add_middleware(sync.SyncFastPath, path=API + sync.PATH)

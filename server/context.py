@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from config.server import ServerSettings
+from server.appointments.messages import Messenger
 from server.notify import LocalNotifier, Notifier
 from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
 from tickets.events import Event
-from tickets.hlc import HybridClock
+from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock
 from tickets.signing import server_site_key, signed
 
 SERVER_NODE = "server"
@@ -28,7 +29,9 @@ SERVER_NODE = "server"
 class ServerContext:
     settings: ServerSettings
     engine: Engine
-    clock: HybridClock = field(default_factory=lambda: HybridClock(SERVER_NODE))
+    clock: HybridClock = field(
+        default_factory=lambda: HybridClock(SERVER_NODE, max_ahead=MAX_DRIFT_SECONDS)
+    )
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)
@@ -37,6 +40,8 @@ class ServerContext:
     schema_version: int = 0
     keepalive_seconds: float = 15.0
     """Idle time after which an SSE stream sends a comment line (seconds)."""
+    messages: Messenger | None = None
+    """Sends the appointments' e-mails and text messages (None: none are sent)."""
     wall: Callable[[], float] = time.time
     """The server's wall clock (seconds since the epoch); the site simulator runs the server
     on simulated time by setting it (with ``clock``)."""

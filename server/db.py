@@ -165,13 +165,12 @@ def write_one(engine: Engine) -> Iterator[Connection]:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def lock_site(conn: Connection, site: str) -> sa.Row[Any] | None:
+def lock_site(conn: Connection, site: str) -> Any:
     """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
     returns its row, or None when the site does not exist."""
-    q = sa.select(schema.sites).where(schema.sites.c.id == site)
-    if not is_sqlite(conn.engine):
-        q = q.with_for_update()
-    return conn.execute(q).first()
+    query = _SITE_ROW if is_sqlite(conn.engine) else _LOCK_SITE
+    rows = query.rows(conn, {"site": site})
+    return rows[0] if rows else None
 
 
 def insert(conn: Connection, table: sa.Table) -> Any:
@@ -248,3 +247,9 @@ class _Compiled:
             make([v if f is None else f(v) for f, v in zip(processors, r, strict=True)])
             for r in fetched
         ]
+
+
+_SITE_ROW = DriverQuery(sa.select(schema.sites).where(schema.sites.c.id == sa.bindparam("site")))
+_LOCK_SITE = DriverQuery(
+    sa.select(schema.sites).where(schema.sites.c.id == sa.bindparam("site")).with_for_update()
+)

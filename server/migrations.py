@@ -86,6 +86,19 @@ def _appointments(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.appointments])
 
 
+def _restamps_and_lease_requests(conn: Connection) -> None:
+    _add_column(conn, schema.events, "original_hlc")
+    _add_column(conn, schema.leases, "request")
+
+
+def _reminded_at(conn: Connection) -> None:
+    _add_column(conn, schema.appointments, "reminded_at")
+
+
+def _feedback(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.feedback])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
@@ -94,6 +107,9 @@ STEPS: tuple[Step, ...] = (
     Step(5, "administrators given no site become administrators of every site", _superadmins),
     Step(6, "events' author signatures", _signatures),
     Step(7, "appointments, at most one per place of a slot", _appointments),
+    Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
+    Step(9, "appointments' reminders sent", _reminded_at),
+    Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
 )
 
 

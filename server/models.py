@@ -46,6 +46,13 @@ class EventIn(_In):
     hlc: str = Field(pattern=HLC_RE, max_length=96, description="Hybrid logical clock value.")
     wall_time: Finite = Field(ge=0, le=1e11, description="Device wall clock (epoch seconds).")
     data: dict[str, Any] = Field(description="Payload; fields depend on the kind.")
+    original_hlc: str | None = Field(
+        default=None,
+        pattern=HLC_RE,
+        max_length=96,
+        description="The author's stamp of an event a device re-stamped at receipt (a copy "
+        "learnt from a peer): the server reads the event with this stamp.",
+    )
     seq: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Ignored on upload.")
     received_at: Finite | None = Field(default=None, description="Ignored on upload.")
     sig: str | None = Field(
@@ -68,6 +75,11 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     seq: int
     received_at: float
+    original_hlc: str | None = Field(
+        default=None,
+        description="Present when the server re-stamped the event at receipt: the stamp its "
+        "author gave it, which could not be a time (``hlc`` is where it stands).",
+    )
     sig: str | None = Field(
         default=None, description="Its author's signature; null for events stored unsigned."
     )
@@ -76,6 +88,12 @@ class EventOut(BaseModel):
 class LeaseRequest(_In):
     service: Ident
     day: date = Field(description="Site-local day the numbers are for (ISO date).")
+    request: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The device's id for this request, the same until it holds the block: "
+        "a request the server already granted (its answer was lost) gets the same block.",
+    )
 
 
 class LeaseOut(BaseModel):
@@ -83,6 +101,7 @@ class LeaseOut(BaseModel):
     day: date
     start: int
     end: int = Field(description="Inclusive.")
+    request: str | None = Field(default=None, description="The request's id, when it had one.")
 
 
 MAX_CLOCK_OFFSET = 1e11
@@ -181,8 +200,17 @@ class TicketView(BaseModel):
     recalls: int
     transfers: int
     conflict: bool
+    misdated: bool = Field(
+        default=False,
+        description="Numbered for another day than the one it was issued on (its kiosk's "
+        "clock was wrong): it belongs to ``day``, the day it was issued on.",
+    )
     people_ahead: int | None = None
     estimated_wait_seconds: float | None = None
+    appointment_at: float | None = Field(
+        default=None, description="A checked-in appointment's time (epoch seconds); else null."
+    )
+    note: str = Field(default="", description="Reception's note for the counter agent.")
 
 
 class ActionResult(BaseModel):
@@ -313,6 +341,53 @@ class PublicWait(BaseModel):
     name: str
     server_time: float
     services: list[PublicService]
+
+
+class IndicatorFigures(BaseModel):
+    """Waiting figures of a month, per passage (docs/statistics.md)."""
+
+    passages: int = Field(description="Visits to the service's queue (transfers in included).")
+    waits: int = Field(description="Waits measured (visitors called).")
+    waiting_p50_seconds: float | None = Field(description="Median wait.")
+    waiting_p90_seconds: float | None = Field(description="90th-percentile wait.")
+    share_waited_15_min: float | None = Field(description="Share of waits of 15 min or less.")
+
+
+class ServiceIndicators(IndicatorFigures):
+    id: str
+    names: dict[str, str]
+    satisfaction_answers: int = Field(
+        default=0, description='Answers to "How was your visit?" for the month\'s tickets.'
+    )
+    satisfaction_good_share: float | None = Field(
+        default=None, description='Share of those answers "good" (0 to 1); null: no answer.'
+    )
+
+
+class HourIndicator(BaseModel):
+    hour: int = Field(description="Site-local hour of the day (9: from 9:00 to 10:00).")
+    arrivals: int = Field(description="Tickets issued in that hour over the month.")
+    arrivals_per_day: float = Field(description="arrivals / days_open.")
+
+
+class PublicIndicators(BaseModel):
+    """A site's service commitments for one month: what a town publishes."""
+
+    site: str
+    name: str
+    month: str = Field(description="YYYY-MM, site-local.")
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    days_open: int = Field(description="Days of the month with at least one ticket.")
+    tickets: int = Field(description="Tickets issued (each visitor once).")
+    site_figures: IndicatorFigures = Field(alias="whole_site")
+    services: list[ServiceIndicators]
+    busiest_hours: list[HourIndicator] = Field(description="Up to 3, busiest first.")
+    quietest_hours: list[HourIndicator] = Field(
+        description="Up to 3 of the opening hours, quietest first."
+    )
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
 class PublicTicket(BaseModel):

@@ -43,6 +43,14 @@ def announce(conn: Connection, site: str, seq: int) -> None:
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {seq}")))
 
 
+def announcing(conn: Connection, update: sa.Update, site: str, seq: int) -> sa.Update:
+    """``update`` (of the site's row) that also announces like ``announce``, in the same
+    statement on PostgreSQL: one round trip less under the site's lock."""
+    if conn.dialect.name == "postgresql":
+        return update.returning(sa.func.pg_notify(CHANNEL, f"{site} {seq}"))
+    return update
+
+
 class Subscription(Protocol):
     def arm(self) -> None:
         """Forgets past wake-ups; call before reading the table."""
@@ -189,6 +197,8 @@ class PgNotifier(LocalNotifier):
         self.retry_seconds = retry_seconds
         self.listening = threading.Event()
         """Set while the listening connection is up (tests and the readiness probe)."""
+        self.polls = 0
+        """Fallback polls made so far (tests wait on it rather than for a while)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -273,8 +283,8 @@ class PgNotifier(LocalNotifier):
     def _poll(self, conn: Any) -> None:
         """Wakes the subscribed sites whose ``last_seq`` is not what was last announced."""
         sites = self.subscribed_sites()
-        if not sites:
-            return
-        rows = conn.execute("SELECT id, last_seq FROM sites WHERE id = ANY(%s)", (sites,))
-        for site, seq in rows.fetchall():
-            self.deliver(site, int(seq), changed_only=True)
+        if sites:
+            rows = conn.execute("SELECT id, last_seq FROM sites WHERE id = ANY(%s)", (sites,))
+            for site, seq in rows.fetchall():
+                self.deliver(site, int(seq), changed_only=True)
+        self.polls += 1

@@ -44,6 +44,9 @@ events = sa.Table(
     # When the event happened on the server's clock: its wall time corrected by the device's
     # clock error measured at the sync that brought it (NULL: not measured; its clock stands).
     sa.Column("occurred_at", sa.Float(53), nullable=True),
+    # The stamp its author gave it, when the server re-stamped it at receipt (NULL: ``hlc`` is
+    # the author's): a stamp that cannot be a time (docs/architecture.md, "Time").
+    sa.Column("original_hlc", sa.String(96), nullable=True),
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
     # Its author's signature (tickets.signing; NULL for events stored unsigned).
@@ -80,6 +83,9 @@ leases = sa.Table(
     sa.Column("start", sa.Integer, nullable=False),
     sa.Column("end", sa.Integer, nullable=False),
     sa.Column("granted_at", sa.Float(53), nullable=False),
+    # The device's id for the request (NULL: a device that sends none): the same request
+    # again (its answer lost) is answered with the same block.
+    sa.Column("request", sa.String(64), nullable=True),
     sa.PrimaryKeyConstraint("site", "service", "day", "start"),
 )
 
@@ -171,8 +177,27 @@ appointments = sa.Table(
     sa.Column("ticket", sa.String(128), nullable=True),
     sa.Column("created_at", sa.Float(53), nullable=False),
     sa.Column("updated_at", sa.Float(53), nullable=False),
+    # When the reminder of the day before was sent (NULL: not yet); one process sends it.
+    sa.Column("reminded_at", sa.Float(53), nullable=True),
     sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
     sa.UniqueConstraint("site", "code", name="appointments_site_code"),
     sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),
     sa.Index("appointments_site_day", "site", "day"),
+)
+
+# "How was your visit?": one answer per ticket (the follow page or the counter's tablet), the last
+# one kept. Nothing personal: the ticket's id, its service and day, the answer and where from.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("ticket", sa.String(128), primary_key=True),
+    sa.Column("service", sa.String(63), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    # 1 not good, 2 so-so, 3 good.
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    # phone (the follow page) or counter (the tablet at the counter).
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("at", sa.Float(53), nullable=False),
+    sa.Index("feedback_site_day", "site", "day"),
 )

@@ -56,17 +56,21 @@ class QueueStates:
             return self._entries.setdefault(site, _Entry())
 
     @contextmanager
-    def hold(self, conn: Connection, loaded: LoadedSite, now: float) -> Iterator[QueueState]:
+    def hold(
+        self, conn: Connection, loaded: LoadedSite, now: float, last_seq: int | None = None
+    ) -> Iterator[QueueState]:
         """The site's state, caught up with every committed event, held for the block.
 
-        Read it, never change it: a writer records its events with ``record`` after commit.
+        ``last_seq``: the site's last seq, when the caller has just read it under the site's
+        lock (a state already there costs no query). Read the state, never change it: a
+        writer records its events with ``record`` after commit.
         """
         entry = self._entry(loaded.id)
         with entry.lock:
             day, floor = window_floor(loaded, now)
             if entry.state is None or entry.version != loaded.version or entry.day != day:
                 self._rebuild(conn, entry, loaded, day, floor)
-            else:
+            elif last_seq is None or last_seq != entry.seq:
                 self._catch_up(conn, entry, loaded.id)
             assert entry.state is not None
             yield entry.state

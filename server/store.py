@@ -36,6 +36,7 @@ def event_json(row: Any) -> dict[str, Any]:
         "data": row.data,
         "seq": row.seq,
         "received_at": row.received_at,
+        "original_hlc": row.original_hlc,
         "sig": row.sig,
     }
 
@@ -54,26 +55,34 @@ def row_event(row: Any, corrected_time: bool = False) -> Event:
         data=row.data,
         seq=row.seq,
         received_at=row.received_at,
+        original_hlc=None if row.original_hlc is None else Timestamp.decode(row.original_hlc),
         occurred_at=row.occurred_at if corrected_time else None,
         sig=row.sig,
     )
 
 
 def same_content(stored: Any, event: Event) -> bool:
-    """Whether a stored row and an uploaded event are the same event (idempotent replay)."""
+    """Whether a stored row and an uploaded event are the same event (idempotent replay): the
+    author's stamp is compared, whether the server re-stamped it or not."""
+    authored = event.authored
     return (
         stored.site == event.site
         and stored.device == event.device
         and stored.kind == event.kind.value
-        and stored.hlc == event.hlc.encode()
+        and (stored.original_hlc or stored.hlc) == authored.hlc.encode()
         and stored.wall_time == event.wall_time
         and stored.data == event.data
     )
 
 
+_FIND_ONE = db.DriverQuery(sa.select(_E).where(_E.c.id == sa.bindparam("id")))
+
+
 def find(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
     """Stored events among ``ids``, by id."""
     out: dict[str, Any] = {}
+    if len(ids) == 1:  # the usual upload: one ticket, one call
+        return {row.id: row for row in _FIND_ONE.rows(conn, {"id": ids[0]})}
     for i in range(0, len(ids), _IN_CHUNK):
         chunk = ids[i : i + _IN_CHUNK]
         for row in conn.execute(sa.select(_E).where(_E.c.id.in_(chunk))):
@@ -112,6 +121,7 @@ def append(
                 "id": e.id,
                 "kind": e.kind.value,
                 "hlc": e.hlc.encode(),
+                "original_hlc": None if e.original_hlc is None else e.original_hlc.encode(),
                 "device": e.device,
                 "wall_time": e.wall_time,
                 "received_at": now,
@@ -145,8 +155,8 @@ def append(
         kept = conn.execute(unique_token.returning(t.c.token), tokens).all()
         if len(kept) != len(tokens):
             raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
-    conn.execute(sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq))
-    notify.announce(conn, site, seq)
+    update = sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq)
+    conn.execute(notify.announcing(conn, update, site, seq))
     return stored
 
 
@@ -185,6 +195,21 @@ def of_ticket(conn: Connection, site: str, ticket: str) -> list[Any]:
             sa.select(_E).where(_E.c.site == site, _E.c.ticket == ticket).order_by(_E.c.seq)
         )
     )
+
+
+def issue_stamps(conn: Connection, site: str, tickets: Iterable[str]) -> dict[str, Timestamp]:
+    """The stamps of these tickets' TicketIssued events, by ticket (those stored)."""
+    ids = sorted(set(tickets))
+    out: dict[str, Timestamp] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = sa.select(_E.c.ticket, _E.c.hlc).where(
+            _E.c.site == site,
+            _E.c.ticket.in_(ids[i : i + _IN_CHUNK]),
+            _E.c.kind == EventKind.TICKET_ISSUED.value,
+        )
+        for row in conn.execute(q):
+            out[row.ticket] = Timestamp.decode(row.hlc)
+    return out
 
 
 def last_seq(conn: Connection, site: str) -> int:

@@ -7,7 +7,10 @@ are acknowledged again (idempotent by id); an id stored with other content is a 
 A device's wall clock may be wrong (no real-time clock after a power cut). The request carries
 its reading (``device_time``); the difference with the server's clock is the device's clock
 error, and each uploaded event is stored with its wall time corrected by it (``occurred_at``):
-the times statistics measure. The order of events stays their hybrid clock's.
+the times statistics measure. The order of events stays their hybrid clock's, but a stamp that
+cannot be a time (too far ahead of the server's clock, or too far from the corrected time) is
+re-stamped at receipt, the author's kept (``tickets.timing.place_uploaded``): one device's clock
+never moves the server's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from server import db, schema, store
+from server.appointments.booking import mark_uploaded_check_ins
 from server.auth import Permission, Principal, device_session_from_header
 from server.context import ServerContext
 from server.errors import ApiError, invalid, not_found
@@ -32,6 +36,7 @@ from tickets.events import Event, EventError, EventKind
 from tickets.numbering import allocate_block
 from tickets.queue import label
 from tickets.signing import SERVER_SIGNER, signer
+from tickets.timing import place_uploaded
 
 MAX_HEALTH_BYTES = 8192
 LAST_SEEN_EVERY_SECONDS = 30.0
@@ -98,8 +103,6 @@ def check_event(
     where: str,
     loaded: LoadedSite,
     who: Principal,
-    now: float,
-    skew: float,
     authors: Authors | None = None,
 ) -> None:
     """Refuses an uploaded event that this device may not have made, or relays without its
@@ -133,12 +136,6 @@ def check_event(
             f"event {e.id}: a {role} may not send {e.kind.value} events",
             event=e.id,
             field=f"{where}.kind",
-        )
-    if e.hlc.seconds > now + skew:
-        raise invalid(
-            f"event {e.id}: clock {e.hlc.encode()} is more than {skew:.0f} s ahead of the server",
-            field=f"{where}.hlc",
-            event=e.id,
         )
     check_payload(e, where, loaded)
 
@@ -203,10 +200,10 @@ def check_label_and_priority(
 
 
 def parse_batch(
-    ctx: ServerContext, who: Principal, loaded: LoadedSite, req: SyncRequest, now: float
+    ctx: ServerContext, who: Principal, loaded: LoadedSite, req: SyncRequest
 ) -> list[Event]:
-    """The uploaded events, checked, without duplicates within the batch."""
-    skew = ctx.settings.max_clock_skew_seconds
+    """The uploaded events, checked, without duplicates within the batch, each with its
+    author's stamp (a copy a device re-stamped is read as its author made it)."""
     authors = None
     if any(raw.device != who.name for raw in req.events):
         with db.read(ctx.engine) as conn:
@@ -216,10 +213,10 @@ def parse_batch(
     for i, raw in enumerate(req.events):
         where = f"events.{i}"
         try:
-            e = Event.from_dict(raw.model_dump(exclude={"seq", "received_at"}))
+            e = Event.from_dict(raw.model_dump(exclude={"seq", "received_at"})).authored
         except EventError as exc:
             raise invalid(str(exc), field=f"{where}.data", event=raw.id) from None
-        check_event(e, where, loaded, who, now, skew, authors)
+        check_event(e, where, loaded, who, authors)
         seen = out.get(e.id)
         if seen is not None:
             if seen != e:
@@ -283,6 +280,7 @@ def check_health(health: dict[str, Any] | None) -> None:
 
 
 def _store_new(
+    ctx: ServerContext,
     conn: Connection,
     loaded: LoadedSite,
     last_seq: int,
@@ -293,6 +291,7 @@ def _store_new(
 ) -> list[Event]:
     existing = store.find(conn, [e.id for e in events])
     fresh = []
+    untimed = []
     for e in events:
         row = existing.get(e.id)
         if row is None:
@@ -304,12 +303,23 @@ def _store_new(
                 f"event {e.id} is already stored with different content",
                 event=e.id,
             )
+        elif row.occurred_at is None and e.device == uploader and error is not None:
+            untimed.append((e, row.received_at))
+    # An event a relay brought first was stored untimed (its clock stood for its time): its
+    # author's own upload brings the author's clock error, which times it now.
+    e_ = schema.events
+    for e, received in untimed:
+        at = min(e.wall_time + (error or 0.0), received)
+        conn.execute(sa.update(e_).where(e_.c.id == e.id).values(occurred_at=at))
     tokens = [
         e.data["token"] for e in fresh if e.kind is EventKind.TICKET_ISSUED and e.data.get("token")
     ]
     if tokens:
         t = schema.ticket_tokens
-        taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
+        if len(tokens) == 1:
+            taken = next(iter(_TOKEN_TAKEN.rows(conn, {"token": tokens[0]})), None)
+        else:
+            taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
         if taken is not None:
             owner = next(e for e in fresh if e.data.get("token") == taken.token)
             raise ApiError(
@@ -319,25 +329,78 @@ def _store_new(
                 event=owner.id,
                 field="data.token",
             )
-    own = [e for e in fresh if e.device == uploader]
-    relayed = [e for e in fresh if e.device != uploader]
+    tickets = [e.ticket for e in fresh if e.ticket and e.kind is not EventKind.TICKET_ISSUED]
+    issued = store.issue_stamps(conn, loaded.id, tickets) if tickets else {}
+    bound = ctx.settings.max_clock_skew_seconds
+    # Others' events first: the uploader's own may be about a ticket it relays.
+    relayed = place_uploaded(
+        [e for e in fresh if e.device != uploader],
+        ctx.clock,
+        now=now,
+        bound=bound,
+        clock_error=None,
+        issued=issued,
+    )
+    own = place_uploaded(
+        [e for e in fresh if e.device == uploader],
+        ctx.clock,
+        now=now,
+        bound=bound,
+        clock_error=error,
+        issued=issued,
+    )
     stored = store.append(conn, loaded.id, last_seq, own, now, clock_error=error)
     # The uploader's clock error is not its author's: a relayed event's clock stands.
-    return stored + store.append(
-        conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None
+    stored += store.append(conn, loaded.id, last_seq + len(stored), relayed, now, clock_error=None)
+    mark_uploaded_check_ins(conn, loaded.id, stored, now)
+    return stored
+
+
+_TOKEN_TAKEN = db.DriverQuery(
+    sa.select(schema.ticket_tokens.c.token).where(
+        schema.ticket_tokens.c.token == sa.bindparam("token")
     )
+)
+_NEXT_FREE = db.DriverQuery(
+    sa.select(schema.numbering.c.next_free).where(
+        schema.numbering.c.site == sa.bindparam("site"),
+        schema.numbering.c.service == sa.bindparam("service"),
+        schema.numbering.c.day == sa.bindparam("day"),
+    )
+)
+
+
+def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
+    rows = _NEXT_FREE.rows(conn, {"site": site, "service": service, "day": day})
+    return int(rows[0].next_free) if rows else None
 
 
 def grant_leases(
     conn: Connection, loaded: LoadedSite, device: str, requests: list[LeaseRequest], now: float
 ) -> list[dict[str, Any]]:
-    """Grants one block per request (under the site lock), skipping offline ranges."""
+    """Grants one block per request (under the site lock), skipping offline ranges. A request
+    with an id this device was already granted a block for (the answer was lost on its way)
+    gets that block again: no number is skipped."""
     n = schema.numbering
+    le = schema.leases
     out = []
     for r in requests:
         day = r.day.isoformat()
+        if r.request is not None:
+            granted = conn.execute(
+                sa.select(le.c.start, le.c.end).where(
+                    le.c.site == loaded.id,
+                    le.c.device == device,
+                    le.c.service == r.service,
+                    le.c.day == day,
+                    le.c.request == r.request,
+                )
+            ).first()
+            if granted is not None:
+                out.append(_lease_json(r, day, granted.start, granted.end))
+                continue
         key = (n.c.site == loaded.id, n.c.service == r.service, n.c.day == day)
-        current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+        current = _next_free(conn, loaded.id, r.service, day)
         start, end, next_free = allocate_block(
             current or 1, loaded.site.lease_block, loaded.reserved
         )
@@ -356,9 +419,17 @@ def grant_leases(
                 start=start,
                 end=end,
                 granted_at=now,
+                request=r.request,
             )
         )
-        out.append({"service": r.service, "day": day, "start": start, "end": end})
+        out.append(_lease_json(r, day, start, end))
+    return out
+
+
+def _lease_json(r: LeaseRequest, day: str, start: int, end: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"service": r.service, "day": day, "start": start, "end": end}
+    if r.request is not None:
+        out["request"] = r.request
     return out
 
 
@@ -366,7 +437,7 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
     """One number for a ticket the server issues itself (under the site lock)."""
     n = schema.numbering
     key = (n.c.site == loaded.id, n.c.service == service, n.c.day == day)
-    current = conn.execute(sa.select(n.c.next_free).where(*key)).scalar_one_or_none()
+    current = _next_free(conn, loaded.id, service, day)
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
     if current is None:
         conn.execute(
@@ -424,7 +495,7 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
         loaded = ctx.sites.cached(site_id, version) or ctx.sites.get_by_engine(engine, site_id)
         if loaded is None:
             raise not_found(f"site {site_id!r}")
-        events = parse_batch(ctx, who, loaded, req, now)
+        events = parse_batch(ctx, who, loaded, req)
         for i, lr in enumerate(req.lease_requests):
             if who.role != "kiosk":
                 raise ApiError(
@@ -445,7 +516,7 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
                 raise not_found(f"site {site_id!r}")
             loaded = ctx.sites.from_row(row)
             error = clock_error(req.device_time, now)
-            stored = _store_new(conn, loaded, row.last_seq, events, now, error, who.name)
+            stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name)
             leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
             values: dict[str, Any] = {"last_seen": now}
             if req.health is not None:

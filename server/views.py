@@ -39,8 +39,11 @@ def ticket_view(state: QueueState, t: Ticket, *, with_wait: bool = True) -> Tick
         recalls=t.recalls,
         transfers=t.transfers,
         conflict=t.conflict,
+        misdated=t.misdated,
         people_ahead=ahead,
         estimated_wait_seconds=wait,
+        appointment_at=t.appointment_at,
+        note=t.note,
     )
 
 

@@ -9,8 +9,9 @@ used to create and drop the test's own).
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,25 @@ import pytest
 
 if TYPE_CHECKING:
     import psycopg
+
+PATIENCE = float(os.environ.get("GUICHET_TEST_PATIENCE", "30"))
+"""The one setting behind the tests' waits (seconds): how long something that should happen
+may take on a loaded machine (a shared CI runner) before the test fails. Tests wait on
+conditions, never for a fixed time, and derive every timeout from this one."""
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = PATIENCE, step: float = 0.01
+) -> bool:
+    """Polls ``predicate`` until it is true or ``timeout`` seconds pass; returns its last value
+    (no timing is asserted)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
 
 PG_ADMIN_URL = os.environ.get("GUICHET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_unreachable: list[str] = []

@@ -114,6 +114,10 @@ class Event:
     """Per-site sequence number given by the server; None until stored there."""
     received_at: float | None = None
     """Server time when the server first stored the event (seconds since the epoch)."""
+    original_hlc: Timestamp | None = None
+    """The clock its author stamped it with, when a receiver re-stamped it (the author's stamp
+    was beyond the receiver's bound: docs/architecture.md, "Time"); None when ``hlc`` is the
+    author's. The server's copy is the one every device ends with."""
     occurred_at: float | None = field(default=None, compare=False)
     """When the event happened, on the server's clock: its wall time corrected by the error of
     the device's clock the server measured at the sync that brought it (seconds since the
@@ -137,6 +141,17 @@ class Event:
         """Total order of the fold: clock, then id."""
         return (self.hlc, self.id)
 
+    @property
+    def authored(self) -> Event:
+        """The event as its author made it (its own stamp back, when re-stamped)."""
+        if self.original_hlc is None:
+            return self
+        return replace(self, hlc=self.original_hlc, original_hlc=None)
+
+    def restamped(self, hlc: Timestamp) -> Event:
+        """The event placed at ``hlc`` by a receiver, its author's stamp kept."""
+        return replace(self, hlc=hlc, original_hlc=self.original_hlc or self.hlc)
+
     def stored(self, seq: int, received_at: float) -> Event:
         return replace(self, seq=seq, received_at=received_at)
 
@@ -150,6 +165,8 @@ class Event:
             "wall_time": self.wall_time,
             "data": self.data,
         }
+        if self.original_hlc is not None:
+            out["original_hlc"] = self.original_hlc.encode()
         if self.seq is not None:
             out["seq"] = self.seq
         if self.received_at is not None:
@@ -185,6 +202,14 @@ class Event:
             hlc = Timestamp.decode(raw["hlc"])
         except ValueError as exc:
             raise EventError(f"event field 'hlc': {exc}") from None
+        original = raw.get("original_hlc")
+        if original is not None:
+            if not isinstance(original, str):
+                raise EventError("event field 'original_hlc' must be a clock value")
+            try:
+                original = Timestamp.decode(original)
+            except ValueError as exc:
+                raise EventError(f"event field 'original_hlc': {exc}") from None
         wall = raw.get("wall_time", hlc.seconds)
         if not isinstance(wall, int | float) or isinstance(wall, bool):
             raise EventError("event field 'wall_time' must be a number of seconds")
@@ -211,6 +236,7 @@ class Event:
             data=data,
             seq=seq,
             received_at=None if received is None else float(received),
+            original_hlc=original,
             sig=sig,
         )
 

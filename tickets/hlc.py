@@ -7,6 +7,11 @@ breaks ties, the device id makes the order total.
 
 The encoded form is a fixed-width string whose lexical order is the clock order, so it can be
 stored and sorted as text in SQLite and PostgreSQL alike.
+
+Bounded drift (the paper's epsilon): a clock built with ``max_ahead`` never follows a received
+stamp further than that ahead of its own wall clock (``receive`` answers False and leaves the
+clock alone); the receiver re-stamps such an event at receipt (``tickets.timing``) instead of
+letting one wrong clock drag everyone's. docs/architecture.md, "Time", states the whole model.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from dataclasses import dataclass
 _PHYS_DIGITS = 15  # milliseconds since the epoch, good until year 33658
 _LOGICAL_DIGITS = 6
 _LOGICAL_MAX = 10**_LOGICAL_DIGITS - 1
+
+MAX_DRIFT_SECONDS = 60.0
+"""How far ahead of a receiver's own time a stamp may be and still be followed (seconds): the
+hybrid clock's epsilon. A stamp further ahead is re-stamped at receipt. Devices use this; the
+server's is its ``max_clock_skew_seconds`` setting, this by default."""
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -56,12 +66,19 @@ class HybridClock:
     """
 
     def __init__(
-        self, node: str, wall: Callable[[], float] = time.time, last: Timestamp | None = None
+        self,
+        node: str,
+        wall: Callable[[], float] = time.time,
+        last: Timestamp | None = None,
+        max_ahead: float | None = None,
     ) -> None:
         if not node or any(c.isspace() for c in node):
             raise ValueError(f"bad clock node name: {node!r}")
         self.node = node
         self._wall = wall
+        self.max_ahead = max_ahead
+        """Seconds: received stamps further ahead of the wall clock are not followed (None:
+        no bound, the plain hybrid clock)."""
         self._lock = threading.Lock()
         self._millis = last.millis if last else 0
         self._logical = last.logical if last else 0
@@ -77,10 +94,26 @@ class HybridClock:
                 self._carry()
             return Timestamp(self._millis, self._logical, self.node)
 
-    def receive(self, remote: Timestamp) -> None:
-        """Moves the clock past a timestamp seen in a received event."""
+    def within_bound(self, remote: Timestamp) -> bool:
+        """Whether this clock would follow ``remote`` (not further ahead than ``max_ahead``)."""
+        if self.max_ahead is None:
+            return True
+        return remote.millis <= int((self._wall() + self.max_ahead) * 1000)
+
+    def receive(self, remote: Timestamp, *, trusted: bool = False) -> bool:
+        """Moves the clock past a timestamp seen in a received event; True when it did.
+
+        A stamp further ahead of the wall clock than ``max_ahead`` is not followed (False),
+        unless ``trusted`` (stamps the server stored: the server bounds them by its own clock).
+        """
         with self._lock:
             wall = int(self._wall() * 1000)
+            if (
+                not trusted
+                and self.max_ahead is not None
+                and remote.millis > wall + int(self.max_ahead * 1000)
+            ):
+                return False
             top = max(wall, self._millis, remote.millis)
             if top == self._millis == remote.millis:
                 self._logical = max(self._logical, remote.logical) + 1
@@ -92,6 +125,26 @@ class HybridClock:
                 self._logical = 0
             self._millis = top
             self._carry()
+            return True
+
+    def rewind(self, floor: Timestamp | None = None) -> bool:
+        """Brings a clock that ran ahead of its (corrected) wall clock by more than
+        ``max_ahead`` back to the later of the wall clock and ``floor``; True when it did.
+
+        For a device that stamped with a wall clock found wrong at its next sync: its stamps
+        made ahead are not times (the server re-stamps them at receipt), so its next ones need
+        not follow them. Without ``max_ahead`` nothing is ever rewound."""
+        with self._lock:
+            if self.max_ahead is None:
+                return False
+            wall = int(self._wall() * 1000)
+            if self._millis <= wall + int(self.max_ahead * 1000):
+                return False
+            top = Timestamp(wall, 0, self.node)
+            if floor is not None and floor > top:
+                top = floor
+            self._millis, self._logical = top.millis, top.logical
+            return True
 
     def _carry(self) -> None:
         # The logical part has a fixed width in the encoded form; past it, borrow the next

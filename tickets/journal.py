@@ -40,7 +40,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -49,11 +49,12 @@ from pathlib import Path
 from typing import Any
 
 from tickets.events import Event, EventKind, new_event
-from tickets.hlc import HybridClock, Timestamp
+from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock, Timestamp
 from tickets.model import Site
 from tickets.numbering import Lease, NumberPool
 from tickets.queue import QueueState, label
 from tickets.signing import signed
+from tickets.timing import place_received
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,17 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA}
 _SITE, _DEVICE = "journal.site", "journal.device"
 _CURSOR, _OFFLINE = "journal.cursor", "journal.offline_range"
 _SITE_JSON, _SITE_VERSION = "journal.site_json", "journal.site_version"
+_LEASE_REQUEST = "journal.lease_request."
+_TIME_FLOOR = "journal.time_floor"
+"""The latest time this device knows for sure has passed (seconds): its ``now()`` never goes
+below it, so its service day never runs backwards."""
 _KEPT_FROM = "journal.kept_from"
 """The clock (milliseconds) of the first day the last prune kept: older events are not taken in."""
 _CLOCK_OFFSET = CLOCK_OFFSET_KEY = "journal.clock_offset"
 """The ``meta`` key of the clock offset in force (seconds, as text): absent until the first
 sync measured the clock (``guichet doctor`` reads it)."""
 
+_FLOOR_WRITE_SECONDS = 60.0
 CLOCK_TOLERANCE_SECONDS = 1.0
 """A measured clock offset replaces the kept one when they differ by more than this plus the
 measurement's own uncertainty (half the round trip): a right clock keeps an offset of 0, and
@@ -181,6 +187,11 @@ class Journal:
         self._wall = wall
         self._offset = 0.0
         self._measured = False
+        self._floor_time = 0.0
+        self._floor_saved = 0.0
+        self._shift = 0.0
+        self._synced = False
+        self._time_lock = threading.Lock()  # a leaf: nothing is taken while it is held
         self._lock = threading.RLock()
         self._state: QueueState | None = None
         self._site: Site | None = None
@@ -232,7 +243,14 @@ class Journal:
         offset = db.execute("SELECT value FROM meta WHERE key=?", (_CLOCK_OFFSET,)).fetchone()
         self._offset = float(offset[0]) if offset else 0.0
         self._measured = offset is not None
-        self.clock = HybridClock(self.device, self.now, Timestamp.decode(top) if top else None)
+        floor = db.execute("SELECT value FROM meta WHERE key=?", (_TIME_FLOOR,)).fetchone()
+        self._floor_time = self._floor_saved = float(floor[0]) if floor else 0.0
+        self.clock = HybridClock(
+            self.device,
+            self.now,
+            Timestamp.decode(top) if top else None,
+            max_ahead=MAX_DRIFT_SECONDS,
+        )
         self.pool = self._load_pool()
         kept = db.execute("SELECT value FROM meta WHERE key=?", (_KEPT_FROM,)).fetchone()
         self._kept_from = int(kept[0]) if kept else 0
@@ -286,13 +304,22 @@ class Journal:
             with self._tx() as c:
                 _insert(c, event)
                 c.execute("INSERT INTO outbox (id) VALUES (?)", (event.id,))
+                self._own_time_seen(c)
             self._fold([event])
             return event
 
     def issue_ticket(
-        self, service: str, day: str, *, priority: str | None, lang: str, prefix: str
+        self,
+        service: str,
+        day: str,
+        *,
+        priority: str | None,
+        lang: str,
+        prefix: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[Event, str]:
-        """Takes the next number and records the TicketIssued event in one transaction.
+        """Takes the next number and records the TicketIssued event in one transaction;
+        ``extra`` adds payload fields (a checked-in appointment's).
 
         The ticket's print state is "pending" on return. Returns the event and where the number
         came from ("lease" or "offline"); raises ``NumbersExhausted`` when neither has one left.
@@ -316,6 +343,7 @@ class Journal:
                         token=secrets.token_urlsafe(16),
                         lang=lang,
                         label=label(prefix, number),
+                        **(extra or {}),
                     )
                 )
                 with self._tx() as c:
@@ -326,6 +354,7 @@ class Journal:
                         "INSERT OR REPLACE INTO prints VALUES (?, ?, ?)",
                         (event.data["ticket"], PrintState.PENDING.value, self._wall()),
                     )
+                    self._own_time_seen(c)
             except BaseException:
                 self.pool.restore(before)
                 raise
@@ -336,17 +365,21 @@ class Journal:
         return signed(event, self.key) if self.key else event
 
     def store_remote(self, events: list[Event], *, relay: bool = False) -> list[Event]:
-        """Events from the server or a LAN peer: stored once by id; returns the new ones.
+        """Events from the server or a LAN peer: stored once by id; returns the new ones and
+        those the server's copy moved (re-stamped: the server's copy replaces ours).
 
         With ``relay`` (events from a peer, already checked against their authors) the new
         signed ones also go to the outbox: this device uploads them, so the server gets them
         even when their author cannot reach it (an unsigned one only its author can upload).
         An event the server sent (it has a ``seq``) leaves the outbox: the server has it. The
-        clock moves past each; events of another site are ignored (and logged), and so are
-        events of days this journal has already pruned (``prune``).
+        clock moves past each within its bound (``tickets.timing.place_received``: a peer's event
+        stamped further ahead is re-stamped at receipt); events of another site are ignored
+        (and logged), and so are events of days this journal has already pruned (``prune``).
+        The server's reception times raise the time floor.
         """
         with self._lock:
             fresh: list[Event] = []
+            latest = 0.0
             with self._tx() as c:
                 for e in events:
                     if e.site != self.site:
@@ -354,20 +387,36 @@ class Journal:
                             "event %s of site %r ignored (journal of %r)", e.id, e.site, self.site
                         )
                         continue
+                    e = place_received(e, self.clock)
                     if e.hlc.millis < self._kept_from:
                         continue  # a day this journal has already forgotten
-                    self.clock.receive(e.hlc)
+                    if e.original_hlc is not None and e.seq is None:
+                        log.warning(
+                            "event %s of %s stamped %s, beyond this device's clock: re-stamped "
+                            "%s at receipt",
+                            e.id,
+                            e.device,
+                            e.original_hlc.encode(),
+                            e.hlc.encode(),
+                        )
+                    if e.received_at is not None:
+                        latest = max(latest, e.received_at)
                     if _insert(c, e):
                         fresh.append(e)
                         self._skip_offline_number(c, e)
                         if relay and e.seq is None and e.sig is not None:
                             c.execute("INSERT INTO outbox (id) VALUES (?)", (e.id,))
+                    elif e.seq is not None and _replace(c, e):
+                        fresh.append(e)
+                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
                     elif e.seq is not None:
                         c.execute(
                             "UPDATE events SET seq=?, received_at=? WHERE id=? AND seq IS NULL",
                             (e.seq, e.received_at, e.id),
                         )
                         c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
+                if latest:
+                    self._time_seen(c, latest)
             self._fold(fresh)
             return fresh
 
@@ -463,13 +512,29 @@ class Journal:
                     "INSERT OR IGNORE INTO leases VALUES (?, ?, ?, ?, ?)",
                     (lease.service, lease.day, lease.start, lease.end, lease.start),
                 )
+                c.execute(
+                    "DELETE FROM meta WHERE key=?",
+                    (f"{_LEASE_REQUEST}{lease.service}/{lease.day}",),
+                )
 
     def lease_requests(self, services: list[str], day: str, block: int) -> list[dict[str, str]]:
-        """The lease requests to send now: services with less than half a block left."""
+        """The lease requests to send now: services with less than half a block left. Each
+        carries an id kept (on disk) until a block for its service and day arrives, so a
+        request whose answer was lost, asked again, gets the same block from the server."""
         with self._lock:
             return [
-                {"service": s, "day": day} for s in services if self.pool.needs_lease(s, day, block)
+                {"service": s, "day": day, "request": self._lease_request_id(s, day)}
+                for s in services
+                if self.pool.needs_lease(s, day, block)
             ]
+
+    def _lease_request_id(self, service: str, day: str) -> str:
+        key = f"{_LEASE_REQUEST}{service}/{day}"
+        found = self._meta(key)
+        if found is None:
+            found = uuid.uuid4().hex
+            self._set(key, found)
+        return found
 
     def set_offline_range(self, numbers: tuple[int, int] | None) -> None:
         """This device's offline range (from the site's devices); ``state()`` sets it too."""
@@ -684,9 +749,45 @@ class Journal:
 
     def now(self) -> float:
         """The time as well as this device knows it (seconds since the epoch): the machine's
-        wall clock corrected by the offset measured at the last sync with the server. The
-        hybrid clock's physical part, the service day and the opening hours read this."""
-        return self._wall() + self._offset
+        wall clock corrected by the offset measured at the last sync with the server, and
+        never before the time floor (``time_floor``): a machine that restarts with its clock
+        set back goes on from the floor. The hybrid clock's physical part, the service day and
+        the opening hours read this."""
+        with self._time_lock:
+            t = self._wall() + self._offset + self._shift
+            if t < self._floor_time:
+                # Behind what surely has passed: time goes on from there (until a sync).
+                self._shift += self._floor_time - t
+                t = self._floor_time
+            return t
+
+    def time_floor(self) -> float:
+        """The latest time this device knows has passed (seconds since the epoch; 0: none):
+        the server's reception time of the events it sent, its clock at each sync, and this
+        device's own time when it made an event after a sync of this run. Kept on disk."""
+        return self._floor_time
+
+    def _raise_floor(self, t: float) -> bool:
+        """Raises the floor to ``t``; True when it is to be written to disk (once it moved a
+        minute: the floor is a lower bound, a minute stale is harmless)."""
+        with self._time_lock:
+            if t <= self._floor_time:
+                return False
+            self._floor_time = t
+            if t - self._floor_saved < _FLOOR_WRITE_SECONDS:
+                return False
+            self._floor_saved = t
+            return True
+
+    def _time_seen(self, c: _Tx, t: float) -> None:
+        """Raises the floor to ``t``, inside the caller's transaction."""
+        if self._raise_floor(t):
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_TIME_FLOOR, repr(t)))
+
+    def _own_time_seen(self, c: _Tx) -> None:
+        # This machine's time is only trusted once a sync of this run measured it.
+        if self._synced:
+            self._time_seen(c, self.now())
 
     @property
     def clock_offset(self) -> float:
@@ -703,8 +804,22 @@ class Journal:
         or take ``uncertainty``: kept (on disk) when it is further than that plus
         ``CLOCK_TOLERANCE_SECONDS`` from the offset in force. True when the offset changed.
 
-        The hybrid clock never goes back: events stamped after a correction backwards still
-        sort after the ones before it (its logical part counts until the time catches up)."""
+        The measure's server time raises the time floor. A correction backwards by more than
+        the clock's bound rewinds the hybrid clock (``HybridClock.rewind``): what it stamped
+        with the wrong time is no time, the server re-stamps it at receipt. A smaller one never
+        makes the hybrid clock go back (its logical part counts until the time catches up)."""
+        server_time = self._wall() + measured - max(0.0, uncertainty)
+        if self._raise_floor(server_time):
+            self._set(_TIME_FLOOR, repr(server_time))
+        with self._time_lock:
+            self._shift = 0.0  # the server's word replaces what the floor inferred
+        self._synced = True
+        changed = self._adjust_offset(measured, uncertainty)
+        if self.clock.rewind():
+            log.warning("clock was ahead of the server's: its stamps go on from the server's time")
+        return changed
+
+    def _adjust_offset(self, measured: float, uncertainty: float) -> bool:
         if abs(measured - self._offset) <= CLOCK_TOLERANCE_SECONDS + max(0.0, uncertainty):
             if not self._measured:
                 # The first measure is kept even when it finds the clock right (once): the
@@ -791,19 +906,34 @@ class _Tx:
 
 def _insert(c: _Tx, e: Event) -> bool:
     """Stores an event unless one with its id is there; True when stored."""
+    cur = c.execute(
+        "INSERT OR IGNORE INTO events (id, hlc, body, seq, received_at) VALUES (?, ?, ?, ?, ?)",
+        (e.id, e.hlc.encode(), _body(e), e.seq, e.received_at),
+    )
+    return cur.rowcount == 1
+
+
+def _replace(c: _Tx, e: Event) -> bool:
+    """The server's copy of a stored event, when its stamp differs from ours (the server
+    re-stamped it, or kept the stamp we re-stamped): it replaces ours; True when it did."""
+    cur = c.execute(
+        "UPDATE events SET hlc=?, body=?, seq=?, received_at=? WHERE id=? AND hlc<>?",
+        (e.hlc.encode(), _body(e), e.seq, e.received_at, e.id, e.hlc.encode()),
+    )
+    return cur.rowcount == 1
+
+
+def _body(e: Event) -> str:
     body = e.to_dict()
     body.pop("seq", None)
     body.pop("received_at", None)
-    cur = c.execute(
-        "INSERT OR IGNORE INTO events (id, hlc, body, seq, received_at) VALUES (?, ?, ?, ?, ?)",
-        (e.id, e.hlc.encode(), json.dumps(body, separators=(",", ":")), e.seq, e.received_at),
-    )
-    return cur.rowcount == 1
+    return json.dumps(body, separators=(",", ":"))
 
 
 def _event(body: str, seq: int | None, received_at: float | None) -> Event:
     # Checked when it entered the journal: rebuilt without checking again (start-up cost).
     d = json.loads(body)
+    original = d.get("original_hlc")
     return Event(
         id=d["id"],
         site=d["site"],
@@ -814,5 +944,6 @@ def _event(body: str, seq: int | None, received_at: float | None) -> Event:
         data=d["data"],
         seq=seq,
         received_at=received_at,
+        original_hlc=Timestamp.decode(original) if original else None,
         sig=d.get("sig"),
     )

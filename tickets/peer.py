@@ -139,14 +139,10 @@ def fetch_peer_keys(client: SyncClient, site: str) -> dict[str, str]:
 
 
 def _wire(events: Iterable[Event]) -> list[dict[str, Any]]:
-    """Events as peers exchange them: device facts, without the server's seq and time."""
-    out = []
-    for e in events:
-        d = e.to_dict()
-        d.pop("seq", None)
-        d.pop("received_at", None)
-        out.append(d)
-    return out
+    """Events as peers exchange them, with the server's seq and reception time when it stored
+    them: a copy the server stored is final (its stamp replaces a re-stamp made at receipt),
+    and its reception time is a time every device may trust (docs/architecture.md, "Time")."""
+    return [e.to_dict() for e in events]
 
 
 def _parse_events(raw: Any) -> list[Event]:

@@ -8,6 +8,8 @@ the same state and the same press give the same events wherever they are decided
   next ticket for it (``QueueState.next_for``), if anyone waits;
 - RECALL, DONE, NO_SHOW and TRANSFER act on the counter's current ticket, and make nothing
   when it has none;
+- TRANSFER goes only to a service open now (its hours) that an open counter serves
+  (:func:`transfer_targets`): a ticket sent to a closed service would wait for nobody;
 - OPEN and CLOSE make an event only when they change the counter's state (a second OPEN is
   not a new fact: the log would grow with every repeated press otherwise).
 """
@@ -15,10 +17,12 @@ the same state and the same press give the same events wherever they are decided
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from tickets.events import EventKind
+from tickets.model import Service
 from tickets.queue import QueueState, Ticket
 
 
@@ -41,6 +45,8 @@ class Refusal(StrEnum):
     """NEXT with nobody waiting for the counter's services (today)."""
     NO_TICKET = "no_ticket"
     """RECALL, DONE, NO_SHOW or TRANSFER while the counter has no ticket."""
+    CLOSED_SERVICE = "closed_service"
+    """TRANSFER to a service closed now, or that no open counter serves."""
 
 
 Planned = list[tuple[EventKind, dict[str, Any]]]
@@ -62,6 +68,19 @@ class Plan:
     refusal: Refusal | None = None
 
 
+def transfer_targets(
+    state: QueueState, local_now: datetime, exclude: str | None = None
+) -> list[Service]:
+    """The services a ticket may be transferred to at ``local_now`` (site-local time): open
+    by their hours and served by at least one open counter; ``exclude`` is left out (the
+    ticket's own service, in a list offered to an agent)."""
+    return [
+        s
+        for s in state.site.services
+        if s.id != exclude and s.is_open(local_now) and state.counters_serving(s.id)
+    ]
+
+
 def plan(
     state: QueueState,
     counter: str,
@@ -73,7 +92,7 @@ def plan(
     """The events ``action`` at ``counter`` makes in ``state``; ``day`` is today's service day
     (NEXT calls only today's tickets), ``service`` the target of a TRANSFER, ``now`` the time
     of the press (checked-in appointments are called by their time; default: the newest
-    event's)."""
+    event's; required for a TRANSFER, whose target must be open then)."""
     current = state.counter_ticket(counter)
     out: Planned = []
     if action is CounterAction.NEXT:
@@ -98,6 +117,10 @@ def plan(
         return Plan(out, None, Refusal.NO_TICKET)
     data: dict[str, Any] = {"ticket": current.id, "counter": counter}
     if action is CounterAction.TRANSFER:
+        if now is None:
+            raise ValueError("a TRANSFER is planned at a given time")
+        if service not in {s.id for s in transfer_targets(state, state.site.local(now))}:
+            return Plan(out, current, Refusal.CLOSED_SERVICE)
         data["service"] = service
     out.append((_ON_CURRENT[action], data))
     return Plan(out, current)

@@ -19,7 +19,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from tickets import appointments
 from tickets.estimate import service_seconds
@@ -29,6 +29,9 @@ from tickets.model import PriorityRule, Site
 
 ROLLING_SAMPLES = 20
 """How many recent service times of a service the estimate uses."""
+MAX_SERVICE_SAMPLE_SECONDS = 3 * 3600.0
+"""A service time longer than this is not a service time (a clock that was wrong, a counter
+left open over lunch): it never enters the samples, so never an estimate (seconds)."""
 CALL_HISTORY = 50
 
 
@@ -67,12 +70,12 @@ class Joined(StrEnum):
     REACTIVATION = "reactivation"
 
 
-@dataclass(slots=True)
-class Passage:
+class Passage(NamedTuple):
     """One stay of a ticket in one service's queue: from joining it (issue, transfer or
     reactivation after a no-show) to leaving it (served, no-show, cancelled, transferred on).
     A transferred ticket has one passage per service it went through; statistics count each
-    passage under its own service (docs/statistics.md)."""
+    passage under its own service (docs/statistics.md). Immutable: the fold replaces a
+    ticket's last passage when it changes, so copies of a state share them safely."""
 
     service: str
     joined_at: float
@@ -125,6 +128,10 @@ class Ticket:
     recalls: int = 0
     transfers: int = 0
     conflict: bool = False
+    misdated: bool = False
+    """Numbered for another day than the one it was issued on (its kiosk's clock was wrong,
+    and the server re-stamped it): it belongs to the day of its stamp (``day``), where it is
+    called like any other, and staff see the flag."""
     passages: list[Passage] = field(default_factory=list)
     """Its stays in each service's queue, in order; the last one is the current."""
     appointment: str | None = None
@@ -192,7 +199,8 @@ class QueueState:
     """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
-    _ids: set[str] = field(default_factory=set)
+    _ids: dict[str, Timestamp] = field(default_factory=dict)
+    """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
     _checkpoints: list[tuple[int, QueueState]] = field(
         default_factory=list, repr=False, compare=False
@@ -208,11 +216,12 @@ class QueueState:
 
     def add(self, event: Event) -> bool:
         """Adds one event; returns False for one already applied. A late event (one that
-        sorts before events already applied) re-folds from the last snapshot before it."""
+        sorts before events already applied) re-folds from the last snapshot before it, and
+        so does one applied before with another stamp (re-stamped: ``extend``)."""
         if event.id in self._ids:
-            return False
+            return self.extend([event]) > 0
         key = _order(event)
-        self._ids.add(event.id)
+        self._ids[event.id] = event.hlc
         if not self._keys or key > self._keys[-1]:
             self._append(event, key)
             return True
@@ -223,18 +232,31 @@ class QueueState:
         return True
 
     def extend(self, events: list[Event]) -> int:
-        """Adds many events at once (one re-fold at most); returns how many were new."""
-        fresh = [e for e in events if e.id not in self._ids]
-        unique = {e.id: e for e in fresh}
+        """Adds many events at once (one re-fold at most); returns how many were new or moved.
+
+        An event already applied that comes again with another stamp (the server re-stamped it
+        at receipt: its copy is final) takes its new place."""
+        unique = {e.id: e for e in events if self._ids.get(e.id) != e.hlc}
         if not unique:
             return 0
+        moved = [i for i in unique if i in self._ids]
+        first = len(self._events)
+        if moved:  # rare: out with the old places (a scan), in with the new below
+            gone = set(moved)
+            first = next(i for i, e in enumerate(self._events) if e.id in gone)
+            kept = [e for e in self._events[first:] if e.id not in gone]
+            self._events[first:] = kept
+            self._keys[first:] = [_order(e) for e in kept]
         batch = sorted(unique.values(), key=_order)
-        self._ids.update(unique)
-        if not self._keys or _order(batch[0]) > self._keys[-1]:
+        self._ids.update({i: e.hlc for i, e in unique.items()})
+        if not moved and (not self._keys or _order(batch[0]) > self._keys[-1]):
+            # Snapshots over the last stretch only, as a re-fold takes them: one every
+            # CHECKPOINT_EVERY events of a large batch would copy the state hundreds of times.
+            snapshots_from = len(self._events) + len(batch) - self._snapshot_span()
             for e in batch:
-                self._append(e, _order(e))
+                self._append(e, _order(e), snapshot=len(self._events) + 1 >= snapshots_from)
         else:
-            pos = bisect.bisect(self._keys, _order(batch[0]))
+            pos = min(first, bisect.bisect(self._keys, _order(batch[0])))
             tail = list(heapq.merge(self._events[pos:], batch, key=_order))
             self._events[pos:] = tail
             self._keys[pos:] = [_order(e) for e in tail]
@@ -250,7 +272,7 @@ class QueueState:
         out = self._derived_copy()
         out._events = list(self._events)
         out._keys = list(self._keys)
-        out._ids = set(self._ids)
+        out._ids = dict(self._ids)
         out._checkpoints = list(self._checkpoints)  # never changed once taken: shared
         return out
 
@@ -258,10 +280,7 @@ class QueueState:
         """A copy of what the fold decided, without the events."""
         return QueueState(
             site=self.site,
-            tickets={
-                tid: replace(t, passages=[replace(p) for p in t.passages])
-                for tid, t in self.tickets.items()
-            },
+            tickets={tid: replace(t, passages=list(t.passages)) for tid, t in self.tickets.items()},
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -278,11 +297,18 @@ class QueueState:
     def last_hlc(self) -> Timestamp | None:
         return self._events[-1].hlc if self._events else None
 
-    def _append(self, event: Event, key: tuple[int, int, str, str]) -> None:
+    def _append(
+        self, event: Event, key: tuple[int, int, str, str], *, snapshot: bool = True
+    ) -> None:
         self._keys.append(key)
         self._events.append(event)
         self._apply(event)
-        self._checkpoint_at(len(self._events))
+        if snapshot:
+            self._checkpoint_at(len(self._events))
+
+    def _snapshot_span(self) -> int:
+        """How many of the last events the kept snapshots cover."""
+        return self.CHECKPOINT_EVERY * self.CHECKPOINTS
 
     def _refold_from(self, pos: int) -> None:
         """Applies the events again from ``pos`` on (an event was inserted there): from the
@@ -295,7 +321,7 @@ class QueueState:
             if f.name not in _NOT_DERIVED:
                 setattr(self, f.name, getattr(restored, f.name))
         # Snapshots again over the last stretch only (older ones would be dropped at once).
-        snapshots_from = len(self._events) - self.CHECKPOINT_EVERY * self.CHECKPOINTS
+        snapshots_from = len(self._events) - self._snapshot_span()
         for i in range(start, len(self._events)):
             self._apply(self._events[i])
             if i + 1 >= snapshots_from:
@@ -345,12 +371,17 @@ class QueueState:
             return
         service = self.site.service(d["service"])
         prefix = service.prefix if service else d.get("label", "?")[:1]
+        day = d["day"]
+        if e.original_hlc is not None:
+            # Re-stamped at receipt: its author's clock was wrong, and so may be its day.
+            day = self.site.day(e.hlc.seconds).isoformat()
         ticket = Ticket(
             id=tid,
             service=d["service"],
             number=d["number"],
             label=d.get("label") or label(prefix, d["number"]),
-            day=d["day"],
+            day=day,
+            misdated=day != d["day"],
             issued_hlc=e.hlc,
             issued_at=e.at,
             device=e.device,
@@ -363,7 +394,7 @@ class QueueState:
             appointment_at=d.get("appointment_at"),
             note=d.get("note", ""),
         )
-        key = (ticket.day, ticket.service, ticket.number)
+        key = (d["day"], ticket.service, ticket.number)
         if key in self._numbers:
             ticket.conflict = True
             first = self.tickets[self._numbers[key]]
@@ -387,10 +418,9 @@ class QueueState:
             t.called_at = t.called_at or e.at
             t.last_called_at = e.at
             t.service_started_at = e.at
-            p = t.passages[-1]
-            p.called_at = p.last_called_at = e.at
-            p.counter = counter
-            p.outcome = Outcome.CALLED
+            t.passages[-1] = t.passages[-1]._replace(
+                called_at=e.at, last_called_at=e.at, counter=counter, outcome=Outcome.CALLED
+            )
             self.current[counter] = t.id
             self.calls.append(Call(t.id, t.label, t.service, counter, e.at, False, e.id))
             booked = appointments.is_appointment(t, self.site.calling)
@@ -413,8 +443,8 @@ class QueueState:
             return
         t.recalls += 1
         t.last_called_at = e.at
-        t.passages[-1].recalls += 1
-        t.passages[-1].last_called_at = e.at
+        p = t.passages[-1]
+        t.passages[-1] = p._replace(recalls=p.recalls + 1, last_called_at=e.at)
         counter = e.data["counter"]
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
@@ -467,8 +497,7 @@ class QueueState:
             return
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
-        p = t.passages[-1]
-        p.ended_at, p.outcome = e.at, Outcome.TRANSFERRED
+        t.passages[-1] = t.passages[-1]._replace(ended_at=e.at, outcome=Outcome.TRANSFERRED)
         t.passages.append(Passage(target, e.at, Joined.TRANSFER))
         t.status = TicketStatus.WAITING
         t.service = target
@@ -498,14 +527,15 @@ class QueueState:
 
     def _end(self, t: Ticket, status: TicketStatus, at: float) -> None:
         if status is TicketStatus.SERVED and t.service_started_at is not None:
-            samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
-            samples.append(max(0.0, at - t.service_started_at))
+            took = max(0.0, at - t.service_started_at)
+            if took <= MAX_SERVICE_SAMPLE_SECONDS:
+                samples = self.service_times.setdefault(t.service, deque(maxlen=ROLLING_SAMPLES))
+                samples.append(took)
         if t.counter is not None and self.current.get(t.counter) == t.id:
             del self.current[t.counter]
         t.status = status
         t.finished_at = at
-        p = t.passages[-1]
-        p.ended_at, p.outcome = at, Outcome(status.value)
+        t.passages[-1] = t.passages[-1]._replace(ended_at=at, outcome=Outcome(status.value))
 
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:

@@ -14,8 +14,8 @@ alters or invents an event (a bug, a corrupted journal, a program that is not a 
 site), not against a device of the site that chooses to forge: it holds the keys anyway.
 
 The signed message is the event's content, canonical JSON of its id, site, device, kind,
-clock, wall time and payload; the server's sequence number and reception time are not part of
-it (they are added later, by the server).
+clock (its author's, when a receiver re-stamped it), wall time and payload; the server's
+sequence number and reception time are not part of it (they are added later, by the server).
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ def server_site_key(secret: str, site: str) -> str:
 
 
 def _message(e: Event) -> bytes:
-    body = [e.id, e.site, e.device, e.kind.value, e.hlc.encode(), float(e.wall_time), e.data]
+    e = e.authored  # a receiver's re-stamp is not the author's (docs/architecture.md, "Time")
+    # The author's own stamp: a receiver that re-stamps an event keeps it (``original_hlc``).
+    stamp = (e.original_hlc or e.hlc).encode()
+    body = [e.id, e.site, e.device, e.kind.value, stamp, float(e.wall_time), e.data]
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return f"{_CONTEXT}\n{text}".encode()
 

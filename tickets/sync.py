@@ -322,7 +322,7 @@ class SyncWorker:
             corrected = j.adjust_clock(self.clock_offset, (after - before) / 2)
         j.acknowledge(result.acks)
         if result.server_hlc is not None:
-            j.clock.receive(result.server_hlc)
+            j.clock.receive(result.server_hlc, trusted=True)
         fresh = j.store_remote(result.events)
         j.set_cursor(result.cursor)
         if result.leases:

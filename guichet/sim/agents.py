@@ -273,7 +273,15 @@ class Agent:
             try:
                 answer = dev.call("press", counter=self.counter, action=action, timeout=60)
                 end = self.p.clock.true_time()
-                self.p.record.press(self.counter, action, start, end, str(answer.get("decided_by")))
+                self.p.record.press(
+                    self.counter,
+                    action,
+                    start,
+                    end,
+                    str(answer.get("decided_by")),
+                    answer.get("ticket"),
+                    answer.get("expected"),
+                )
             except (DeviceDown, TimeoutError):
                 self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action))
                 return

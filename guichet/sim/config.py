@@ -30,6 +30,7 @@ Example (times are site-local, rates are per hour of opening)::
     restart_after_seconds = 60   # simulated seconds before a killed device starts again
     server_outages = [["09:30", "09:50"]]
     lan_cuts = [["10:10", "10:25"]]
+    server_cuts = { "kiosk-1" = [["11:00", "11:20"]] }
     skew_seconds = { "kiosk-2" = 20, "board-1" = -15 }
 """
 
@@ -126,6 +127,9 @@ class Chaos(_Strict):
     """Periods (HH:MM, HH:MM) the central server is stopped."""
     lan_cuts: list[tuple[str, str]] = Field(default_factory=list)
     """Periods the devices cannot reach each other (their LAN links drop every packet)."""
+    server_cuts: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    """Periods one device cannot reach the server (its link to it resets every connection)
+    while it still reaches its peers, per device (kiosk-1, board-2, ...)."""
     skew_seconds: dict[str, float] = Field(default_factory=dict)
     """Wall clock error per device (kiosk-1, board-2, ...), from its first start (seconds)."""
 
@@ -139,6 +143,21 @@ class Chaos(_Strict):
                 raise ValueError(f"period {a}-{b} ends before it starts")
         return v
 
+    @field_validator("server_cuts")
+    @classmethod
+    def _cuts(cls, v: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for periods in v.values():
+            cls._periods(periods)
+        return v
+
+
+def kiosk_ids(n: int) -> list[str]:
+    return [f"kiosk-{i}" for i in range(1, n + 1)]
+
+
+def board_ids(n: int) -> list[str]:
+    return [f"board-{i}" for i in range(1, n + 1)]
+
 
 class SimConfig(_Strict):
     simulation: Simulation = Field(default_factory=Simulation)
@@ -146,6 +165,15 @@ class SimConfig(_Strict):
     """People per hour of opening, per service id. A service absent here gets nobody."""
     service: ServiceTimes = Field(default_factory=ServiceTimes)
     chaos: Chaos = Field(default_factory=Chaos)
+
+    @model_validator(mode="after")
+    def _devices(self) -> SimConfig:
+        s = self.simulation
+        names = {*kiosk_ids(s.kiosks), *board_ids(s.boards)}
+        unknown = sorted(set(self.chaos.server_cuts) - names)
+        if unknown:
+            raise ValueError(f"chaos.server_cuts: no device {', '.join(unknown)} in this day")
+        return self
 
     @field_validator("arrivals")
     @classmethod

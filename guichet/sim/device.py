@@ -139,6 +139,9 @@ class BoardDevice:
         assert self.box is not None
         core = self.board.core
         alone = core.decided_locally if core else 0
+        # What the board knows should come next: whoever decides, the server or the board, it
+        # must not call a ticket after it (the report's FIFO check).
+        expected = core.next_ticket(cmd["counter"]) if core and cmd["action"] == "next" else None
         start = len(self.box.received)
         self.box.press(cmd["counter"], cmd["action"], cmd.get("service"))
         # The box's lines are handled in order: the answer to PING follows the press's.
@@ -157,6 +160,7 @@ class BoardDevice:
             "ticket": ticket,
             "error": errors[-1] if errors else None,
             "decided_by": "board" if local else "server",
+            "expected": expected,
         }
 
     def dump(self) -> dict[str, Any]:

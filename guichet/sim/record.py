@@ -89,13 +89,24 @@ class Record:
             visit.counter, visit.called_at, visit.outcome = counter, at, "called"
             self.log("called", at, label=visit.label, counter=counter)
 
-    def press(self, counter: str, action: str, start: float, end: float, by: str) -> None:
-        """A press, from the agent's finger to the counter's display, and who decided it."""
+    def press(
+        self,
+        counter: str,
+        action: str,
+        start: float,
+        end: float,
+        by: str,
+        ticket: str | None = None,
+        expected: str | None = None,
+    ) -> None:
+        """A press, from the agent's finger to the counter's display, and who decided it;
+        for a NEXT, the ticket it called and the one the board expected (what it knew came
+        next when the agent pressed)."""
         with self._lock:
-            self.presses.append(
-                {"counter": counter, "action": action, "start": start, "end": end, "by": by}
-            )
-            self.log("press", end, counter=counter, action=action, start=start, by=by)
+            fields = {"counter": counter, "action": action, "start": start, "end": end, "by": by}
+            fields |= {"ticket": ticket, "expected": expected}
+            self.presses.append(fields)
+            self.log("press", end, **fields)
 
     def double_call(self, label: str, counter: str, at: float) -> None:
         with self._lock:

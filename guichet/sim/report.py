@@ -4,15 +4,17 @@ the simulator's own record. Each check that fails is a violation, described in p
 - no ticket lost: every number a person got is at the server;
 - no number printed twice, and nothing on paper the server does not know;
 - a ticket called at two counters is flagged as a conflict, never silent;
-- every event reached the server exactly once, from the device that made it;
+- every event reached the server exactly once, under the device that made it;
 - every device and the server fold the same queue (same events, same state);
+- no FIFO inversion (priority aside): a NEXT never calls a ticket that comes after one its
+  board knew was waiting, whoever decides it (the server must have what the board knows);
 - the server's statistics match the record: counts exactly, times within a tolerance.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -23,7 +25,8 @@ from guichet.sim.world import MANAGER, World
 from printer.virtual import VirtualPrinter
 from server.stats import percentile
 from tickets.events import Event, EventKind
-from tickets.queue import Ticket, fold
+from tickets.model import Site
+from tickets.queue import QueueState, Ticket, TicketStatus, fold
 
 
 @dataclass
@@ -104,6 +107,8 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     r.check(not unflagged, f"tickets called twice without a conflict flag: {unflagged}")
     unseen = sorted(state.tickets[t].label for t in _calls_before_issue(world, events))
     r.check(not unseen, f"calls a board journaled before the ticket they call: {unseen}")
+    inversions = fifo_inversions(site, events, record.presses, by_label)
+    r.check(not inversions, f"FIFO inversions: {inversions}")
 
     # Where the record cannot know what the server settled (a flagged conflict: which of two
     # calls stands; a call whose answer died with its board), the figures take the server's view.
@@ -122,6 +127,7 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
             "printed": len(paper),
             "events": len(events),
             "conflicts": len(state.conflicts),
+            "fifo_inversions": len(inversions),
             "conflicted_tickets": conflicted,
             "double_calls_seen": len(record.double_calls),
             "faults": {
@@ -129,11 +135,47 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
                 "restarts": world.faults.restarts,
                 "server_stops": world.faults.server_stops,
                 "lan_cuts": world.faults.lan_cuts,
+                "server_cuts": world.faults.server_cuts,
                 "skewed_devices": world.faults.skewed,
             },
         }
     )
     return r
+
+
+def fifo_inversions(
+    site: Site, events: list[Event], presses: list[dict[str, Any]], by_label: dict[str, Ticket]
+) -> list[str]:
+    """NEXT presses that called a ticket after one their board knew was waiting before it.
+
+    For each NEXT that called T2, the board's expectation T1 (what it would have called from
+    what it knew when the agent pressed): if, in the server's queue just before T2's call, T1
+    still waited for that counter and comes before T2 by the calling rule
+    (``QueueState.next_for``: priority aside, T1 was there first), whoever decided called out
+    of order.
+    A ticket the board could not know (a kiosk cut from everyone) is not its expectation; a
+    ticket taken meanwhile by another counter no longer waits: neither is counted.
+    """
+    wanted: dict[tuple[str, str], str] = {}
+    for p in presses:
+        t2, t1 = by_label.get(p.get("ticket") or ""), by_label.get(p.get("expected") or "")
+        if p["action"] == "next" and t2 is not None and t1 is not None and t1.id != t2.id:
+            wanted.setdefault((t2.id, p["counter"]), t1.id)
+    out: list[str] = []
+    state = fold(site, [])
+    for e in sorted(events, key=Event.sort_key):
+        if e.kind is EventKind.TICKET_CALLED and e.ticket:
+            t2_counter = e.data["counter"]
+            t1_id = wanted.pop((e.ticket, t2_counter), None)
+            t1, t2 = state.tickets.get(t1_id or ""), state.tickets.get(e.ticket)
+            if t1 is not None and t2 is not None and t1.status is TicketStatus.WAITING:
+                # The calling rule itself decides between the two.
+                both = {t1.id: t1, t2.id: replace(t2, status=TicketStatus.WAITING)}
+                first = QueueState(site, tickets=both).next_for(t2_counter, t2.day, now=e.at)
+                if first is not None and first.id == t1.id:
+                    out.append(f"{t2.label} called at {t2_counter} before {t1.label}")
+        state.add(e)
+    return out
 
 
 def _answers_lost_to_a_kill(

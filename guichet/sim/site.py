@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from config.loader import load_model
 from config.site import SiteConfig
-from guichet.sim.config import SimConfig
+from guichet.sim.config import SimConfig, board_ids, kiosk_ids
 
 ALL_DAY = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 OFFLINE_BASE, OFFLINE_SPAN = 5000, 1000
@@ -43,14 +43,6 @@ def builtin_site() -> SiteConfig:
             ],
         }
     )
-
-
-def kiosk_ids(n: int) -> list[str]:
-    return [f"kiosk-{i}" for i in range(1, n + 1)]
-
-
-def board_ids(n: int) -> list[str]:
-    return [f"board-{i}" for i in range(1, n + 1)]
 
 
 def sim_site(cfg: SimConfig) -> SiteConfig:

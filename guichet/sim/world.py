@@ -47,6 +47,7 @@ class Faults:
     restarts: int = 0
     server_stops: int = 0
     lan_cuts: int = 0
+    server_cuts: int = 0
     skewed: dict[str, float] = field(default_factory=dict)
 
 
@@ -68,6 +69,7 @@ class World:
         self.printers: dict[str, VirtualPrinter] = {}
         self.devices: dict[str, DeviceProcess] = {}
         self._server_lock = threading.Lock()
+        self._cut_from_server: set[str] = set()
         self.clock = SimClock.starting(0.0, cfg.simulation.speedup)  # set in prepare()
         self.record: Record | None = None
         self.counter_board: dict[str, str] = {}
@@ -142,6 +144,8 @@ class World:
                 "interval_seconds": 0.3,
                 "timeout_seconds": 1.0,
                 "keys_interval_seconds": 60.0,
+                # Half a minute of backoff on site, in simulated time.
+                "max_backoff_seconds": max(0.3, 30.0 / self.cfg.simulation.speedup),
             },
         }
         if name in self.printers:
@@ -215,10 +219,11 @@ class World:
     def stop_server(self) -> None:
         with self._server_lock:
             server, self.server = self.server, None
-            for relay in self.wan.values():
+            for name, relay in self.wan.items():
                 relay.set_target(None)
                 relay.set_mode("reset")
-                relay.set_mode("pass")
+                if name not in self._cut_from_server:
+                    relay.set_mode("pass")
         if server is not None:
             server.stop()
             self.faults.server_stops += 1
@@ -238,11 +243,25 @@ class World:
         for relay in self.lan.values():
             relay.set_mode("pass")
 
+    def cut_from_server(self, name: str) -> None:
+        """``name`` no longer reaches the server (its peers it still does)."""
+        with self._server_lock:
+            self._cut_from_server.add(name)
+            self.wan[name].set_mode("reset")
+        self.faults.server_cuts += 1
+
+    def reconnect_to_server(self, name: str) -> None:
+        with self._server_lock:
+            self._cut_from_server.discard(name)
+            self.wan[name].set_mode("pass")
+
     # ---- the end ----------------------------------------------------------------------------
     def heal(self) -> None:
         """Every fault ends: server up, LAN up, every device running."""
         self.start_server()
         self.heal_lan()
+        for name in list(self._cut_from_server):
+            self.reconnect_to_server(name)
         for name in self.names:
             if not self.devices[name].alive:
                 self.restart(name)

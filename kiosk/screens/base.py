@@ -13,3 +13,7 @@ class KioskScreen(Screen):
     def kiosk(self) -> Any:
         """The running KioskApp."""
         return App.get_running_app()
+
+    def spoken(self) -> str:
+        """What "Listen" reads aloud on this screen, in the visit's language."""
+        return ""

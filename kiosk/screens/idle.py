@@ -6,6 +6,18 @@ from kiosk.screens.base import KioskScreen
 
 
 class IdleScreen(KioskScreen):
+    def spoken(self) -> str:
+        texts = self.kiosk.tr.texts
+        return " ".join(
+            (
+                texts._("Touch the screen to take a ticket") + ".",
+                texts._(
+                    "Then choose your service. Your number will be called on the screens in "
+                    "the waiting room."
+                ),
+            )
+        )
+
     def start(self) -> None:
         self.kiosk.go("services")
 

@@ -32,6 +32,17 @@ class LongWaitScreen(KioskScreen):
         )
         self.appointment_url = app.runtime.settings.appointment_url
 
+    def spoken(self) -> str:
+        texts = self.kiosk.tr.texts
+        parts = [self.headline]
+        if self.has_quieter:
+            parts.append(texts._("A quieter time") + ": " + self.quieter_text + ".")
+        if self.appointment_url:
+            parts.append(texts._("Book an appointment") + ".")
+            parts.append(texts._("No smartphone? The reception desk can book it for you."))
+        parts.append(texts._("Take a ticket anyway") + "?")
+        return " ".join(parts)
+
     def take_anyway(self) -> None:
         self.kiosk.issue(self.service_id)
 

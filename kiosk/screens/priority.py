@@ -36,6 +36,12 @@ class PriorityScreen(KioskScreen):
             button.bind(on_release=lambda _b, r=reason: self.choose(r))
             grid.add_widget(button)
 
+    def spoken(self) -> str:
+        app = self.kiosk
+        texts = app.tr.texts
+        reasons = [texts._(PRIORITY_LABELS.get(r, r)) for r in app.core.priority_reasons()]
+        return texts._("Priority ticket") + ". " + ". ".join(reasons) + "."
+
     def choose(self, reason: str) -> None:
         self.kiosk.priority = reason
         self.kiosk.go("services")

@@ -7,7 +7,6 @@ from kivy.properties import NumericProperty, StringProperty
 
 from kiosk import theme as T
 from kiosk.core import Availability, ServiceStatus
-from kiosk.i18n import PRIORITY_LABELS
 from kiosk.layout import CardMetrics, CardTexts, GridPlan, plan_grid
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets import KioskServiceCard, measure_text
@@ -39,7 +38,7 @@ class ServicesScreen(KioskScreen):
 
     def refresh(self) -> None:
         app = self.kiosk
-        statuses = app.core.statuses()
+        statuses = app.core.statuses(app.priority)
         ids = [s.service.id for s in statuses]
         if list(self._cards) != ids:
             self._cards = {}
@@ -93,6 +92,18 @@ class ServicesScreen(KioskScreen):
             for card in shown:
                 grid.add_widget(card)
 
+    def spoken(self) -> str:
+        """The title, the banner, then each card on screen: its name, wait and detail."""
+        texts = self.kiosk.tr.texts
+        self._layout()  # the cards of the page at the screen's size now
+        parts = [texts._("Choose your service") + "."]
+        if self.banner_text:
+            parts.append(self.banner_text)
+        for card in self.visible_cards():
+            detail = card.detail.replace("\n", ". ")
+            parts.append(f"{card.name}: {card.badge}." + (f" {detail}." if detail else ""))
+        return " ".join(parts)
+
     def next_page(self) -> None:
         pages = len(self._plan.pages) if self._plan is not None else 1
         self.page = (int(self.page) + 1) % pages
@@ -122,9 +133,13 @@ class ServicesScreen(KioskScreen):
         card.available = st.can_issue
         if st.availability is Availability.OPEN:
             card.badge = texts.short_wait(st.wait.minutes)
-            card.detail = texts.people(st.wait.ahead)
-            if app.priority is not None and not st.service.priority_allowed:
-                card.detail += "\n" + texts._("No priority ticket for this service")
+            if app.priority is None:
+                card.detail = texts.people(st.wait.ahead)
+            elif app.core.effective_priority(st.service, app.priority) is not None:
+                card.detail = texts.ahead(st.wait.ahead)  # the priority tickets before yours
+            else:
+                card.detail = texts.people(st.wait.ahead) + "\n"
+                card.detail += texts._("No priority ticket for this service")
         else:
             card.badge = (
                 texts._("Closed") if st.availability is Availability.CLOSED else (texts._("Full"))
@@ -173,10 +188,9 @@ class ServicesScreen(KioskScreen):
                 "The ticket printer is not working: your number will be shown on the screen."
             )
         elif app.priority is not None:
+            # The reason stays off the screen: the people behind can read it.
             self.banner_kind = "priority"
-            self.banner_text = texts._("Priority ticket: {reason}. Choose your service.").format(
-                reason=texts._(PRIORITY_LABELS.get(app.priority, app.priority))
-            )
+            self.banner_text = texts._("Priority ticket. Choose your service.")
         else:
             self.banner_kind, self.banner_text = "", ""
 

@@ -13,8 +13,8 @@ from kivy.clock import Clock
 from kivy.properties import StringProperty
 
 from kiosk.core import IssueResult, Outcome
-from kiosk.i18n import PRIORITY_LABELS
 from kiosk.screens.base import KioskScreen
+from kiosk.speech import spoken_label
 from printer import PrinterState
 
 FAULT_MESSAGES = {
@@ -54,14 +54,29 @@ class TicketScreen(KioskScreen):
         self.wait_text = texts.ahead(t.wait.ahead) + (
             " · " + texts.wait(t.wait.seconds) if t.wait.ahead else ""
         )
-        self.priority_text = (
-            texts._("Priority ticket: {reason}").format(
-                reason=texts._(PRIORITY_LABELS.get(t.priority, t.priority))
-            )
-            if t.priority
-            else ""
-        )
+        # "Priority ticket" only: the reason is nobody else's business.
+        self.priority_text = texts._("Priority ticket") if t.priority else ""
         self.state = "printing"
+
+    def spoken(self) -> str:
+        """The number, the service, the wait, and what to do now."""
+        texts = self.kiosk.tr.texts
+        if self.state == "error":
+            return texts._("No ticket could be issued. Please go to the reception desk.")
+        parts = [
+            texts._("Your number is {number}.").format(number=spoken_label(self.label)),
+            self.service_name + ".",
+        ]
+        if self.priority_text:
+            parts.append(self.priority_text + ".")
+        parts.append(self.wait_text + ".")
+        if self.state == "failed":
+            parts.append(self.fault_text)
+            parts.append(texts._("Please note your number, or go to the reception desk."))
+        parts.append(
+            texts._("Take a seat and watch the screen: your number will be shown and called out.")
+        )
+        return " ".join(parts)
 
     def show_printed(self, result: IssueResult) -> None:
         self._result = result

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Path, Query, Response
 
 from server.api.deps import Caller, Ctx, SiteId
 from server.appointments import booking
+from server.appointments.announce import announce
 from server.appointments.booking import Appointment, Contact
 from server.appointments.checkin import check_in
+from server.appointments.messages import Kind
 from server.appointments.models import (
     CODE_RE,
     AppointmentOut,
@@ -104,6 +106,7 @@ def book(site: SiteId, body: BookRequest, ctx: Ctx, response: Response) -> Appoi
     lang = body.lang if body.lang in loaded.site.languages else loaded.site.languages[0]
     contact = Contact(body.name, body.email, body.phone, lang)
     appt = booking.book(ctx.engine, loaded, body.service, body.start, ctx.now(), contact, "api")
+    announce(ctx, loaded, appt, Kind.BOOKED)
     _private(response)
     return public_view(loaded, appt)
 
@@ -144,6 +147,8 @@ def get_by_code(site: SiteId, code: Code, ctx: Ctx, response: Response) -> Appoi
 def move(token: Token, body: MoveRequest, ctx: Ctx, response: Response) -> AppointmentOut:
     loaded, appt = _by_token(ctx, token)
     moved = booking.move(ctx.engine, loaded, appt, body.start, ctx.now())
+    if moved.starts_at != appt.starts_at:
+        announce(ctx, loaded, moved, Kind.MOVED)
     _private(response)
     return public_view(loaded, moved)
 
@@ -157,6 +162,8 @@ def move(token: Token, body: MoveRequest, ctx: Ctx, response: Response) -> Appoi
 def cancel(token: Token, ctx: Ctx, response: Response) -> AppointmentOut:
     loaded, appt = _by_token(ctx, token)
     cancelled = booking.cancel(ctx.engine, appt, ctx.now())
+    if appt.status != cancelled.status:
+        announce(ctx, loaded, cancelled, Kind.CANCELLED)
     _private(response)
     return public_view(loaded, cancelled)
 
@@ -195,6 +202,7 @@ def staff_book(site: SiteId, body: BookRequest, who: Caller, ctx: Ctx) -> StaffA
     channel = "kiosk" if who.kind == "device" else "console"
     contact = Contact(body.name, body.email, body.phone, lang)
     appt = booking.book(ctx.engine, loaded, body.service, body.start, ctx.now(), contact, channel)
+    announce(ctx, loaded, appt, Kind.BOOKED)
     return staff_view(loaded, appt)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from server import db, schema, store
 from server.api.deps import Ctx, SiteId, server_context
-from server.errors import ApiError, not_found, responses
-from server.models import TOKEN_RE, Health, PublicTicket, PublicWait, Ready
+from server.errors import ApiError, invalid, not_found, responses
+from server.indicators import IndicatorCache, check_month, last_month
+from server.models import TOKEN_RE, Health, PublicIndicators, PublicTicket, PublicWait, Ready
 from server.ratelimit import client_address
 from server.states import window_floor
 from server.views import public_services, public_ticket
@@ -54,6 +55,41 @@ def wait(site: SiteId, ctx: Ctx, response: Response) -> PublicWait:
         services = public_services(state, loaded.site, day, now)
     response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE_SECONDS}"
     return PublicWait(site=site, name=loaded.site.name, server_time=now, services=services)
+
+
+@router.get(
+    "/sites/{site}/indicators",
+    response_model=PublicIndicators,
+    responses=responses(404, 422, 429),
+    summary="A month's service commitments: median and 90th-percentile wait per service, "
+    "share within 15 minutes, busiest and quietest hours (docs/statistics.md)",
+)
+def indicators(
+    site: SiteId,
+    ctx: Ctx,
+    request: Request,
+    response: Response,
+    month: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}-[0-9]{2}$",
+            description="YYYY-MM, from 2000-01 to the current month (site-local); by default "
+            "the last complete month. Another value gives 422.",
+        ),
+    ] = None,
+) -> PublicIndicators:
+    loaded = ctx.sites.get_by_engine(ctx.engine, site)
+    if loaded is None:
+        raise not_found(f"site {site!r}")
+    today = loaded.site.day(ctx.now())
+    chosen = month or last_month(today)
+    try:
+        check_month(chosen, today)
+    except ValueError as exc:
+        raise invalid(f"month: {exc}", field="month") from None
+    cache: IndicatorCache = request.app.state.indicators
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return cache.get(ctx.engine, loaded, chosen)
 
 
 @router.get(

@@ -69,6 +69,7 @@ class Appointment:
     note: str
     ticket: str | None
     created_at: float
+    updated_at: float
 
     @classmethod
     def of(cls, row: Any) -> Appointment:
@@ -89,6 +90,7 @@ class Appointment:
             note=row.note or "",
             ticket=row.ticket,
             created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @property
@@ -328,3 +330,20 @@ def of_day(engine: Engine, site: str, day: str) -> list[Appointment]:
 
 def local_time(loaded: LoadedSite, start: float) -> datetime:
     return loaded.site.local(start)
+
+
+def mark_uploaded_check_ins(conn: Connection, site: str, events: Iterable[Any], now: float) -> int:
+    """Appointments checked in by a device (its ``TicketIssued`` uploaded, maybe made offline)
+    are checked in here too, in the sync's transaction; returns how many were marked."""
+    a = schema.appointments
+    marked = 0
+    for e in events:
+        appointment = e.data.get("appointment") if e.data else None
+        if e.kind != "TicketIssued" or not isinstance(appointment, str):
+            continue
+        marked += conn.execute(
+            sa.update(a)
+            .where(a.c.id == appointment, a.c.site == site, a.c.status == Status.BOOKED)
+            .values(status=Status.CHECKED_IN, ticket=e.ticket, updated_at=now)
+        ).rowcount
+    return marked

@@ -21,7 +21,18 @@ from starlette.responses import Response
 from server.context import ServerContext
 from server.errors import http_error
 from server.ratelimit import Limiters, RateLimits
-from server.web import admin, booking, console, devices, public, stats
+from server.web import (
+    admin,
+    admin_appointments,
+    booking,
+    console,
+    devices,
+    indicators,
+    public,
+    reception,
+    stats,
+    visit,
+)
 from server.web.page import (
     STATIC_DIR,
     STATIC_URL,
@@ -58,12 +69,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class _Assets(StaticFiles):
-    """Static files, cached for a year: their URLs carry a version (``?v=``)."""
+    """Static files, cached for a year when their URL carries a version (``?v=``, the pages'
+    links); for an hour without one (``embed-host.js``, linked from towns' websites)."""
 
     async def get_response(self, path: str, scope: MutableMapping[str, Any]) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = (
+                "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"
+            )
             response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -89,5 +104,17 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(STATIC_URL, _Assets(directory=STATIC_DIR), name="web-assets")
-    for module in (public, booking, console, admin, devices, stats):
+    routers = (
+        public,
+        indicators,
+        booking,
+        reception,
+        console,
+        visit,
+        admin,
+        admin_appointments,
+        devices,
+        stats,
+    )
+    for module in routers:
         app.include_router(module.router)

@@ -146,8 +146,10 @@ def admin_overview(site: str, page: PageDep) -> Response:
     ]
     for path in site_files_of(page, site):
         page.session.flashes.append(("warning", "admin.site_file", {"path": path}))
-    code = embed_code(
-        page.ctx.settings.public_url, site, cfg.site.languages[0], page._("wait.title")
+    public_url, lang = page.ctx.settings.public_url, cfg.site.languages[0]
+    code = embed_code(public_url, site, lang, page._("wait.title"))
+    indicators_code = embed_code(
+        public_url, site, lang, page._("ind.title"), page="/indicators", height=640
     )
     return page.render(
         "admin_site.html",
@@ -158,6 +160,7 @@ def admin_overview(site: str, page: PageDep) -> Response:
         services=services,
         counters=counters,
         embed_code=code,
+        indicators_code=indicators_code,
     )
 
 

@@ -21,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from server.appointments import booking
+from server.appointments.announce import announce
 from server.appointments.booking import Appointment, Contact
+from server.appointments.messages import Kind
 from server.appointments.models import EMAIL_RE, PHONE_RE
 from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
@@ -282,6 +284,7 @@ def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response
         except ApiError as exc:
             error, status = _refused(page, exc)
         else:
+            announce(page.ctx, loaded, appt, Kind.BOOKED)
             return page.redirect(
                 f"/a/{appt.token}?{urlencode({'done': 'booked', 'lang': page.lang})}"
             )
@@ -382,10 +385,12 @@ def _move(page: Page, token: str, form: dict[str, str]) -> Response:
         error = page._("book.pick_slot")
     else:
         try:
-            booking.move(page.ctx.engine, loaded, appt, start, page.ctx.now())
+            moved = booking.move(page.ctx.engine, loaded, appt, start, page.ctx.now())
         except ApiError as exc:
             error, status = _refused(page, exc)
         else:
+            if moved.starts_at != appt.starts_at:
+                announce(page.ctx, loaded, moved, Kind.MOVED)
             return page.redirect(f"/a/{token}?{urlencode({'done': 'moved', 'lang': page.lang})}")
     url = f"/a/{token}/move"
     first = loaded.site.day(start) if start else None
@@ -416,11 +421,13 @@ def _cancel(page: Page, token: str, confirmed: bool) -> Response:
     found = _appointment(page, token)
     if found is None:
         return _not_found(page)
-    _loaded, appt = found
+    loaded, appt = found
     if not confirmed:
         return page.redirect(f"/a/{token}?lang={page.lang}")
     try:
-        booking.cancel(page.ctx.engine, appt, page.ctx.now())
+        cancelled = booking.cancel(page.ctx.engine, appt, page.ctx.now())
     except ApiError:
         return page.redirect(f"/a/{token}?lang={page.lang}")
+    if cancelled.status != appt.status:
+        announce(page.ctx, loaded, cancelled, Kind.CANCELLED)
     return page.redirect(f"/a/{token}?{urlencode({'done': 'cancelled', 'lang': page.lang})}")

@@ -114,8 +114,10 @@ def waiting_per_day(
     median_label: Callable[[str], str],
     p90_label: Callable[[str], str],
     no_data: str,
+    minutes: Callable[[float], str] = lambda v: f"{v:.1f} min",
 ) -> str:
-    """Lines in minutes: each service's median (solid) and 90th percentile (dashed)."""
+    """Lines in minutes: each service's median (solid) and 90th percentile (dashed);
+    ``minutes`` writes a value of the axis ("4,5 min" in French)."""
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(medians))]
     chart = _pygal().Line(
         style=_style(colors + colors),
@@ -126,7 +128,7 @@ def waiting_per_day(
     )
     chart.x_labels = days
     chart.x_label_rotation = -30 if len(days) > 10 else 0
-    chart.value_formatter = lambda v: f"{v:.1f} min"
+    chart.value_formatter = minutes
     for name, values in medians.items():
         chart.add(median_label(name), values)
     for name, values in p90s.items():

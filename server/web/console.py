@@ -29,7 +29,7 @@ from server.states import window_floor
 from server.views import snapshot
 from server.web import data, format
 from server.web.page import STAFF, Page, Refusal
-from tickets.press import CounterAction
+from tickets.press import CounterAction, transfer_targets
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,6 +55,8 @@ class Live:
     snapshot: QueueSnapshot
     next_ticket: str | None
     now: float
+    transfer_targets: list[str]
+    """Services a ticket may be sent to now (tickets.press.transfer_targets)."""
 
 
 def read_live(ctx: ServerContext, loaded: LoadedSite, counter: str) -> Live:
@@ -66,7 +68,8 @@ def read_live(ctx: ServerContext, loaded: LoadedSite, counter: str) -> Live:
         day, _floor = window_floor(loaded, now)
         snap = snapshot(state, loaded.site, day, ctx.states.seq(loaded.id), now)
         nxt = state.next_for(counter, day=day, now=now)
-    return Live(snap, nxt.label if nxt else None, now)
+        targets = [s.id for s in transfer_targets(state, loaded.site.local(now))]
+    return Live(snap, nxt.label if nxt else None, now, targets)
 
 
 def _service_name(loaded: LoadedSite, service_id: str, lang: str) -> str:
@@ -91,6 +94,10 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
             "called_at": called,
             "called_for": format.duration(now - called),
             "recalls": t.recalls,
+            "appointment": format.clock(t.appointment_at, loaded.site.tz)
+            if t.appointment_at
+            else "",
+            "note": t.note,
         }
     queue = []
     for service_id in counter.services:
@@ -107,10 +114,11 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
         queue.append(
             {"id": service_id, "name": _service_name(loaded, service_id, lang), "tickets": tickets}
         )
+    # Only where the ticket will be served: open now and taken by an open counter.
     targets = [
-        {"id": s.id, "name": s.name(lang)}
-        for s in loaded.site.services
-        if current is None or s.id != current["service"]
+        {"id": s, "name": _service_name(loaded, s, lang)}
+        for s in live.transfer_targets
+        if current is None or s != current["service"]
     ]
     return {
         "site": {"id": loaded.id, "name": loaded.site.name},

@@ -12,10 +12,11 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cached_property
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval
+from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 UNKNOWN = "—"
@@ -71,6 +72,17 @@ def hour_range(hour: int) -> str:
     return f"{hour} h – {hour + 1} h"
 
 
+class WaitFigures(Protocol):
+    """Anything with the waiting indicators of docs/statistics.md."""
+
+    @property
+    def waiting_p50_seconds(self) -> float | None: ...
+    @property
+    def waiting_p90_seconds(self) -> float | None: ...
+    @property
+    def share_waited_15_min(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class Localized:
     """Numbers and dates written for one language (a code the pages know: "fr", "en")."""
@@ -102,8 +114,25 @@ class Localized:
         """A date ("10 mars 2026" / "Mar 10, 2026"; ``form`` short, medium, long or full)."""
         return format_date(value, form, locale=self.locale)
 
+    def day_month(self, value: date) -> str:
+        """A day of a chart's axis ("10 mars" / "Mar 10")."""
+        return format_skeleton("MMMd", value, locale=self.locale)
+
+    def month(self, value: date) -> str:
+        """A month and its year ("février 2026" / "February 2026")."""
+        return format_date(value, "LLLL y", locale=self.locale)
+
     def weekday(self, value: date) -> str:
         return format_date(value, "EEEE", locale=self.locale)
+
+    def waits(self, figures: WaitFigures) -> dict[str, str]:
+        """The three waiting indicators as the pages show them: ``p50`` and ``p90`` in
+        minutes, ``within15`` in percent."""
+        return {
+            "p50": self.minutes(figures.waiting_p50_seconds),
+            "p90": self.minutes(figures.waiting_p90_seconds),
+            "within15": self.share(figures.share_waited_15_min),
+        }
 
     def hour_range(self, hour: int) -> str:
         """An hour slot of the day: "09:00 – 10:00" / "9:00 – 10:00 AM"."""

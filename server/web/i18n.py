@@ -72,6 +72,7 @@ FR: dict[str, str] = {
     "console.open_action": "Ouvrir le guichet",
     "console.close_action": "Fermer le guichet",
     "console.change": "Changer de guichet",
+    "console.tablet": "Tablette « votre avis »",
     "console.current": "Usager en cours",
     "console.none": "Aucun usager appelé.",
     "console.called_since": "Appelé depuis",
@@ -242,6 +243,13 @@ FR: dict[str, str] = {
     ),
     "fleet.clock.lead": "Une horloge à plus de {seconds} s de celle du serveur est signalée.",
     # stats
+    "stats.visit": "Satisfaction",
+    "stats.visit_lead": (
+        "Réponses à « Comment s'est passée votre visite ? » (page de suivi et tablette du "
+        "guichet), par service où le ticket a fini, pour les tickets de la période."
+    ),
+    "stats.visit_answers": "Réponses",
+    "stats.visit_none": "Aucune réponse sur la période.",
     "stats.title": "Statistiques",
     "stats.period": "Période",
     "stats.from": "Du",
@@ -308,6 +316,15 @@ FR: dict[str, str] = {
         "délivrés), appels faits dans l'heure, attentes des usagers arrivés dans l'heure."
     ),
     # follow my ticket
+    # after the visit
+    "visit.question": "Comment s'est passée votre visite ?",
+    "visit.good": "Bien",
+    "visit.so_so": "Moyen",
+    "visit.bad": "Pas bien",
+    "visit.thanks": "Merci pour votre réponse.",
+    "visit.optional": "Facultatif et anonyme : une seule réponse, rien d'autre n'est demandé.",
+    "visit.anonymous": "Anonyme : votre réponse n'est liée qu'à votre ticket.",
+    "visit.nothing": "Merci ! Aucune visite récente à noter à ce guichet.",
     "follow.title": "Votre ticket",
     "follow.service": "Service",
     "follow.ahead": "Personnes avant vous",
@@ -329,6 +346,24 @@ FR: dict[str, str] = {
         "Votre demande a été transmise de « {old} » à « {new} ». Vous gardez votre place d'arrivée."
     ),
     # live wait
+    "ind.title": "Nos engagements d'accueil",
+    "ind.summary": "Visiteurs reçus : {tickets} · jours d'ouverture : {days}",
+    "ind.no_data": "Aucun visiteur ce mois-là.",
+    "ind.p50": "Attente médiane (min)",
+    "ind.p90": "9 visiteurs sur 10 ont attendu au plus (min)",
+    "ind.within15": "Appelés en 15 min ou moins",
+    "ind.satisfied": "Visite jugée bonne",
+    "ind.satisfied_n": "{share} ({n} réponses)",
+    "ind.busiest": "Heures les plus chargées",
+    "ind.quietest": "Heures les plus calmes",
+    "ind.per_day": "{n} arrivées par jour en moyenne",
+    "ind.how": (
+        "Attente : de l'arrivée dans la file d'un service (ticket ou transfert) à l'appel. "
+        "Heures : tickets délivrés dans l'heure, en moyenne par jour d'ouverture."
+    ),
+    "ind.json": "Ces chiffres en données ouvertes (JSON)",
+    "ind.bad_month": "Mois inconnu : indiquez un mois passé ou le mois en cours (AAAA-MM).",
+    "admin.embed_indicators": "Nos engagements d'accueil (le mois dernier), à intégrer de même :",
     "wait.title": "Attente en ce moment",
     "wait.service": "Service",
     "wait.people": "Personnes en attente",
@@ -409,6 +444,7 @@ EN: dict[str, str] = {
     "console.open_action": "Open the counter",
     "console.close_action": "Close the counter",
     "console.change": "Change counter",
+    "console.tablet": "“Your opinion” tablet",
     "console.current": "Current visitor",
     "console.none": "No visitor called.",
     "console.called_since": "Called for",
@@ -566,6 +602,13 @@ EN: dict[str, str] = {
     "fleet.clock.day": "d",
     "fleet.clock.detail": "The device sets its time by the server's; check its NTP sync.",
     "fleet.clock.lead": "A clock more than {seconds} s away from the server's is flagged.",
+    "stats.visit": "Satisfaction",
+    "stats.visit_lead": (
+        "Answers to “How was your visit?” (follow page and counter tablet), by the service "
+        "where the ticket ended, for the period's tickets."
+    ),
+    "stats.visit_answers": "Answers",
+    "stats.visit_none": "No answer over the period.",
     "stats.title": "Statistics",
     "stats.period": "Period",
     "stats.from": "From",
@@ -631,6 +674,15 @@ EN: dict[str, str] = {
         "By hour: arrivals in the service's queue in that hour (for the site: tickets issued), "
         "calls made in that hour, waits of the visitors who arrived in that hour."
     ),
+    # after the visit
+    "visit.question": "How was your visit?",
+    "visit.good": "Good",
+    "visit.so_so": "So-so",
+    "visit.bad": "Not good",
+    "visit.thanks": "Thank you for your answer.",
+    "visit.optional": "Optional and anonymous: one answer, nothing else is asked.",
+    "visit.anonymous": "Anonymous: your answer is tied only to your ticket.",
+    "visit.nothing": "Thank you! No recent visit to rate at this counter.",
     "follow.title": "Your ticket",
     "follow.service": "Service",
     "follow.ahead": "People ahead of you",
@@ -651,6 +703,24 @@ EN: dict[str, str] = {
     "follow.transferred": (
         "Your request was passed from “{old}” to “{new}”. You keep your place in the queue."
     ),
+    "ind.title": "Our service commitments",
+    "ind.summary": "Visitors received: {tickets} · opening days: {days}",
+    "ind.no_data": "No visitor that month.",
+    "ind.p50": "Median wait (min)",
+    "ind.p90": "9 visitors in 10 waited at most (min)",
+    "ind.within15": "Called within 15 min",
+    "ind.satisfied": "Visit rated good",
+    "ind.satisfied_n": "{share} ({n} answers)",
+    "ind.busiest": "Busiest hours",
+    "ind.quietest": "Quietest hours",
+    "ind.per_day": "{n} arrivals a day on average",
+    "ind.how": (
+        "Wait: from joining a service's queue (ticket or transfer) to the call. Hours: tickets "
+        "issued in that hour, on average per opening day."
+    ),
+    "ind.json": "These figures as open data (JSON)",
+    "ind.bad_month": "Unknown month: give a past or the current month (YYYY-MM).",
+    "admin.embed_indicators": "Our service commitments (last month), to embed the same way:",
     "wait.title": "Waiting right now",
     "wait.service": "Service",
     "wait.people": "People waiting",

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from server import auth
+from server import auth, db, feedback
 from server.api import public as public_api
 from server.context import ServerContext
 from server.errors import ApiError
@@ -25,7 +25,7 @@ from server.models import TOKEN_RE, PublicTicket
 from server.ratelimit import client_address
 from server.sites import LoadedSite
 from server.web import data, format
-from server.web.page import Page, Refusal
+from server.web.page import STATIC_URL, Page, Refusal
 from server.web.sessions import WebSession, password_fingerprint
 
 router = APIRouter(include_in_schema=False)
@@ -161,8 +161,12 @@ def _public_ticket(ctx: ServerContext, token: str) -> tuple[LoadedSite, PublicTi
         return None
 
 
-def _card_values(page: Page, ticket: PublicTicket) -> dict[str, Any]:
+def _card_values(page: Page, ticket: PublicTicket, token: str) -> dict[str, Any]:
     lang = page.lang
+    answer = None
+    if ticket.status.value == "served":
+        with db.read(page.ctx.engine) as conn:
+            answer = feedback.answer_of_token(conn, token)
 
     def name(names: dict[str, str] | None, fallback: str) -> str:
         names = names or {}
@@ -179,11 +183,13 @@ def _card_values(page: Page, ticket: PublicTicket) -> dict[str, Any]:
         "priority": ticket.priority,
         "recalls": ticket.recalls,
         "transferred_from": name(ticket.transferred_from_names, moved_from) if moved_from else "",
+        "token": token,
+        "answer": int(answer) if answer is not None else None,
     }
 
 
-def _card_message(page: Page, ticket: PublicTicket) -> dict[str, str]:
-    values = _card_values(page, ticket)
+def _card_message(page: Page, ticket: PublicTicket, token: str) -> dict[str, str]:
+    values = _card_values(page, ticket, token)
     return {
         "status": values["status"],
         "recalls": str(values["recalls"]),
@@ -204,7 +210,7 @@ def _follow_page(page: Page, token: str) -> Response:
     response = page.render(
         "follow.html",
         section="public",
-        ticket=_card_values(page, ticket),
+        ticket=_card_values(page, ticket, token),
         token=token,
         site_name=loaded.site.name,
     )
@@ -227,7 +233,7 @@ def follow_card(token: str, page: PageDep) -> Response:
         return page.finish(JSONResponse({"status": "unknown"}, status_code=404))
     loaded, ticket = found
     page.use_site_languages(loaded.site.languages)
-    return page.finish(JSONResponse(_card_message(page, ticket)))
+    return page.finish(JSONResponse(_card_message(page, ticket, token)))
 
 
 async def _ticket_stream(page: Page, token: str, site: str) -> AsyncIterator[str]:
@@ -242,7 +248,7 @@ async def _ticket_stream(page: Page, token: str, site: str) -> AsyncIterator[str
             found = await run_in_threadpool(_public_ticket, ctx, token)
             if found is None:
                 return
-            message = json.dumps(_card_message(page, found[1]), separators=(",", ":"))
+            message = json.dumps(_card_message(page, found[1], token), separators=(",", ":"))
             if message != last:
                 last = message
                 yield f"event: ticket\ndata: {message}\n\n"
@@ -359,10 +365,17 @@ def embed_fragment(site: str, page: PageDep) -> Response:
     return response
 
 
-def embed_code(public_url: str, site: str, lang: str, title: str) -> str:
-    """The iframe a town's website pastes to show the live wait."""
-    src = f"{public_url.rstrip('/')}/embed/{site}?{urlencode({'lang': lang})}"
+def embed_code(
+    public_url: str, site: str, lang: str, title: str, *, page: str = "", height: int = 420
+) -> str:
+    """What a town's website pastes to show the live wait (or, with ``page`` "/indicators", the
+    month's indicators): the frame, and a small script that sizes it to its content (the frame's
+    page announces its height; without the script the frame keeps its starting height and
+    scrolls)."""
+    base = public_url.rstrip("/")
+    src = f"{base}/embed/{site}{page}?{urlencode({'lang': lang})}"
     return (
-        f'<iframe src="{src}" title="{title}" width="100%" height="380" '
-        'style="border:0" loading="lazy"></iframe>'
+        f'<iframe src="{src}" title="{title}" data-guichet-embed width="100%" height="{height}" '
+        'style="border:0" loading="lazy"></iframe>\n'
+        f'<script src="{base}{STATIC_URL}/embed-host.js" async></script>'
     )

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from server import db, feedback
 from server.export import csv_response
 from server.models import Figures, SiteStats
 from server.sites import LoadedSite
@@ -125,9 +126,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
             "transferred_in": loc.number(f.transferred_in),
             "called": loc.number(f.called),
             "never_called": loc.number(f.never_called),
-            "p50": loc.minutes(f.waiting_p50_seconds),
-            "p90": loc.minutes(f.waiting_p90_seconds),
-            "within15": loc.share(f.share_waited_15_min),
+            **loc.waits(f),
             "service_time": loc.minutes(f.mean_service_seconds),
             "no_shows": loc.number(f.no_shows),
         }
@@ -148,9 +147,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
             "site": h.service is None,
             "arrivals": loc.number(h.arrivals),
             "calls": loc.number(h.calls),
-            "p50": loc.minutes(h.waiting_p50_seconds),
-            "p90": loc.minutes(h.waiting_p90_seconds),
-            "within15": loc.share(h.share_waited_15_min),
+            **loc.waits(h),
         }
         for h in sorted(stats.hours, key=lambda h: (order.get(h.service or "", -1), h.hour))
     ]
@@ -173,17 +170,19 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
         for s in services
     }
     no_data = page._("stats.no_data")
+    axis = [loc.day_month(date.fromisoformat(d)) for d in days]
     tickets_svg = charts.tickets_per_day(
-        days, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
+        axis, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
     )
     wait_svg = charts.waiting_per_day(
-        days,
+        axis,
         medians,
         p90s,
         title=page._("stats.wait_chart"),
         median_label=lambda n: f"{n} · {page._('stats.p50')}",
         p90_label=lambda n: f"{n} · {page._('stats.p90')}",
         no_data=no_data,
+        minutes=lambda v: page._("stats.minutes", n=loc.number(v, 1)),
     )
     return {
         "rows": rows,
@@ -210,6 +209,26 @@ def stats_home(page: PageDep) -> Response:
     )
 
 
+def satisfaction_values(
+    page: Page, loaded: LoadedSite, first: date, last: date
+) -> list[dict[str, Any]]:
+    """Answers to "How was your visit?" per service over the period (docs/statistics.md)."""
+    with db.read(page.ctx.engine) as conn:
+        found = feedback.per_service(conn, loaded.id, first, last)
+    names = _names(loaded, page.lang)
+    loc = format.Localized(page.lang)
+    return [
+        {
+            "service": names.get(s.service, s.service),
+            "answers": loc.number(s.answers),
+            "good": loc.share(s.good / s.answers),
+            "so_so": loc.share(s.so_so / s.answers),
+            "bad": loc.share(s.bad / s.answers),
+        }
+        for s in found.values()
+    ]
+
+
 @router.get("/stats/{site}", response_class=HTMLResponse)
 def stats_page(site: str, page: PageDep) -> Response:
     loaded = _site(page, site)
@@ -225,6 +244,7 @@ def stats_page(site: str, page: PageDep) -> Response:
         last=last.isoformat(),
         csv_url=f"/stats/{site}/tickets.csv?{query}",
         heat=heatmap_values(page, arrivals),
+        satisfaction=satisfaction_values(page, loaded, first, last),
         **stats_values(page, loaded, stats),
     )
 

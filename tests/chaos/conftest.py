@@ -18,6 +18,7 @@ from guichet.sim.clock import SimClock
 from guichet.sim.process import DeviceProcess
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
+from tests.chaos.clocksite import Site
 from tests.server.helpers import SITE, site_config
 from tickets.hlc import HybridClock
 
@@ -94,11 +95,27 @@ class Bench:
 
 
 @pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Bench]:
+def server_and_printer(tmp_path: Path) -> Iterator[tuple[ServerThread, VirtualPrinter]]:
+    """The server on loopback (SQLite in ``tmp_path``) and the virtual printer on TCP."""
     with (
         ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/server.db")) as server,
         VirtualPrinter(tmp_path / "printed") as printer,
     ):
-        b = Bench(tmp_path, server, printer)
-        yield b
-        b.close()
+        yield server, printer
+
+
+@pytest.fixture
+def bench(
+    tmp_path: Path, server_and_printer: tuple[ServerThread, VirtualPrinter]
+) -> Iterator[Bench]:
+    b = Bench(tmp_path, *server_and_printer)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, server_and_printer: tuple[ServerThread, VirtualPrinter]) -> Iterator[Site]:
+    """A site whose devices' clocks the test sets (tests/chaos/clocksite.py)."""
+    s = Site(tmp_path, *server_and_printer)
+    yield s
+    s.close()

@@ -41,7 +41,11 @@ def slow(tmp_path: Path) -> Iterator[tuple[ServerThread, Path, BoardCore, SyncWo
         kiosk_client = SyncClient(server.url, tokens["kiosk-a"], "kiosk-a")
         kiosk_client.sync(0, [kiosk.issued(1)], [], "")
         journal = Journal(tmp_path / "board.sqlite3", SITE, "board-a")
-        action = SyncClient(server.url, tokens["board-a"], "board-a", timeout=0.3)
+        # The board's action timeout: its press's budget on the server is half of it. The server
+        # must receive the request within that budget for the test to be about a late answer,
+        # not a late request: generous, so that a loaded machine still delivers it in time
+        # (the database lock below outlasts the timeout whatever its length).
+        action = SyncClient(server.url, tokens["board-a"], "board-a", timeout=3.0)
         sync = SyncClient(server.url, tokens["board-a"], "board-a")
         board = BoardCore(cfg.to_domain(), journal, client=action, offline_retry=0.0)
         worker = SyncWorker(journal, sync, interval=1, on_events=board.receive)

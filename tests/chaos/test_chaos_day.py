@@ -1,9 +1,9 @@
 """A short chaotic day, end to end: ``guichet simulate`` with two kiosks and two boards as
-real processes, the server stopped for a while, the LAN cut, processes killed with SIGKILL
-and restarted, two clocks a little wrong. Afterwards every check of ``guichet.sim.report``
-must hold: no ticket lost, no number printed twice, calls at most once unless flagged,
-every event at the server exactly once, every device folding the server's queue, and the
-server's statistics matching the simulator's own record.
+real processes, the server stopped for a while, the LAN cut, a kiosk cut from the server only,
+processes killed with SIGKILL and restarted, two clocks a little wrong. Afterwards every check
+of ``guichet.sim.report`` must hold: no ticket lost, no number printed twice, calls at most
+once unless flagged, no FIFO inversion, every event at the server exactly once, every device
+folding the server's queue, and the server's statistics matching the simulator's own record.
 
 The long version (a whole day, more faults) is ``bench/chaos_run.py``; see docs/offline.md.
 """
@@ -37,6 +37,7 @@ SHORT_DAY = {
         "restart_after_seconds": 45,
         "server_outages": [["09:04", "09:09"]],
         "lan_cuts": [["09:07", "09:11"]],
+        "server_cuts": {"kiosk-1": [["09:11", "09:15"]]},
         "skew_seconds": {"kiosk-2": 12, "board-1": -10},
     },
 }
@@ -50,6 +51,8 @@ def test_a_short_day_of_faults_breaks_no_promise(tmp_path: Path) -> None:
     assert report.violations == []
     f = report.figures
     assert f["faults"]["server_stops"] == 1 and f["faults"]["lan_cuts"] == 1
+    assert f["faults"]["server_cuts"] == 1
+    assert f["fifo_inversions"] == 0
     assert f["faults"]["kills"] >= 1
     assert f["tickets"] >= 8 and f["called"] >= 5
     assert report.checks >= 3 * f["tickets"], "every ticket was checked"
@@ -85,3 +88,15 @@ def test_the_example_simulation_file_is_valid(capsys: pytest.CaptureFixture[str]
     example = Path(__file__).resolve().parents[2] / "config" / "examples" / "simulation.toml"
     assert main(["check-config", str(example)]) == 0
     assert "simulation OK" in capsys.readouterr().out
+
+
+def test_a_server_cut_of_a_device_the_day_does_not_have_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[simulation]\nkiosks = 2\n[chaos.server_cuts]\nkiosk-3 = [["09:00", "09:10"]]\n',
+        encoding="utf-8",
+    )
+    assert main(["check-config", str(path)]) == 2
+    assert "no device kiosk-3 in this day" in capsys.readouterr().err

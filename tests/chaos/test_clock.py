@@ -7,178 +7,17 @@ by the server's at each sync (its events, its service day, its opening hours), a
 corrects the times of events a device made before that by the device's clock error, so the
 waiting-time statistics are the true ones.
 
-Set-up: the real server on loopback whose clock is the test's "true time"; kiosks (KioskCore
-printing to the virtual printer) and boards (BoardCore) whose wall clocks are the true time
-plus a skew; journals on disk; sync rounds run by hand, so the order of things is exact.
+Set-up: tests/chaos/clocksite.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
-
 import pytest
-import requests
 
-from config.kiosk import KioskSettings
-from config.printer import PrinterSettings
-from config.server import ServerSettings
-from display.core import BoardCore
 from display.protocol import Action, Press
-from kiosk.core import KioskCore
-from printer import open_printer
-from printer.virtual import VirtualPrinter
-from server.run import ServerThread
-from tests.server.helpers import SITE, site_config
-from tickets.events import Event, EventKind
-from tickets.hlc import HybridClock
-from tickets.journal import Journal
+from tests.chaos.clocksite import DAY, HOUR, Board, Kiosk, Site
+from tickets.events import EventKind
 from tickets.peer import PeerLink, PeerSync, peer_key
-from tickets.sync import SyncClient, SyncWorker
-
-HOUR, DAY = 3600.0, 86400.0
-MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
-
-
-class Truth:
-    """The true time, moved by the test."""
-
-    def __init__(self) -> None:
-        self.t = MONDAY_10
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@dataclass
-class Kiosk:
-    core: KioskCore
-    sync: SyncWorker
-    journal: Journal
-
-    def issue(self) -> str:
-        result = self.core.issue("civil")
-        assert result.ticket is not None
-        self.sync.run_once()
-        return result.ticket.label
-
-
-@dataclass
-class Board:
-    core: BoardCore
-    sync: SyncWorker
-    journal: Journal
-
-
-class Site:
-    def __init__(self, tmp: Path, server: ServerThread, printer: VirtualPrinter) -> None:
-        self.tmp, self.server, self.printer = tmp, server, printer
-        self.truth = Truth()
-        server.ctx.wall = self.truth
-        server.ctx.clock = HybridClock("server", self.truth)
-        self.config = site_config()
-        self.tokens = server.load_site(self.config)
-        server.add_user("manon", "manager-password", "manager", [SITE])
-        self.journals: list[Journal] = []
-        self.closers: list[Callable[[], object]] = []
-
-    def journal(self, device: str, skew: float) -> Journal:
-        j = Journal(self.tmp / f"{device}.sqlite3", SITE, device, wall=self._wall(skew))
-        self.journals.append(j)
-        return j
-
-    def _wall(self, skew: float) -> Callable[[], float]:
-        return lambda: self.truth() + skew
-
-    def client(self, device: str) -> SyncClient:
-        c = SyncClient(self.server.url, self.tokens[device], device)
-        self.closers.append(c.session.close)
-        return c
-
-    def kiosk(self, device: str, skew: float = 0.0, *, synced: bool = True) -> Kiosk:
-        j = self.journal(device, skew)
-        settings = KioskSettings(
-            site=SITE,
-            device_id=device,
-            journal_path=j.path,
-            printer=PrinterSettings.model_validate(
-                {"transport": {"kind": "network", "host": "127.0.0.1", "port": self.printer.port}}
-            ),
-        )
-        wall = j.clock.wall_seconds
-        core = KioskCore(settings, j, self.config, open_printer(settings.printer), wall)
-        self.closers.append(core.printer.close)
-
-        def learnt(events: list[Event]) -> None:
-            core.apply_events(events)
-
-        sync = SyncWorker(
-            j,
-            self.client(device),
-            interval=1,
-            services_for_leases=["civil"],
-            today=core.today,
-            on_events=learnt,
-        )
-        if synced:
-            sync.run_once()
-        return Kiosk(core, sync, j)
-
-    def board(self, device: str, skew: float = 0.0, *, online: bool = True) -> Board:
-        j = self.journal(device, skew)
-        core = BoardCore(
-            self.config.to_domain(),
-            j,
-            client=self.client(device) if online else None,
-            wall=j.clock.wall_seconds,
-        )
-        sync = SyncWorker(j, self.client(device), interval=1, on_events=core.receive)
-        sync.run_once()
-        return Board(core, sync, j)
-
-    def press_next(self, board: Board, counter: str) -> str | None:
-        board.sync.run_once()
-        outcome = board.core.press(Press(counter, Action.NEXT))
-        return outcome.ticket
-
-    def stats(self) -> dict[str, object]:
-        r = requests.get(
-            f"{self.server.url}/api/v1/sites/{SITE}/stats",
-            params={"from": "2026-11-22", "to": "2026-11-24"},
-            auth=("manon", "manager-password"),
-            timeout=10,
-        )
-        r.raise_for_status()
-        days = [d for d in r.json()["days"] if d["service"] == "civil"]
-        assert len(days) == 1, days
-        out: dict[str, object] = days[0]
-        return out
-
-    def queue_labels(self) -> list[str]:
-        r = requests.get(
-            f"{self.server.url}/api/v1/sites/{SITE}/queue",
-            headers={"Authorization": f"Bearer {self.tokens['board-a']}"},
-            timeout=10,
-        )
-        r.raise_for_status()
-        return [t["label"] for t in r.json()["waiting"] if t["service"] == "civil"]
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    with (
-        ServerThread(ServerSettings(database_url=f"sqlite:///{tmp_path}/s.db")) as server,
-        VirtualPrinter(tmp_path / "printed") as printer,
-    ):
-        s = Site(tmp_path, server, printer)
-        yield s
-        for close in s.closers:
-            close()
-        for j in s.journals:
-            j.close()
 
 
 def _serve_a_morning(site: Site, kiosk: Kiosk, board: Board) -> list[tuple[float, float]]:
@@ -264,13 +103,15 @@ def test_a_restart_with_the_clock_a_day_back_keeps_the_journal_in_order(site: Si
 
 
 def test_a_device_a_day_behind_catches_up_from_the_server_and_from_a_peer(site: Site) -> None:
-    """What a device believes the time is (``clock.latest_seconds``) follows the server after
-    one sync, or a peer after one exchange on the LAN with the server away."""
+    """What a device believes the time is (``clock.latest_seconds``, its service day) follows
+    the server after one sync, or, with the server away, a peer's copy of an event the server
+    stored (its reception time is the server's word) after one exchange on the LAN."""
     board = site.board("board-a", -DAY)
     assert abs(board.journal.clock.latest_seconds() - site.truth()) < 5
     kiosk_journal = site.journal("kiosk-b", -DAY)
     right = site.board("board-b")
     right.journal.record(EventKind.COUNTER_OPENED, counter="2")
+    right.sync.run_once()
     keys = {d: peer_key(t) for d, t in site.tokens.items()}
     answering = PeerSync(right.journal, token=site.tokens["board-b"], listen=("127.0.0.1", 0))
     answering.set_keys(keys)
@@ -281,6 +122,7 @@ def test_a_device_a_day_behind_catches_up_from_the_server_and_from_a_peer(site: 
         assert kiosk_journal.clock.latest_seconds() < site.truth() - DAY / 2
         pulling.run_once()
         assert abs(kiosk_journal.clock.latest_seconds() - site.truth()) < 5
+        assert kiosk_journal.today() == "2026-11-23"
     finally:
         answering.stop()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 import threading
+import tty
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +14,9 @@ import pytest
 
 from display.buttons import ButtonBoxes, LinkState
 from display.protocol import Action, Press, show_line
+from display.ratelog import RateLimitedLog
 from display.virtual import VirtualButtonBox
+from tests.conftest import PATIENCE
 from tests.display.helpers import wait_until
 
 
@@ -146,3 +151,49 @@ def test_answers_go_to_the_box_the_counter_uses() -> None:
 
 def test_no_port_configured_is_its_own_state() -> None:
     assert ButtonBoxes([], Recorder()).state is LinkState.NOT_CONFIGURED
+
+
+def test_a_box_that_does_not_read_its_answers_does_not_slow_the_presses() -> None:
+    """GIVEN a box that never reads what the board sends back (its side of the line is never
+    read: the line's buffer fills, as with a box wired for input only) WHEN it sends hundreds
+    of presses THEN every press is handled at once: answers wait in a bounded outbox of their
+    own (the oldest dropped), never in the reader."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    presses: list[Press] = []
+
+    def loud(press: Press, reply: Callable[[str], object]) -> None:
+        presses.append(press)
+        reply(f"{press.counter} SHOW A001{' ' * 1000}\n")  # fills the line's buffer quickly
+
+    boxes = ButtonBoxes([os.ttyname(slave)], loud, retry_min=0.02, retry_max=0.1)
+    boxes.start()
+    try:
+        assert wait_until(lambda: boxes.state is LinkState.CONNECTED, PATIENCE)
+        for _ in range(6):
+            os.write(master, b"3 NEXT\n" * 50)
+        assert wait_until(lambda: len(presses) == 300, PATIENCE), f"{len(presses)} handled"
+    finally:
+        boxes.stop()
+        os.close(master)
+        os.close(slave)
+
+
+def test_presses_at_an_unknown_counter_are_logged_at_a_bounded_rate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A box configured for a counter the site lacks may press all day: one warning, then
+    one every few seconds with the count, not one line per press."""
+    log = logging.getLogger("test.ratelog")
+    now = [0.0]
+    limited = RateLimitedLog(log, period=5.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="test.ratelog"):
+        for i in range(35_000):
+            now[0] = i * 0.001  # 35 s of presses, a thousand a second
+            limited.warning("press at unknown counter %r ignored", "99")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 7
+    assert lines[0] == "press at unknown counter '99' ignored"
+    assert (
+        lines[1] == "press at unknown counter '99' ignored (4999 more since the last such message)"
+    )

@@ -4,9 +4,13 @@ test_server.py for presses the server decides)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from display.core import BoardCore, CallView, round_minutes
 from display.protocol import Action, Press, Reason
@@ -15,6 +19,8 @@ from tickets.events import EventKind, new_event
 from tickets.hlc import HybridClock
 from tickets.journal import Journal
 from tickets.model import Site
+
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 def make_core(site: Site, journal: Journal, **kw: object) -> tuple[BoardCore, list[CallView]]:
@@ -71,11 +77,28 @@ def test_next_with_nobody_waiting_finishes_the_ticket_and_says_empty(
     assert outbox_kinds(journal)[-1] == ("TicketServed", "ccas-1", "5")
 
 
+def monday_10() -> Callable[[], float]:
+    """A wall clock starting on a Monday at 10:00, when civil status and passports are open
+    and planning (urbanisme) is closed, that then runs with real time."""
+    start, t0 = MONDAY_10.timestamp(), time.monotonic()
+    return lambda: start + time.monotonic() - t0
+
+
+@pytest.fixture
+def monday(tmp_path: Path, site: Site) -> Iterator[tuple[Journal, Callable[[], float]]]:
+    """The board's journal and its clock, on Monday at 10:00 (one clock, as in the board)."""
+    wall = monday_10()
+    with Journal(tmp_path / "monday.sqlite3", site.id, "board-salle", wall) as journal:
+        yield journal, wall
+
+
 def test_recall_is_announced_again_and_absent_done_transfer_act_on_the_current_ticket(
-    site: Site, journal: Journal, kiosk: Kiosk
+    site: Site, monday: tuple[Journal, Callable[[], float]]
 ) -> None:
+    journal, wall = monday
+    kiosk = Kiosk(site, wall)
     journal.store_remote([kiosk.issue("etat-civil") for _ in range(3)])
-    core, announced = make_core(site, journal)
+    core, announced = make_core(site, journal, wall=wall)
     core.press(Press("2", Action.NEXT))
     recall = core.press(Press("2", Action.RECALL))
     assert recall.ticket == "A001"
@@ -84,8 +107,9 @@ def test_recall_is_announced_again_and_absent_done_transfer_act_on_the_current_t
 
     assert core.press(Press("2", Action.NO_SHOW)).ticket is None
     core.press(Press("2", Action.NEXT))
+    core.press(Press("3", Action.OPEN))  # a transfer goes only to a service a counter serves
     transfer = core.press(Press("2", Action.TRANSFER, "passeports"))
-    assert transfer.ticket is None
+    assert (transfer.ticket, transfer.error) == (None, None)
     core.press(Press("1", Action.NEXT))  # counter 1 takes civil status first: A003
     assert core.counter_ticket("1") == "A003"
     core.press(Press("1", Action.DONE))
@@ -97,17 +121,44 @@ def test_recall_is_announced_again_and_absent_done_transfer_act_on_the_current_t
         "TicketRecalled",
         "TicketNoShow",
         "TicketCalled",
+        "CounterOpened",
         "TicketTransferred",
         "CounterOpened",
         "TicketCalled",
         "TicketServed",
     ]
-    transferred = journal.outbox()[5]
+    transferred = journal.outbox()[6]
     data = dict(transferred.data)
     assert data.pop("press")  # the id of the press this decision answers
     assert data == {"ticket": "etat-civil-2", "service": "passeports", "counter": "2"}
     # The transferred ticket waits for passports now, in its original place.
     assert core.press(Press("3", Action.NEXT)).ticket == "A002"
+
+
+def test_transfer_goes_only_to_a_service_open_and_served_now(
+    site: Site, monday: tuple[Journal, Callable[[], float]]
+) -> None:
+    """GIVEN Monday 10:00, counter 2 (civil status only) serving A001 WHEN it transfers the
+    ticket to passports while no open counter takes passports, or to planning, closed on
+    Mondays THEN the box gets ERR CLOSEDSERVICE and nothing is journaled; once counter 3
+    (passports) opens, the transfer to passports goes through."""
+    journal, wall = monday
+    kiosk = Kiosk(site, wall)
+    journal.store_remote([kiosk.issue("etat-civil")])
+    core, _ = make_core(site, journal, wall=wall)
+    core.press(Press("2", Action.NEXT))
+    before = len(journal.outbox())
+    for target in ("passeports", "urbanisme"):
+        refused = core.press(Press("2", Action.TRANSFER, target))
+        assert refused.error is Reason.CLOSED_SERVICE
+        assert "2 ERR CLOSEDSERVICE\n" in refused.reply_lines()
+        assert core.counter_ticket("2") == "A001"
+    core.press(Press("4", Action.OPEN))  # counter 4 takes planning, still closed by its hours
+    assert core.press(Press("2", Action.TRANSFER, "urbanisme")).error is Reason.CLOSED_SERVICE
+    assert [e.kind.value for e in journal.outbox()[before:]] == ["CounterOpened"]
+    core.press(Press("3", Action.OPEN))
+    assert core.press(Press("2", Action.TRANSFER, "passeports")).error is None
+    assert core.counter_ticket("2") is None
 
 
 def test_refused_presses_change_nothing(site: Site, journal: Journal, kiosk: Kiosk) -> None:

@@ -53,7 +53,12 @@ def test_a_press_prints_back_as_the_line_a_box_sends() -> None:
         (b"3 TRANSFER a b", "3", "TRANSFER needs"),
         (b"#3 NEXT", None, "bad counter"),
         (b"\xff\xfe\x00garbage", None, "not ASCII"),
-        (b"3 NE\x07XT", None, "control characters"),
+        (b"3 NE\x07XT", "3", "control characters"),
+        (b"5 OPEN \xc3(", "5", "not ASCII"),
+        (b"5 OPEN\x01", "5", "control characters"),
+        (b"5 \xff", "5", "not ASCII"),
+        (b"5 NEXT " + b"x" * MAX_LINE, "5", "longer than"),
+        (b"\xff5 NEXT", None, "not ASCII"),
         (b"", None, "empty"),
         (b"x" * (MAX_LINE + 1), None, "longer than"),
     ],
@@ -86,8 +91,8 @@ def test_lines_are_cut_on_any_ending_even_across_reads() -> None:
     assert s.feed(b"\r\n") == [b"6 OPEN"]
 
 
-def test_an_overlong_line_is_dropped_whole_and_the_next_one_read() -> None:
+def test_of_an_overlong_line_only_its_start_is_kept_and_the_next_one_is_read() -> None:
     s = LineSplitter(limit=10)
     assert s.feed(b"0123456789ABCDEF") == []
     assert s.feed(b"still the same line") == []
-    assert s.feed(b"\n3 NEXT\n") == [None, b"3 NEXT"]
+    assert s.feed(b"\n3 NEXT\n") == [b"0123456789A", b"3 NEXT"]

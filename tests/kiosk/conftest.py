@@ -30,6 +30,7 @@ from config.kiosk import KioskSettings
 from config.loader import load_model
 from config.site import SiteConfig
 from printer.virtual import VirtualPrinter
+from tests.printer.conftest import STATUS_PATIENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILE = ROOT / "config" / "examples" / "site-townhall.toml"
@@ -85,8 +86,9 @@ def make_settings(tmp_path: Path, printer: VirtualPrinter) -> Callable[..., Kios
             "appointment_url": "https://mairie-saint-exemple.fr/rendez-vous",
             "printer": {
                 "transport": {"kind": "network", "host": "127.0.0.1", "port": printer.port},
-                "timeout_seconds": 1.0,
-                "status_timeout_seconds": 0.5,
+                "timeout_seconds": STATUS_PATIENCE,
+                # a loaded machine's slow answer is not a printer that does not answer
+                "status_timeout_seconds": STATUS_PATIENCE,
             },
         }
         values.update(overrides)

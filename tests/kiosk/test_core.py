@@ -13,6 +13,7 @@ from kiosk.core import Availability, Outcome
 from kiosk.runtime import KioskRuntime
 from printer import PrinterState
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS, SiteClock
 from tickets.events import EventKind
 from tickets.journal import Journal, PrintState
@@ -173,17 +174,32 @@ def test_follow_url_uses_the_follow_base_or_the_server(
 
 
 def test_tickets_left_pending_by_a_crash_are_marked_failed_at_start(
-    make_settings: Callable[..., KioskSettings], site_clock: SiteClock
+    make_settings: Callable[..., KioskSettings],
+    site_clock: SiteClock,
+    printer: VirtualPrinter,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """GIVEN a kiosk stopped while a ticket was printing (its print state still "pending": the
+    paper may be whole, cut off or missing) WHEN it starts again THEN the ticket is marked
+    failed, the log says it may be incomplete, and the next ticket starts with a feed and a
+    cut so that any stub leaves the printer on its own."""
     settings = make_settings()
     rt = KioskRuntime(settings, clock=site_clock)
     _, issued = rt.core.take_number("etat-civil", None, "fr")
     assert issued is not None
+    printer.feed(b"\x1b@\x1b!\x30A900\n")  # what reached the paper before the power went
     rt.close()  # as if the power went before the printer answered
     rt = KioskRuntime(settings, clock=site_clock)
     try:
         assert rt.journal.print_state(issued.ticket) is PrintState.FAILED
         assert rt.journal.pending_prints() == []
+        assert "interrupted while printing (A900)" in caplog.text
+        assert "may be incomplete" in caplog.text
+        result = rt.core.issue("etat-civil", None, "fr")
+        assert result.outcome is Outcome.PRINTED
+        printer.wait_for_tickets(2, PATIENCE)  # the stub, cut on its own, then the ticket
+        assert printer.printed[0].text_lines() == ["A900"]
+        assert printer.printed[1].headline == "A901"
     finally:
         rt.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.kiosk.conftest import SITE_FILE
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
@@ -74,25 +75,26 @@ def test_kiosk_process_notifies_pings_ignores_escape_and_stops_on_sigterm(
         stderr=subprocess.DEVNULL,
     )
     try:
-        messages_until(sock, b"READY=1", 30)
-        messages_until(sock, b"WATCHDOG=1", 5)
+        messages_until(sock, b"READY=1", PATIENCE)
+        messages_until(sock, b"WATCHDOG=1", PATIENCE)
         found = subprocess.run(
             ["xdotool", "search", "--sync", "--onlyvisible", "--pid", str(proc.pid)],
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=PATIENCE,
             check=True,
         )
         window = found.stdout.split()[0]
-        subprocess.run(["xdotool", "windowfocus", "--sync", window], timeout=10, check=True)
+        subprocess.run(["xdotool", "windowfocus", "--sync", window], timeout=PATIENCE, check=True)
         for key in (["--window", window, "Escape"], ["Escape"]):  # sent, then typed
-            subprocess.run(["xdotool", "key", *key], timeout=10, check=False)
-        time.sleep(1.0)
+            subprocess.run(["xdotool", "key", *key], timeout=PATIENCE, check=False)
+        # Two pings from the UI loop after the keys were sent: it has handled them since.
+        for _ in range(2):
+            messages_until(sock, b"WATCHDOG=1", PATIENCE)
         assert proc.poll() is None, "Escape closed the kiosk"
-        messages_until(sock, b"WATCHDOG=1", 5)  # the UI loop still runs
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
-        messages_until(sock, b"STOPPING=1", 2)
+        assert proc.wait(PATIENCE) == 0
+        messages_until(sock, b"STOPPING=1", PATIENCE)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -14,6 +14,8 @@ from kiosk import theme as T
 from kiosk.gallery import tour
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
+from tickets.events import EventKind
 from tickets.journal import PrintState
 
 pytestmark = pytest.mark.kivy
@@ -86,6 +88,53 @@ def test_paper_out_shows_the_number_and_what_to_do(
         assert png.size == (1024, 600)
 
 
+def test_a_failed_print_is_printed_again_with_the_same_number_not_a_new_ticket(
+    open_ui: OpenUI, printer: VirtualPrinter
+) -> None:
+    """GIVEN a ticket whose print failed (paper out) WHEN the paper is back and the person taps
+    "print it again" THEN the same number prints, marked as a copy, with the people ahead as
+    the screen said: no second ticket queues them behind their own first one."""
+    printer.simulate("paper_out")
+    d = open_ui()
+    to_services(d)
+    ticket = take(d, "ccas")
+    assert ticket.state == "failed"
+    assert ticket.ids.reprint.opacity == 1
+    printer.simulate(None)
+    d.tap(ticket.ids.reprint)
+    assert d.wait_until(lambda: ticket.state == "printed", PATIENCE)
+    printer.wait_for_tickets(1, PATIENCE)
+    lines = printer.printed[0].text_lines()
+    assert printer.printed[0].headline == "D900"
+    assert "*** DUPLICATA ***" in lines
+    assert "Personnes avant vous : 0" in lines
+    issued = [e for e in d.runtime.journal.outbox() if e.kind is EventKind.TICKET_ISSUED]
+    assert [e.data["label"] for e in issued] == ["D900"]
+    result = d.app.last_result
+    assert result is not None and result.ticket is not None
+    assert d.runtime.journal.print_state(result.ticket.ticket) is PrintState.PRINTED
+    assert ticket.ids.reprint.opacity == 0
+
+
+def test_an_unreadable_printer_status_is_shown_to_staff(
+    open_ui: OpenUI, printer: VirtualPrinter
+) -> None:
+    """GIVEN a printer whose status answers cannot be read (a serial speed mismatch looks like
+    this) WHEN a ticket is taken THEN it is not printed, and staff see it as a fault: the red
+    ring, and the banner telling visitors their number will be on screen."""
+    printer.simulate("garbled")
+    d = open_ui()
+    to_services(d)
+    ticket = take(d, "ccas")
+    assert ticket.state == "failed"
+    assert d.app.printer_state == "unknown"
+    assert d.runtime.health()["printer_error_id"] == "printer.unknown.garbled"
+    assert d.app.dot is not None and tuple(d.app.dot.ring) == T.DOT["error"]
+    d.tap(ticket.ids.done)
+    to_services(d)
+    assert "imprimante" in d.screen("services").banner_text
+
+
 def test_paper_near_end_is_reported_to_staff_only(open_ui: OpenUI, printer: VirtualPrinter) -> None:
     printer.simulate("paper_near_end")
     d = open_ui()
@@ -121,7 +170,8 @@ def test_long_wait_offers_a_quieter_time_and_a_booking_qr_code(
 ) -> None:
     """GIVEN four people waiting for passports (48 min) WHEN a fifth touches passports THEN
     the kiosk warns before printing, shows a QR code of the booking page that a reader
-    decodes from the screen, and prints only after "take a ticket anyway"."""
+    decodes from the screen with the reception desk for people without a smartphone, and
+    prints only after "take a ticket anyway"."""
     import zxingcpp
 
     d = open_ui()
@@ -137,6 +187,9 @@ def test_long_wait_offers_a_quieter_time_and_a_booking_qr_code(
     with Image.open(shot) as png:
         found = zxingcpp.read_barcodes(png.convert("L"))
     assert [r.text for r in found] == ["https://mairie-saint-exemple.fr/rendez-vous"]
+    no_phone = screen.ids.no_phone
+    assert no_phone.text == "Pas de smartphone\u00a0? L'accueil peut réserver pour vous."
+    assert no_phone.opacity == 1 and no_phone.height > 0
     d.tap(screen.ids.anyway)
     ticket = d.screen("ticket")
     assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)

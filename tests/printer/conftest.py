@@ -11,6 +11,13 @@ import pytest
 
 from printer.ticket import TicketContent
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
+
+STATUS_PATIENCE = min(10.0, PATIENCE / 3)
+"""Status timeout of a printer expected to answer: generous, so a loaded machine's slow answer
+is not taken for a printer that does not answer (the setting's maximum is 10 s)."""
+NO_ANSWER = 0.3
+"""Status timeout where the test expects no answer: that whole time is waited."""
 
 REFERENCE = TicketContent(
     site_name="Mairie de Saint-Exemple",

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from config.loader import ConfigError
 from printer import PrinterState, TicketContent, open_printer
 from printer.cli import test_ticket as print_test_ticket
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.printer.test_network import network_printer
 
 ROOT = Path(__file__).parents[2]
@@ -81,9 +83,30 @@ def test_guichet_printer_test_command(tmp_path: Path, virtual_printer: VirtualPr
     assert len(virtual_printer.wait_for_tickets(1, timeout=5)) == 1
 
 
-def test_guichet_printer_virtual_command(tmp_path: Path, reference: TicketContent) -> None:
-    """GIVEN `guichet printer virtual` running, WHEN a ticket is sent to the port it prints
-    THEN it reports the PNG, and Ctrl-C stops it cleanly."""
+def ignoring_sigint() -> None:
+    """As a shell starts a script's background job (``cmd &``): SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop", "inherited"),
+    [
+        (signal.SIGINT, None),
+        (signal.SIGINT, ignoring_sigint),
+        (signal.SIGTERM, ignoring_sigint),
+        (signal.SIGHUP, ignoring_sigint),
+    ],
+    ids=["ctrl-c", "ctrl-c-in-a-background-job", "sigterm", "sighup-terminal-closed"],
+)
+def test_guichet_printer_virtual_command(
+    tmp_path: Path,
+    reference: TicketContent,
+    stop: signal.Signals,
+    inherited: Callable[[], None] | None,
+) -> None:
+    """GIVEN `guichet printer virtual` running (also started with SIGINT ignored, as from a
+    script's background job) WHEN a ticket is sent to the port it prints THEN it reports the
+    PNG, and SIGINT, SIGTERM or SIGHUP stops it cleanly (exit 0)."""
     out = tmp_path / "png"
     with subprocess.Popen(
         [sys.executable, "-m", "guichet", "printer", "virtual", "--port", "0", "--out", str(out)],
@@ -91,6 +114,7 @@ def test_guichet_printer_virtual_command(tmp_path: Path, reference: TicketConten
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=inherited,
     ) as proc:
         try:
             assert proc.stdout is not None
@@ -102,8 +126,8 @@ def test_guichet_printer_virtual_command(tmp_path: Path, reference: TicketConten
             assert printer.print_ticket(reference).state is PrinterState.READY
             printer.close()
             assert proc.stdout.readline().strip() == f"printed {out}/0001-A042.png"
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=10) == 0
+            proc.send_signal(stop)
+            assert proc.wait(timeout=PATIENCE) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()

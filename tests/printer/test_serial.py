@@ -17,6 +17,8 @@ from config.printer import PrinterSettings, SerialTransport
 from printer import EscposPrinter, PrinterState, TicketContent, open_printer, render_ticket
 from printer.escpos_decode import EscposDecoder
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE, wait_until
+from tests.printer.conftest import NO_ANSWER, STATUS_PATIENCE
 
 
 class PtyPrinter:
@@ -46,7 +48,7 @@ class PtyPrinter:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        self._thread.join(timeout=PATIENCE)
         os.close(self.master)
         os.close(self.slave)
 
@@ -61,11 +63,13 @@ def pty_printer() -> Iterator[PtyPrinter]:
 FlowControl = Literal["none", "rtscts", "dsrdtr", "xonxoff"]
 
 
-def serial_printer(port: str, flow_control: FlowControl = "rtscts") -> EscposPrinter:
+def serial_printer(
+    port: str, flow_control: FlowControl = "rtscts", status_timeout: float = STATUS_PATIENCE
+) -> EscposPrinter:
     return open_printer(
         PrinterSettings(
             transport=SerialTransport(port=port, baudrate=115200, flow_control=flow_control),
-            status_timeout_seconds=0.3,
+            status_timeout_seconds=status_timeout,
         )
     )
 
@@ -75,12 +79,13 @@ def test_ticket_bytes_reach_the_printer_between_status_checks(
 ) -> None:
     printer = serial_printer(pty_printer.path)
     status = printer.print_ticket(reference)
-    time.sleep(0.1)  # the reader thread takes what is left in the pty
-    printer.close()
-    assert status.state is PrinterState.READY
     ticket = render_ticket(reference, 80)
     status_check = b"\x10\x04\x01\x10\x04\x04"
-    assert bytes(pty_printer.received) == status_check + ticket + status_check
+    expected = status_check + ticket + status_check
+    wait_until(lambda: len(pty_printer.received) >= len(expected))  # the pty's reader thread
+    printer.close()
+    assert status.state is PrinterState.READY
+    assert bytes(pty_printer.received) == expected
 
 
 @pytest.mark.parametrize(
@@ -106,7 +111,7 @@ def test_paper_out_prints_nothing(pty_printer: PtyPrinter, reference: TicketCont
     pty_printer.answers = {1: 0x1A, 2: 0x32}
     printer = serial_printer(pty_printer.path)
     status = printer.print_ticket(reference)
-    time.sleep(0.1)
+    wait_until(lambda: len(pty_printer.received) >= 6)  # the two status questions
     printer.close()
     assert status.state is PrinterState.PAPER_OUT
     assert bytes(pty_printer.received) == b"\x10\x04\x01\x10\x04\x02"
@@ -115,7 +120,7 @@ def test_paper_out_prints_nothing(pty_printer: PtyPrinter, reference: TicketCont
 def test_silent_printer_is_offline_within_the_status_timeout(pty_printer: PtyPrinter) -> None:
     """python-escpos would read this silence as "paper OK"; here it is OFFLINE, in bounded time."""
     pty_printer.answers = {}
-    printer = serial_printer(pty_printer.path)
+    printer = serial_printer(pty_printer.path, status_timeout=NO_ANSWER)
     start = time.monotonic()
     status = printer.status()
     elapsed = time.monotonic() - start
@@ -123,7 +128,7 @@ def test_silent_printer_is_offline_within_the_status_timeout(pty_printer: PtyPri
     assert status.state is PrinterState.OFFLINE
     assert status.error_id == "printer.offline.no_answer"
     assert status.detail.startswith(f"serial printer {pty_printer.path}: no answer")
-    assert elapsed < 2.0
+    assert elapsed < PATIENCE  # bounded, never a hang (how fast: bench/)
 
 
 def test_missing_port_is_offline_naming_the_port(tmp_path: Path) -> None:
@@ -142,7 +147,7 @@ def test_virtual_printer_on_a_pseudo_terminal(
     printer = serial_printer(virtual_printer_pty.pty_path, flow_control)
     try:
         assert printer.print_ticket(reference).state is PrinterState.READY
-        (png,) = virtual_printer_pty.wait_for_tickets(1, timeout=5)
+        (png,) = virtual_printer_pty.wait_for_tickets(1, timeout=PATIENCE)
     finally:
         printer.close()
     assert png.name == "0001-A042.png"

@@ -27,7 +27,15 @@ def qr_commands(module: int) -> bytes:
     )  # fmt: skip
 
 
-def reference_bytes(module: int) -> bytes:
+NEXT_STEP = {
+    48: b"Asseyez-vous et regardez l'\xe9cran. Votre num\xe9ro y\nsera affich\xe9 et annonc\xe9.\n",
+    32: b"Asseyez-vous et regardez\nl'\xe9cran. Votre num\xe9ro y sera\n"
+    b"affich\xe9 et annonc\xe9.\n",
+}
+"""What happens next, wrapped to the paper's columns (80 mm: 48, 58 mm: 32)."""
+
+
+def reference_bytes(module: int, columns: int = 48) -> bytes:
     return (
         ESC + b"@"  # initialise
         + ESC + b"t\x10"  # code table 16: WPC1252
@@ -40,7 +48,9 @@ def reference_bytes(module: int) -> bytes:
         + b"Personnes avant vous : 3\n"
         + ESC + b"E\x01" + b"Attente estim\xe9e : 12 min\n"
         + b"\n"
-        + ESC + b"E\x00" + b"Suivez votre ticket\n"
+        + ESC + b"E\x00" + NEXT_STEP[columns]
+        + b"\n"
+        + b"Suivez votre ticket\n"
         + qr_commands(module)
         + b"\n"
         + b"23/11/2026  14:05\n"
@@ -54,8 +64,10 @@ def test_reference_ticket_80mm_exact_bytes(reference: TicketContent) -> None:
     assert render_ticket(reference, 80) == reference_bytes(module=6)
 
 
-def test_reference_ticket_58mm_differs_only_by_qr_module_size(reference: TicketContent) -> None:
-    assert render_ticket(reference, 58) == reference_bytes(module=5)
+def test_reference_ticket_58mm_differs_by_qr_module_size_and_wrapping(
+    reference: TicketContent,
+) -> None:
+    assert render_ticket(reference, 58) == reference_bytes(module=5, columns=32)
 
 
 def test_ticket_without_logo_stays_under_one_kilobyte(reference: TicketContent) -> None:
@@ -119,8 +131,12 @@ def test_english_words_reprint_and_priority(reference: TicketContent) -> None:
     )
     data = render_ticket(content, 80)
     assert b"*** REPRINT ***\n" in data
-    assert b"People ahead of you : 3\n" in data
-    assert b"Estimated wait : 1 h 15\n" in data
+    assert b"People ahead of you: 3\n" in data  # English puts no space before a colon
+    assert b"Estimated wait: 1 h 15\n" in data
+    assert (
+        b"Please take a seat and watch the screen. Your\nnumber will be shown and called out.\n"
+        in data
+    )
     assert b"Priority\n" in data
     assert b"*** DUPLICATA ***\n" in render_ticket(dataclasses.replace(content, lang="fr"), 80)
     assert b"DUPLICATA" not in render_ticket(reference, 80)

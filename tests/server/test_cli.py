@@ -223,5 +223,5 @@ def test_a_database_of_version_2_gets_the_events_corrected_times(
     with engine.connect() as conn:
         row = conn.execute(sa.select(schema.events)).one()
     engine.dispose()
-    assert row.occurred_at is None
+    assert row.occurred_at is None and row.original_hlc is None
     assert store.row_event(row).at == 1_763_900_000.0

@@ -9,7 +9,7 @@ from collections import Counter
 import requests
 import sqlalchemy as sa
 
-from tests.server.helpers import AGENT, SITE, DeviceClock, Srv, wire
+from tests.server.helpers import AGENT, SITE, DeviceClock, Srv, site_config, wire
 from tickets.events import EventKind
 
 
@@ -192,16 +192,41 @@ def test_concurrent_next_never_calls_a_ticket_twice(any_srv: Srv) -> None:
     assert sum(1 for ids in got.values() if ids) > 1  # the counters really did run in parallel
 
 
+def transfer(srv: Srv, service: str) -> requests.Response:
+    """Counter 1's TRANSFER to ``service``, as the board forwards it."""
+    return srv.request(
+        "POST",
+        f"/api/v1/sites/{SITE}/counters/1/transfer",
+        device="board-a",
+        json={"service": service},
+    )
+
+
 def test_unknown_counter_and_service_are_named(srv: Srv) -> None:
     r = srv.request("POST", f"/api/v1/sites/{SITE}/counters/99/next", device="board-a")
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
     assert "99" in r.json()["message"]
-    r = srv.request(
-        "POST",
-        f"/api/v1/sites/{SITE}/counters/1/transfer",
-        device="board-a",
-        json={"service": "nope"},
-    )
+    r = transfer(srv, "nope")
     assert (r.status_code, r.json()["field"]) == (422, "service")
     r = srv.request("POST", f"/api/v1/sites/{SITE}/counters/1/dance", device="board-a")
     assert r.status_code == 422
+
+
+def test_transfer_only_to_a_service_an_open_counter_serves(srv: Srv) -> None:
+    """GIVEN counter 1 takes civil status only, and no other counter is open WHEN its agent
+    transfers the ticket to passports THEN the server refuses, naming the field, and the ticket
+    stays at counter 1; once counter 2 (passports) is open, the transfer goes through."""
+    config = site_config()
+    counters = [
+        c.model_copy(update={"services": ["civil"]}) if c.id == "1" else c for c in config.counters
+    ]
+    srv.tokens.update(srv.thread.load_site(config.model_copy(update={"counters": counters})))
+    ticket = srv.issue("civil")["ticket"]
+    assert srv.act("1", "next")["ticket"]["id"] == ticket["id"]
+    r = transfer(srv, "passports")
+    assert (r.status_code, r.json()["field"]) == (422, "service")
+    assert "no open counter" in r.json()["message"]
+    assert srv.act("1", "recall")["ticket"]["status"] == "called"
+    srv.act("2", "open")
+    moved = srv.act("1", "transfer", json={"service": "passports"})
+    assert (moved["ticket"]["id"], moved["ticket"]["service"]) == (ticket["id"], "passports")

@@ -5,6 +5,7 @@ make."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 
@@ -104,3 +105,26 @@ def test_a_revoked_devices_events_are_not_relayed(srv: Srv) -> None:
         )
     r = srv.sync("board-a", events=wire([ticket]))
     assert (r.status_code, r.json()["field"]) == (403, "events.0.sig")
+
+
+def test_a_relayed_event_is_timed_by_its_authors_clock_once_the_author_uploads_it(
+    srv: Srv,
+) -> None:
+    """GIVEN a kiosk whose clock is 10 minutes behind, its ticket relayed by a board first
+    THEN the ticket is stored untimed (its clock stands: the board's clock error is not the
+    kiosk's) and timed by the kiosk's measured error when the kiosk uploads it itself."""
+    now = time.time()
+    ticket = _signed_by(srv, "kiosk-a", DeviceClock("kiosk-a", wall=now - 600).issued(901))
+    relayed = srv.sync("board-a", events=wire([ticket]), device_time=time.time())
+    assert relayed.status_code == 200, relayed.text
+
+    def occurred() -> float | None:
+        with srv.engine.connect() as conn:
+            value = conn.execute(sa.text("SELECT occurred_at FROM events")).scalar_one()
+        return None if value is None else float(value)
+
+    assert occurred() is None
+    own = srv.sync("kiosk-a", events=wire([ticket]), device_time=time.time() - 600)
+    assert own.json()["acks"] == [ticket.id]
+    at = occurred()
+    assert at is not None and abs(at - now) < 30

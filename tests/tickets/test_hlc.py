@@ -153,3 +153,28 @@ def test_skewed_devices_still_get_a_total_order_consistent_with_causality(
     assert len(set(stamps)) == len(stamps)
     for a, b in before:
         assert stamps[a] < stamps[b]
+
+
+def test_a_bounded_clock_does_not_follow_a_stamp_beyond_its_bound() -> None:
+    wall = Wall(1000.0)
+    clock = HybridClock("board", wall, max_ahead=60.0)
+    assert clock.receive(Timestamp(1_059_000, 4, "kiosk"))
+    assert clock.now() == Timestamp(1_059_000, 6, "board")
+    assert not clock.receive(Timestamp(1_000_000 + 3 * 86_400_000, 0, "kiosk"))
+    assert clock.now().millis == 1_059_000, "three days ahead: not followed"
+    assert clock.receive(Timestamp(1_000_000 + 86_400_000, 0, "server"), trusted=True)
+    assert clock.now().millis == 1_000_000 + 86_400_000
+
+
+def test_rewind_brings_a_clock_that_ran_ahead_back_to_its_wall_clock() -> None:
+    """A device that stamped with a clock a day ahead, corrected at its next sync: its next
+    stamps follow the corrected clock, not its stamps made ahead (the server re-stamps those)."""
+    wall = Wall(1000.0 + 86_400)
+    clock = HybridClock("kiosk", wall, max_ahead=60.0)
+    ahead = clock.now()
+    wall.t = 1000.0
+    assert not HybridClock("kiosk", wall).rewind(), "an unbounded clock never rewinds"
+    assert clock.rewind()
+    assert clock.now() == Timestamp(1_000_000, 1, "kiosk") < ahead
+    wall.t = 1030.0
+    assert not clock.rewind(), "within its bound: no rewind"

@@ -147,16 +147,17 @@ def test_the_clock_offset_corrects_the_clock_and_the_day_and_survives_a_restart(
 def test_issue_ticket_takes_lease_then_offline_numbers_and_persists_the_pool(path: Path) -> None:
     j = Journal(path, "mairie", "kiosk", Wall())
     j.state(SITE)  # tells the journal its offline range (900-999)
-    assert j.lease_requests(["a", "b"], DAY, 4) == [
-        {"service": "a", "day": DAY},
-        {"service": "b", "day": DAY},
-    ]
+    asked = j.lease_requests(["a", "b"], DAY, 4)
+    assert [(r["service"], r["day"]) for r in asked] == [("a", DAY), ("b", DAY)]
+    assert j.lease_requests(["a", "b"], DAY, 4) == asked, "the same ids until granted"
     j.grant_leases([Lease("a", DAY, 1, 4)])
     j.grant_leases([Lease("a", DAY, 1, 4)])  # sent again after a lost answer: counts once
-    assert j.lease_requests(["a", "b"], DAY, 4) == [{"service": "b", "day": DAY}]
+    assert j.lease_requests(["a", "b"], DAY, 4) == [asked[1]]
     got = [j.issue_ticket("a", DAY, priority=None, lang="fr", prefix="A") for _ in range(3)]
     assert [(e.data["number"], src) for e, src in got] == [(1, "lease"), (2, "lease"), (3, "lease")]
-    assert j.lease_requests(["a"], DAY, 4) == [{"service": "a", "day": DAY}]
+    (again,) = j.lease_requests(["a"], DAY, 4)
+    assert (again["service"], again["day"]) == ("a", DAY)
+    assert again["request"] != asked[0]["request"], "a new request once the first was granted"
     e, _ = got[0]
     assert e.kind is EventKind.TICKET_ISSUED
     assert e.data["label"] == "A001" and e.data["lang"] == "fr" and e.data["priority"] is None

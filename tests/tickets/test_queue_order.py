@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -289,3 +291,19 @@ def test_a_ticket_is_never_called_twice_without_a_flag(
         else:
             assert tid not in flagged
         assert first_calls[tid] == 1
+
+
+def test_a_restamped_copy_moves_the_event_to_its_new_place() -> None:
+    """GIVEN a fold holding a ticket stamped a day ahead (last in line) WHEN the server's copy,
+    re-stamped at its true time, comes THEN the ticket takes that place, filed under the day of
+    its new stamp and flagged (it was numbered for the day its clock said)."""
+    f = Events(base=datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+    ahead = f.issue("late", 86_400 + 10, number=900, day="2026-11-24")
+    state = fold(SITE, [f.issue("x", 0), ahead, f.issue("y", 60, number=2)])
+    assert [t.id for t in state.waiting("a")] == ["x", "y", "late"]
+    assert state.extend([ahead.restamped(f.issue("late", 10).hlc)]) == 1
+    assert [t.id for t in state.waiting("a")] == ["x", "late", "y"]
+    moved = state.tickets["late"]
+    assert (moved.day, moved.misdated, moved.number) == (DAY, True, 900)
+    assert state.extend([ahead.restamped(f.issue("late", 10).hlc)]) == 0, "the same copy again"
+    assert len(state.events) == 3

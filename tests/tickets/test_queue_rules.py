@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from tickets.events import Event, EventKind
 from tickets.model import Counter, PriorityRule
-from tickets.queue import ROLLING_SAMPLES, QueueState, TicketStatus, fold
+from tickets.queue import (
+    MAX_SERVICE_SAMPLE_SECONDS,
+    ROLLING_SAMPLES,
+    QueueState,
+    TicketStatus,
+    fold,
+)
 
 from .factory import Events, dump, make_site
 
@@ -120,20 +126,16 @@ def test_passages_record_each_stay_in_a_service_queue() -> None:
     and served THEN x has three passages (a; b from the transfer; b again from the taking back)
     with their own join, call and end times."""
     f = Events()
-    state = fold(
-        SITE,
-        [
-            f.issue("x", 10),
-            f.call("x", "1", 20),
-            f.transfer("x", "b", 50, counter="1"),
-            f.call("x", "3", 80),
-            f.no_show("x", "3", 90),
-            f.reactivate("x", 100),
-            f.call("x", "3", 130),
-            f.serve("x", "3", 200),
-        ],
-    )
-    copied = state.copy()
+    until_absent = [
+        f.issue("x", 10),
+        f.call("x", "1", 20),
+        f.transfer("x", "b", 50, counter="1"),
+        f.call("x", "3", 80),
+        f.no_show("x", "3", 90),
+    ]
+    absent = fold(SITE, until_absent)
+    state = absent.copy()
+    state.extend([f.reactivate("x", 100), f.call("x", "3", 130), f.serve("x", "3", 200)])
     got = [
         (p.service, p.joined_by.value, p.joined_at, p.called_at, p.ended_at, p.outcome.value)
         for p in state.tickets["x"].passages
@@ -147,8 +149,8 @@ def test_passages_record_each_stay_in_a_service_queue() -> None:
     assert (first.waited_seconds, first.service_seconds) == (10.0, 30.0)
     assert (second.waited_seconds, second.service_seconds) == (30.0, None)
     assert (third.waited_seconds, third.service_seconds) == (30.0, 70.0)
-    copied.tickets["x"].passages[-1].recalls = 9  # a copy shares no passage with its original
-    assert state.tickets["x"].passages[-1].recalls == 0
+    # The copy taken before went on alone: its original still has x absent, two passages.
+    assert [p.outcome.value for p in absent.tickets["x"].passages] == ["transferred", "no_show"]
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -437,3 +439,23 @@ def test_calling_the_next_ticket_finishes_the_previous_one() -> None:
     assert state.counter_ticket("2") is state.tickets["y"]
     assert state.by_token("tok-y") is state.tickets["y"]
     assert state.by_token("") is None
+
+
+def test_a_service_time_of_hours_never_reaches_the_samples_of_an_estimate() -> None:
+    """A call and its end 23 hours apart (a clock that was wrong, a counter left open) is not
+    a service time: the samples keep only the true ones."""
+    f = Events()
+    state = fold(
+        SITE,
+        [
+            f.issue("x", 0),
+            f.issue("y", 1, number=2),
+            f.call("x", "2", 10),
+            f.serve("x", "2", 10 + 23 * 3600),
+            f.call("y", "2", 20 + 23 * 3600),
+            f.serve("y", "2", 320 + 23 * 3600),
+        ],
+    )
+    assert state.tickets["x"].status is TicketStatus.SERVED
+    assert list(state.service_times["a"]) == [300.0]
+    assert MAX_SERVICE_SAMPLE_SECONDS < 23 * 3600

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from server.appointments import booking
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import shoot, start
+from tests.web.conftest import login, shoot, start
 
 pytestmark = pytest.mark.browser
 
@@ -173,3 +173,65 @@ def test_unknown_pages_and_a_bad_address_say_so(rdv: Srv, bare_phone: BrowserCon
     page.get_by_label("Téléphone mobile").fill("call me maybe")
     page.get_by_role("button", name="Réserver ce créneau").click()
     expect(page.get_by_role("alert")).to_have_text("Le numéro de téléphone n'est pas valide.")
+
+
+RDV_ADMIN = ("rosa", "rdv-admin-password")
+
+
+@pytest.fixture
+def rdv_admin(tmp_path: Path) -> Iterator[Srv]:
+    """A server of its own (its site changes) with an administrator of "rdv"."""
+    for srv in start(tmp_path):
+        srv.thread.load_site(appointment_site())
+        srv.thread.add_user(*RDV_ADMIN, "admin", ["rdv"])
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
+def test_admin_sets_a_services_slots_and_the_service_form_keeps_them(
+    rdv_admin: Srv, context: BrowserContext, shots: Path
+) -> None:
+    """GIVEN the appointments of "passports" (20-minute slots)
+    WHEN the administrator makes them 30 minutes, closes 2026-12-01, and gives a bad date
+    THEN the bad date is refused beside its field, then the public slots follow the new
+    settings; saving the service's own form afterwards keeps them."""
+    page = context.new_page()
+    login(page, rdv_admin.url, RDV_ADMIN, then="/admin/rdv/services/passports")
+    page.get_by_role("link", name="Rendez-vous de ce service").click()
+    expect(page.locator("h1")).to_have_text("Rendez-vous : Passeports")
+    expect(page.locator("#duration_minutes")).to_have_value("20")
+    expect(page.locator("#closures")).to_have_value("2026-11-27")
+    page.fill("#duration_minutes", "30")
+    page.fill("#closures", "2026-11-27\n1 December")
+    page.click("button:text('Enregistrer')")
+    expect(page.locator("#closures")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#closures-error")).to_have_text("« 1 » n'est pas une date AAAA-MM-JJ.")
+    shoot(page, shots, "admin-appointments-error")
+    page.fill("#closures", "2026-11-27\n2026-12-01")
+    page.click("button:text('Enregistrer')")
+    expect(page.locator(".notice.success")).to_be_visible()
+
+    def starts(day: str) -> list[str]:
+        r = requests.get(
+            f"{rdv_admin.url}/api/v1/public/sites/rdv/services/passports/slots",
+            params={"from": day, "days": 1},
+            timeout=10,
+        )
+        return [s["local"][11:16] for s in r.json()["slots"]]
+
+    assert starts("2026-11-24")[:3] == ["09:00", "09:30", "10:00"]
+    assert starts("2026-12-01") == []
+
+    page.goto(f"{rdv_admin.url}/admin/rdv/services/passports")
+    page.fill("#mean", "12")
+    page.click("button:text('Enregistrer')")
+    expect(page.locator(".notice.success")).to_be_visible()
+    assert starts("2026-11-24")[:2] == ["09:00", "09:30"]
+
+    page.goto(f"{rdv_admin.url}/admin/rdv/services/passports/appointments")
+    page.get_by_label("Ce service prend des rendez-vous").uncheck()
+    page.click("button:text('Enregistrer')")
+    r = requests.get(
+        f"{rdv_admin.url}/api/v1/public/sites/rdv/services/passports/slots", timeout=10
+    )
+    assert r.status_code == 422

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from server.web.public import embed_code
 from tests.server.helpers import SITE, Srv
 from tests.web.conftest import shoot
 
@@ -86,20 +87,32 @@ def test_live_wait_shows_each_service_and_todays_usual_peaks(
     expect(page.locator("#peaks li").first).to_have_text(f"{hour} h – {hour + 1} h")
     shoot(page, shots, "wait")
 
-    # The embed, framed by a page of the town's website (another origin), in English.
+    # The embed, framed by a page of the town's website (another origin), in English, pasted
+    # as the administration page gives it: the frame sizes itself to its content.
     town = TownWebsite(
-        "<!doctype html><title>Mairie</title><h1>Mairie de Saint-Exemple</h1>"
+        "<!doctype html><title>Mairie</title><main><h1>Mairie de Saint-Exemple</h1>"
         "<p>Attente en direct :</p>"
-        f'<iframe src="{web.url}/embed/{SITE}?lang=en" title="wait" width="620" height="380"'
-        ' style="border:1px solid #ccc"></iframe>'
+        + embed_code(web.url, SITE, "en", "wait").replace('width="100%"', 'width="620"')
+        + "<p id='after'>Horaires de la mairie…</p></main>"
     )
     host = context.new_page()
     with town:
         host.goto(town.url)
         frame = host.frame_locator("iframe")
-        expect(frame.locator("h1")).to_contain_text("Waiting right now")
+        expect(frame.locator("main h1")).to_contain_text("Waiting right now")
         expect(frame.locator("#wait-table li[data-service=civil] .wait-name")).to_have_text(
             "Civil status"
+        )
+        inner = next(f for f in host.frames if "/embed/" in f.url)
+        content = inner.evaluate("document.documentElement.getBoundingClientRect().height")
+        host.wait_for_function(
+            "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h)"
+            " <= 2",
+            arg=content,
+        )
+        # Nothing of the widget is hidden: the frame's page has no scroll left.
+        assert inner.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1"), (
+            "the frame still scrolls"
         )
         shoot(host, shots, "embed", full_page=False)
 

@@ -1,0 +1,17 @@
+// For a town's own website, beside the Guichet wait frame: sizes each frame marked
+// data-guichet-embed to the height its page announces (postMessage from wait.js).
+// Only messages from the frame's own window and origin are read; only a height is set.
+(function () {
+  "use strict";
+  window.addEventListener("message", function (e) {
+    var msg = e.data;
+    if (!msg || msg.type !== "guichet-embed-height" || typeof msg.height !== "number") { return; }
+    var frames = document.querySelectorAll("iframe[data-guichet-embed]");
+    for (var i = 0; i < frames.length; i++) {
+      var frame = frames[i];
+      if (frame.contentWindow !== e.source) { continue; }
+      if (new URL(frame.src, window.location.href).origin !== e.origin) { continue; }
+      frame.style.height = Math.max(120, Math.min(msg.height, 4000)) + "px";
+    }
+  });
+})();

@@ -1,0 +1,250 @@
+"""Appointment messages at their real boundaries: e-mails to an SMTP server on loopback
+(aiosmtpd) with a valid .ics calendar, text messages to an HTTP gateway on loopback; the
+reminders of the day before; a mail server or gateway that fails never fails a booking."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+
+from config.messages import MessageSettings
+from server.appointments.reminders import send_reminders
+from tests.server.appointments import MONDAY, PARIS, appointment_site, paris
+from tests.server.conftest import start_server
+from tests.server.helpers import Srv
+
+API = "/api/v1"
+WAIT_SECONDS = 30.0
+
+
+@dataclass
+class Inbox:
+    """What a loopback server received, with a wait on the count."""
+
+    items: list[Any] = field(default_factory=list)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, item: Any) -> None:
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def wait_for(self, count: int) -> list[Any]:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len(self.items) >= count, timeout=WAIT_SECONDS)
+        assert ok, f"received {len(self.items)} of {count}"
+        return list(self.items)
+
+
+class _Handler:
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.inbox.add((envelope.rcpt_tos, parsed))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(_Handler(inbox), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+@dataclass
+class Gateway:
+    url: str
+    inbox: Inbox
+    status: list[int]
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    inbox = Inbox()
+    status = [200]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            inbox.add({"auth": self.headers.get("Authorization"), "body": json.loads(body)})
+            self.send_response(status[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Gateway(f"http://127.0.0.1:{server.server_address[1]}/sms", inbox, status)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def rdv(tmp_path: Path, smtp: tuple[int, Inbox], gateway: Gateway) -> Iterator[Srv]:
+    settings = MessageSettings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp[0],
+        mail_from="mairie@example.org",
+        sms_url=gateway.url,
+        sms_token="gw-secret",
+        sms_sender="MAIRIE",
+        timeout_seconds=10,
+    )
+    for srv in start_server(
+        f"sqlite:///{tmp_path}/guichet.db", messages=settings, public_url="https://rdv.example"
+    ):
+        srv.thread.load_site(appointment_site())
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
+def book(srv: Srv, start: float, **body: Any) -> dict[str, Any]:
+    r = srv.request(
+        "POST",
+        f"{API}/public/sites/rdv/appointments",
+        json={"service": "passports", "start": int(start), **body},
+    )
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def calendar_of(message: Message) -> icalendar.Calendar:
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1
+    payload = parts[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return icalendar.Calendar.from_ical(payload)
+
+
+def text_of(message: Message) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+def test_booking_sends_an_email_with_a_calendar_and_a_text_message(
+    rdv: Srv, smtp: tuple[int, Inbox], gateway: Gateway
+) -> None:
+    appt = book(rdv, paris(MONDAY, 10), email="ada@example.org", phone="06 12 34 56 78")
+    ((rcpt, message),) = smtp[1].wait_for(1)
+    assert rcpt == ["ada@example.org"]
+    assert message["Subject"] == "Rendez-vous confirmé — Test town hall"
+    assert message["From"] == "mairie@example.org"
+    body = text_of(message)
+    assert "Passeports, le 23/11/2026 à 10:00" in body
+    assert appt["code"] in body and f"https://rdv.example/a/{appt['token']}" in body
+    cal = calendar_of(message)
+    assert cal["method"] == "REQUEST"
+    (event,) = cal.walk("VEVENT")
+    assert event.decoded("dtstart") == paris_dt(MONDAY, 10)
+    assert (event.decoded("dtend") - event.decoded("dtstart")).total_seconds() == 20 * 60
+    assert str(event["location"]) == "Test town hall"
+
+    (sms,) = gateway.inbox.wait_for(1)
+    assert sms["auth"] == "Bearer gw-secret"
+    assert sms["body"]["to"] == "+33612345678" and sms["body"]["from"] == "MAIRIE"
+    assert appt["code"] in sms["body"]["text"]
+
+
+def paris_dt(day: date, hour: int, minute: int = 0) -> Any:
+    from datetime import datetime
+
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
+
+
+def test_move_and_cancel_send_an_updated_and_a_cancelled_calendar(
+    rdv: Srv, smtp: tuple[int, Inbox], gateway: Gateway
+) -> None:
+    appt = book(rdv, paris(MONDAY, 10), email="ada@example.org", lang="en")
+    smtp[1].wait_for(1)
+    rdv.thread.ctx.wall = lambda: paris(MONDAY, 8, 30)
+    token = appt["token"]
+    r = rdv.request(
+        "POST", f"{API}/public/appointments/{token}/move", json={"start": int(paris(MONDAY, 14))}
+    )
+    assert r.status_code == 200
+    _, moved = smtp[1].wait_for(2)[1]
+    assert moved["Subject"] == "Appointment moved — Test town hall"
+    first_uid = calendar_of(smtp[1].items[0][1]).walk("VEVENT")[0]["uid"]
+    event = calendar_of(moved).walk("VEVENT")[0]
+    assert event["uid"] == first_uid
+    assert event.decoded("dtstart") == paris_dt(MONDAY, 14)
+    assert int(event["sequence"]) > 0
+    rdv.request("POST", f"{API}/public/appointments/{token}/cancel")
+    _, cancelled = smtp[1].wait_for(3)[2]
+    cal = calendar_of(cancelled)
+    assert cal["method"] == "CANCEL"
+    assert cal.walk("VEVENT")[0]["status"] == "CANCELLED"
+    assert "https://rdv.example/book/rdv" in text_of(cancelled)
+    rdv.request("POST", f"{API}/public/appointments/{token}/cancel")  # already: nothing sent
+    assert gateway.inbox.items == []  # no phone given: no text message
+    assert rdv.thread.ctx.messages is not None
+    rdv.thread.ctx.messages.close()  # waits for anything still queued
+    assert len(smtp[1].items) == 3
+
+
+def test_reminders_go_once_the_day_before_from_the_reminder_hour(
+    rdv: Srv, smtp: tuple[int, Inbox], gateway: Gateway
+) -> None:
+    tuesday = date(2026, 11, 24)
+    book(rdv, paris(tuesday, 9), email="ada@example.org")
+    book(rdv, paris(tuesday, 9, 20), phone="+33 6 98 76 54 32")
+    book(rdv, paris(MONDAY, 15))  # today, and no contact: never reminded
+    smtp[1].wait_for(1)
+    gateway.inbox.wait_for(1)
+    ctx = rdv.thread.ctx
+    assert ctx.messages is not None
+    assert send_reminders(ctx.engine, ctx.sites, ctx.messages, paris(MONDAY, 16, 59)) == []
+    sent = send_reminders(ctx.engine, ctx.sites, ctx.messages, paris(MONDAY, 17, 5))
+    assert len(sent) == 2
+    assert send_reminders(ctx.engine, ctx.sites, ctx.messages, paris(MONDAY, 17, 10)) == []
+    _, reminder = smtp[1].wait_for(2)[1]
+    assert reminder["Subject"] == "Rappel : rendez-vous demain — Test town hall"
+    texts = gateway.inbox.wait_for(2)
+    assert texts[1]["body"]["to"] == "+33698765432"
+    assert "Rappel" in texts[1]["body"]["text"]
+
+
+def test_a_failing_gateway_or_mail_server_never_fails_a_booking(
+    rdv: Srv, gateway: Gateway, smtp: tuple[int, Inbox], caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway.status[0] = 503
+    appt = book(rdv, paris(MONDAY, 11), phone="0612345678", email="x@example.org")
+    assert appt["status"] == "booked"
+    gateway.inbox.wait_for(1)
+    messenger = rdv.thread.ctx.messages
+    assert messenger is not None
+    messenger.close()
+    assert messenger.failed == 1 and messenger.sent == 1
+    assert "SMS gateway answered 503" in caplog.text
+    assert "0612345678" not in caplog.text and "x@example.org" not in caplog.text

@@ -1,0 +1,209 @@
+"""The public indicators page, its embeddable version and its JSON, for a month with a
+transfer computed by hand (tests/server/test_stats_passages.py), in headless Chromium with an
+axe-core audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from server import feedback
+from server.feedback import Score
+from server.web.public import embed_code
+from tests.server.helpers import MANAGER, SITE, Srv
+from tests.server.test_stats_passages import DAY, PARIS, seed
+from tests.web.conftest import shoot, start
+from tests.web.test_public import TownWebsite
+from tests.web.test_stats import cells, flat
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+NOW = datetime(2026, 4, 2, 10, 0, tzinfo=PARIS).timestamp()
+"""The server's clock: last month is March 2026, whose 10th is the seeded day."""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
+    for srv in start(tmp_path_factory.mktemp("indicators")):
+        seed(srv)
+        rate(srv, {"A900": Score.GOOD, "B902": Score.SO_SO, "A901": Score.GOOD})
+        srv.thread.ctx.wall = lambda: NOW
+        yield srv
+
+
+def rate(srv: Srv, scores: dict[str, Score]) -> None:
+    """Visitors' answers to "How was your visit?", under the service where each ticket ended:
+    A900 (transferred to passports) and B902 at passports, A901 at civil status."""
+    rows = srv.request(
+        "GET", f"/api/v1/sites/{SITE}/passages", params={"from": DAY, "to": DAY}, user=MANAGER
+    ).json()["passages"]
+    last = {r["ticket"]: r for r in rows}  # a ticket's last passage comes last
+    with srv.engine.begin() as conn:
+        for label, score in scores.items():
+            r = last[label]
+            feedback.record(
+                conn,
+                site=SITE,
+                ticket=r["ticket_id"],
+                service=r["service"],
+                day=DAY,
+                score=score,
+                source=feedback.Source.PHONE,
+                at=NOW,
+            )
+
+
+@pytest.fixture
+def audited(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context that lets the test inject axe-core past the pages' strict
+    Content-Security-Policy (script-src 'self')."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, bypass_csp=True)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def test_the_json_gives_last_months_figures(seeded: Srv) -> None:
+    r = requests.get(f"{seeded.url}/api/v1/public/sites/{SITE}/indicators", timeout=30)
+    assert r.status_code == 200, r.text
+    assert "public" in r.headers["cache-control"]
+    body: dict[str, Any] = r.json()
+    assert (body["month"], body["from"], body["to"]) == ("2026-03", "2026-03-01", "2026-03-31")
+    assert (body["tickets"], body["days_open"]) == (5, 1)
+    whole = body["whole_site"]
+    assert (whole["waiting_p50_seconds"], whole["share_waited_15_min"]) == (480.0, 0.8)
+    assert whole["waiting_p90_seconds"] == pytest.approx(1188.0)
+    civil, passports = body["services"]
+    assert (civil["id"], civil["waiting_p50_seconds"], civil["passages"]) == ("civil", 480.0, 3)
+    assert (passports["id"], passports["waiting_p50_seconds"]) == ("passports", 390.0)
+    # Answers to "How was your visit?": civil 1 good; passports 1 good, 1 so-so.
+    assert (civil["satisfaction_answers"], civil["satisfaction_good_share"]) == (1, 1.0)
+    assert (passports["satisfaction_answers"], passports["satisfaction_good_share"]) == (2, 0.5)
+    assert passports["waiting_p90_seconds"] == pytest.approx(654.0)
+    # 9 h: A1, A2, B1, A3 issued; 10 h: B2. The test site is open all day: the quietest
+    # opening hours are those with no arrival, earliest first.
+    assert body["busiest_hours"] == [
+        {"hour": 9, "arrivals": 4, "arrivals_per_day": 4.0},
+        {"hour": 10, "arrivals": 1, "arrivals_per_day": 1.0},
+    ]
+    assert [h["hour"] for h in body["quietest_hours"]] == [0, 1, 2]
+    again = requests.get(
+        f"{seeded.url}/api/v1/public/sites/{SITE}/indicators", params={"month": "2026-03"}
+    )
+    assert again.json() == body
+
+
+@pytest.mark.parametrize("month", ["2026-13", "1999-12", "2026-05", "0001-01", "9999-12"])
+def test_a_month_out_of_range_is_a_clear_422(seeded: Srv, month: str) -> None:
+    r = requests.get(
+        f"{seeded.url}/api/v1/public/sites/{SITE}/indicators", params={"month": month}, timeout=30
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] in ("month", "query.month")
+    page = requests.get(f"{seeded.url}/indicators/{SITE}", params={"month": month}, timeout=30)
+    assert page.status_code == 422
+
+
+def test_an_unknown_site_is_404(seeded: Srv) -> None:
+    assert requests.get(f"{seeded.url}/api/v1/public/sites/nowhere/indicators").status_code == 404
+    assert requests.get(f"{seeded.url}/indicators/nowhere").status_code == 404
+
+
+def audit(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as loaded (WCAG 2.x A and AA rules and best practice)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run scripts/axe-core.sh (make apt-test does)")
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate("axe.run(document)")
+    assert len(result["passes"]) > 10  # the audit did run its rules
+    return [{"id": v["id"], "nodes": len(v["nodes"])} for v in result["violations"]]
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_figures_in_french_and_passes_axe(
+    seeded: Srv, audited: BrowserContext, shots: Path
+) -> None:
+    page = audited.new_page()
+    page.goto(f"{seeded.url}/indicators/{SITE}?lang=fr")
+    assert flat(page.locator("#ind-month").inner_text()) == "mars 2026"
+    rows = page.locator("#ind-table tbody tr")
+    assert cells(rows.nth(0).locator("th, td").all_inner_texts()) == [
+        "État civil",
+        "8,0",
+        "21,6",
+        "67 %",
+        "100 % (1 réponses)",
+    ]
+    assert cells(rows.nth(1).locator("th, td").all_inner_texts()) == [
+        "Passeports",
+        "6,5",
+        "10,9",
+        "100 %",
+        "50 % (2 réponses)",
+    ]
+    whole = cells(page.locator("#ind-table tfoot tr").locator("th, td").all_inner_texts())
+    assert whole == ["Tout le site", "8,0", "19,8", "80 %", "67 % (3 réponses)"]
+    busiest = [flat(t) for t in page.locator("#ind-busiest li").all_inner_texts()]
+    assert busiest == [
+        "09:00 – 10:00 · 4,0 arrivées par jour en moyenne",
+        "10:00 – 11:00 · 1,0 arrivées par jour en moyenne",
+    ]
+    shoot(page, shots, "indicators")
+    assert audit(page) == []
+
+    page.goto(f"{seeded.url}/indicators/{SITE}?lang=en")
+    assert flat(page.locator("#ind-month").inner_text()) == "March 2026"
+    assert cells(page.locator("#ind-table tbody tr").nth(0).locator("td").all_inner_texts()) == [
+        "8.0",
+        "21.6",
+        "67%",
+        "100% (1 answers)",
+    ]
+    assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
+    assert audit(page) == []
+
+
+@pytest.mark.browser
+def test_the_embed_may_be_framed_and_passes_axe(seeded: Srv, audited: BrowserContext) -> None:
+    r = requests.get(f"{seeded.url}/embed/{SITE}/indicators", timeout=30)
+    assert r.status_code == 200
+    assert "frame-ancestors *" in r.headers["content-security-policy"]
+    assert "x-frame-options" not in r.headers
+    assert "set-cookie" not in r.headers
+    page = audited.new_page()
+    page.goto(f"{seeded.url}/embed/{SITE}/indicators?lang=fr")
+    assert cells(page.locator("#ind-table tfoot tr").locator("th, td").all_inner_texts()) == [
+        "Tout le site",
+        "8,0",
+        "19,8",
+        "80 %",
+        "67 % (3 réponses)",
+    ]
+    assert audit(page) == []
+
+
+@pytest.mark.browser
+def test_the_embed_sizes_its_frame_on_a_town_website(seeded: Srv, context: BrowserContext) -> None:
+    """GIVEN the code the administration page gives, pasted in a page of another origin
+    THEN the frame shows the indicators and grows to their height (no scroll inside)."""
+    code = embed_code(seeded.url, SITE, "fr", "Engagements", page="/indicators", height=200)
+    town = TownWebsite(f"<!doctype html><title>Mairie</title><main>{code}</main>")
+    host = context.new_page()
+    with town:
+        host.goto(town.url)
+        frame = host.frame_locator("iframe")
+        expect(frame.locator("#ind-table tfoot th")).to_have_text("Tout le site")
+        inner = next(f for f in host.frames if "/embed/" in f.url)
+        content = inner.evaluate("document.documentElement.getBoundingClientRect().height")
+        assert content > 200
+        host.wait_for_function(
+            "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h)"
+            " <= 2",
+            arg=content,
+        )
