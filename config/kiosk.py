@@ -29,3 +29,9 @@ class KioskSettings(DeviceSettings):
     fault_screen_seconds: float = Field(default=20.0, gt=0, le=120)
     """How long the screen showing a number that could not be printed stays, so the person
     can note it (seconds)."""
+    scanner_port: str = Field(default="", max_length=255)
+    """Serial port of a 2D barcode scanner in serial mode, for appointment check-in (e.g.
+    /dev/ttyACM0); empty: none (a scanner in keyboard mode needs no setting)."""
+    appointments_refresh_seconds: float = Field(default=300.0, ge=10, le=86400)
+    """How often the kiosk takes the day's appointments from the server, for check-in while
+    offline (seconds)."""

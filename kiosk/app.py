@@ -140,6 +140,9 @@ class KioskApp(App):
             on_state=lambda st: Clock.schedule_once(lambda _dt: self._set_sync(st)),
             on_config=lambda site: Clock.schedule_once(lambda _dt: self._site_changed(site)),
         )
+        # Check-in: the day's appointments kept for offline use, and a serial scanner's codes
+        # printed as tickets (no screen of its own yet: the printed ticket is the answer).
+        self.runtime.start_appointments()
         interval = self.notifier.watchdog_interval()
         if interval is not None:
             Clock.schedule_interval(lambda _dt: self.notifier.watchdog(), interval)

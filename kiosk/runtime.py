@@ -9,17 +9,23 @@ socket.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import requests
+
 from config.kiosk import KioskSettings
 from config.loader import ConfigError, load_model
 from config.site import SiteConfig
+from kiosk.checkin import CheckInResult, check_in
 from kiosk.core import KioskCore
+from kiosk.scanner import SerialScanner
 from printer import TicketPrinter, open_printer
+from tickets.daybook import DayBook, DayBookError
 from tickets.heartbeat import CLOCK_OFFSET_FIELD, clock_offset_seconds
 from tickets.journal import Journal
 
@@ -109,6 +115,14 @@ class KioskRuntime:
         # machine's clock corrected by the server's (a kiosk without a real-time clock may
         # start a day behind after a power cut).
         self.core = KioskCore(settings, self.journal, site, self.printer, self.journal.now)
+        self.appointments = DayBook(
+            settings.journal_path.with_name(settings.journal_path.stem + "-appointments.json")
+        )
+        """The day's appointments, for check-in while the server is away."""
+        self._http = requests.Session()
+        self._scanner: SerialScanner | None = None
+        self._refresher: threading.Thread | None = None
+        self._stop_refresh = threading.Event()
         self.core.fail_interrupted_prints()
         if settings.server.url is None:
             # Standalone: no sync worker prunes the journal (the core does on each new day).
@@ -234,7 +248,60 @@ class KioskRuntime:
         if self.peers is not None:
             self.peers.wake()
 
+    # ---- appointments: the day's list, check-in ------------------------------------------
+    def check_in(self, code: str) -> CheckInResult:
+        """Checks an appointment in by its short code (I/O worker thread)."""
+        return check_in(self.core, self.appointments, code)
+
+    def refresh_appointments(self) -> int | None:
+        """Takes today's appointments from the server; None when it could not (the list held
+        stays)."""
+        link = self.settings.server
+        if link.url is None or not link.token:
+            return None
+        try:
+            return self.appointments.fetch(
+                self._http,
+                str(link.url),
+                self.settings.site,
+                link.token,
+                self.core.today(),
+                link.timeout_seconds,
+            )
+        except DayBookError as exc:
+            log.info("%s; check-in uses the list held", exc)
+            return None
+
+    def start_appointments(self, on_result: Callable[[CheckInResult], None] | None = None) -> None:
+        """Refreshes the day's appointments every ``appointments_refresh_seconds`` and, with a
+        ``scanner_port``, checks scanned codes in (results to ``on_result``)."""
+
+        def scanned(code: str) -> None:
+            future = self.submit(self.check_in, code)
+            if on_result is not None:
+                future.add_done_callback(lambda f: on_result(f.result()))
+
+        if self.settings.scanner_port:
+            self._scanner = SerialScanner(self.settings.scanner_port, scanned).start()
+
+        def refresh() -> None:
+            while not self._stop_refresh.is_set():
+                self.refresh_appointments()
+                self._stop_refresh.wait(self.settings.appointments_refresh_seconds)
+
+        if self.settings.server.url is not None:
+            self._refresher = threading.Thread(
+                target=refresh, name="kiosk-appointments", daemon=True
+            )
+            self._refresher.start()
+
     def close(self) -> None:
+        self._stop_refresh.set()
+        if self._scanner is not None:
+            self._scanner.stop()
+        if self._refresher is not None:
+            self._refresher.join(timeout=10)
+        self._http.close()
         if self.peers is not None:
             self.peers.stop()
         if self.stream is not None:

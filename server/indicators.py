@@ -1,6 +1,7 @@
 """A site's public indicators for a month (``/indicators/{site}``, its embed and
 ``GET /api/v1/public/sites/{site}/indicators``): median and 90th-percentile wait per service,
-share of visitors called within 15 minutes, the busiest and the quietest hours.
+share of visitors called within 15 minutes, the busiest and the quietest hours, and the share of
+visitors who found their visit good (answers to "How was your visit?", where there are any).
 
 The figures are those of ``server.stats`` over the month (docs/statistics.md "Public
 indicators"); they are computed once per site and month and kept for ``CACHE_SECONDS``, so an
@@ -18,6 +19,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from server import db, feedback
+from server.feedback import ServiceSatisfaction
 from server.models import (
     Figures,
     HourIndicator,
@@ -70,7 +73,14 @@ def opening_hours(site: Site) -> set[int]:
     return hours
 
 
-def indicators(loaded: LoadedSite, month: str, stats: SiteStats) -> PublicIndicators:
+def indicators(
+    loaded: LoadedSite,
+    month: str,
+    stats: SiteStats,
+    satisfaction: dict[str, ServiceSatisfaction] | None = None,
+) -> PublicIndicators:
+    """The month's indicators from its statistics and, per service, its visitors' answers."""
+    answers = satisfaction or {}
     site = loaded.site
     days_open = sum(1 for d in stats.site_days if d.tickets)
     arrivals = {h.hour: h.arrivals for h in stats.hours if h.service is None}
@@ -112,6 +122,8 @@ def indicators(loaded: LoadedSite, month: str, stats: SiteStats) -> PublicIndica
                 ServiceIndicators(
                     id=s.id,
                     names=dict(s.names),
+                    satisfaction_answers=answers[s.id].answers if s.id in answers else 0,
+                    satisfaction_good_share=(answers[s.id].share_good if s.id in answers else None),
                     **figures(by_service.get(s.id)),
                 )
                 for s in site.services
@@ -137,7 +149,9 @@ class IndicatorCache:
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
         first, last = month_bounds(month)
-        found = indicators(loaded, month, site_stats(engine, loaded, first, last))
+        with db.read(engine) as conn:
+            answers = feedback.per_service(conn, loaded.id, first, last)
+        found = indicators(loaded, month, site_stats(engine, loaded, first, last), answers)
         with self._lock:
             self._cache[key] = (now, found)
             for old in [k for k, (at, _v) in self._cache.items() if now - at >= CACHE_SECONDS]:

@@ -356,6 +356,12 @@ class IndicatorFigures(BaseModel):
 class ServiceIndicators(IndicatorFigures):
     id: str
     names: dict[str, str]
+    satisfaction_answers: int = Field(
+        default=0, description='Answers to "How was your visit?" for the month\'s tickets.'
+    )
+    satisfaction_good_share: float | None = Field(
+        default=None, description='Share of those answers "good" (0 to 1); null: no answer.'
+    )
 
 
 class HourIndicator(BaseModel):

@@ -14,8 +14,10 @@ import contextlib
 import gc
 import logging
 import resource
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -118,6 +120,21 @@ class GuichetServer(uvicorn.Server):
         while True:
             beat()
             await asyncio.sleep(interval)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's graceful stop on SIGINT and SIGTERM, and on SIGHUP too (the terminal that
+        started the server closed), whatever the process inherited."""
+        if threading.current_thread() is not threading.main_thread():
+            with super().capture_signals():
+                yield
+            return
+        previous = signal.signal(signal.SIGHUP, self.handle_exit)
+        try:
+            with super().capture_signals():
+                yield
+        finally:
+            signal.signal(signal.SIGHUP, previous)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._beating is not None:

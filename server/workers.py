@@ -43,6 +43,7 @@ from server.serve import (
 )
 from server.startup import Prepared
 from tickets.sdnotify import Notifier
+from tickets.stopping import STOP_SIGNALS
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ class Supervisor:
         self.workers.clear()
 
 
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_STOP_SIGNALS = STOP_SIGNALS
 
 
 def run_workers(settings: ServerSettings, count: int, systemd: Notifier) -> int:

@@ -54,6 +54,16 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
             for h in items
         ]
 
+    answers = sum(s.satisfaction_answers for s in ind.services)
+    good = sum(
+        round((s.satisfaction_good_share or 0) * s.satisfaction_answers) for s in ind.services
+    )
+
+    def satisfaction(share: float | None, n: int) -> str:
+        if not n:
+            return format.UNKNOWN
+        return page._("ind.satisfied_n", share=loc.share(share), n=loc.number(n))
+
     first = date.fromisoformat(ind.month + "-01")
     return {
         "site_id": ind.site,
@@ -65,10 +75,16 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
         "has_data": ind.tickets > 0,
         "whole": figures(ind.site_figures),
         "services": [
-            {"name": s.names.get(page.lang) or next(iter(s.names.values()), s.id), **figures(s)}
+            {
+                "name": s.names.get(page.lang) or next(iter(s.names.values()), s.id),
+                "satisfied": satisfaction(s.satisfaction_good_share, s.satisfaction_answers),
+                **figures(s),
+            }
             for s in ind.services
             if s.passages
         ],
+        "has_answers": answers > 0,
+        "whole_satisfied": satisfaction(good / answers if answers else None, answers),
         "busiest": hours(ind.busiest_hours),
         "quietest": hours(ind.quietest_hours),
         "json_url": f"/api/v1/public/sites/{ind.site}/indicators?month={ind.month}",

@@ -12,6 +12,7 @@ from typing import Any
 
 from config.display import DisplaySettings
 from config.loader import load_settings
+from tests.conftest import wait_until as wait_until  # re-exported for the display tests
 from tickets.events import Event, EventKind, new_event
 from tickets.hlc import HybridClock
 from tickets.model import Site
@@ -59,16 +60,6 @@ class Kiosk:
             priority=priority,
             label=f"{svc.prefix}{n:03d}",
         )
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> bool:
-    """Polls ``predicate`` until true or ``timeout`` seconds pass (no timing is asserted)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 class TcpRelay:

@@ -20,12 +20,12 @@ from config.server import ServerSettings
 from config.site import SiteConfig
 from kiosk.checkin import CheckIn, CheckInResult, check_in
 from kiosk.runtime import KioskRuntime
-from kiosk.scanner import SerialScanner, code_of
+from kiosk.scanner import code_of
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
-from tickets.daybook import DayBook, DayBookError
+from tickets.daybook import DayBook
 from tickets.events import EventKind
 from tickets.hlc import HybridClock
 
@@ -99,6 +99,8 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
     second = book(thread.url, 11, 0)
     link = Link()
     link.restore(int(thread.url.rsplit(":", 1)[1]))
+    master, slave = os.openpty()
+    tty.setraw(slave)
     runtime = KioskRuntime(
         make_settings(
             server={
@@ -106,27 +108,22 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
                 "token": tokens["kiosk-entree"],
                 "sync_interval_seconds": 0.2,
                 "timeout_seconds": 2.0,
-            }
+            },
+            scanner_port=os.ttyname(slave),
         ),
         clock=site_clock,
     )
-    book_file = DayBook(tmp_path / "appointments.json")
+    book_file = runtime.appointments
+    results = Results()
     try:
-        day = runtime.core.today()
-        with requests.Session() as session:
-            held = book_file.fetch(session, link.url, "mairie", tokens["kiosk-entree"], day)
-        assert held == 2
+        runtime.start_appointments(results.add)  # fetches the day's list, opens the scanner
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(book_file) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(book_file) == 2
         thread.stop()
-        with requests.Session() as session, pytest.raises(DayBookError):
-            book_file.fetch(session, link.url, "mairie", tokens["kiosk-entree"], day, 2)
-        assert len(DayBook(tmp_path / "appointments.json")) == 2  # the list kept on disk
-
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        results = Results()
-        scanner = SerialScanner(
-            os.ttyname(slave), lambda code: results.add(check_in(runtime.core, book_file, code))
-        ).start()
+        assert runtime.refresh_appointments() is None  # the server is away: the list stays
+        assert len(DayBook(book_file.path)) == 2  # and it is on disk
         try:
             os.write(master, f"{first['code']}\r\n".encode())
             (result,) = results.wait_for(1)
@@ -142,9 +139,7 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
             results.wait_for(3)
             assert [r.outcome for r in results.items[1:]] == [CheckIn.ALREADY, CheckIn.UNKNOWN]
         finally:
-            scanner.stop()
             os.close(master)
-            os.close(slave)
 
         issued = [e for e in runtime.journal.outbox() if e.kind is EventKind.TICKET_ISSUED]
         assert len(issued) == 1
@@ -176,6 +171,7 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
             runtime.close()
     finally:
         runtime.close()
+        os.close(slave)
         link.close()
 
 

@@ -128,11 +128,11 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def stop(self) -> int | None:
-        """SIGTERM, then the exit code (SIGKILL after 20 s)."""
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int | None:
+        """SIGTERM (or ``how``), then the exit code (SIGKILL after 20 s)."""
         code = None
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(how)
             try:
                 code = self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

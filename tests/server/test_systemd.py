@@ -5,6 +5,7 @@ tests/multiworker/test_supervisor.py."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -35,4 +36,16 @@ def test_one_process_says_ready_once_listening_then_pings_and_stops_cleanly(
         code = server.stop()
     assert code == 0, server.log()
     assert time.monotonic() - started < 60
+    assert [m.pid for m in server.messages if m.text == "STOPPING=1"] == [server.pid]
+
+
+def test_closing_the_terminal_stops_the_server_cleanly(tmp_path: Path) -> None:
+    """SIGHUP (the terminal that started it closed) stops the server as SIGTERM does: exit 0,
+    STOPPING=1, the port released."""
+    server = ServerProcess(tmp_path, f"sqlite:///{tmp_path}/guichet.db")
+    try:
+        server.start(watchdog_usec=WATCHDOG_USEC)
+    finally:
+        code = server.stop(signal.SIGHUP)
+    assert code == 0, server.log()
     assert [m.pid for m in server.messages if m.text == "STOPPING=1"] == [server.pid]

@@ -13,9 +13,11 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from server import feedback
+from server.feedback import Score
 from server.web.public import embed_code
-from tests.server.helpers import SITE, Srv
-from tests.server.test_stats_passages import PARIS, seed
+from tests.server.helpers import MANAGER, SITE, Srv
+from tests.server.test_stats_passages import DAY, PARIS, seed
 from tests.web.conftest import shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
@@ -30,8 +32,31 @@ NOW = datetime(2026, 4, 2, 10, 0, tzinfo=PARIS).timestamp()
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     for srv in start(tmp_path_factory.mktemp("indicators")):
         seed(srv)
+        rate(srv, {"A900": Score.GOOD, "B902": Score.SO_SO, "A901": Score.GOOD})
         srv.thread.ctx.wall = lambda: NOW
         yield srv
+
+
+def rate(srv: Srv, scores: dict[str, Score]) -> None:
+    """Visitors' answers to "How was your visit?", under the service where each ticket ended:
+    A900 (transferred to passports) and B902 at passports, A901 at civil status."""
+    rows = srv.request(
+        "GET", f"/api/v1/sites/{SITE}/passages", params={"from": DAY, "to": DAY}, user=MANAGER
+    ).json()["passages"]
+    last = {r["ticket"]: r for r in rows}  # a ticket's last passage comes last
+    with srv.engine.begin() as conn:
+        for label, score in scores.items():
+            r = last[label]
+            feedback.record(
+                conn,
+                site=SITE,
+                ticket=r["ticket_id"],
+                service=r["service"],
+                day=DAY,
+                score=score,
+                source=feedback.Source.PHONE,
+                at=NOW,
+            )
 
 
 @pytest.fixture
@@ -57,6 +82,9 @@ def test_the_json_gives_last_months_figures(seeded: Srv) -> None:
     civil, passports = body["services"]
     assert (civil["id"], civil["waiting_p50_seconds"], civil["passages"]) == ("civil", 480.0, 3)
     assert (passports["id"], passports["waiting_p50_seconds"]) == ("passports", 390.0)
+    # Answers to "How was your visit?": civil 1 good; passports 1 good, 1 so-so.
+    assert (civil["satisfaction_answers"], civil["satisfaction_good_share"]) == (1, 1.0)
+    assert (passports["satisfaction_answers"], passports["satisfaction_good_share"]) == (2, 0.5)
     assert passports["waiting_p90_seconds"] == pytest.approx(654.0)
     # 9 h: A1, A2, B1, A3 issued; 10 h: B2. The test site is open all day: the quietest
     # opening hours are those with no arrival, earliest first.
@@ -110,15 +138,17 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "8,0",
         "21,6",
         "67 %",
+        "100 % (1 réponses)",
     ]
     assert cells(rows.nth(1).locator("th, td").all_inner_texts()) == [
         "Passeports",
         "6,5",
         "10,9",
         "100 %",
+        "50 % (2 réponses)",
     ]
     whole = cells(page.locator("#ind-table tfoot tr").locator("th, td").all_inner_texts())
-    assert whole == ["Tout le site", "8,0", "19,8", "80 %"]
+    assert whole == ["Tout le site", "8,0", "19,8", "80 %", "67 % (3 réponses)"]
     busiest = [flat(t) for t in page.locator("#ind-busiest li").all_inner_texts()]
     assert busiest == [
         "09:00 – 10:00 · 4,0 arrivées par jour en moyenne",
@@ -133,6 +163,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "8.0",
         "21.6",
         "67%",
+        "100% (1 answers)",
     ]
     assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
     assert audit(page) == []
@@ -152,6 +183,7 @@ def test_the_embed_may_be_framed_and_passes_axe(seeded: Srv, audited: BrowserCon
         "8,0",
         "19,8",
         "80 %",
+        "67 % (3 réponses)",
     ]
     assert audit(page) == []
 
