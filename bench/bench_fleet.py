@@ -246,6 +246,22 @@ class Results:
     streams_by: dict[str, int] = field(default_factory=dict)
 
 
+def kiosk_ticket(site: str, device: str, clock: HybridClock, number: int, day: str) -> Any:
+    """A kiosk's TicketIssued (civil, with a follow token), stamped now, as JSON."""
+    return new_event(
+        EventKind.TICKET_ISSUED,
+        site=site,
+        device=device,
+        hlc=clock.now(),
+        wall_time=time.time(),
+        ticket=str(uuid.uuid4()),
+        service="civil",
+        number=number,
+        day=day,
+        token=uuid.uuid4().hex,
+    ).to_dict()
+
+
 class Fleet:
     def __init__(
         self, url: str, tokens: dict[str, dict[str, str]], args: argparse.Namespace
@@ -282,19 +298,8 @@ class Fleet:
                     body["lease_requests"] = [{"service": "civil", "day": day}]
                 if pool and now >= next_ticket:
                     next_ticket = now + 2 * self.args.call_every
-                    event = new_event(
-                        EventKind.TICKET_ISSUED,
-                        site=site,
-                        device=device,
-                        hlc=clock.now(),
-                        wall_time=time.time(),
-                        ticket=str(uuid.uuid4()),
-                        service="civil",
-                        number=pool.pop(0),
-                        day=day,
-                        token=uuid.uuid4().hex,
-                    )
-                    body["events"] = [event.to_dict()]
+                    event = kiosk_ticket(site, device, clock, pool.pop(0), day)
+                    body["events"] = [event]
             try:
                 status, headers, data = await self.http.request("POST", "/api/v1/sync", token, body)
             except (OSError, asyncio.IncompleteReadError):
@@ -506,6 +511,24 @@ def check(database_url: str) -> dict[str, int]:
     }
 
 
+def start_clients(
+    target: Any, url: str, tokens: dict[str, dict[str, str]], args: Any, queue: Any
+) -> list[Any]:
+    """``args.clients`` processes running ``target(url, their sites' tokens, args, queue)``,
+    the sites dealt out in turn."""
+    sites = sorted(tokens)
+    procs = [
+        multiprocessing.Process(
+            target=target,
+            args=(url, {s: tokens[s] for s in sites[i :: args.clients]}, args, queue),
+        )
+        for i in range(args.clients)
+    ]
+    for p in procs:
+        p.start()
+    return procs
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -518,17 +541,8 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], workers: int, 
         tempfile.TemporaryDirectory(prefix="fleet-") as tmp,
         Server(database_url, workers, Path(tmp)) as server,
     ):
-        sites = sorted(tokens)
         queue: Any = multiprocessing.Queue()
-        procs = [
-            multiprocessing.Process(
-                target=client_main,
-                args=(server.url, {s: tokens[s] for s in sites[i :: args.clients]}, args, queue),
-            )
-            for i in range(args.clients)
-        ]
-        for p in procs:
-            p.start()
+        procs = start_clients(client_main, server.url, tokens, args, queue)
         time.sleep(args.warmup)
         cpu0, pg0, wall0 = server.cpu(), postgres_cpu(), time.monotonic()
         busy0, all0 = machine_busy()

@@ -47,6 +47,9 @@ class ServerSettings(GuichetSettings):
     """Largest request body accepted (bytes)."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     """Lowest level of the messages logged: DEBUG, INFO, WARNING or ERROR."""
+    appointment_retention_days: int = Field(default=90, ge=1, le=3660)
+    """Days after an appointment when its personal data (name, e-mail, phone, note) is erased
+    (days)."""
     messages: MessageSettings = Field(default_factory=MessageSettings)
     """E-mail and text messages about appointments (confirmation, reminder, cancellation)."""
 

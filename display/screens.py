@@ -72,8 +72,10 @@ class BoardHistoryPanel(BoxLayout):
     heading = StringProperty("")
     heading_2 = StringProperty("")
     rows = ListProperty([])
+    row_count = NumericProperty(6)
 
     def show(self, calls: tuple[CallView, ...], size: int) -> None:
+        self.row_count = size
         box = self.ids.rows
         if len(box.children) != size:
             box.clear_widgets()
@@ -86,6 +88,35 @@ class BoardHistoryPanel(BoxLayout):
             row.counter = call.counter_label if call else ""
 
 
+class BoardFitLabel(Label):
+    """A label that wraps to its width and shrinks from ``max_font`` to ``min_font`` until the
+    text fits its box with no word cut; below that it is shortened."""
+
+    max_font = NumericProperty(32)
+    min_font = NumericProperty(24)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._trigger_fit = Clock.create_trigger(self._fit, -1)
+        self.bind(size=self._trigger_fit, text=self._trigger_fit, max_font=self._trigger_fit)
+
+    def _fit(self, *_: object) -> None:
+        from kivy.core.text import Label as CoreLabel
+
+        size = self.max_font
+        while True:
+            core = CoreLabel(
+                text=self.text, font_size=size, bold=self.bold, text_size=(self.width, None)
+            )
+            widest = max((core.get_extents(w)[0] for w in self.text.split()), default=0)
+            core.refresh()
+            height = core.texture.size[1] if core.texture is not None else 0
+            if (widest <= self.width and height <= self.height) or size <= self.min_font:
+                break
+            size = max(self.min_font, size - max(1.0, self.min_font / 24))
+        self.font_size = size
+
+
 class BoardServiceCard(BoxLayout):
     prefix = StringProperty("")
     name = StringProperty("")
@@ -94,18 +125,51 @@ class BoardServiceCard(BoxLayout):
     closed = BooleanProperty(False)
 
 
+PAGE_SECONDS = 8.0
+"""How long each page of service cards stays when they do not all fit (seconds)."""
+
+
 class BoardServicesBand(BoxLayout):
+    """People waiting per service: one row of four cards in landscape, two rows of two in
+    portrait, whatever the number of services, so the history keeps its size; more services
+    take turns, a page every PAGE_SECONDS."""
+
     heading = StringProperty("")
     count = NumericProperty(0)
+    """Cards on the page shown."""
+    per_page = NumericProperty(4)
+    page = NumericProperty(0)
+    pages = NumericProperty(1)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._services: tuple[ServiceView, ...] = ()
+        self._lang = "fr"
+        self._turn = Clock.schedule_interval(lambda _dt: self.next_page(), PAGE_SECONDS)
+
+    def next_page(self) -> None:
+        if self.pages > 1:
+            self.page = (int(self.page) + 1) % int(self.pages)
+            self._render()
 
     def show(self, services: tuple[ServiceView, ...], languages: tuple[str, ...]) -> None:
+        self._services = services
+        self._lang = languages[0] if languages else "fr"
+        self._render()
+
+    def _render(self) -> None:
+        per = max(1, int(self.per_page))
+        self.pages = max(1, -(-len(self._services) // per))
+        self.page = min(int(self.page), int(self.pages) - 1)
+        start = int(self.page) * per
+        services = self._services[start : start + per]
         box = self.ids.cards
         if len(box.children) != len(services):
             box.clear_widgets()
             for _ in services:
                 box.add_widget(BoardServiceCard())
         self.count = len(services)
-        lang = languages[0] if languages else "fr"
+        lang = self._lang
         for card, s in zip(reversed(box.children), services, strict=True):
             card.prefix = s.prefix
             card.name = s.name

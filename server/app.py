@@ -40,7 +40,9 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     notifier: Notifier = LocalNotifier() if is_sqlite(engine) else PgNotifier(settings.database_url)
     ctx = ServerContext(settings=settings, engine=engine, notifier=notifier)
     messenger = ctx.messages = Messenger(settings.messages, settings.public_url)
-    reminders = ReminderLoop(engine, ctx.sites, messenger, ctx.now)
+    reminders = ReminderLoop(
+        engine, ctx.sites, messenger, ctx.now, settings.appointment_retention_days
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from server.api.deps import Caller, Ctx, SiteId
-from server.appointments import booking
+from server.appointments import booking, privacy
 from server.appointments.announce import announce
 from server.appointments.booking import Appointment, Contact
 from server.appointments.checkin import check_in
@@ -21,14 +21,17 @@ from server.appointments.models import (
     CheckedIn,
     CheckInRequest,
     DayAppointments,
+    Erased,
     MoveRequest,
+    Person,
+    PersonalData,
     SlotList,
     StaffAppointment,
 )
 from server.appointments.views import public_view, slot_out, staff_view
-from server.auth import Permission
+from server.auth import Permission, Principal
 from server.context import ServerContext
-from server.errors import ErrorBody, not_found, responses
+from server.errors import ApiError, ErrorBody, invalid, not_found, responses
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
 from server.states import window_floor
@@ -214,3 +217,37 @@ def staff_book(site: SiteId, body: BookRequest, who: Caller, ctx: Ctx) -> StaffA
 )
 def check_in_route(site: SiteId, body: CheckInRequest, who: Caller, ctx: Ctx) -> CheckedIn:
     return check_in(ctx, who, site, body.code, body.note)
+
+
+def _administrator(who: Principal, site: str, person: Person) -> None:
+    who.require(Permission.STATS, site)
+    if who.kind != "user" or who.role not in ("admin", "superadmin"):
+        raise ApiError(403, "forbidden", "only an administrator reads or erases personal data")
+    if not person.email and not person.phone:
+        raise invalid("give the person's email or phone", field="email")
+
+
+@staff.post(
+    "/appointments/personal-data",
+    response_model=PersonalData,
+    responses={**responses(400, 401, 403, 404, 413, 422)},
+    summary="Export one person's appointments and data (administrators)",
+)
+def export_person(site: SiteId, body: Person, who: Caller, ctx: Ctx) -> PersonalData:
+    _administrator(who, site, body)
+    loaded = _loaded(ctx, site)
+    found = privacy.of_person(ctx.engine, site, body.email, body.phone)
+    return PersonalData(site=site, appointments=[staff_view(loaded, a) for a in found])
+
+
+@staff.post(
+    "/appointments/personal-data/erase",
+    response_model=Erased,
+    responses={**responses(400, 401, 403, 404, 413, 422)},
+    summary="Erase one person's data; their appointments to come are cancelled (administrators)",
+)
+def erase_person(site: SiteId, body: Person, who: Caller, ctx: Ctx) -> Erased:
+    _administrator(who, site, body)
+    _loaded(ctx, site)
+    erased = privacy.erase_person(ctx.engine, site, body.email, body.phone, ctx.now())
+    return Erased(site=site, erased=erased)

@@ -82,3 +82,20 @@ class CheckInRequest(_In):
 
 class CheckedIn(IssuedTicket):
     appointment: StaffAppointment
+
+
+class Person(_In):
+    """One person, by what they booked with (at least one of the two)."""
+
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, pattern=PHONE_RE)
+
+
+class PersonalData(BaseModel):
+    site: str
+    appointments: list[StaffAppointment]
+
+
+class Erased(BaseModel):
+    site: str
+    erased: int = Field(description="Appointments whose personal data was erased.")

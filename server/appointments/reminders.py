@@ -1,5 +1,7 @@
 """The reminders of the day before: from ``reminder_hour`` (site time), each booked
-appointment of the next day gets one reminder, by whichever server process marks it first."""
+appointment of the next day gets one reminder, by whichever server process marks it first.
+The same loop erases the personal data of appointments past their retention
+(``server.appointments.privacy``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy.engine import Engine
 from server import db, schema
 from server.appointments.booking import Appointment, Status
 from server.appointments.messages import Kind, Messenger
+from server.appointments.privacy import purge
 from server.sites import SiteRegistry
 
 log = logging.getLogger(__name__)
@@ -65,12 +68,19 @@ def send_reminders(
 
 
 class ReminderLoop:
-    """Calls ``send_reminders`` every ``EVERY_SECONDS`` in a thread until closed."""
+    """Sends reminders and erases expired personal data every ``EVERY_SECONDS`` in a thread,
+    until closed."""
 
     def __init__(
-        self, engine: Engine, sites: SiteRegistry, messenger: Messenger, wall: Callable[[], float]
+        self,
+        engine: Engine,
+        sites: SiteRegistry,
+        messenger: Messenger,
+        wall: Callable[[], float],
+        retention_days: int,
     ) -> None:
         self._args = (engine, sites, messenger)
+        self._retention_days = retention_days
         self._wall = wall
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="guichet-reminders", daemon=True)
@@ -81,7 +91,11 @@ class ReminderLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                send_reminders(*self._args, now=self._wall())
+                now = self._wall()
+                send_reminders(*self._args, now=now)
+                erased = purge(self._args[0], now, self._retention_days)
+                if erased:
+                    log.info("personal data of %d past appointments erased", erased)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("reminders not sent this round: %s", type(exc).__name__)
             self._stop.wait(EVERY_SECONDS)

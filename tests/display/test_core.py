@@ -4,6 +4,7 @@ test_server.py for presses the server decides)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -283,3 +284,20 @@ def test_the_view_lists_each_ticket_once_and_the_waiting_per_open_service(
 
 def test_wait_estimates_are_shown_to_the_next_five_minutes() -> None:
     assert [round_minutes(s) for s in (0, 60, 301, 600, 3599)] == [5, 5, 10, 10, 60]
+
+
+def test_presses_at_an_unknown_counter_log_one_warning_then_a_count(
+    site: Site, journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A box set up for a counter the site lacks may press all day: each press is answered
+    ERR UNKNOWNCOUNTER, but the log gets one warning and then, every few seconds at most,
+    one with how many were left out."""
+    now = [1000.0]
+    core, _ = make_core(site, journal, monotonic=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="display.core"):
+        for i in range(10_001):
+            now[0] = 1000.0 + i * 0.001  # ten seconds of presses, a thousand a second
+            assert core.press(Press("99", Action.NEXT)).error is Reason.UNKNOWN_COUNTER
+    warned = [r.getMessage() for r in caplog.records if "unknown counter" in r.getMessage()]
+    assert len(warned) == 3  # at 0 s, 5 s and 10 s
+    assert "(4999 more since the last such message)" in warned[1]

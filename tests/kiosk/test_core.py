@@ -42,7 +42,7 @@ def test_a_ticket_is_journaled_then_printed_with_its_number_and_service(
     assert result.ticket is not None
     assert result.ticket.label == "A900"  # no lease yet: the device's offline range
     assert result.ticket.source == "offline"
-    printer.wait_for_tickets(1, 5)
+    printer.wait_for_tickets(1, PATIENCE)
     text = "\n".join(printer.printed[0].text_lines())
     assert printer.printed[0].headline == "A900"
     assert "État civil" in text

@@ -32,7 +32,7 @@ def take(d: KioskDriver, service: str) -> Any:
     """Taps a service and waits for the printer's answer; returns the ticket screen."""
     d.tap(d.card(service))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state != "printing", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state != "printing", PATIENCE)
     return ticket
 
 
@@ -55,7 +55,7 @@ def test_a_tap_on_a_service_prints_its_ticket_over_tcp(
     assert ticket.state == "printed"
     assert ticket.label == "A900"
     assert ticket.ids.number.text == "A900"
-    printed = printer.wait_for_tickets(1, 5)
+    printed = printer.wait_for_tickets(1, PATIENCE)
     assert printer.printed[0].headline == "A900"
     assert "État civil" in printer.printed[0].text_lines()
     with Image.open(printed[0]) as png:

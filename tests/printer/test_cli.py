@@ -44,7 +44,7 @@ def test_test_ticket_prints_on_the_virtual_printer(
     out = capsys.readouterr().out
     assert f"Printer: network printer 127.0.0.1:{virtual_printer.port}, 80 mm paper" in out
     assert "After the test ticket: ready" in out
-    (png,) = virtual_printer.wait_for_tickets(1, timeout=5)
+    (png,) = virtual_printer.wait_for_tickets(1, PATIENCE)
     assert png.name == "0001-T000.png"
     log = virtual_printer.printed[0].log
     assert "[center 1x1] kiosk-entree - network - 80 mm" in log
@@ -80,7 +80,7 @@ def test_guichet_printer_test_command(tmp_path: Path, virtual_printer: VirtualPr
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len(virtual_printer.wait_for_tickets(1, timeout=5)) == 1
+    assert len(virtual_printer.wait_for_tickets(1, PATIENCE)) == 1
 
 
 def ignoring_sigint() -> None:

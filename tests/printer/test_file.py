@@ -13,6 +13,7 @@ from config.printer import FileTransport, PrinterSettings
 from printer import PrinterState, TicketContent, open_printer, render_ticket
 from printer.transports.file import FileLink
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 
 
 def test_plain_file_receives_exactly_the_ticket(tmp_path: Path, reference: TicketContent) -> None:
@@ -67,7 +68,7 @@ def test_bidirectional_device_node_answers_status(tmp_path: Path, reference: Tic
         assert printer.status().state is PrinterState.PAPER_OUT
         vp.simulate(None)
         assert printer.print_ticket(reference).state is PrinterState.READY
-        assert len(vp.wait_for_tickets(1, timeout=5)) == 1
+        assert len(vp.wait_for_tickets(1, PATIENCE)) == 1
         printer.close()
 
 
