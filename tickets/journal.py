@@ -26,9 +26,12 @@ Each call holds the lock for one short transaction.
 The hybrid logical clock (``clock``) restarts after the highest clock value in the journal, so
 it never goes backwards across restarts, even when the wall clock does after a power cut. Its
 physical part reads ``now()``: the machine's wall clock corrected by the offset the sync worker
-measured against the server's clock (kept in the journal, so a restart keeps it). The service
-day and the fold's window come from ``now()`` too; an event's ``wall_time`` stays the machine's
-own reading, which the server corrects with the offset it measures itself.
+measured against the server's clock (kept in the journal, so a restart keeps it), never below
+the time floor (the latest time the device knows has passed, kept in the journal: a restart
+with the clock set back goes on from it). The service day and the fold's window come from
+``now()`` too; an event's ``wall_time`` stays the machine's own reading, which the server
+corrects with the offset it measures itself. The clock follows received stamps only within its
+bound (docs/architecture.md, "Time").
 """
 
 from __future__ import annotations
