@@ -26,9 +26,12 @@ Each call holds the lock for one short transaction.
 The hybrid logical clock (``clock``) restarts after the highest clock value in the journal, so
 it never goes backwards across restarts, even when the wall clock does after a power cut. Its
 physical part reads ``now()``: the machine's wall clock corrected by the offset the sync worker
-measured against the server's clock (kept in the journal, so a restart keeps it). The service
-day and the fold's window come from ``now()`` too; an event's ``wall_time`` stays the machine's
-own reading, which the server corrects with the offset it measures itself.
+measured against the server's clock (kept in the journal, so a restart keeps it), never below
+the time floor (the latest time the device knows has passed, kept in the journal: a restart
+with the clock set back goes on from it). The service day and the fold's window come from
+``now()`` too; an event's ``wall_time`` stays the machine's own reading, which the server
+corrects with the offset it measures itself. The clock follows received stamps only within its
+bound (docs/architecture.md, "Time").
 """
 
 from __future__ import annotations
@@ -166,6 +169,7 @@ class Journal:
         *,
         key: str | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
+        standalone: bool = False,
     ) -> None:
         if retention_days < 1:
             raise ValueError("a journal keeps at least one whole day before today")
@@ -177,6 +181,9 @@ class Journal:
         carries its signature, so any device can relay it. None: events are unsigned (a device
         that never talks to a server or a peer)."""
         self.retention_days = retention_days
+        self.standalone = standalone
+        """A device without a server: it prunes on its own clock, at start and each new day
+        (``state``); with a server the sync worker prunes on the server's time."""
         self._pruned_on: str | None = None
         self._closed = False
         self._kept_from = 0
@@ -616,6 +623,8 @@ class Journal:
                 offline = device.offline_range if device else None
                 if offline != self.pool.offline_range:
                     self.set_offline_range(offline)
+                if self.standalone:
+                    self.prune_soon()  # at start and on each new day: no sync worker does
             return self._state.copy()
 
     def today(self) -> str:
@@ -723,8 +732,8 @@ class Journal:
         return result
 
     def prune_soon(self) -> None:
-        """``prune_due`` on a thread of its own, for a device no sync worker prunes for (a
-        standalone kiosk): the first prune of a long history never holds up a ticket."""
+        """``prune_due`` on a thread of its own (a standalone device): the first prune of a
+        long history never holds up a ticket."""
 
         def run() -> None:
             try:
