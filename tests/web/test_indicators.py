@@ -16,11 +16,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from server import feedback
 from server.feedback import Score
 from server.web.public import embed_code
-from tests.server.helpers import MANAGER, SITE, Srv
+from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tests.server.test_stats_passages import DAY, PARIS, seed
 from tests.web.conftest import shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
+from tickets.events import EventKind
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -207,3 +208,62 @@ def test_the_embed_sizes_its_frame_on_a_town_website(seeded: Srv, context: Brows
             " <= 2",
             arg=content,
         )
+
+
+def appointment_day(srv: Srv) -> None:
+    """Wednesday 2026-04-01: two booked visitors checked in for civil status, at 10:00 (called
+    10:03, 3 min late) and 10:30 (called 10:41, 11 min late); one walk-in."""
+    kiosk, board = DeviceClock("kiosk-b"), DeviceClock("board-b")
+    day = "2026-04-01"
+
+    def t(hhmm: str) -> float:
+        return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=PARIS).timestamp()
+
+    issued = []
+    for n, (checked_in, booked) in enumerate((("09:52", "10:00"), ("10:20", "10:30")), start=30):
+        plain = kiosk.at(t(checked_in)).issued(n, day=day)
+        issued.append(
+            kiosk.make(
+                EventKind.TICKET_ISSUED,
+                **plain.data,
+                appointment=f"rdv-{n}",
+                appointment_at=t(booked),
+            )
+        )
+    issued.append(kiosk.at(t("10:25")).issued(40, day=day))
+    calls = [
+        board.at(t("10:03")).make(EventKind.TICKET_CALLED, ticket=issued[0].ticket, counter="1"),
+        board.at(t("10:41")).make(EventKind.TICKET_CALLED, ticket=issued[1].ticket, counter="1"),
+        board.at(t("10:50")).make(EventKind.TICKET_CALLED, ticket=issued[2].ticket, counter="1"),
+    ]
+    assert srv.sync("kiosk-b", events=wire(issued)).status_code == 200
+    assert srv.sync("board-b", events=wire(calls)).status_code == 200
+
+
+@pytest.mark.browser
+def test_appointments_punctuality_is_published_when_there_are_any(
+    seeded: Srv, audited: BrowserContext
+) -> None:
+    """GIVEN the month of March has no appointment WHEN April has two THEN March's page has no
+    appointment table and April's gives the median delay of the call and the share on time."""
+    march = requests.get(f"{seeded.url}/indicators/{SITE}?lang=fr", timeout=30).text
+    assert 'id="ind-appointments"' not in march
+    appointment_day(seeded)
+    body = requests.get(
+        f"{seeded.url}/api/v1/public/sites/{SITE}/indicators", params={"month": "2026-04"}
+    ).json()
+    civil = body["services"][0]
+    assert (civil["appointments"], civil["appointment_delay_p50_seconds"]) == (2, 420.0)
+    assert civil["appointment_on_time_share"] == 0.5
+    assert body["whole_site"]["appointments"] == 2
+    page = requests.get(f"{seeded.url}/indicators/{SITE}?lang=fr&month=2026-04", timeout=30)
+    assert 'id="ind-appointments"' in page.text
+    assert "7,0" in page.text and "50\xa0%" in page.text
+    browser_page = audited.new_page()
+    browser_page.goto(f"{seeded.url}/indicators/{SITE}?lang=fr&month=2026-04")
+    assert cells(browser_page.locator("#ind-appointments tbody tr td").all_inner_texts()) == [
+        "2",
+        "7,0",
+        "50 %",
+    ]
+    assert audit(browser_page) == []
