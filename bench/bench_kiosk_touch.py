@@ -180,7 +180,7 @@ def main() -> int:
                     journal_path=folder / f"{name.split()[1]}.sqlite3",
                     site_file=site_file,
                     fullscreen=False,
-                    long_wait_minutes=1e6,
+                    long_wait_minutes=1440,  # the longest allowed: never the long-wait screen here
                     server=ServerLink.model_validate(
                         {"url": url, "token": token, "sync_interval_seconds": 1.0}
                     ),

@@ -97,6 +97,9 @@ class AppointmentConfig(_Strict):
     """The soonest a slot may be booked before it starts (minutes)."""
     closures: list[date] = Field(default_factory=list, max_length=1000)
     """Days without appointments besides public holidays (ISO dates)."""
+    target_delay_days: int | None = Field(default=None, ge=1, le=366)
+    """The booking delay the service publishes (days): bookings whose appointment falls
+    within it count as kept in the indicators; omit when none is published."""
     public_holidays: str = Field(default="FR", pattern=r"^([A-Z]{2})?$")
     """Country (ISO 3166 code) whose public holidays have no appointments; "" for none."""
     holiday_subdivision: str | None = Field(default=None, max_length=8)
@@ -118,6 +121,7 @@ class AppointmentConfig(_Strict):
             closures=tuple(sorted(set(self.closures))),
             public_holidays=self.public_holidays or None,
             holiday_subdivision=self.holiday_subdivision,
+            target_delay_days=self.target_delay_days,
         )
 
 
@@ -160,6 +164,9 @@ class ServiceConfig(_Strict):
     """Icon name shown on the kiosk button (see kiosk/icons)."""
     appointments: AppointmentConfig | None = None
     """Appointment slots of this service; omit for walk-ins only."""
+    category: Ident | None = None
+    """The kiosk lists this service under that category (one of ``categories``); none: on the
+    first screen beside the categories."""
 
     @field_validator("names")
     @classmethod
@@ -184,6 +191,23 @@ class ServiceConfig(_Strict):
             icon=self.icon,
             appointments=self.appointments.to_domain() if self.appointments else None,
         )
+
+
+class CategoryConfig(_Strict):
+    """A group of services on the kiosk (``[[categories]]``): a one-stop desk shows its
+    categories first ("Family", "Housing"), then the needs of the one touched."""
+
+    id: Ident
+    """Identifier the services name in their ``category``."""
+    names: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=20
+    )
+    """Name per language code, e.g. {fr = "Famille", en = "Family"}."""
+    icon: str = Field(default="", max_length=64)
+    """Icon name shown on the kiosk card (see kiosk/icons)."""
+
+    def name(self, lang: str) -> str:
+        return self.names.get(lang) or next(iter(self.names.values()), self.id)
 
 
 class CounterConfig(_Strict):
@@ -257,12 +281,20 @@ class SiteConfig(_Strict):
     devices: list[DeviceConfig] = Field(default_factory=list, max_length=1000)
     appointments: CallingConfig = Field(default_factory=CallingConfig)
     """How checked-in appointments are called among walk-ins."""
+    categories: list[CategoryConfig] = Field(default_factory=list, max_length=20)
+    """Groups of services for the kiosk's two-level choice; empty: one list of services."""
 
     @model_validator(mode="after")
     def _references(self) -> SiteConfig:
         ids = [s.id for s in self.services]
         if len(set(ids)) != len(ids):
             raise ValueError("two services share an id")
+        categories = [c.id for c in self.categories]
+        if len(set(categories)) != len(categories):
+            raise ValueError("two categories share an id")
+        for svc in self.services:
+            if svc.category is not None and svc.category not in categories:
+                raise ValueError(f"service {svc.id!r} is in unknown category {svc.category!r}")
         prefixes = [s.prefix for s in self.services]
         if len(set(prefixes)) != len(prefixes):
             raise ValueError("two services share a prefix")

@@ -311,6 +311,7 @@ def build_board(
             wall=wall,
             key=settings.server.event_key,
             retention_days=settings.retention_days,
+            standalone=settings.server.url is None,
         )
     site = initial_site(settings, journal)
     link = settings.server

@@ -184,6 +184,7 @@ class KioskApp(App):
         self._stop_sound()
         if self.sm is not None:
             self.screen("services").page = 0
+            self.screen("services").category = ""
         self.set_language(self.default_language)
         self.go("idle")
 

@@ -167,9 +167,6 @@ class KioskCore:
         if day != self._day:
             self._state = self.journal.state(self._site)
             self._day = day
-            if self.settings.server.url is None:
-                # No sync worker prunes the journal of a standalone kiosk: done here, daily.
-                self.journal.prune_soon()
         return self._state
 
     def apply_events(self, events: list[Event]) -> int:

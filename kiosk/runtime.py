@@ -89,6 +89,7 @@ class KioskRuntime:
             clock,
             key=settings.server.event_key,
             retention_days=settings.retention_days,
+            standalone=settings.server.url is None,
         )
         self.printer = printer if printer is not None else open_printer(settings.printer)
         self.sync: SyncWorker | None = None
@@ -124,9 +125,6 @@ class KioskRuntime:
         self._refresher: threading.Thread | None = None
         self._stop_refresh = threading.Event()
         self.core.fail_interrupted_prints()
-        if settings.server.url is None:
-            # Standalone: no sync worker prunes the journal (the core does on each new day).
-            self.journal.prune_soon()
 
     # ---- the I/O worker ------------------------------------------------------------------
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:

@@ -2,7 +2,8 @@
 
 ``big_site(n)`` writes a site file in the example town hall's shape (languages, priority
 reasons, the kiosk's offline range) with the first ``n`` of ``LONG_NAMES``, each open every
-weekday 08:30-17:00 except "Urbanisme" (closed on Mondays), one counter per service.
+weekday 08:30-17:00 except "Urbanisme" (closed on Mondays), one counter per service; with
+``categories``, sorted into the four categories of a one-stop desk.
 """
 
 from __future__ import annotations
@@ -35,7 +36,19 @@ CLOSED_ON_MONDAY = 2
 """Index of the service closed on Mondays (Urbanisme)."""
 
 
-def big_site(path: Path, n: int) -> Path:
+CATEGORIES = [
+    ("papiers", "Papiers d'identité et citoyenneté", "Identity papers and citizenship", "passport"),
+    ("famille", "Famille, enfance et solidarité", "Family, childhood and support", "family"),
+    ("cadre", "Logement, urbanisme et voirie", "Housing, planning and roads", "building"),
+    ("vie", "Vie locale et démarches diverses", "Local life and other requests", "document"),
+]
+CATEGORY_OF = {0: "papiers", 1: "famille", 2: "cadre", 3: "famille", 4: "famille", 5: "papiers"}
+CATEGORY_OF |= {6: "vie", 7: "papiers", 8: "cadre", 9: "famille", 10: "cadre", 11: "vie"}
+CATEGORY_OF |= {12: "famille", 13: "papiers", 14: "vie", 15: "cadre"}
+"""Which category each of LONG_NAMES belongs to, in a one-stop desk that sorts needs."""
+
+
+def big_site(path: Path, n: int, categories: bool = False) -> Path:
     days = ("mon", "tue", "wed", "thu", "fri")
     lines = [
         "[site]",
@@ -60,6 +73,12 @@ def big_site(path: Path, n: int) -> Path:
             "priority_allowed = true",
             f"hours = {{ {hours} }}",
         ]
+        if categories:
+            lines.append(f'category = "{CATEGORY_OF[i]}"')
+    if categories:
+        for cid, fr, en, icon in CATEGORIES:
+            lines += ["", "[[categories]]", f'id = "{cid}"', f'icon = "{icon}"']
+            lines.append(f'names = {{ fr = "{fr}", en = "{en}" }}')
     for i in range(n):
         lines += ["", "[[counters]]", f'id = "{i + 1}"', f'label = "Guichet {i + 1}"']
         lines.append(f'services = ["s{i + 1}"]')

@@ -169,6 +169,7 @@ class Journal:
         *,
         key: str | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
+        standalone: bool = False,
     ) -> None:
         if retention_days < 1:
             raise ValueError("a journal keeps at least one whole day before today")
@@ -180,6 +181,9 @@ class Journal:
         carries its signature, so any device can relay it. None: events are unsigned (a device
         that never talks to a server or a peer)."""
         self.retention_days = retention_days
+        self.standalone = standalone
+        """A device without a server: it prunes on its own clock, at start and each new day
+        (``state``); with a server the sync worker prunes on the server's time."""
         self._pruned_on: str | None = None
         self._closed = False
         self._kept_from = 0
@@ -619,6 +623,8 @@ class Journal:
                 offline = device.offline_range if device else None
                 if offline != self.pool.offline_range:
                     self.set_offline_range(offline)
+                if self.standalone:
+                    self.prune_soon()  # at start and on each new day: no sync worker does
             return self._state.copy()
 
     def today(self) -> str:
@@ -726,8 +732,8 @@ class Journal:
         return result
 
     def prune_soon(self) -> None:
-        """``prune_due`` on a thread of its own, for a device no sync worker prunes for (a
-        standalone kiosk): the first prune of a long history never holds up a ticket."""
+        """``prune_due`` on a thread of its own (a standalone device): the first prune of a
+        long history never holds up a ticket."""
 
         def run() -> None:
             try:

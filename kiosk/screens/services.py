@@ -18,6 +18,9 @@ NOTICE_SECONDS = 8.0
 class ServicesScreen(KioskScreen):
     page = NumericProperty(0)
     """The page of services shown, when they need more than one (0 is the first)."""
+    category = StringProperty("")
+    """The category whose services are shown (a site with ``categories``); "": the first
+    level, the categories and the services in none."""
     banner_text = StringProperty("")
     banner_kind = StringProperty("")
     """"", "priority", "printer" or "notice": decides the banner's colours."""
@@ -25,8 +28,13 @@ class ServicesScreen(KioskScreen):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._cards: dict[str, KioskServiceCard] = {}
+        self._groups: dict[str, KioskServiceCard] = {}
+        self._entries: list[KioskServiceCard] = []
+        """The cards of this level, in order: what the grid plans and pages."""
         self._more = KioskServiceCard(service_id="", icon="next")
         self._more.bind(on_release=lambda _c: self.next_page())
+        self._up = KioskServiceCard(service_id="", icon="back")
+        self._up.bind(on_release=lambda _c: self.open_category(""))
         self._plan: GridPlan | None = None
         self._notice = ""
         self._notice_event: object = None
@@ -48,15 +56,66 @@ class ServicesScreen(KioskScreen):
                 self._cards[sid] = card
         for status in statuses:
             self._fill(self._cards[status.service.id], status)
+        self._entries = self._level(statuses)
         self._layout()
         self.update_banner()
+
+    def _level(self, statuses: list[ServiceStatus]) -> list[KioskServiceCard]:
+        """The cards of the level shown: without categories, every service; at the first
+        level, a card per category then the services in none; in a category, its services
+        and a card back to the first level."""
+        app = self.kiosk
+        texts = app.tr.texts
+        config = app.core.site_config
+        placed = {s.id: s.category for s in config.services}
+        if not config.categories:
+            return list(self._cards.values())
+        if self.category:
+            self._up.name = texts._("All requests")
+            self._up.badge, self._up.detail, self._up.available = "", "", True
+            inside = [
+                self._cards[s.service.id]
+                for s in statuses
+                if placed.get(s.service.id) == self.category
+            ]
+            return [*inside, self._up]
+        entries: list[KioskServiceCard] = []
+        for cat in config.categories:
+            members = [s for s in statuses if placed.get(s.service.id) == cat.id]
+            if not members:
+                continue
+            card = self._groups.get(cat.id)
+            if card is None:
+                card = KioskServiceCard(service_id="")
+                card.bind(on_release=lambda _c, cid=cat.id: self.open_category(cid))
+                self._groups[cat.id] = card
+            card.name = cat.name(app.lang)
+            card.icon = cat.icon or "document"
+            waits = [s.wait.minutes for s in members if s.can_issue]
+            card.available = bool(waits)
+            card.badge = texts.short_wait(min(waits)) if waits else texts._("Closed")
+            card.detail = texts.n_("{n} request", "{n} requests", len(members)).format(
+                n=len(members)
+            )
+            entries.append(card)
+        return entries + [
+            self._cards[s.service.id] for s in statuses if placed.get(s.service.id) is None
+        ]
+
+    def open_category(self, category: str) -> None:
+        """Shows the services of ``category`` ("" goes back to the first level)."""
+        self.category = category
+        self.page = 0
+        self.refresh()
+        if self.kiosk.listening:
+            self.kiosk.speak()
 
     def _layout(self) -> None:
         """Plans the grid for the grid's size and shows the current page's cards."""
         app = self.kiosk
         grid = self.ids.grid
         scale = app.scale
-        cards = list(self._cards.values())
+        cards = self._entries
         more_texts = CardTexts(self._more.name, "9 / 9")
         plan = plan_grid(
             [CardTexts(c.name, c.badge, c.detail) for c in cards],
@@ -112,8 +171,11 @@ class ServicesScreen(KioskScreen):
     def reveal(self, service_id: str) -> KioskServiceCard:
         """Turns to the page that shows ``service_id``'s card and returns the card."""
         card = self._cards[service_id]
+        if card not in self._entries:  # in another category
+            placed = {s.id: s.category for s in self.kiosk.core.site_config.services}
+            self.open_category(placed.get(service_id) or "")
         if self._plan is not None:
-            index = list(self._cards).index(service_id)
+            index = self._entries.index(card)
             for number, page in enumerate(self._plan.pages):
                 if index in page and number != self.page:
                     self.page = number

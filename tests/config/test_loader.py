@@ -179,3 +179,15 @@ def test_check_config_refuses_a_file_without_role(tmp_path: Path) -> None:
     result = check_config(write(tmp_path, "port = 8000\n"))
     assert result.returncode == 2
     assert "field 'role'" in result.stderr
+
+
+def test_a_service_in_an_unknown_category_is_refused(tmp_path: Path) -> None:
+    from tests.sites import big_site
+
+    site = big_site(tmp_path / "site.toml", 4, categories=True)
+    assert len(load_model(SiteConfig, site).categories) == 4
+    text = site.read_text(encoding="utf-8").replace('category = "famille"', 'category = "loisirs"')
+    site.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_model(SiteConfig, site)
+    assert "unknown category 'loisirs'" in str(err.value)

@@ -19,8 +19,9 @@ from PIL import Image
 from kiosk import theme as T
 from kiosk.layout import CardMetrics, CardTexts, plan_grid, shapes, split
 from kiosk.selftest import KioskDriver
+from printer.virtual import VirtualPrinter
 from tests.kiosk.test_screens import to_services
-from tests.sites import LONG_NAMES, big_site
+from tests.sites import CATEGORIES, LONG_NAMES, big_site
 
 SIZES = [(1024, 600), (1280, 800), (1920, 1080), (600, 1024)]
 COUNTS = [1, 5, 9, 12, 16]
@@ -168,3 +169,40 @@ def test_every_service_card_keeps_its_texts_inside_and_apart(
             assert png.size == size
         d.close()
     assert problems == []
+
+
+@pytest.mark.kivy
+@pytest.mark.parametrize("size", [(1024, 600), (600, 1024)], ids=["1024x600", "600x1024"])
+def test_a_one_stop_desk_chooses_a_category_then_a_need(
+    open_ui: OpenUI, printer: VirtualPrinter, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """GIVEN 16 services sorted into 4 categories WHEN the visitor opens the services screen
+    THEN the four categories are on one page, each with its shortest wait and its number of
+    requests; touching one shows its services and "All requests", every text inside its card;
+    a service taken there prints its ticket; "All requests" goes back."""
+    site = big_site(tmp_path / "one-stop.toml", 16, categories=True)
+    d = open_ui(size, site_file=site)
+    to_services(d)
+    screen = d.screen("services")
+    d.settle()
+    first = screen.visible_cards()
+    assert [c.name for c in first] == [fr for _, fr, _, _ in CATEGORIES]
+    assert first[1].detail == "5 démarches" and first[1].badge == "Sans attente"
+    assert layout_problems(d, size) == []
+    d.screenshot(tmp_path / f"categories-{size[0]}x{size[1]}.png")
+
+    d.tap(first[1])  # Famille, enfance et solidarité
+    d.settle()
+    inside = screen.visible_cards()
+    assert [c.service_id for c in inside] == ["s2", "s4", "s5", "s10", "s13", ""]
+    assert inside[-1].name == "Toutes les démarches"
+    assert layout_problems(d, size) == []
+    d.screenshot(tmp_path / f"category-famille-{size[0]}x{size[1]}.png")
+
+    d.tap(inside[-1])
+    d.settle()
+    assert [c.name for c in screen.visible_cards()] == [fr for _, fr, _, _ in CATEGORIES]
+    d.tap(d.card("s7"))  # revealed in its category ("vie"), then touched
+    ticket = d.screen("ticket")
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert ticket.service_name == LONG_NAMES[6][0]

@@ -18,6 +18,7 @@ from tickets.sync import SyncClient, SyncWorker
 
 from .factory import Events, make_site
 from .loopback import Handler, Script, Seen, answer, scripted, sync_answer
+from .test_worker import wait_for
 
 SITE = make_site()
 PARIS = ZoneInfo("Europe/Paris")
@@ -214,4 +215,26 @@ def test_peer_exchange_starts_from_the_journal_end_and_forgets_old_peers(path: P
     assert [link.pushed for link in peers.links] == [j.last_position()]
     assert j.last_position() == j.events_after(0, 100)[1] > 0
     assert j.meta_keys("peer.position.") == ["peer.position.http://10.0.0.12:8765"]
+    j.close()
+
+
+def test_a_standalone_journal_prunes_on_its_own_clock_at_start_and_each_new_day(
+    path: Path,
+) -> None:
+    """GIVEN a device without a server (no sync worker), keeping one day WHEN its fold is
+    taken at start, then on a day two days later THEN each time the days before yesterday go,
+    on a thread of their own."""
+    wall = Wall()
+    j = Journal(path, "mairie", "kiosk", wall, retention_days=1)
+    for back in (3, 2, 1, 0):
+        issue_on(j, wall, TODAY - timedelta(days=back))
+    j.acknowledge(e.id for e in j.outbox())
+    j.close()
+    j = Journal(path, "mairie", "kiosk", wall, retention_days=1, standalone=True)
+    j.state(SITE)
+    wait_for(lambda: kept_days(j) == ["2026-11-22", "2026-11-23"], "the pruning at start")
+    issue_on(j, wall, TODAY + timedelta(days=2))
+    j.acknowledge(e.id for e in j.outbox())
+    j.state(SITE)
+    wait_for(lambda: kept_days(j) == ["2026-11-25"], "the pruning of the new day")
     j.close()
