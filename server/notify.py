@@ -33,7 +33,9 @@ from sqlalchemy.engine import Connection
 log = logging.getLogger(__name__)
 
 CHANNEL = "guichet_events"
-"""The PostgreSQL notification channel of stored events; payload ``"<site> <seq>"``."""
+"""The PostgreSQL notification channel of stored events; payload ``"<site> <seq>"``, or
+``"<site> config"`` when the site's configuration changed."""
+CONFIG = "config"
 
 
 def announce(conn: Connection, site: str, seq: int) -> None:
@@ -41,6 +43,14 @@ def announce(conn: Connection, site: str, seq: int) -> None:
     events up to ``seq`` (PostgreSQL; SQLite is served by one process, which publishes itself)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {seq}")))
+
+
+def announce_config(conn: Connection, site: str) -> None:
+    """Tells every server process, when the caller's transaction commits, that ``site``'s
+    configuration changed (PostgreSQL; payload ``"<site> config"``): their streams tell the
+    site's devices to sync. A process on SQLite tells its own (``Notifier.config_changed``)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {CONFIG}")))
 
 
 def announcing(conn: Connection, update: sa.Update, site: str, seq: int) -> sa.Update:
@@ -54,6 +64,9 @@ def announcing(conn: Connection, update: sa.Update, site: str, seq: int) -> sa.U
 class Subscription(Protocol):
     def arm(self) -> None:
         """Forgets past wake-ups; call before reading the table."""
+
+    def config_changed(self) -> bool:
+        """Whether the site's configuration changed since the last call (then forgotten)."""
 
     async def wait(self, timeout: float) -> bool:
         """True when woken since ``arm`` (at once if already), False after ``timeout``
@@ -78,15 +91,23 @@ class Notifier(Protocol):
     def close(self) -> None:
         """Ends every wait (server shutting down)."""
 
+    def config_changed(self, site: str) -> None:
+        """Says that ``site``'s configuration changed. Callable from any thread."""
+
 
 class _LocalSubscription:
     def __init__(self, owner: LocalNotifier, site: str) -> None:
         self.owner = owner
         self.site = site
         self.flag = asyncio.Event()
+        self.config = False
 
     def arm(self) -> None:
         self.flag.clear()
+
+    def config_changed(self) -> bool:
+        changed, self.config = self.config, False
+        return changed
 
     async def wait(self, timeout: float) -> bool:
         if self.owner.closed:
@@ -150,6 +171,9 @@ class LocalNotifier:
             self._known[site] = seq
         self._call(lambda: self._wake(site))
 
+    def config_changed(self, site: str) -> None:
+        self._call(lambda: self._wake(site, config=True))
+
     def wake_all(self) -> None:
         """Wakes every subscriber (news may have been lost): each re-reads the table."""
         self._call(lambda: self._wake(None))
@@ -158,13 +182,14 @@ class LocalNotifier:
         self.closed = True
         self.wake_all()
 
-    def _wake(self, site: str | None) -> None:
+    def _wake(self, site: str | None, config: bool = False) -> None:
         with self._lock:
             if site is None:
                 subs = [s for group in self._subs.values() for s in group]
             else:
                 subs = list(self._subs.get(site, ()))
         for s in subs:
+            s.config = s.config or config
             s.flag.set()
 
     def _call(self, fn: Callable[[], None]) -> None:
@@ -273,7 +298,13 @@ class PgNotifier(LocalNotifier):
         while not self._stop.is_set():
             timeout = max(0.05, min(1.0, next_poll - time.monotonic()))
             for note in conn.notifies(timeout=timeout):
-                found = parse_payload(note.payload) if note.channel == CHANNEL else None
+                if note.channel != CHANNEL:
+                    continue
+                site, _, what = note.payload.partition(" ")
+                if site and what == CONFIG:
+                    self.config_changed(site)
+                    continue
+                found = parse_payload(note.payload)
                 if found is not None:
                     self.deliver(*found)
             if time.monotonic() >= next_poll:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from config.site import SiteConfig
-from server import auth, db, schema
+from server import auth, db, notify, schema
 from server.appointments import calendar
 from tickets.model import Site
 
@@ -67,6 +67,8 @@ def load_site(engine: Engine, cfg: SiteConfig) -> dict[str, str]:
             conn.execute(sa.insert(schema.sites).values(id=site_id, last_seq=0, **values))
         else:
             conn.execute(sa.update(schema.sites).where(schema.sites.c.id == site_id).values(values))
+            if row.config_version != values["config_version"]:
+                notify.announce_config(conn, site_id)
         dev = schema.devices
         existing = {
             r.id: r for r in conn.execute(sa.select(dev).where(dev.c.site == site_id)).all()

@@ -395,6 +395,7 @@ class EventStream:
         on_events: Callable[[list[Event]], None],
         cursor: Callable[[], int] | None = None,
         on_state: Callable[[bool], None] | None = None,
+        on_config: Callable[[], None] | None = None,
         session: requests.Session | None = None,
         read_timeout: float = 45.0,
         reconnect: float = 1.0,
@@ -407,6 +408,8 @@ class EventStream:
         self.cursor = cursor
         self.on_state = on_state
         """Called with True when the stream is open, False when it dropped."""
+        self.on_config = on_config
+        """Called when the server says the site's configuration changed."""
         self.session = session if session is not None else requests.Session()
         self.read_timeout = read_timeout
         """Longer than the server's keep-alive interval: silence this long means a dead link."""
@@ -491,6 +494,13 @@ class EventStream:
         self._flush()
 
     def _deliver(self, m: Any) -> None:
+        if m.event == "config":  # the site's configuration changed: sync to fetch it
+            if self.on_config is not None:
+                try:
+                    self.on_config()
+                except Exception:
+                    log.exception("push stream config callback failed")
+            return
         if m.id is not None and m.id.isdigit():
             self.last_id = int(m.id)
         try:
@@ -539,7 +549,8 @@ def push_channel(
     max_reconnect: float = 5.0,
 ) -> EventStream:
     """The push stream of a device whose sync is ``worker``: when it opens the worker syncs at
-    once and slows to its safety interval; when it drops the worker polls. ``on_events`` gets
+    once and slows to its safety interval; when it drops the worker polls; when the server
+    says the site's configuration changed the worker syncs (and gets it). ``on_events`` gets
     the pushed events (the caller journals them); ``on_state`` is told of each change too."""
 
     def state(up: bool) -> None:
@@ -553,6 +564,7 @@ def push_channel(
         on_events=on_events,
         cursor=lambda: worker.journal.cursor,
         on_state=state,
+        on_config=worker.wake,
         reconnect=reconnect,
         max_reconnect=max_reconnect,
     )

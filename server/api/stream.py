@@ -3,7 +3,8 @@
 One SSE message per stored event (``id:`` its seq, ``event:`` its kind, ``data:`` its JSON).
 A client resumes where it stopped with the ``Last-Event-ID`` header (browsers send it when they
 reconnect) or ``?cursor=``; without either the stream starts with the next new event. A comment
-line every ``keepalive_seconds`` keeps proxies from closing an idle stream. The table is read
+line every ``keepalive_seconds`` keeps proxies from closing an idle stream. A message
+``event: config`` (data ``{}``, no id) says the site's configuration changed. The table is read
 when the notifier wakes the stream (``server.notify``), not at each keep-alive.
 """
 
@@ -40,6 +41,11 @@ def _last(ctx: ServerContext, site: str) -> int:
         return store.last_seq(conn, site)
 
 
+CONFIG_CHANGED = "event: config\ndata: {}\n\n"
+"""Sent when the site's configuration changed: devices sync to fetch it (no ``id``: not an
+event of the site)."""
+
+
 def message(row: Any) -> str:
     data = json.dumps(store.event_json(row), separators=(",", ":"))
     return f"id: {row.seq}\nevent: {row.kind}\ndata: {data}\n\n"
@@ -55,6 +61,8 @@ async def _events(
         yield "retry: 2000\n\n"
         while not notifier.closed:
             sub.arm()
+            if sub.config_changed():
+                yield CONFIG_CHANGED
             rows = await run_in_threadpool(_read, ctx, site, cursor)
             if rows:
                 yield "".join(message(r) for r in rows)

@@ -60,7 +60,9 @@ def store_config(
     """Stores ``cfg`` when the form was read at the current version; returns new tokens."""
     if form.get("version") not in (None, loaded.version):
         raise FormError("admin.stale")
-    return load_site(page.ctx.engine, cfg)
+    tokens = load_site(page.ctx.engine, cfg)
+    page.ctx.notifier.config_changed(cfg.site.id)  # this process's streams (SQLite too)
+    return tokens
 
 
 def site_files_of(page: Page, site_id: str) -> list[str]:

@@ -57,6 +57,7 @@ class Link:
             except OSError:
                 conn.close()
                 continue
+            upstream.settimeout(None)  # a quiet connection (a push stream) stays open
             with self._lock:
                 self._open += [conn, upstream]
             for a, b in ((conn, upstream), (upstream, conn)):
