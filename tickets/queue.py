@@ -658,9 +658,8 @@ class QueueState:
 
 
 def _ticket_copy(t: Ticket) -> Ticket:
-    """A ticket the fold may change without changing ``t``: its only mutable field is the list
-    of passages (immutable tuples). ``copy.copy`` is three times faster than ``replace``, and a
-    state's copy (a snapshot restored after a late event) is mostly this."""
+    """A ticket the fold may change without changing ``t`` (its only mutable field is the list
+    of passages, immutable tuples); ``copy.copy`` is three times faster than ``replace``."""
     out = copy.copy(t)
     out.passages = list(t.passages)
     return out
