@@ -97,6 +97,9 @@ class AppointmentConfig(_Strict):
     """The soonest a slot may be booked before it starts (minutes)."""
     closures: list[date] = Field(default_factory=list, max_length=1000)
     """Days without appointments besides public holidays (ISO dates)."""
+    target_delay_days: int | None = Field(default=None, ge=1, le=366)
+    """The booking delay the service publishes (days): bookings whose appointment falls
+    within it count as kept in the indicators; omit when none is published."""
     public_holidays: str = Field(default="FR", pattern=r"^([A-Z]{2})?$")
     """Country (ISO 3166 code) whose public holidays have no appointments; "" for none."""
     holiday_subdivision: str | None = Field(default=None, max_length=8)
@@ -118,6 +121,7 @@ class AppointmentConfig(_Strict):
             closures=tuple(sorted(set(self.closures))),
             public_holidays=self.public_holidays or None,
             holiday_subdivision=self.holiday_subdivision,
+            target_delay_days=self.target_delay_days,
         )
 
 

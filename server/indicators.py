@@ -24,16 +24,26 @@ from server.feedback import ServiceSatisfaction
 from server.models import (
     Figures,
     HourIndicator,
-    IndicatorFigures,
     PublicIndicators,
     ServiceIndicators,
     SiteStats,
 )
 from server.sites import LoadedSite
-from server.stats import FIRST_DAY, site_stats
+from server.stats import FIRST_DAY, compute, percentile, tickets_in_period
+from tickets import appointments
 from tickets.model import Site
+from tickets.queue import Ticket
 
 CACHE_SECONDS = 3600.0
+ON_TIME_SECONDS = 5 * 60.0
+"""An appointment called at most this long after its time was called on time."""
+WAIT_FIELDS = (
+    "passages",
+    "waits",
+    "waiting_p50_seconds",
+    "waiting_p90_seconds",
+    "share_waited_15_min",
+)
 HOURS_SHOWN = 3
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -73,14 +83,36 @@ def opening_hours(site: Site) -> set[int]:
     return hours
 
 
+def appointment_figures(site: Site, tickets: list[Ticket]) -> dict[str, Any]:
+    """Punctuality of the town towards booked visitors: their checked-in appointments (not
+    checked in late), the median delay from the appointment time to the first call (0 when
+    called early) and the share called within ``ON_TIME_SECONDS`` of their time."""
+    booked = [t for t in tickets if appointments.is_appointment(t, site.calling)]
+    delays = [
+        max(0.0, t.called_at - t.appointment_at)
+        for t in booked
+        if t.called_at is not None and t.appointment_at is not None
+    ]
+    return {
+        "appointments": len(booked),
+        "appointment_delay_p50_seconds": percentile(delays, 0.5),
+        "appointment_on_time_share": (
+            sum(d <= ON_TIME_SECONDS for d in delays) / len(delays) if delays else None
+        ),
+    }
+
+
 def indicators(
     loaded: LoadedSite,
     month: str,
     stats: SiteStats,
     satisfaction: dict[str, ServiceSatisfaction] | None = None,
+    tickets: list[Ticket] | None = None,
 ) -> PublicIndicators:
-    """The month's indicators from its statistics and, per service, its visitors' answers."""
+    """The month's indicators from its statistics, its tickets (for appointments) and, per
+    service, its visitors' answers."""
     answers = satisfaction or {}
+    booked = tickets or []
     site = loaded.site
     days_open = sum(1 for d in stats.site_days if d.tickets)
     arrivals = {h.hour: h.arrivals for h in stats.hours if h.service is None}
@@ -97,16 +129,12 @@ def indicators(
     quiet = sorted(set(ranked) - set(busiest), key=lambda h: (arrivals.get(h, 0), h))
     by_service = {s.service: s for s in stats.services}
 
-    def figures(f: Figures | None) -> dict[str, Any]:
+    def figures(f: Figures | None, service: str | None) -> dict[str, Any]:
+        mine = [t for t in booked if service is None or t.original_service == service]
+        appointment = appointment_figures(site, mine)
         if f is None:
-            return {
-                "passages": 0,
-                "waits": 0,
-                "waiting_p50_seconds": None,
-                "waiting_p90_seconds": None,
-                "share_waited_15_min": None,
-            }
-        return {k: getattr(f, k) for k in IndicatorFigures.model_fields}
+            return {**dict.fromkeys(WAIT_FIELDS), "passages": 0, "waits": 0, **appointment}
+        return {k: getattr(f, k) for k in WAIT_FIELDS} | appointment
 
     return PublicIndicators.model_validate(
         {
@@ -117,14 +145,14 @@ def indicators(
             "to": stats.date_to,
             "days_open": days_open,
             "tickets": stats.total.tickets,
-            "whole_site": figures(stats.total),
+            "whole_site": figures(stats.total, None),
             "services": [
                 ServiceIndicators(
                     id=s.id,
                     names=dict(s.names),
                     satisfaction_answers=answers[s.id].answers if s.id in answers else 0,
                     satisfaction_good_share=(answers[s.id].share_good if s.id in answers else None),
-                    **figures(by_service.get(s.id)),
+                    **figures(by_service.get(s.id), s.id),
                 )
                 for s in site.services
             ],
@@ -151,7 +179,9 @@ class IndicatorCache:
         first, last = month_bounds(month)
         with db.read(engine) as conn:
             answers = feedback.per_service(conn, loaded.id, first, last)
-        found = indicators(loaded, month, site_stats(engine, loaded, first, last), answers)
+        tickets = tickets_in_period(engine, loaded, first, last)
+        stats = compute(loaded, first, last, tickets)
+        found = indicators(loaded, month, stats, answers, tickets)
         with self._lock:
             self._cache[key] = (now, found)
             for old in [k for k, (at, _v) in self._cache.items() if now - at >= CACHE_SECONDS]:

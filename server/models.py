@@ -351,6 +351,18 @@ class IndicatorFigures(BaseModel):
     waiting_p50_seconds: float | None = Field(description="Median wait.")
     waiting_p90_seconds: float | None = Field(description="90th-percentile wait.")
     share_waited_15_min: float | None = Field(description="Share of waits of 15 min or less.")
+    appointments: int = Field(
+        default=0, description="Checked-in appointments (not checked in late) of the month."
+    )
+    appointment_delay_p50_seconds: float | None = Field(
+        default=None,
+        description="Median of (first call - appointment time, 0 when called early) over the "
+        "appointments called.",
+    )
+    appointment_on_time_share: float | None = Field(
+        default=None,
+        description="Share of the appointments called no later than 5 minutes after their time.",
+    )
 
 
 class ServiceIndicators(IndicatorFigures):

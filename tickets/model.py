@@ -67,6 +67,8 @@ class AppointmentRules:
     """Country (ISO code) whose public holidays have no appointments; None: none."""
     holiday_subdivision: str | None = None
     """Subdivision for regional holidays (e.g. "57" for Moselle); None: the national ones."""
+    target_delay_days: int | None = None
+    """The booking delay the service publishes (days); None: none published."""
 
 
 @dataclass(frozen=True, slots=True)

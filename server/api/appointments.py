@@ -13,6 +13,7 @@ from server.appointments import booking, privacy
 from server.appointments.announce import announce
 from server.appointments.booking import Appointment, Contact
 from server.appointments.checkin import check_in
+from server.appointments.indicators import AppointmentIndicators, indicators
 from server.appointments.messages import Kind
 from server.appointments.models import (
     CODE_RE,
@@ -251,3 +252,26 @@ def erase_person(site: SiteId, body: Person, who: Caller, ctx: Ctx) -> Erased:
     _loaded(ctx, site)
     erased = privacy.erase_person(ctx.engine, site, body.email, body.phone, ctx.now())
     return Erased(site=site, erased=erased)
+
+
+MAX_INDICATOR_DAYS = 366
+
+
+@public.get(
+    "/sites/{site}/appointments/indicators",
+    response_model=AppointmentIndicators,
+    responses=responses(404, 422),
+    summary="Appointment indicators per service and day, and each service's first free slot",
+)
+def appointment_indicators(
+    site: SiteId,
+    ctx: Ctx,
+    response: Response,
+    first: Annotated[date, Query(alias="from", description="First day (site-local).")],
+    last: Annotated[date, Query(alias="to", description="Last day (site-local).")],
+) -> AppointmentIndicators:
+    loaded = _loaded(ctx, site)
+    if last < first or (last - first).days >= MAX_INDICATOR_DAYS:
+        raise invalid(f"from..to must be 1 to {MAX_INDICATOR_DAYS} days", field="to")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return indicators(ctx.engine, loaded, first, last, ctx.now())

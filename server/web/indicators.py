@@ -45,6 +45,13 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
     def figures(f: IndicatorFigures) -> dict[str, Any]:
         return {**loc.waits(f), "passages": loc.number(f.passages)}
 
+    def appointment(f: IndicatorFigures) -> dict[str, str]:
+        return {
+            "count": loc.number(f.appointments),
+            "delay": loc.minutes(f.appointment_delay_p50_seconds),
+            "on_time": loc.share(f.appointment_on_time_share),
+        }
+
     def hours(items: list[Any]) -> list[dict[str, str]]:
         return [
             {
@@ -84,6 +91,15 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
             if s.passages
         ],
         "has_answers": answers > 0,
+        "appointments": [
+            {
+                "name": s.names.get(page.lang) or next(iter(s.names.values()), s.id),
+                **appointment(s),
+            }
+            for s in ind.services
+            if s.appointments
+        ],
+        "whole_appointments": appointment(ind.site_figures),
         "whole_satisfied": satisfaction(good / answers if answers else None, answers),
         "busiest": hours(ind.busiest_hours),
         "quietest": hours(ind.quietest_hours),

@@ -11,19 +11,18 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from server import feedback
 from server.feedback import Score
 from server.web.public import embed_code
-from tests.server.helpers import MANAGER, SITE, Srv
+from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tests.server.test_stats_passages import DAY, PARIS, seed
-from tests.web.conftest import shoot, start
+from tests.web.conftest import axe_violations, shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
+from tickets.events import EventKind
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 NOW = datetime(2026, 4, 2, 10, 0, tzinfo=PARIS).timestamp()
 """The server's clock: last month is March 2026, whose 10th is the seeded day."""
 
@@ -57,16 +56,6 @@ def rate(srv: Srv, scores: dict[str, Score]) -> None:
                 source=feedback.Source.PHONE,
                 at=NOW,
             )
-
-
-@pytest.fixture
-def audited(browser: Browser) -> Iterator[BrowserContext]:
-    """A browser context that lets the test inject axe-core past the pages' strict
-    Content-Security-Policy (script-src 'self')."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, bypass_csp=True)
-    ctx.set_default_timeout(10_000)
-    yield ctx
-    ctx.close()
 
 
 def test_the_json_gives_last_months_figures(seeded: Srv) -> None:
@@ -115,16 +104,6 @@ def test_an_unknown_site_is_404(seeded: Srv) -> None:
     assert requests.get(f"{seeded.url}/indicators/nowhere").status_code == 404
 
 
-def audit(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations on the page as loaded (WCAG 2.x A and AA rules and best practice)."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run scripts/axe-core.sh (make apt-test does)")
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate("axe.run(document)")
-    assert len(result["passes"]) > 10  # the audit did run its rules
-    return [{"id": v["id"], "nodes": len(v["nodes"])} for v in result["violations"]]
-
-
 @pytest.mark.browser
 def test_the_page_shows_the_figures_in_french_and_passes_axe(
     seeded: Srv, audited: BrowserContext, shots: Path
@@ -155,7 +134,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "10:00 – 11:00 · 1,0 arrivées par jour en moyenne",
     ]
     shoot(page, shots, "indicators")
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
     page.goto(f"{seeded.url}/indicators/{SITE}?lang=en")
     assert flat(page.locator("#ind-month").inner_text()) == "March 2026"
@@ -166,7 +145,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "100% (1 answers)",
     ]
     assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.browser
@@ -185,7 +164,7 @@ def test_the_embed_may_be_framed_and_passes_axe(seeded: Srv, audited: BrowserCon
         "80 %",
         "67 % (3 réponses)",
     ]
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.browser
@@ -207,3 +186,62 @@ def test_the_embed_sizes_its_frame_on_a_town_website(seeded: Srv, context: Brows
             " <= 2",
             arg=content,
         )
+
+
+def appointment_day(srv: Srv) -> None:
+    """Wednesday 2026-04-01: two booked visitors checked in for civil status, at 10:00 (called
+    10:03, 3 min late) and 10:30 (called 10:41, 11 min late); one walk-in."""
+    kiosk, board = DeviceClock("kiosk-b"), DeviceClock("board-b")
+    day = "2026-04-01"
+
+    def t(hhmm: str) -> float:
+        return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=PARIS).timestamp()
+
+    issued = []
+    for n, (checked_in, booked) in enumerate((("09:52", "10:00"), ("10:20", "10:30")), start=30):
+        plain = kiosk.at(t(checked_in)).issued(n, day=day)
+        issued.append(
+            kiosk.make(
+                EventKind.TICKET_ISSUED,
+                **plain.data,
+                appointment=f"rdv-{n}",
+                appointment_at=t(booked),
+            )
+        )
+    issued.append(kiosk.at(t("10:25")).issued(40, day=day))
+    calls = [
+        board.at(t("10:03")).make(EventKind.TICKET_CALLED, ticket=issued[0].ticket, counter="1"),
+        board.at(t("10:41")).make(EventKind.TICKET_CALLED, ticket=issued[1].ticket, counter="1"),
+        board.at(t("10:50")).make(EventKind.TICKET_CALLED, ticket=issued[2].ticket, counter="1"),
+    ]
+    assert srv.sync("kiosk-b", events=wire(issued)).status_code == 200
+    assert srv.sync("board-b", events=wire(calls)).status_code == 200
+
+
+@pytest.mark.browser
+def test_appointments_punctuality_is_published_when_there_are_any(
+    seeded: Srv, audited: BrowserContext
+) -> None:
+    """GIVEN the month of March has no appointment WHEN April has two THEN March's page has no
+    appointment table and April's gives the median delay of the call and the share on time."""
+    march = requests.get(f"{seeded.url}/indicators/{SITE}?lang=fr", timeout=30).text
+    assert 'id="ind-appointments"' not in march
+    appointment_day(seeded)
+    body = requests.get(
+        f"{seeded.url}/api/v1/public/sites/{SITE}/indicators", params={"month": "2026-04"}
+    ).json()
+    civil = body["services"][0]
+    assert (civil["appointments"], civil["appointment_delay_p50_seconds"]) == (2, 420.0)
+    assert civil["appointment_on_time_share"] == 0.5
+    assert body["whole_site"]["appointments"] == 2
+    page = requests.get(f"{seeded.url}/indicators/{SITE}?lang=fr&month=2026-04", timeout=30)
+    assert 'id="ind-appointments"' in page.text
+    assert "7,0" in page.text and "50\xa0%" in page.text
+    browser_page = audited.new_page()
+    browser_page.goto(f"{seeded.url}/indicators/{SITE}?lang=fr&month=2026-04")
+    assert cells(browser_page.locator("#ind-appointments tbody tr td").all_inner_texts()) == [
+        "2",
+        "7,0",
+        "50 %",
+    ]
+    assert axe_violations(browser_page) == []

@@ -1,0 +1,115 @@
+"""Appointment indicators per service and day (``docs/appointments.md`` defines each):
+bookings, check-ins, no-shows, punctuality, booking lead and the share kept within the
+published delay; and each service's first free slot now."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Engine
+
+from server import db, schema
+from server.appointments import booking
+from server.appointments.booking import Status
+from server.sites import LoadedSite
+from server.stats import tickets_in_period
+from tickets.appointments import is_appointment
+
+PUNCTUAL_SECONDS = 15 * 60.0
+"""An appointment started on time when it was called at most this long after its time."""
+
+
+class ServiceDayIndicators(BaseModel):
+    day: date
+    service: str
+    booked: int = Field(description="Appointments of the day, not cancelled.")
+    checked_in: int
+    no_shows: int = Field(description="Past days: booked and never checked in.")
+    called_on_time_share: float | None = Field(
+        description="Of the appointments checked in on time and called: the share called "
+        "within 15 minutes of their time."
+    )
+    mean_lead_days: float | None = Field(description="Mean days from booking to appointment.")
+    within_target_share: float | None = Field(
+        description="Share of the day's bookings whose appointment was within the service's "
+        "published delay (target_delay_days); null when none is published."
+    )
+
+
+class FirstFree(BaseModel):
+    service: str
+    start: int | None = Field(description="The first bookable slot now (epoch seconds).")
+    days_ahead: int | None = Field(description="Days from today to that slot.")
+
+
+class AppointmentIndicators(BaseModel):
+    site: str
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    days: list[ServiceDayIndicators]
+    first_free: list[FirstFree]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+def _share(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def indicators(
+    engine: Engine, loaded: LoadedSite, first: date, last: date, now: float
+) -> AppointmentIndicators:
+    a = schema.appointments
+    with db.read(engine) as conn:
+        rows = conn.execute(
+            sa.select(a.c.service, a.c.day, a.c.status, a.c.starts_at, a.c.created_at).where(
+                a.c.site == loaded.id,
+                a.c.day >= first.isoformat(),
+                a.c.day <= last.isoformat(),
+                a.c.status != Status.CANCELLED,
+            )
+        ).all()
+    today = loaded.site.day(now).isoformat()
+    calling = loaded.site.calling
+    punctual: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for t in tickets_in_period(engine, loaded, first, last):
+        if t.appointment_at is not None and is_appointment(t, calling) and t.called_at:
+            punctual[(t.day, t.original_service)].append(
+                t.called_at - t.appointment_at <= PUNCTUAL_SECONDS
+            )
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in rows:
+        groups[(r.day, r.service)].append(r)
+    out = []
+    for (day, service), items in sorted(groups.items()):
+        svc = loaded.site.service(service)
+        target = svc.appointments.target_delay_days if svc and svc.appointments else None
+        leads = [(r.starts_at - r.created_at) / 86400 for r in items]
+        calls = punctual.get((day, service), [])
+        out.append(
+            ServiceDayIndicators(
+                day=date.fromisoformat(day),
+                service=service,
+                booked=len(items),
+                checked_in=sum(r.status == Status.CHECKED_IN for r in items),
+                no_shows=sum(r.status == Status.BOOKED for r in items) if day < today else 0,
+                called_on_time_share=_share(sum(calls), len(calls)),
+                mean_lead_days=sum(leads) / len(leads) if leads else None,
+                within_target_share=_share(sum(x <= target for x in leads), len(leads))
+                if target
+                else None,
+            )
+        )
+    first_free = []
+    for svc in booking.booking_services(loaded):
+        slots = booking.free_slots(engine, loaded, svc.id, now)
+        start = int(slots[0].start) if slots else None
+        ahead = (loaded.site.day(start) - loaded.site.day(now)).days if start else None
+        first_free.append(FirstFree(service=svc.id, start=start, days_ahead=ahead))
+    return AppointmentIndicators.model_validate(
+        {"site": loaded.id, "from": first, "to": last, "days": out, "first_free": first_free}
+    )
