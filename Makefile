@@ -26,7 +26,6 @@ apt-demo:
 
 apt-test:
 	scripts/apt-deps.sh test
-	scripts/axe-core.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -324,7 +324,10 @@ class BoardCore:
 
     UPLOAD_BATCH = 500
     UPLOAD_ROUNDS = 10
-    """A board's outbox is a few events per press decided alone: ten batches are hours of it."""
+    """A board's outbox is a few events per press decided alone and what it learnt from peers
+    that the server has not acknowledged: ten batches are hours of a busy site cut from the
+    server. Each batch is one sync within the press's timeout; past it the board decides alone
+    and its sync worker drains the rest."""
 
     def _upload_own_decisions(self) -> None:
         """Uploads the outbox (presses decided here, events learnt from peers) before the

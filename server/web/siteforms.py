@@ -161,6 +161,8 @@ def parse_service(
             raise FormError("admin.err.whole_minutes", CLOSING_FIELD) from None
     if old is not None:
         raw["icon"] = old.icon
+        if old.category is not None:  # set in the site file; this form does not edit it
+            raw["category"] = old.category
         # Edited on the service's appointments page; this form keeps them as they are.
         if old.appointments is not None:
             raw["appointments"] = old.appointments.model_dump(mode="json")

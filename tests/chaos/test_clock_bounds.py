@@ -75,13 +75,18 @@ def test_a_kiosk_a_day_ahead_moves_no_clock_and_no_figure(site: Site) -> None:
     queue = _queue(site)
     (serving,) = [c["ticket"] for c in queue["counters"] if c["id"] == "1"]
     assert (serving["label"], serving["day"], serving["misdated"]) == (ahead, "2026-11-23", True)
-    # One ticket waits, one counter; the one served took 7 minutes, not 23 hours.
+    # One ticket waits, one counter: the estimate from the configured 5 minutes and the one
+    # service observed (7 minutes, not 23 hours).
     expected = service_seconds(300.0, [420.0])
     assert _civil(queue["services"])["estimated_wait_seconds"] == pytest.approx(expected, abs=2)
     public = _get(site, f"/api/v1/public/sites/{SITE}/wait")
     assert _civil(public["services"])["estimated_wait_seconds"] == pytest.approx(expected, abs=2)
     site.truth.t += 300
     board.core.press(Press("1", Action.DONE))
+    # The service times every fold (the server's, the board's) estimates with: the true ones.
+    assert board.sync.run_once()
+    samples = board.journal.state(site.config.to_domain()).service_times["civil"]
+    assert list(samples) == pytest.approx([420, 300], abs=1)
     stats = site.stats()
     assert (stats["tickets"], stats["called"], stats["served"]) == (3, 2, 2)
     assert stats["mean_service_seconds"] == pytest.approx((420 + 300) / 2, abs=2)

@@ -15,7 +15,7 @@ import requests
 import sqlalchemy as sa
 
 from server import schema
-from tests.server.helpers import ADMIN, SITE, DeviceClock, Srv, wire
+from tests.server.helpers import ADMIN, SITE, SUPERADMIN, DeviceClock, Srv, wire
 from tickets.events import EventKind
 
 SYNC = "/api/v1/sync"
@@ -141,7 +141,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         400,
         "bad_request",
     ),
-    ("unknown site", "GET", "/api/v1/sites/nowhere/queue", {"user": ADMIN}, 404, "not_found"),
+    ("unknown site", "GET", "/api/v1/sites/nowhere/queue", {"user": SUPERADMIN}, 404, "not_found"),
+    # An administrator of other sites learns nothing of whether a site exists.
+    ("site not theirs", "GET", "/api/v1/sites/nowhere/queue", {"user": ADMIN}, 403, "forbidden"),
     ("bad site id", "GET", "/api/v1/sites/No%20Way/queue", {"user": ADMIN}, 422, "invalid"),
     ("NUL in site", "GET", "/api/v1/sites/a%00b/queue", {"user": ADMIN}, 422, "invalid"),
     (

@@ -138,3 +138,36 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF token in the page"
     return found.group(1)
+
+
+@pytest.fixture
+def audited(browser: Browser) -> Iterator[BrowserContext]:
+    """A desktop browser that lets a test inject axe-core past the pages' strict
+    Content-Security-Policy (script-src 'self')."""
+    ctx = browser.new_context(
+        viewport={"width": 1280, "height": 860}, locale="fr-FR", bypass_csp=True
+    )
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    """axe-core's violations on the page as it is now, with every rule axe runs by default
+    (WCAG 2.x A and AA, best practices). axe's script comes with the ``axe-playwright-python``
+    package (a dev dependency): nothing to install besides the virtual environment."""
+    import axe_playwright_python
+
+    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    page.add_script_tag(path=str(script))
+    result = page.evaluate("axe.run(document)")
+    assert len(result["passes"]) > 10, "axe did not run its rules"
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["html"][:160] for n in v["nodes"][:3]],
+        }
+        for v in result["violations"]
+    ]

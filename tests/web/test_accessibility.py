@@ -1,49 +1,19 @@
 """Every page, in the states people meet, checked by axe-core in headless Chromium: no
-violation of any impact (WCAG 2.1 A and AA rules and axe's best practices).
-
-axe-core's script comes with the ``axe-playwright-python`` package (dev dependency); the test
-injects it into each page and runs it as a browser extension would.
-"""
+violation of any impact (``tests.web.conftest.axe_violations``: every rule axe runs by default,
+WCAG 2.x A and AA and best practices)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.server.helpers import ADMIN, AGENT, MANAGER, SITE, Srv
-from tests.web.conftest import login
+from tests.web.conftest import axe_violations, login
 
 pytestmark = pytest.mark.browser
-
-
-def axe_script() -> Path:
-    import axe_playwright_python
-
-    return Path(axe_playwright_python.__file__).parent / "axe.min.js"
-
-
-def violations(page: Page) -> list[dict[str, object]]:
-    page.add_script_tag(path=str(axe_script()))
-    result = page.evaluate(
-        """() => axe.run(document, {
-            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                            "best-practice"]}
-        })"""
-    )
-    found: list[dict[str, object]] = [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "help": v["help"],
-            "nodes": [n["html"][:160] for n in v["nodes"][:3]],
-        }
-        for v in result["violations"]
-    ]
-    return found
 
 
 def _public(web: Srv, page: Page) -> None:
@@ -167,23 +137,12 @@ PAGES: dict[str, Callable[[Srv, Page], None]] = {
 }
 
 
-@pytest.fixture
-def audited(browser: Browser) -> Iterator[BrowserContext]:
-    """A desktop browser that lets the test inject axe's script despite the pages' CSP."""
-    ctx = browser.new_context(
-        viewport={"width": 1280, "height": 860}, locale="fr-FR", bypass_csp=True
-    )
-    ctx.set_default_timeout(10_000)
-    yield ctx
-    ctx.close()
-
-
 @pytest.mark.parametrize("state", list(PAGES))
 def test_page_has_no_accessibility_violation(state: str, web: Srv, audited: BrowserContext) -> None:
     page = audited.new_page()
     PAGES[state](web, page)
     page.wait_for_load_state()
-    found = violations(page)
+    found = axe_violations(page)
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)
 
 
@@ -192,4 +151,4 @@ def test_the_audit_finds_a_violation_when_there_is_one(web: Srv, audited: Browse
     page = audited.new_page()
     page.goto(f"{web.url}/login")
     page.evaluate("document.querySelector('main').append(document.createElement('button'))")
-    assert "button-name" in {v["id"] for v in violations(page)}
+    assert "button-name" in {v["id"] for v in axe_violations(page)}

@@ -11,20 +11,18 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from server import feedback
 from server.feedback import Score
 from server.web.public import embed_code
 from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tests.server.test_stats_passages import DAY, PARIS, seed
-from tests.web.conftest import shoot, start
+from tests.web.conftest import axe_violations, shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
 from tickets.events import EventKind
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 NOW = datetime(2026, 4, 2, 10, 0, tzinfo=PARIS).timestamp()
 """The server's clock: last month is March 2026, whose 10th is the seeded day."""
 
@@ -58,16 +56,6 @@ def rate(srv: Srv, scores: dict[str, Score]) -> None:
                 source=feedback.Source.PHONE,
                 at=NOW,
             )
-
-
-@pytest.fixture
-def audited(browser: Browser) -> Iterator[BrowserContext]:
-    """A browser context that lets the test inject axe-core past the pages' strict
-    Content-Security-Policy (script-src 'self')."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, bypass_csp=True)
-    ctx.set_default_timeout(10_000)
-    yield ctx
-    ctx.close()
 
 
 def test_the_json_gives_last_months_figures(seeded: Srv) -> None:
@@ -116,16 +104,6 @@ def test_an_unknown_site_is_404(seeded: Srv) -> None:
     assert requests.get(f"{seeded.url}/indicators/nowhere").status_code == 404
 
 
-def audit(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations on the page as loaded (WCAG 2.x A and AA rules and best practice)."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run scripts/axe-core.sh (make apt-test does)")
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate("axe.run(document)")
-    assert len(result["passes"]) > 10  # the audit did run its rules
-    return [{"id": v["id"], "nodes": len(v["nodes"])} for v in result["violations"]]
-
-
 @pytest.mark.browser
 def test_the_page_shows_the_figures_in_french_and_passes_axe(
     seeded: Srv, audited: BrowserContext, shots: Path
@@ -156,7 +134,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "10:00 – 11:00 · 1,0 arrivées par jour en moyenne",
     ]
     shoot(page, shots, "indicators")
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
     page.goto(f"{seeded.url}/indicators/{SITE}?lang=en")
     assert flat(page.locator("#ind-month").inner_text()) == "March 2026"
@@ -167,7 +145,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "100% (1 answers)",
     ]
     assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.browser
@@ -186,7 +164,7 @@ def test_the_embed_may_be_framed_and_passes_axe(seeded: Srv, audited: BrowserCon
         "80 %",
         "67 % (3 réponses)",
     ]
-    assert audit(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.browser
@@ -266,4 +244,4 @@ def test_appointments_punctuality_is_published_when_there_are_any(
         "7,0",
         "50 %",
     ]
-    assert audit(browser_page) == []
+    assert axe_violations(browser_page) == []

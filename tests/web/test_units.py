@@ -257,3 +257,18 @@ def test_white_on_buttons_and_heatmap_steps_and_chart_colours_reach_4_5() -> Non
     from server.web.charts import PALETTE
 
     assert all(contrast(c, "#ffffff") >= 4.5 for c in PALETTE)
+
+
+def test_editing_a_service_keeps_its_kiosk_category(tmp_path: Path) -> None:
+    """The admin form does not edit categories (set in the site file): saving a service
+    keeps the one it had."""
+    from config.loader import load_model
+    from tests.sites import big_site
+
+    cfg = load_model(SiteConfig, big_site(tmp_path / "site.toml", 4, categories=True))
+    old = cfg.services[1]
+    form = {"name_fr": "CCAS", "name_en": "Social", "prefix": old.prefix}
+    raw = siteforms.parse_service(form, ["fr", "en"], old)
+    saved = siteforms.save_service(cfg, raw, new=False)
+    assert saved.services[1].names["fr"] == "CCAS"
+    assert saved.services[1].category == old.category == "famille"
