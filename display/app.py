@@ -14,6 +14,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.config import Config
 from kivy.core.window import Window
+from kivy.graphics.opengl import glFinish
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
@@ -48,6 +49,10 @@ def load_kv() -> None:
         path = str(KV_DIR / name)
         if path not in Builder.files:
             Builder.load_file(path)
+
+
+def _finish_frame(*_: Any) -> None:
+    glFinish()
 
 
 class BoardApp(App):
@@ -107,6 +112,11 @@ class BoardApp(App):
         if self.settings.rotation:
             Window.rotation = self.settings.rotation
         Window.bind(size=self._layout, on_key_down=self._key, on_request_close=self._close)
+        # One frame in flight: the renderer finishes each frame before the next is built. A
+        # software renderer (Mesa's llvmpipe) otherwise queues frames of the scrolling message
+        # (30 a second) and holds memory for each: x1.8 a minimal Kivy app's, x1.2 with this
+        # (docs/performance.md). A board draws little; waiting for it costs nothing visible.
+        Window.bind(on_flip=_finish_frame)
         self._layout(Window, Window.size)
         return sm
 
@@ -132,6 +142,7 @@ class BoardApp(App):
         self._stop_flash()
         self.board_screen.ids.ticker.message = ""  # ends its scrolling clock
         Window.unbind(size=self._layout, on_key_down=self._key, on_request_close=self._close)
+        Window.unbind(on_flip=_finish_frame)
         if self.settings.rotation:
             Window.rotation = 0
         self.board.listener = None

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import PATIENCE
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
 _CREDENTIALS = struct.Struct("3i")
@@ -129,12 +131,12 @@ class ServerProcess:
         return self.proc.pid
 
     def stop(self, how: signal.Signals = signal.SIGTERM) -> int | None:
-        """SIGTERM (or ``how``), then the exit code (SIGKILL after 20 s)."""
+        """SIGTERM (or ``how``), then the exit code (SIGKILL after the tests' patience)."""
         code = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(how)
             try:
-                code = self.proc.wait(timeout=20)
+                code = self.proc.wait(timeout=PATIENCE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)

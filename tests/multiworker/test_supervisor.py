@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import PATIENCE
 from tests.multiworker.procs import REPO, ServerProcess, server_toml
 
 WATCHDOG_USEC = 1_000_000  # WatchdogSec=1s: a ping every 0.5 s
@@ -64,7 +65,7 @@ def test_two_workers_under_one_supervisor_that_alone_speaks_to_systemd(
         assert ready.pid == server.pid
         assert "with 2 workers" in ready.text
         assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 200
-        pings = [server.wait_for("WATCHDOG=1", 10) for _ in range(3)]
+        pings = [server.wait_for("WATCHDOG=1", PATIENCE) for _ in range(3)]
         assert {p.pid for p in pings} == {server.pid}
         assert {m.pid for m in server.messages} == {server.pid}
         workers = children(server.pid)
@@ -77,7 +78,7 @@ def test_two_workers_under_one_supervisor_that_alone_speaks_to_systemd(
         os.kill(victim, signal.SIGKILL)
         wait_until(lambda: len(children(server.pid) - {victim}) == 2, "replaced")
         wait_until(lambda: workers_answering(server.url) == {"1", "2"}, "answering on both")
-        assert server.wait_for("WATCHDOG=1", 10).pid == server.pid
+        assert server.wait_for("WATCHDOG=1", PATIENCE).pid == server.pid
         assert sum(m.text.startswith("READY=1") for m in server.messages) == 1
         replaced = children(server.pid)
     finally:
