@@ -1,7 +1,7 @@
 """Queue fold figures: the time to fold a busy day of 10,000 events from scratch, to add one
 event incrementally (in clock order, the usual case), to add one that arrives late (an earlier
-clock: the fold is redone), and to copy the state (what ``Journal.state`` returns). Median and
-p99 of each.
+clock: the fold is redone from its last snapshot), and to copy the state (what
+``Journal.state`` returns). Median and p99 of each.
 
 Run: .venv/bin/python bench/bench_fold.py
 """
@@ -139,9 +139,9 @@ def main() -> int:
     for straggler in stragglers[:20]:
         state = fold(SITE, [*base, *(e for e in stragglers if e is not straggler)])
         start = time.perf_counter()
-        state.add(straggler)  # an earlier clock than the newest event: the fold is redone
+        state.add(straggler)  # an earlier clock than the newest event: re-fold from a snapshot
         late.append(time.perf_counter() - start)
-    report("add one late event at 10,000 (re-fold)", late)
+    report("add one late event at 10,000 (from a snapshot)", late)
 
     state = fold(SITE, events)
     report("copy the state (Journal.state)", timed(state.copy, 50))

@@ -15,9 +15,10 @@ A transferred or reactivated ticket keeps its original issue time, hence its pla
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 from collections import deque
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import ClassVar, NamedTuple
 
@@ -206,6 +207,9 @@ class QueueState:
         default_factory=list, repr=False, compare=False
     )
     """(n, the fold after the first n events): snapshots a late event re-folds from."""
+    _shared: set[str] = field(default_factory=set, repr=False, compare=False)
+    """Tickets whose objects a copy or a snapshot holds too: the fold copies one before it
+    changes it (``_ticket``), so taking a copy or a snapshot copies no ticket."""
 
     # ---- building the state -------------------------------------------------------------
     CHECKPOINT_EVERY: ClassVar[int] = 200
@@ -277,10 +281,12 @@ class QueueState:
         return out
 
     def _derived_copy(self) -> QueueState:
-        """A copy of what the fold decided, without the events."""
-        return QueueState(
+        """A copy of what the fold decided, without the events. Its tickets are this state's
+        objects, shared: both copy one before changing it (``_ticket``)."""
+        self._shared = set(self.tickets)
+        out = QueueState(
             site=self.site,
-            tickets={tid: replace(t, passages=list(t.passages)) for tid, t in self.tickets.items()},
+            tickets=dict(self.tickets),
             open_counters=set(self.open_counters),
             current=dict(self.current),
             calls=deque(self.calls, maxlen=CALL_HISTORY),
@@ -292,6 +298,8 @@ class QueueState:
             appointment_streak=dict(self.appointment_streak),
             _numbers=dict(self._numbers),
         )
+        out._shared = set(self._shared)
+        return out
 
     @property
     def last_hlc(self) -> Timestamp | None:
@@ -343,6 +351,14 @@ class QueueState:
         handler = _HANDLERS[e.kind]
         handler(self, e)
 
+    def _ticket(self, tid: str) -> Ticket | None:
+        """The ticket, to change: copied first when a copy or a snapshot shares it."""
+        t = self.tickets.get(tid)
+        if t is not None and tid in self._shared:
+            t = self.tickets[tid] = _ticket_copy(t)
+            self._shared.discard(tid)
+        return t
+
     def _decided_twice(self, e: Event) -> None:
         """An event of a press another node decided first (by clock): the server acted on a
         press after the board had stopped waiting and decided it too. The first decision
@@ -350,7 +366,7 @@ class QueueState:
         if e.kind is not EventKind.TICKET_CALLED:
             return
         counter = e.data["counter"]
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is not None:
             t.conflict = True
         name = t.label if t is not None else e.data["ticket"]
@@ -397,7 +413,8 @@ class QueueState:
         key = (d["day"], ticket.service, ticket.number)
         if key in self._numbers:
             ticket.conflict = True
-            first = self.tickets[self._numbers[key]]
+            first = self._ticket(self._numbers[key])
+            assert first is not None
             first.conflict = True
             self.conflicts.append(
                 Conflict("duplicate_number", tid, ticket.label, first.device, e.device, e.id)
@@ -407,7 +424,7 @@ class QueueState:
         self.tickets[tid] = ticket
 
     def _called(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         counter = e.data["counter"]
         if t is None:
             return
@@ -435,7 +452,7 @@ class QueueState:
             self.conflicts.append(Conflict("double_call", t.id, t.label, kept, counter, e.id))
 
     def _recalled(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is None or t.status is not TicketStatus.CALLED or t.counter != e.data["counter"]:
             return
         if t.recalls >= self.site.max_recalls:
@@ -449,7 +466,7 @@ class QueueState:
         self.calls.append(Call(t.id, t.label, t.service, counter, e.at, True, e.id))
 
     def _served(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is None or t.status is not TicketStatus.CALLED:
             return
         if t.counter != e.data["counter"]:
@@ -463,7 +480,7 @@ class QueueState:
         self._end(t, TicketStatus.SERVED, e.at)
 
     def _no_show(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is None or t.status not in (TicketStatus.CALLED, TicketStatus.WAITING):
             return
         if t.status is TicketStatus.CALLED and t.counter != e.data["counter"]:
@@ -478,7 +495,7 @@ class QueueState:
         self._end(t, TicketStatus.NO_SHOW, e.at)
 
     def _reactivated(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is None or t.status is not TicketStatus.NO_SHOW:
             return
         t.status = TicketStatus.WAITING
@@ -489,7 +506,7 @@ class QueueState:
         t.passages.append(Passage(t.service, e.at, Joined.REACTIVATION))
 
     def _transferred(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         target = e.data["service"]
         if t is None or t.status not in (TicketStatus.CALLED, TicketStatus.WAITING):
             return
@@ -507,7 +524,7 @@ class QueueState:
         t.transfers += 1
 
     def _cancelled(self, e: Event) -> None:
-        t = self.tickets.get(e.data["ticket"])
+        t = self._ticket(e.data["ticket"])
         if t is not None and t.status is TicketStatus.WAITING:
             self._end(t, TicketStatus.CANCELLED, e.at)
 
@@ -521,8 +538,8 @@ class QueueState:
         """A counter that calls a new ticket has finished with the one it was serving."""
         previous = self.current.get(counter)
         if previous is not None:
-            t = self.tickets[previous]
-            if t.status is TicketStatus.CALLED and t.counter == counter:
+            t = self._ticket(previous)
+            if t is not None and t.status is TicketStatus.CALLED and t.counter == counter:
                 self._end(t, TicketStatus.SERVED, at)
 
     def _end(self, t: Ticket, status: TicketStatus, at: float) -> None:
@@ -638,6 +655,14 @@ class QueueState:
         if not token:
             return None
         return next((t for t in self.tickets.values() if t.token == token), None)
+
+
+def _ticket_copy(t: Ticket) -> Ticket:
+    """A ticket the fold may change without changing ``t`` (its only mutable field is the list
+    of passages, immutable tuples); ``copy.copy`` is three times faster than ``replace``."""
+    out = copy.copy(t)
+    out.passages = list(t.passages)
+    return out
 
 
 _NOT_DERIVED = frozenset({"site", "_events", "_keys", "_ids", "_checkpoints"})

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from server.api.deps import Caller, Ctx, SiteId
+from server.api.public import within_budget
 from server.appointments import booking, privacy
 from server.appointments.announce import announce
 from server.appointments.booking import Appointment, Contact
@@ -37,7 +38,8 @@ from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
 from server.states import window_floor
 
-public = APIRouter(prefix="/public")
+public = APIRouter(prefix="/public", dependencies=[Depends(within_budget)])
+"""Public endpoints spend the address's budget of public requests (like the public pages)."""
 staff = APIRouter(prefix="/sites/{site}")
 
 ServiceId = Annotated[str, Path(pattern=IDENT, max_length=63, description="Service id.")]
@@ -51,6 +53,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
     }
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {**responses(400, 404, 413, 422), **_CONFLICT}
+_PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {**_ERRORS, **responses(429)}
 
 
 def _loaded(ctx: ServerContext, site: str) -> LoadedSite:
@@ -74,7 +77,7 @@ def _private(response: Response) -> None:
 @public.get(
     "/sites/{site}/services/{service}/slots",
     response_model=SlotList,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="Free appointment slots of a service (within its booking horizon)",
 )
 def slots(
@@ -102,7 +105,7 @@ def slots(
 @public.post(
     "/sites/{site}/appointments",
     response_model=AppointmentOut,
-    responses=_ERRORS,
+    responses=_PUBLIC_ERRORS,
     summary="Book an appointment (no account: keep the code and the link's token)",
 )
 def book(site: SiteId, body: BookRequest, ctx: Ctx, response: Response) -> AppointmentOut:
@@ -118,7 +121,7 @@ def book(site: SiteId, body: BookRequest, ctx: Ctx, response: Response) -> Appoi
 @public.get(
     "/appointments/{token}",
     response_model=AppointmentOut,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="An appointment, by its link's token",
 )
 def get_appointment(token: Token, ctx: Ctx, response: Response) -> AppointmentOut:
@@ -130,7 +133,7 @@ def get_appointment(token: Token, ctx: Ctx, response: Response) -> AppointmentOu
 @public.get(
     "/sites/{site}/appointments/code/{code}",
     response_model=AppointmentOut,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="An appointment, by its short code",
 )
 def get_by_code(site: SiteId, code: Code, ctx: Ctx, response: Response) -> AppointmentOut:
@@ -145,7 +148,7 @@ def get_by_code(site: SiteId, code: Code, ctx: Ctx, response: Response) -> Appoi
 @public.post(
     "/appointments/{token}/move",
     response_model=AppointmentOut,
-    responses=_ERRORS,
+    responses=_PUBLIC_ERRORS,
     summary="Move an appointment to another free slot of its service",
 )
 def move(token: Token, body: MoveRequest, ctx: Ctx, response: Response) -> AppointmentOut:
@@ -160,7 +163,7 @@ def move(token: Token, body: MoveRequest, ctx: Ctx, response: Response) -> Appoi
 @public.post(
     "/appointments/{token}/cancel",
     response_model=AppointmentOut,
-    responses=_ERRORS,
+    responses=_PUBLIC_ERRORS,
     summary="Cancel an appointment (its place is free again at once)",
 )
 def cancel(token: Token, ctx: Ctx, response: Response) -> AppointmentOut:
@@ -260,7 +263,7 @@ MAX_INDICATOR_DAYS = 366
 @public.get(
     "/sites/{site}/appointments/indicators",
     response_model=AppointmentIndicators,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 429),
     summary="Appointment indicators per service and day, and each service's first free slot",
 )
 def appointment_indicators(

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from server.appointments import booking
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import login, shoot, start
+from tests.web.conftest import axe_violations, login, shoot, start
 
 pytestmark = pytest.mark.browser
 
@@ -241,25 +241,23 @@ def test_admin_sets_a_services_slots_and_the_service_form_keeps_them(
 def test_booking_pages_pass_axe(rdv: Srv, browser: Browser, lang: str) -> None:
     """axe-core finds no violation (WCAG 2.1 A/AA and best practices) on the choice of
     service, a week of times with a refused form, and an appointment's page, on a phone."""
-    from tests.web.test_accessibility import violations
-
     ctx = browser.new_context(
         viewport={"width": 390, "height": 780}, is_mobile=True, locale="fr-FR", bypass_csp=True
     )
     ctx.set_default_timeout(10_000)
     page = ctx.new_page()
     page.goto(f"{rdv.url}/book/rdv?lang={lang}")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.goto(f"{rdv.url}/book/rdv/passports?from=2026-11-24&lang={lang}")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.locator("label.slot").first.click()
     page.locator("#phone").fill("not a number")
     page.locator("form button[type=submit]").click()
     expect(page.get_by_role("alert")).to_be_visible()
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.locator("#phone").fill("")
     page.locator("label.slot").first.click()
     page.locator("form button[type=submit]").click()
     expect(page.locator("#appt-code")).to_be_visible()
-    assert violations(page) == []
+    assert axe_violations(page) == []
     ctx.close()

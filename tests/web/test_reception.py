@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import login, shoot, start
+from tests.web.conftest import axe_violations, login, shoot, start
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +80,14 @@ def test_a_wrong_check_in_is_said_and_another_sites_agent_is_refused(
         assert "login" in p2.url
     finally:
         other.close()
+
+
+def test_reception_pages_pass_axe(rdv: Srv, audited: BrowserContext) -> None:
+    page = audited.new_page()
+    login(page, rdv.url, DESK, then="/reception/rdv/book/passports")
+    assert axe_violations(page) == []
+    page.get_by_role("group", name="lundi 23 novembre 2026").get_by_role(
+        "button", name="09:00"
+    ).click()
+    expect(page.locator("#booked")).to_be_visible()
+    assert axe_violations(page) == []
