@@ -72,7 +72,10 @@ def test_the_periodic_resync_catches_events_that_bypassed_the_board(
     board.listener = screen
     board.start()
     try:
+        # The call comes after the ticket's issue, in hybrid-clock order as on a real site.
+        issued = kiosk.issue("passeports")
         clock = HybridClock("server")
+        clock.receive(issued.hlc)
         ts = clock.now()
         call = new_event(
             EventKind.TICKET_CALLED,
@@ -83,7 +86,7 @@ def test_the_periodic_resync_catches_events_that_bypassed_the_board(
             ticket="passeports-1",
             counter="3",
         )
-        board.journal.store_remote([kiosk.issue("passeports"), call])
+        board.journal.store_remote([issued, call])
         core = board.core
         assert core is not None
         assert wait_until(lambda: core.counter_ticket("3") == "B001")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.kiosk.test_screens import to_services
 
 pytestmark = pytest.mark.kivy
@@ -47,7 +48,7 @@ def test_priority_mode_shows_each_service_as_a_priority_ticket_sees_it(
 
     d.tap(card)
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     assert ticket.priority_text == "Ticket prioritaire"
     shown = " ".join(
         w.text for w in ticket.walk() if hasattr(w, "text") and isinstance(w.text, str)
@@ -65,7 +66,7 @@ def test_the_ticket_screen_says_what_happens_next(
     to_services(d)
     d.tap(d.card("etat-civil"))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     d.settle()
     assert ticket.ids.next_step.text == (
         "Asseyez-vous et regardez l'écran\u00a0: votre numéro y sera affiché et annoncé."

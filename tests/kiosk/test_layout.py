@@ -20,6 +20,7 @@ from kiosk import theme as T
 from kiosk.layout import CardMetrics, CardTexts, plan_grid, shapes, split
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.kiosk.test_screens import to_services
 from tests.sites import CATEGORIES, LONG_NAMES, big_site
 
@@ -204,5 +205,5 @@ def test_a_one_stop_desk_chooses_a_category_then_a_need(
     assert [c.name for c in screen.visible_cards()] == [fr for _, fr, _, _ in CATEGORIES]
     d.tap(d.card("s7"))  # revealed in its category ("vie"), then touched
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     assert ticket.service_name == LONG_NAMES[6][0]

@@ -12,6 +12,7 @@ import pytest
 from kiosk.selftest import KioskDriver
 from kiosk.speech import Utterance, spoken_label
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 
 pytestmark = pytest.mark.kivy
 
@@ -56,7 +57,7 @@ def test_listen_reads_each_screen_then_the_number_and_service(
 
     d.tap(d.card("etat-civil"))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     spoken = said(d, 3)[2]
     assert spoken.text.startswith("Votre numéro est A 900. État civil.")
     assert "Asseyez-vous et regardez l'écran" in spoken.text
@@ -80,7 +81,7 @@ def test_listen_speaks_the_language_chosen(
     assert services.text.startswith("Choose your service.")
     d.tap(d.card("passeports"))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     spoken = said(d, 3)[2]
     assert spoken.lang == "en"
     assert spoken.text.startswith("Your number is B 900. Passports and ID cards.")
@@ -94,6 +95,6 @@ def test_nothing_is_said_without_listen(
     d.tap(d.screen("idle").ids.touch_area)
     d.tap(d.card("etat-civil"))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     d.frames(20)
     assert d.app.speaker.history == []

@@ -15,6 +15,7 @@ from kiosk.runtime import KioskRuntime
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
 from tickets.hlc import HybridClock
@@ -34,7 +35,7 @@ def take(d: KioskDriver, service: str) -> str:
     assert d.wait_until(lambda: d.current == "services")
     d.tap(d.card(service))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state != "printing", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state != "printing", PATIENCE)
     assert ticket.state == "printed"
     label = str(ticket.label)
     d.tap(ticket.ids.done)
@@ -76,7 +77,7 @@ def test_server_stopped_then_restarted(
                 d.app.sync_state == "online"
                 and runtime.journal.pool.remaining("etat-civil", day) > 0
             ),
-            10,
+            PATIENCE,
         )
         labels = [take(d, "etat-civil")]
         assert labels == ["A001"]  # from the server's lease, not the offline range
@@ -86,7 +87,7 @@ def test_server_stopped_then_restarted(
         remaining = runtime.journal.pool.remaining("etat-civil", day)
         for _ in range(remaining + 2):  # the rest of the lease, then the offline range
             labels.append(take(d, "etat-civil"))
-        assert d.wait_until(lambda: d.app.sync_state == "offline", 10)
+        assert d.wait_until(lambda: d.app.sync_state == "offline", PATIENCE)
         assert len(set(labels)) == len(labels)
         assert labels[-2:] == ["A900", "A901"]
         assert runtime.journal.backlog() >= len(labels) - 1
@@ -95,7 +96,7 @@ def test_server_stopped_then_restarted(
         link.restore(int(server.url.rsplit(":", 1)[1]))
         # After a minute offline the worker backs off (up to 60 s); the next ticket wakes it.
         labels.append(take(d, "etat-civil"))
-        assert d.wait_until(lambda: runtime.journal.backlog() == 0, 15)
+        assert d.wait_until(lambda: runtime.journal.backlog() == 0, PATIENCE)
         assert d.app.sync_state == "online"
         tokens_by_label = {
             e.data["label"]: e.data["token"]
@@ -144,7 +145,7 @@ def test_a_site_change_on_the_server_reaches_the_screen(
         )
         runtime = KioskRuntime(settings, clock=site_clock)
         d = KioskDriver(runtime, (1024, 600))
-        assert d.wait_until(lambda: d.app.sync_state == "online", 10)
+        assert d.wait_until(lambda: d.app.sync_state == "online", PATIENCE)
         d.tap(d.screen("idle").ids.touch_area)
         assert d.wait_until(lambda: d.current == "services")
         assert d.card("ccas").name == "Action sociale (CCAS)"
@@ -152,7 +153,7 @@ def test_a_site_change_on_the_server_reaches_the_screen(
         data = load_model(SiteConfig, SITE_FILE).model_dump(mode="json")
         data["services"][3]["names"]["fr"] = "Solidarités"
         server.load_site(SiteConfig.model_validate(data))
-        assert d.wait_until(lambda: d.card("ccas").name == "Solidarités", 10)
+        assert d.wait_until(lambda: d.card("ccas").name == "Solidarités", PATIENCE)
         cached = runtime.journal.load_site()
         assert cached is not None and cached[0]["services"][3]["names"]["fr"] == "Solidarités"
     finally:

@@ -192,7 +192,7 @@ def test_long_wait_offers_a_quieter_time_and_a_booking_qr_code(
     assert no_phone.opacity == 1 and no_phone.height > 0
     d.tap(screen.ids.anyway)
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", 10)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
     assert ticket.label == "B904"
 
 
@@ -308,7 +308,7 @@ def test_no_number_left_sends_the_person_to_the_desk(
     to_services(d)
     d.tap(d.card("etat-civil"))
     ticket = d.screen("ticket")
-    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "error", 5)
+    assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "error", PATIENCE)
     assert ticket.ids.number.text == "—"
     assert "accueil" in ticket.ids.status_text.text
     assert printer.tickets == []
