@@ -21,8 +21,8 @@ from starlette.responses import Response
 from config.loader import ConfigError, load_model
 from config.site import WEEKDAYS, SiteConfig
 from server.sites import LoadedSite, load_site
-from server.web import data, siteforms
-from server.web.page import ADMINS, Page, Refusal
+from server.web import siteforms
+from server.web.page import ADMINS, Page
 from server.web.public import embed_code
 from server.web.siteforms import FormError
 
@@ -37,12 +37,7 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 
 def admin_site(page: Page, site_id: str, *, action: bool = False) -> LoadedSite:
-    page.require(ADMINS, site_id, action=action)
-    loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id)
-    if loaded is None:
-        raise Refusal(page.error(404, page._("error.not_found")))
-    page.use_site_languages(loaded.site.languages)
-    return loaded
+    return page.site(ADMINS, site_id, action=action)
 
 
 async def admin_post(request: Request, site_id: str) -> tuple[Page, LoadedSite, FormData]:
@@ -93,13 +88,7 @@ def _site_ref(loaded: LoadedSite) -> dict[str, str]:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home(page: PageDep) -> Response:
     page.require(ADMINS)
-    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
-    if len(sites) == 1:
-        return page.redirect(f"/admin/{sites[0].id}")
-    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
-    return page.render(
-        "sites.html", section="admin", sites=shown, target="admin", heading=page._("admin.title")
-    )
+    return page.choose_site("admin", "admin", page._("admin.title"))
 
 
 def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[str]:

@@ -29,7 +29,7 @@ from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
 from server.web.page import Page
-from server.web.public import _limited
+from server.web.public import limited
 
 router = APIRouter(include_in_schema=False)
 
@@ -169,7 +169,7 @@ def _slots_page(
 # ---- choosing a service, finding an appointment by code -----------------------------------
 @router.get("/book/{site}", response_class=HTMLResponse)
 def services(site: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     loaded = _site(page, site)
     if loaded is None:
         return _not_found(page)
@@ -201,7 +201,7 @@ def _services_page(
 
 @router.get("/book/{site}/find", response_class=HTMLResponse)
 def find(site: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     loaded = _site(page, site)
     if loaded is None:
         return _not_found(page)
@@ -220,7 +220,7 @@ def _service_of(page: Page, loaded: LoadedSite, service: str) -> bool:
 
 @router.get("/book/{site}/{service}", response_class=HTMLResponse)
 def slots(site: str, service: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     loaded = _site(page, site)
     if loaded is None or not _service_of(page, loaded, service):
         return _not_found(page)
@@ -266,7 +266,7 @@ async def book(site: str, service: str, request: Request) -> Response:
 
 
 def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response:
-    _limited(page)
+    limited(page)
     loaded = _site(page, site)
     if loaded is None or not _service_of(page, loaded, service):
         return _not_found(page)
@@ -318,7 +318,7 @@ def _appointment(page: Page, token: str) -> tuple[LoadedSite, Appointment] | Non
 
 @router.get("/a/{token}", response_class=HTMLResponse)
 def appointment(token: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     found = _appointment(page, token)
     if found is None:
         return page.render(
@@ -352,7 +352,7 @@ def appointment(token: str, page: PageDep) -> Response:
 
 @router.get("/a/{token}/move", response_class=HTMLResponse)
 def move_form(token: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     found = _appointment(page, token)
     if found is None:
         return _not_found(page)
@@ -374,7 +374,7 @@ async def move(token: str, request: Request) -> Response:
 
 
 def _move(page: Page, token: str, form: dict[str, str]) -> Response:
-    _limited(page)
+    limited(page)
     found = _appointment(page, token)
     if found is None:
         return _not_found(page)
@@ -417,7 +417,7 @@ async def cancel(token: str, request: Request) -> Response:
 def _cancel(page: Page, token: str, confirmed: bool) -> Response:
     """Cancels when the person ticked the confirmation (the box is required in the form; a
     post without it changes nothing)."""
-    _limited(page)
+    limited(page)
     found = _appointment(page, token)
     if found is None:
         return _not_found(page)

@@ -27,7 +27,7 @@ from server.models import ActionResult, QueueSnapshot
 from server.sites import LoadedSite
 from server.states import window_floor
 from server.views import snapshot
-from server.web import data, format
+from server.web import format
 from server.web.page import STAFF, Page, Refusal
 from tickets.press import CounterAction, transfer_targets
 
@@ -41,13 +41,8 @@ def get_page(request: Request) -> Page:
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def _site(page: Page, site_id: str, *, action: bool = False) -> LoadedSite:
-    page.require(STAFF, site_id, action=action)
-    loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id)
-    if loaded is None:
-        raise Refusal(page.error(404, page._("error.not_found")))
-    page.use_site_languages(loaded.site.languages)
-    return loaded
+def staff_site(page: Page, site_id: str, *, action: bool = False) -> LoadedSite:
+    return page.site(STAFF, site_id, action=action)
 
 
 @dataclass
@@ -137,22 +132,12 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
 @router.get("/console", response_class=HTMLResponse)
 def console_home(page: PageDep) -> Response:
     page.require(STAFF)
-    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
-    if len(sites) == 1:
-        return page.redirect(f"/console/{sites[0].id}")
-    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
-    return page.render(
-        "sites.html",
-        section="console",
-        sites=shown,
-        target="console",
-        heading=page._("console.title"),
-    )
+    return page.choose_site("console", "console", page._("console.title"))
 
 
 @router.get("/console/{site}", response_class=HTMLResponse)
 def choose_counter(site: str, page: PageDep) -> Response:
-    loaded = _site(page, site)
+    loaded = staff_site(page, site)
     live = read_live(page.ctx, loaded, "")
     counters = [
         {
@@ -171,7 +156,7 @@ def choose_counter(site: str, page: PageDep) -> Response:
     )
 
 
-def _counter(page: Page, loaded: LoadedSite, counter: str) -> None:
+def known_counter(page: Page, loaded: LoadedSite, counter: str) -> None:
     if loaded.site.counter(counter) is None:
         raise Refusal(page.error(404, page._("error.not_found")))
 
@@ -214,7 +199,7 @@ async def _changes(page: Page, site: str) -> AsyncIterator[str]:
 @router.get("/console/{site}/_stream")
 def console_stream(site: str, page: PageDep) -> Response:
     page.activity = False
-    loaded = _site(page, site, action=True)
+    loaded = staff_site(page, site, action=True)
     response = StreamingResponse(
         _changes(page, loaded.id),
         media_type="text/event-stream",
@@ -225,8 +210,8 @@ def console_stream(site: str, page: PageDep) -> Response:
 
 @router.get("/console/{site}/{counter}", response_class=HTMLResponse)
 def console_page(site: str, counter: str, page: PageDep) -> Response:
-    loaded = _site(page, site)
-    _counter(page, loaded, counter)
+    loaded = staff_site(page, site)
+    known_counter(page, loaded, counter)
     return page.render("console.html", section="console", **panel_values(page, loaded, counter))
 
 
@@ -234,8 +219,8 @@ def console_page(site: str, counter: str, page: PageDep) -> Response:
 def console_panel(site: str, counter: str, page: PageDep) -> Response:
     """The live part of the console, re-read by the page's script after each change."""
     page.activity = False
-    loaded = _site(page, site, action=True)
-    _counter(page, loaded, counter)
+    loaded = staff_site(page, site, action=True)
+    known_counter(page, loaded, counter)
     html = page.fragment("_console_panel.html", **panel_values(page, loaded, counter))
     return page.finish(HTMLResponse(html))
 
@@ -277,9 +262,9 @@ async def console_action(site: str, counter: str, request: Request) -> Response:
     ``{"kind", "message"}`` instead, so the page stays where the agent is."""
     form = await request.form()
     page = await run_in_threadpool(Page, request)
-    loaded = _site(page, site, action=True)
+    loaded = staff_site(page, site, action=True)
     page.check_csrf(form)
-    _counter(page, loaded, counter)
+    known_counter(page, loaded, counter)
     scripted = request.headers.get("x-guichet-fetch") == "1"
 
     def answer(kind: str, key: str, status: int = 200, **values: Any) -> Response:

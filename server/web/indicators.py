@@ -16,7 +16,7 @@ from server.indicators import IndicatorCache, check_month, last_month
 from server.models import IndicatorFigures, PublicIndicators
 from server.web import format
 from server.web.page import Page, Refusal
-from server.web.public import PageDep, _limited
+from server.web.public import PageDep, limited
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,7 +109,7 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
 
 @router.get("/indicators/{site}", response_class=HTMLResponse)
 def indicators_page(site: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     response = page.render("indicators.html", section="public", **_values(page, site))
     response.headers["Cache-Control"] = "public, max-age=600"
     return response
@@ -118,7 +118,7 @@ def indicators_page(site: str, page: PageDep) -> Response:
 @router.get("/embed/{site}/indicators", response_class=HTMLResponse)
 def indicators_embed(site: str, page: PageDep) -> Response:
     """The indicators for an iframe on the town's website (any site may frame it)."""
-    _limited(page)
+    limited(page)
     response = page.render("embed_indicators.html", frame_ancestors="*", **_values(page, site))
     response.headers["Cache-Control"] = "public, max-age=600"
     return response

@@ -25,7 +25,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from server import auth
 from server.auth import Principal, User
 from server.context import ServerContext
-from server.web import i18n
+from server.sites import LoadedSite
+from server.web import data, i18n
 from server.web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -246,6 +247,27 @@ class Page:
 
     def redirect(self, url: str) -> Response:
         return self.finish(RedirectResponse(url, status_code=303))
+
+    def site(self, roles: frozenset[str], site_id: str, *, action: bool = False) -> LoadedSite:
+        """The site ``site_id`` for a user of one of ``roles`` who works for it (else the
+        sign-in page or 403), or a 404 page; the page then speaks the site's languages."""
+        self.require(roles, site_id, action=action)
+        loaded = self.ctx.sites.get_by_engine(self.ctx.engine, site_id)
+        if loaded is None:
+            raise Refusal(self.error(404, self._("error.not_found")))
+        self.use_site_languages(loaded.site.languages)
+        return loaded
+
+    def choose_site(self, target: str, section: str, heading: str) -> Response:
+        """The sites this user may see, to choose one for ``/{target}/{site}``; straight there
+        when there is only one."""
+        sites = [s for s in data.all_sites(self.ctx) if self.may_see(s.id)]
+        if len(sites) == 1:
+            return self.redirect(f"/{target}/{sites[0].id}")
+        shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
+        return self.render(
+            "sites.html", section=section, sites=shown, target=target, heading=heading
+        )
 
     def error(self, status: int, message: str) -> Response:
         return self.render("error.html", status=status, message=message)

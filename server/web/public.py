@@ -45,7 +45,7 @@ def get_page(request: Request) -> Page:
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def _limited(page: Page) -> None:
+def limited(page: Page) -> None:
     """A public page: refuses (429) a request over the client's budget."""
     page.public()
     buckets = page.ctx.limiters.public
@@ -220,14 +220,14 @@ def _follow_page(page: Page, token: str) -> Response:
 
 @router.get("/t/{token}", response_class=HTMLResponse)
 def follow(token: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     return _follow_page(page, token)
 
 
 @router.get("/t/{token}/card")
 def follow_card(token: str, page: PageDep) -> Response:
     """The ticket card as JSON {status, html}: what browsers without EventSource poll."""
-    _limited(page)
+    limited(page)
     found = _public_ticket(page.ctx, token)
     if found is None:
         return page.finish(JSONResponse({"status": "unknown"}, status_code=404))
@@ -263,7 +263,7 @@ async def _ticket_stream(page: Page, token: str, site: str) -> AsyncIterator[str
 @router.get("/t/{token}/events")
 def follow_events(token: str, page: PageDep) -> Response:
     """Server-sent events: the ticket card each time the ticket changes."""
-    _limited(page)
+    limited(page)
     found = _public_ticket(page.ctx, token)
     if found is None:
         return page.error(404, page._("follow.unknown"))
@@ -334,7 +334,7 @@ def _wait_values(page: Page, site_id: str) -> dict[str, Any] | None:
 
 @router.get("/wait/{site}", response_class=HTMLResponse)
 def wait_page(site: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     values = _wait_values(page, site)
     if values is None:
         return page.error(404, page._("error.not_found"))
@@ -344,7 +344,7 @@ def wait_page(site: str, page: PageDep) -> Response:
 @router.get("/embed/{site}", response_class=HTMLResponse)
 def embed_page(site: str, page: PageDep) -> Response:
     """The live wait for an iframe on the town's website (any site may frame it)."""
-    _limited(page)
+    limited(page)
     values = _wait_values(page, site)
     if values is None:
         return page.error(404, page._("error.not_found"))
@@ -355,7 +355,7 @@ def embed_page(site: str, page: PageDep) -> Response:
 
 @router.get("/embed/{site}/fragment", response_class=HTMLResponse)
 def embed_fragment(site: str, page: PageDep) -> Response:
-    _limited(page)
+    limited(page)
     values = _wait_values(page, site)
     if values is None:
         return page.finish(HTMLResponse("", status_code=404))

@@ -19,9 +19,8 @@ from server.appointments.checkin import check_in
 from server.appointments.messages import Kind
 from server.errors import ApiError
 from server.states import window_floor
-from server.web import data
 from server.web.booking import _contact, _start_of, long_date, when
-from server.web.console import PageDep, _site
+from server.web.console import PageDep, staff_site
 from server.web.page import STAFF, Page
 
 router = APIRouter(include_in_schema=False)
@@ -33,22 +32,12 @@ SLOTS_SHOWN = 24
 @router.get("/reception", response_class=HTMLResponse)
 def reception_home(page: PageDep) -> Response:
     page.require(STAFF)
-    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
-    if len(sites) == 1:
-        return page.redirect(f"/reception/{sites[0].id}")
-    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
-    return page.render(
-        "sites.html",
-        section="console",
-        sites=shown,
-        target="reception",
-        heading=page._("reception.title"),
-    )
+    return page.choose_site("reception", "console", page._("reception.title"))
 
 
 @router.get("/reception/{site}", response_class=HTMLResponse)
 def reception(site: str, page: PageDep) -> Response:
-    loaded = _site(page, site)
+    loaded = staff_site(page, site)
     now = page.ctx.now()
     today, _floor = window_floor(loaded, now)
     rows = []
@@ -88,7 +77,7 @@ async def _post(request: Request, site: str) -> tuple[Page, dict[str, str]]:
     raw = await request.form()
     form = {k: v[:300] for k, v in raw.items() if isinstance(v, str)}
     page = await run_in_threadpool(Page, request)
-    await run_in_threadpool(_site, page, site, action=True)
+    await run_in_threadpool(staff_site, page, site, action=True)
     page.check_csrf(raw)
     return page, form
 
@@ -111,7 +100,7 @@ def _mark_present(page: Page, site: str, form: dict[str, str]) -> Response:
 
 
 def _slots(page: Page, site: str, service: str) -> tuple[Any, list[dict[str, Any]]]:
-    loaded = _site(page, site)
+    loaded = staff_site(page, site)
     found = loaded.site.service(service)
     if found is None or found.appointments is None:
         return loaded, []
@@ -167,7 +156,7 @@ async def book(site: str, service: str, request: Request) -> Response:
 
 
 def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response:
-    loaded = _site(page, site, action=True)
+    loaded = staff_site(page, site, action=True)
     contact, error = _contact(page, form)
     start = _start_of(form)
     if contact is not None and start is not None:

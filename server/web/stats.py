@@ -38,12 +38,7 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 
 def _site(page: Page, site_id: str) -> LoadedSite:
-    page.require(MANAGERS, site_id)
-    loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id)
-    if loaded is None:
-        raise Refusal(page.error(404, page._("error.not_found")))
-    page.use_site_languages(loaded.site.languages)
-    return loaded
+    return page.site(MANAGERS, site_id)
 
 
 def period(page: Page, loaded: LoadedSite) -> tuple[date, date]:
@@ -200,13 +195,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
 @router.get("/stats", response_class=HTMLResponse)
 def stats_home(page: PageDep) -> Response:
     page.require(MANAGERS)
-    sites = [s for s in data.all_sites(page.ctx) if page.may_see(s.id)]
-    if len(sites) == 1:
-        return page.redirect(f"/stats/{sites[0].id}")
-    shown = [{"id": s.id, "name": s.site.name, "services": s.site.services} for s in sites]
-    return page.render(
-        "sites.html", section="stats", sites=shown, target="stats", heading=page._("stats.title")
-    )
+    return page.choose_site("stats", "stats", page._("stats.title"))
 
 
 def satisfaction_values(

@@ -21,9 +21,9 @@ from starlette.responses import Response
 from server import db, feedback, schema
 from server.context import ServerContext
 from server.feedback import Score, Source
-from server.web.console import _counter, _site
+from server.web.console import known_counter, staff_site
 from server.web.page import Page
-from server.web.public import _limited
+from server.web.public import limited
 from tickets.queue import Ticket, TicketStatus
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +86,7 @@ def _answer_from_phone(ctx: ServerContext, token: str, score: Score) -> bool:
 async def follow_feedback(token: str, request: Request) -> Response:
     form = await request.form()
     page = await run_in_threadpool(Page, request)
-    _limited(page)
+    limited(page)
     score = _score(form.get("score"))
     lang = str(form.get("lang", ""))[:3]
     if score is None:
@@ -123,8 +123,8 @@ def _last_served(ctx: ServerContext, site: str, counter: str) -> Ticket | None:
 
 
 def _tablet(page: Page, site: str, counter: str, state: str) -> Response:
-    loaded = _site(page, site)
-    _counter(page, loaded, counter)
+    loaded = staff_site(page, site)
+    known_counter(page, loaded, counter)
     where = loaded.site.counter(counter)
     return page.render(
         "visit_tablet.html",
@@ -145,9 +145,9 @@ def counter_tablet(site: str, counter: str, page: PageDep) -> Response:
 async def counter_feedback(site: str, counter: str, request: Request) -> Response:
     form = await request.form()
     page = await run_in_threadpool(Page, request)
-    loaded = _site(page, site, action=True)
+    loaded = staff_site(page, site, action=True)
     page.check_csrf(form)
-    _counter(page, loaded, counter)
+    known_counter(page, loaded, counter)
     score = _score(form.get("score"))
     if score is None:
         return page.error(422, page._("error.bad_request"))
