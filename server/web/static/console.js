@@ -79,7 +79,10 @@
       .then(function () { busy = false; if (then) { then(); } });
   }
 
+  var posted = 0;  // actions sent so far: only the latest one's result is announced
+
   function post(form, data, key) {
+    var mine = ++posted;
     return fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
@@ -92,7 +95,13 @@
       })
       .then(function (msg) {
         if (msg) {
-          refresh(function () { restoreFocus(key); announce(msg.message + " " + summary); });
+          refresh(function () {
+            // A later action's answer may have come first: an older one is not announced
+            // over it (the agent hears what their last press did).
+            if (mine !== posted) { return; }
+            restoreFocus(key);
+            announce(msg.message + " " + summary);
+          });
         }
       })
       .catch(function () { form.submit(); });  // the network failed: fall back to a plain post
