@@ -116,6 +116,15 @@ class Srv:
         out: dict[str, Any] = r.json()
         return out
 
+    def call_until(self, counter: str, ticket: dict[str, Any], tries: int = 50) -> None:
+        """Presses NEXT at ``counter`` until it calls ``ticket`` (a ticket view: earlier
+        tests of a shared server may have left others waiting before it)."""
+        for _ in range(tries):
+            called = self.act(counter, "next")["ticket"]
+            if called and called["id"] == ticket["id"]:
+                return
+        raise AssertionError(f"{ticket['label']} was never called at counter {counter}")
+
     def issue(self, service: str = "civil", device: str = "kiosk-a", **body: Any) -> dict[str, Any]:
         r = self.request(
             "POST",

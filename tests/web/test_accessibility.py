@@ -40,10 +40,7 @@ def _follow_waiting(web: Srv, page: Page) -> None:
 
 def _follow_called(web: Srv, page: Page) -> None:
     issued = web.issue("passports")
-    for _ in range(50):
-        called = web.act("4", "next")["ticket"]
-        if called and called["label"] == issued["ticket"]["label"]:
-            break
+    web.call_until("4", issued["ticket"])
     web.act("4", "recall")
     page.goto(f"{web.url}/t/{issued['token']}?lang=en")
     expect(page.locator("#called-banner")).to_be_visible()
@@ -51,10 +48,7 @@ def _follow_called(web: Srv, page: Page) -> None:
 
 def _follow_served(web: Srv, page: Page) -> None:
     issued = web.issue("civil")
-    for _ in range(50):
-        called = web.act("3", "next")["ticket"]
-        if called and called["label"] == issued["ticket"]["label"]:
-            break
+    web.call_until("3", issued["ticket"])
     web.act("3", "done")
     page.goto(f"{web.url}/t/{issued['token']}")
     expect(page.locator("#visit-question")).to_be_visible()

@@ -73,27 +73,19 @@ def _card(web: Srv, token: str, lang: str = "en") -> dict[str, str]:
     return card
 
 
-def _call_until(web: Srv, counter: str, label: str) -> None:
-    for _ in range(50):
-        called = web.act(counter, "next")["ticket"]
-        if called and called["label"] == label:
-            return
-    raise AssertionError(f"{label} was never called at counter {counter}")
-
-
 def test_follow_card_shows_priority_recalls_and_a_transfer(web: Srv) -> None:
     """GIVEN a priority ticket for civil status
     WHEN it is called, recalled, then transferred to passports
     THEN its card says it is a priority ticket (never the reason), counts each recall (the
     count the page's script buzzes the phone on), and explains the transfer."""
     issued = web.issue("civil", priority="pregnancy")
-    token, label = issued["token"], issued["ticket"]["label"]
+    token = issued["token"]
     waiting = _card(web, token)
     assert "Priority ticket" in waiting["html"] and "before ordinary tickets" in waiting["html"]
     assert "pregnancy" not in waiting["html"]
     assert waiting["recalls"] == "0"
 
-    _call_until(web, "3", label)
+    web.call_until("3", issued["ticket"])
     called = _card(web, token)
     assert called["status"] == "called" and called["recalls"] == "0"
     assert "Called again" not in called["html"]

@@ -20,10 +20,7 @@ from tests.web.conftest import csrf_of, form_session, login, shoot
 def served(web: Srv, service: str, counter: str) -> dict[str, Any]:
     """A ticket issued, called at ``counter`` and served there."""
     issued = web.issue(service)
-    for _ in range(50):
-        called = web.act(counter, "next")["ticket"]
-        if called and called["id"] == issued["ticket"]["id"]:
-            break
+    web.call_until(counter, issued["ticket"])
     web.act(counter, "done")
     return issued
 
