@@ -20,6 +20,7 @@ import requests
 
 from config.server import ServerSettings
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SECRET = "web-tests-secret-key"
+PATIENCE_MS = PATIENCE * 1000
 
 
 def start(tmp: Path, **settings: object) -> Iterator[Srv]:
@@ -67,8 +69,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (make apt-test does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Every wait on the page (locator actions and expect) gets the suite's patience, not
+    # Playwright's 5 s: CI shares its cores with other work.
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -78,7 +83,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="fr-FR")
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(PATIENCE_MS)
     yield ctx
     ctx.close()
 
@@ -93,7 +98,7 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         has_touch=True,
         locale="fr-FR",
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(PATIENCE_MS)
     yield ctx
     ctx.close()
 
@@ -147,7 +152,7 @@ def audited(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(
         viewport={"width": 1280, "height": 860}, locale="fr-FR", bypass_csp=True
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(PATIENCE_MS)
     yield ctx
     ctx.close()
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from server.appointments import booking
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import axe_violations, login, shoot, start
+from tests.web.conftest import PATIENCE_MS, axe_violations, login, shoot, start
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
         locale="fr-FR",
         java_script_enabled=False,
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(PATIENCE_MS)
     yield ctx
     ctx.close()
 
@@ -244,7 +244,7 @@ def test_booking_pages_pass_axe(rdv: Srv, browser: Browser, lang: str) -> None:
     ctx = browser.new_context(
         viewport={"width": 390, "height": 780}, is_mobile=True, locale="fr-FR", bypass_csp=True
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(PATIENCE_MS)
     page = ctx.new_page()
     page.goto(f"{rdv.url}/book/rdv?lang={lang}")
     assert axe_violations(page) == []

@@ -42,7 +42,7 @@ def test_agent_calls_next_and_the_follow_page_shows_the_call_without_reload(
     agent.click("#action-next")
     expect(agent.locator("#current-ticket .ticket-number")).to_have_text(label)
 
-    expect(citizen.locator("#called-banner")).to_contain_text("Guichet 3", timeout=10_000)
+    expect(citizen.locator("#called-banner")).to_contain_text("Guichet 3")
     assert citizen.evaluate("window.__sameDocument") == "yes", "the follow page was reloaded"
     assert "C'est à vous" in citizen.title()
     shoot(citizen, shots, "follow-called")
@@ -53,7 +53,7 @@ def test_agent_calls_next_and_the_follow_page_shows_the_call_without_reload(
     agent.evaluate("window.__sameDocument = 'yes'")
     third = web.issue("passports")
     expect(agent.locator(".queue-service[data-service=passports] tbody tr")).to_contain_text(
-        third["ticket"]["label"], timeout=10_000
+        third["ticket"]["label"]
     )
     assert agent.evaluate("window.__sameDocument") == "yes", "the console was reloaded"
     shoot(agent, shots, "console")
@@ -96,7 +96,7 @@ def test_done_recall_absent_and_transfer_from_the_console(
     agent.click("button[value=no-show]")
     # "Absent" waits for its undo delay, then is sent.
     expect(agent.locator("#undo-bar")).to_be_visible()
-    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "", timeout=30_000)
+    expect(agent.locator("#current-ticket")).to_have_attribute("data-ticket", "")
     assert status(absent) == "no_show"
 
     call(moved["ticket"])
