@@ -28,6 +28,7 @@ from server.appointments.models import EMAIL_RE, PHONE_RE
 from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
+from server.web.format import Localized
 from server.web.page import Page
 from server.web.public import limited
 
@@ -65,13 +66,8 @@ def _not_found(page: Page) -> Response:
 
 
 def long_date(page: Page, day: date) -> str:
-    return page._(
-        "date.long",
-        weekday=page._(f"weekday.{day.weekday()}"),
-        day=day.day,
-        month=page._(f"month.{day.month}"),
-        year=day.year,
-    )
+    """ "mardi 24 novembre 2026", "Tuesday, November 24, 2026", "الثلاثاء، 24 نوفمبر 2026"."""
+    return Localized(page.lang).day(day, "full")
 
 
 def when(page: Page, loaded: LoadedSite, start: float) -> str:
@@ -103,7 +99,7 @@ def _week(
     by_day: dict[date, list[dict[str, Any]]] = {}
     for s in found:
         local = loaded.site.local(s.start)
-        free = page._("book.place") if s.free == 1 else page._("book.places", n=s.free)
+        free = page._.n("book.places", s.free)
         by_day.setdefault(local.date(), []).append(
             {"start": int(s.start), "time": local.strftime("%H:%M"), "free": free}
         )
