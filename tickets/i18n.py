@@ -20,6 +20,7 @@ pages set ``dir="rtl"``, the kiosk and the board mirror their rows and shape the
 
 from __future__ import annotations
 
+import functools
 import gettext
 import logging
 from pathlib import Path
@@ -56,6 +57,23 @@ LANGUAGE_NAMES = {
     "oc": "Occitan",
 }
 """Each language's name in itself, as shown on language buttons and menus."""
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""Message ids of the days and months, in every domain that writes dates."""
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 """Languages written right to left."""
@@ -106,6 +124,12 @@ class Catalog:
 
     def pgettext(self, context: str, message: str) -> str:
         return self._t.pgettext(context, message)
+
+
+@functools.cache
+def catalog(domain: str, lang: str) -> Catalog:
+    """The shared :class:`Catalog` of ``domain`` in ``lang`` (read once per process)."""
+    return Catalog(domain, lang)
 
 
 def compile_catalogs(domains: list[str] | None = None) -> list[Path]:
