@@ -28,7 +28,8 @@ from server.appointments.models import EMAIL_RE, PHONE_RE
 from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
-from server.web.format import Localized
+from server.web.dates import long_date, when
+from server.web.elsewhere import elsewhere_section
 from server.web.page import Page
 from server.web.public import limited
 
@@ -63,16 +64,6 @@ def _not_found(page: Page) -> Response:
     return page.render(
         "error.html", section="public", status=404, message=page._("error.not_found")
     )
-
-
-def long_date(page: Page, day: date) -> str:
-    """ "mardi 24 novembre 2026", "Tuesday, November 24, 2026", "الثلاثاء، 24 نوفمبر 2026"."""
-    return Localized(page.lang).day(day, "full")
-
-
-def when(page: Page, loaded: LoadedSite, start: float) -> str:
-    local = loaded.site.local(start)
-    return page._("date.at", date=long_date(page, local.date()), time=local.strftime("%H:%M"))
 
 
 @dataclass
@@ -159,6 +150,8 @@ def _slots_page(
         moving=when(page, loaded, moving.starts_at) if moving else None,
         error=error,
         form=form or {},
+        elsewhere=elsewhere_section(page, loaded.id, [service_id]),
+        elsewhere_names=False,
     )
 
 

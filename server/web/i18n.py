@@ -41,7 +41,7 @@ def _catalog(lang: str) -> Catalog:
 
 
 class Translator:
-    """The texts of one language: ``_("key", name=value)`` in templates and code, and
+    """The texts of one language: ``_("nav.signed_in_as", user=name)`` in templates and code, and
     ``_.n("key", count, …)`` for a text whose wording depends on a number (plural forms come
     from the catalog's ``Plural-Forms``: two in French, six in Arabic)."""
 
