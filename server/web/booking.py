@@ -89,7 +89,7 @@ def _week(
     by_day: dict[date, list[dict[str, Any]]] = {}
     for s in found:
         local = loaded.site.local(s.start)
-        free = page._("book.place") if s.free == 1 else page._("book.places", n=s.free)
+        free = page._.n("book.places", s.free)
         by_day.setdefault(local.date(), []).append(
             {"start": int(s.start), "time": local.strftime("%H:%M"), "free": free}
         )

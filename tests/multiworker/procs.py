@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from server.workers import STOP_TIMEOUT_SECONDS
 from tests.conftest import PATIENCE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,12 +132,13 @@ class ServerProcess:
         return self.proc.pid
 
     def stop(self, how: signal.Signals = signal.SIGTERM) -> int | None:
-        """SIGTERM (or ``how``), then the exit code (SIGKILL after the tests' patience)."""
+        """SIGTERM (or ``how``), then the exit code (SIGKILL after the supervisor's own stop
+        budget for its workers plus the tests' patience)."""
         code = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(how)
             try:
-                code = self.proc.wait(timeout=PATIENCE)
+                code = self.proc.wait(timeout=STOP_TIMEOUT_SECONDS + PATIENCE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
