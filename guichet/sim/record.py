@@ -31,6 +31,13 @@ class Visit:
     finished_at: float | None = None
     outcome: str = "waiting"
     """waiting, called, served or no_show."""
+    duration: float | None = None
+    """How long this person's business takes at the counter (simulated seconds), drawn when
+    the day is planned (None: drawn when called)."""
+    appointment_at: float | None = None
+    """The appointment's time, for a person checked in for one."""
+    arrival: str = "walk_in"
+    """walk_in, or how the person with an appointment came: early, on_time or late."""
 
 
 class Record:
