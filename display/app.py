@@ -23,7 +23,7 @@ from config.display import DisplaySettings
 from display.core import CallView
 from display.runtime import Board
 from display.screens import BoardScreen, BoardStandbyScreen
-from display.texts import pair, text
+from display.texts import FALLBACK_LANGUAGE, pair, text
 from display.virtual import KEYS
 from tickets.sdnotify import Notifier
 
@@ -106,9 +106,12 @@ class BoardApp(App):
         if self.settings.logo is not None and self.settings.logo.exists():
             self.board_screen.logo = str(self.settings.logo)
         if self.board.virtual is not None:
-            self.board_screen.virtual_help = text("virtual", "fr")
-        self.standby_screen.line_1 = text("starting", "fr")
-        self.standby_screen.line_2 = text("no_site", "fr")
+            self.board_screen.virtual_help = text(
+                "Virtual box: digit = counter, N next, R recall, D done, A absent, O open, C close",
+                FALLBACK_LANGUAGE,
+            )
+        self.standby_screen.line_1 = text("Starting the display board…", FALLBACK_LANGUAGE)
+        self.standby_screen.line_2 = text("Waiting for the site configuration", FALLBACK_LANGUAGE)
         if self.settings.rotation:
             Window.rotation = self.settings.rotation
         Window.bind(size=self._layout, on_key_down=self._key, on_request_close=self._close)
@@ -247,7 +250,7 @@ class BoardApp(App):
             core = self.board.core
             langs = core.site.languages if core else ("fr",)
             counter = core.site.counter(self._digits) if core else None
-            label = counter.label if counter else pair("counter", langs)[0] + " " + self._digits
+            label = counter.label if counter else pair("Counter", langs)[0] + " " + self._digits
             self.board_screen.virtual_counter = f"[ {label} ]"
             return True
         action = KEYS.get(codepoint.lower())

@@ -24,7 +24,7 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from display.core import BoardView, CallView, ServiceView
-from display.texts import long_date, pair, text, wait_text
+from display.texts import long_date, pair, people, text, wait_text
 
 TICKER_SPEED = 110.0
 """Scrolling message speed on a 1080p board (pixels per second)."""
@@ -175,10 +175,10 @@ class BoardServicesBand(BoxLayout):
             card.name = s.name
             card.closed = not s.open_now
             if s.waiting:
-                card.waiting = text("people", lang, n=s.waiting)
+                card.waiting = people(s.waiting, lang)
                 card.wait = wait_text(s.wait_minutes or 0, lang)
             else:
-                card.waiting = text("nobody" if s.open_now else "closed", lang)
+                card.waiting = text("No wait" if s.open_now else "Closed", lang)
                 card.wait = ""
 
 
@@ -231,20 +231,20 @@ class BoardScreen(Screen):
         self.site_name = view.site_name
         langs = view.languages
         call: BoardCallPanel = self.ids.call
-        call.heading, call.heading_2 = pair("now_calling", langs)
-        call.idle_title = " · ".join(x for x in pair("welcome", langs) if x)
-        call.idle_text, call.idle_text_2 = pair("take_ticket", langs)
-        call.recall_text = " · ".join(x for x in pair("recall", langs) if x)
+        call.heading, call.heading_2 = pair("Now calling", langs)
+        call.idle_title = " · ".join(x for x in pair("Welcome", langs) if x)
+        call.idle_text, call.idle_text_2 = pair("Please take a ticket at the kiosk", langs)
+        call.recall_text = " · ".join(x for x in pair("Recall", langs) if x)
         latest = view.latest
         call.ticket = latest.ticket if latest else ""
         call.counter = latest.counter_label if latest else ""
         call.service = latest.service_name if latest else ""
         call.recall = bool(latest and latest.recall)
         history: BoardHistoryPanel = self.ids.history
-        history.heading, history.heading_2 = pair("last_calls", langs)
+        history.heading, history.heading_2 = pair("Last calls", langs)
         history.show(view.history, history_size)
         services: BoardServicesBand = self.ids.services
-        services.heading = " · ".join(x for x in pair("waiting", langs) if x)
+        services.heading = " · ".join(x for x in pair("Waiting", langs) if x)
         services.show(view.services, langs)
 
     def tick(self, now: datetime, lang: str) -> None:

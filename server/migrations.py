@@ -99,6 +99,10 @@ def _feedback(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.feedback])
 
 
+def _first_free(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.first_free])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
@@ -110,6 +114,7 @@ STEPS: tuple[Step, ...] = (
     Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
     Step(9, "appointments' reminders sent", _reminded_at),
     Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
+    Step(11, "each service's first free appointment slot, day by day", _first_free),
 )
 
 

@@ -201,3 +201,17 @@ feedback = sa.Table(
     sa.Column("at", sa.Float(53), nullable=False),
     sa.Index("feedback_site_day", "site", "day"),
 )
+
+
+first_free = sa.Table(
+    "first_free",
+    metadata,
+    # A service's first free appointment slot as the server first saw it on a site-local day
+    # (the booking delay, day by day: docs/statistics.md "Appointments").
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("service", sa.String(63), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    # The slot's start (seconds since the epoch); NULL: no free slot within the horizon.
+    sa.Column("start", sa.BigInteger, nullable=True),
+    sa.Column("seen_at", sa.Float(53), nullable=False),
+)

@@ -28,6 +28,8 @@ from server.appointments.models import EMAIL_RE, PHONE_RE
 from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
+from server.web.dates import long_date, when
+from server.web.elsewhere import elsewhere_section
 from server.web.page import Page
 from server.web.public import limited
 
@@ -62,21 +64,6 @@ def _not_found(page: Page) -> Response:
     return page.render(
         "error.html", section="public", status=404, message=page._("error.not_found")
     )
-
-
-def long_date(page: Page, day: date) -> str:
-    return page._(
-        "date.long",
-        weekday=page._(f"weekday.{day.weekday()}"),
-        day=day.day,
-        month=page._(f"month.{day.month}"),
-        year=day.year,
-    )
-
-
-def when(page: Page, loaded: LoadedSite, start: float) -> str:
-    local = loaded.site.local(start)
-    return page._("date.at", date=long_date(page, local.date()), time=local.strftime("%H:%M"))
 
 
 @dataclass
@@ -163,6 +150,8 @@ def _slots_page(
         moving=when(page, loaded, moving.starts_at) if moving else None,
         error=error,
         form=form or {},
+        elsewhere=elsewhere_section(page, loaded.id, [service_id]),
+        elsewhere_names=False,
     )
 
 

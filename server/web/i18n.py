@@ -250,6 +250,37 @@ FR: dict[str, str] = {
     ),
     "stats.visit_answers": "Réponses",
     "stats.visit_none": "Aucune réponse sur la période.",
+    "stats.appt.title": "Rendez-vous",
+    "stats.appt.export": "Exporter les rendez-vous (CSV)",
+    "stats.appt.now": "Premier créneau libre maintenant",
+    "stats.appt.slot": "{when} (dans {n} j)",
+    "stats.appt.none_free": "aucun créneau libre",
+    "stats.appt.booked": "Réservés",
+    "stats.appt.checked_in": "Arrivés",
+    "stats.appt.no_shows": "Absents",
+    "stats.appt.on_time": "Reçus à l'heure (15 min)",
+    "stats.appt.within_delay": "Dans le délai publié",
+    "stats.appt.first_free": "Premier créneau libre ce jour-là",
+    "stats.appt.no_data": "Aucun rendez-vous sur cette période.",
+    "stats.appt.def.day": (
+        "Les rendez-vous comptent au jour de leur heure ; le premier créneau libre est celui "
+        "que le serveur a vu la première fois qu'il a regardé ce jour-là."
+    ),
+    "stats.appt.def.no_shows": (
+        "Absents : rendez-vous d'un jour passé, ni annulés ni enregistrés à l'arrivée."
+    ),
+    "stats.appt.def.on_time": (
+        "Reçus à l'heure : parmi les rendez-vous arrivés à temps et appelés, la part appelée "
+        "au plus 15 minutes après l'heure du rendez-vous."
+    ),
+    "stats.appt.def.within_delay": (
+        "Dans le délai publié : part des rendez-vous (non annulés) pris au plus tard le délai "
+        "publié du service avant leur heure ; vide quand le service n'en publie pas."
+    ),
+    "stats.appt.def.first_free": (
+        "Premier créneau libre : le premier créneau réservable (préavis et horizon compris), "
+        "et le nombre de jours entre ce jour-là et lui."
+    ),
     "stats.title": "Statistiques",
     "stats.period": "Période",
     "stats.from": "Du",
@@ -380,6 +411,13 @@ FR: dict[str, str] = {
     "wait.no_peaks": "Pas encore assez de données.",
     "wait.unavailable": "Information momentanément indisponible.",
     "wait.open_until": "ouvert jusqu'à {time}",
+    "elsewhere.title": "Le même service ailleurs",
+    "elsewhere.lead": "D'autres lieux d'accueil proposent aussi ce service.",
+    "elsewhere.wait": "Attente : {wait}",
+    "elsewhere.closed": "Fermé en ce moment",
+    "elsewhere.slot": "Premier rendez-vous libre : {when}",
+    "elsewhere.no_slot": "Aucun rendez-vous libre pour l'instant",
+    "elsewhere.book": "Prendre rendez-vous : {site}",
     "weekday.0": "lundi",
     "weekday.1": "mardi",
     "weekday.2": "mercredi",
@@ -613,6 +651,37 @@ EN: dict[str, str] = {
     ),
     "stats.visit_answers": "Answers",
     "stats.visit_none": "No answer over the period.",
+    "stats.appt.title": "Appointments",
+    "stats.appt.export": "Export appointments (CSV)",
+    "stats.appt.now": "First free slot now",
+    "stats.appt.slot": "{when} (in {n} d)",
+    "stats.appt.none_free": "no free slot",
+    "stats.appt.booked": "Booked",
+    "stats.appt.checked_in": "Arrived",
+    "stats.appt.no_shows": "No-shows",
+    "stats.appt.on_time": "Seen on time (15 min)",
+    "stats.appt.within_delay": "Within the published delay",
+    "stats.appt.first_free": "First free slot that day",
+    "stats.appt.no_data": "No appointment over the period.",
+    "stats.appt.def.day": (
+        "Appointments count on the day of their time; the first free slot is the one the "
+        "server saw the first time it looked that day."
+    ),
+    "stats.appt.def.no_shows": (
+        "No-shows: appointments of a past day neither cancelled nor checked in."
+    ),
+    "stats.appt.def.on_time": (
+        "Seen on time: of the appointments checked in in time and called, the share called "
+        "at most 15 minutes after the appointment's time."
+    ),
+    "stats.appt.def.within_delay": (
+        "Within the published delay: share of the (not cancelled) appointments booked at most "
+        "the service's published delay before their time; empty when the service publishes none."
+    ),
+    "stats.appt.def.first_free": (
+        "First free slot: the first bookable slot (notice and horizon included), and the days "
+        "from that day to it."
+    ),
     "stats.title": "Statistics",
     "stats.period": "Period",
     "stats.from": "From",
@@ -741,6 +810,13 @@ EN: dict[str, str] = {
     "wait.no_peaks": "Not enough data yet.",
     "wait.unavailable": "Information temporarily unavailable.",
     "wait.open_until": "open until {time}",
+    "elsewhere.title": "The same service elsewhere",
+    "elsewhere.lead": "Other places offer this service too.",
+    "elsewhere.wait": "Wait: {wait}",
+    "elsewhere.closed": "Closed right now",
+    "elsewhere.slot": "First free appointment: {when}",
+    "elsewhere.no_slot": "No free appointment for now",
+    "elsewhere.book": "Book an appointment: {site}",
     "weekday.0": "Monday",
     "weekday.1": "Tuesday",
     "weekday.2": "Wednesday",

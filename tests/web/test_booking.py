@@ -28,21 +28,6 @@ def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
         yield srv
 
 
-@pytest.fixture
-def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized browser with JavaScript turned off."""
-    ctx = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        locale="fr-FR",
-        java_script_enabled=False,
-    )
-    ctx.set_default_timeout(PATIENCE_MS)
-    yield ctx
-    ctx.close()
-
-
 def fits_the_screen(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"the page is {width} px wide"  # type: ignore[index]
