@@ -103,6 +103,12 @@ class KioskDevice:
         rt.wake_sync()
         return self._ticket(result.outcome.value, result.issued)
 
+    def refresh_appointments(self) -> dict[str, Any]:
+        """Fetches the day's appointments now, on the I/O worker (one at a time with
+        check-ins, as the keypad's and the scanner's go)."""
+        rt = self.runtime
+        return {"appointments": rt.submit(rt.refresh_appointments).result()}
+
     def _ticket(self, outcome: str, result: IssueResult | None) -> dict[str, Any]:
         t = result.ticket if result is not None else None
         return {
@@ -234,7 +240,7 @@ def main(argv: list[str]) -> int:
             elif op == "checkin" and isinstance(device, KioskDevice):
                 answer = device.checkin(cmd)
             elif op == "appointments" and isinstance(device, KioskDevice):
-                answer = {"appointments": device.runtime.refresh_appointments()}
+                answer = device.refresh_appointments()
             elif op == "press" and isinstance(device, BoardDevice):
                 answer = device.press(cmd)
             elif op == "counter" and isinstance(device, BoardDevice):

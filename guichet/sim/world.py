@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 MANAGER = ("simulateur", "simulateur-password")
 SYNC_INTERVAL = 0.2
 """Real seconds between two syncs of a device (a day runs many times faster than real)."""
-APPOINTMENTS_REFRESH = 10.0
-"""Real seconds between two fetches of the day's appointments by a kiosk (its minimum)."""
+APPOINTMENTS_REFRESH = 86400.0
+"""Real seconds between two fetches of the day's appointments by a kiosk's own timer: once at
+start only. The simulator has each kiosk fetch them at the pace of a day on site, in simulated
+time, on the kiosk's I/O worker (``guichet.sim.appointments``)."""
 
 
 def _port(url: str) -> int:
@@ -163,7 +165,6 @@ class World:
         }
         if name in self.printers:
             role = "kiosk"
-            # The day's appointments, for check-in: as often as a kiosk may take them.
             settings["appointments_refresh_seconds"] = APPOINTMENTS_REFRESH
             settings["printer"] = {
                 "transport": {

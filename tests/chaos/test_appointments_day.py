@@ -27,13 +27,13 @@ from guichet.sim.site import builtin_site
 from guichet.simulate import simulate, summary
 from tickets.hlc import Timestamp
 
-TOLERANCE_MINUTES = 10
+TOLERANCE_MINUTES = 5
 MAX_IN_A_ROW = 2
 DAY = {
     "simulation": {
         "start": "09:00",
         "end": "09:20",
-        "speedup": 60,
+        "speedup": 90,
         "seed": 9,
         "kiosks": 1,
         "boards": 1,
@@ -53,7 +53,7 @@ DAY = {
         "early": 0.2,
         "late": 0.2,
         "no_show": 0.2,
-        "late_minutes": [11, 14],
+        "late_minutes": [6, 9],
         "slots": {
             "passports": {
                 "duration_minutes": 5,
