@@ -63,6 +63,7 @@ class Record:
                 # Called before its kiosk answered and taken for a number nobody holds: it
                 # is the same ticket, what the counter did with it stands.
                 known.orphan, known.kiosk, known.ticket = False, visit.kiosk, visit.ticket
+                known.appointment_at, known.arrival = visit.appointment_at, visit.arrival
                 known.issued_at = min(visit.issued_at, known.called_at or visit.issued_at)
                 self.log("issued_late", visit.issued_at, label=visit.label)
                 return
