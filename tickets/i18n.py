@@ -7,11 +7,13 @@ Each process package keeps its own catalog domain beside its code::
     printer/locale/<lang>/LC_MESSAGES/printer.po
     server/web/locale/<lang>/LC_MESSAGES/web.po
 
-Message ids are English. The ``.po`` files are what translators edit; the compiled ``.mo``
-files are committed beside them (``python -m tickets.i18n`` compiles every domain with Babel,
-a development tool) and a test checks that each ``.mo`` says exactly what its ``.po`` says.
-At run time only the standard library's gettext is used, so an appliance needs nothing more.
-Plural rules come from each catalog's ``Plural-Forms`` header (Arabic has six forms).
+Message ids are English, except in the ``web`` domain whose ids are the pages' keys
+(``"console.summary"``) and which has an English catalog like any other. The ``.po`` files are
+what translators edit; the compiled ``.mo`` files are committed beside them (``python -m
+tickets.i18n`` compiles every domain with Babel, a development tool) and a test checks that each
+``.mo`` says exactly what its ``.po`` says. At run time only the standard library's gettext is
+used, so an appliance needs nothing more. Plural rules come from each catalog's ``Plural-Forms``
+header (Arabic has six forms).
 
 Languages are BCP 47 tags reduced to their base (``pt-BR`` reads the ``pt`` catalog). Arabic is
 written right to left: :func:`direction` says so, and each process lays itself out from it (the

@@ -142,6 +142,11 @@ def admin_overview(site: str, page: PageDep) -> Response:
     indicators_code = embed_code(
         public_url, site, lang, page._("ind.title"), page="/indicators", height=640
     )
+    booking_code = (
+        embed_code(public_url, site, lang, page._("book.title"), page="/book", height=640)
+        if any(s.appointments is not None for s in cfg.services)
+        else None
+    )
     return page.render(
         "admin_site.html",
         section="admin",
@@ -152,6 +157,7 @@ def admin_overview(site: str, page: PageDep) -> Response:
         counters=counters,
         embed_code=code,
         indicators_code=indicators_code,
+        booking_code=booking_code,
     )
 
 
