@@ -16,6 +16,10 @@ schema_version = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("applied_at", sa.Float(53), nullable=False),
+    # The oldest program (by the newest step it knows) that may serve the database once this
+    # step is applied; 0 for an additive step (server/migrations.py). Added by ``migrate``
+    # itself, not by a step, so a server that predates it runs beside one that has it.
+    sa.Column("oldest_server", sa.Integer, nullable=True),
 )
 
 sites = sa.Table(

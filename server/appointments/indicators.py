@@ -25,6 +25,8 @@ from server.appointments.booking import Status
 from server.sites import LoadedSite
 from server.stats import tickets_in_period
 from tickets.appointments import is_appointment
+from tickets.model import CallingRules
+from tickets.queue import Ticket
 
 PUNCTUAL_SECONDS = 15 * 60.0
 """An appointment started on time when it was called at most this long after its time."""
@@ -72,6 +74,15 @@ class AppointmentIndicators(BaseModel):
     first_free: list[FirstFree]
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+def started_on_time(t: Ticket, calling: CallingRules) -> bool | None:
+    """Whether an appointment started on time: first called at most ``PUNCTUAL_SECONDS``
+    after its time. None when the ticket does not count: not an appointment, checked in late
+    (a walk-in), or never called."""
+    if t.appointment_at is None or not is_appointment(t, calling) or not t.called_at:
+        return None
+    return t.called_at - t.appointment_at <= PUNCTUAL_SECONDS
 
 
 def _share(hits: int, total: int) -> float | None:
@@ -151,10 +162,9 @@ def indicators(
     calling = loaded.site.calling
     punctual: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for t in tickets_in_period(engine, loaded, first, last):
-        if t.appointment_at is not None and is_appointment(t, calling) and t.called_at:
-            punctual[(t.day, t.original_service)].append(
-                t.called_at - t.appointment_at <= PUNCTUAL_SECONDS
-            )
+        on_time = started_on_time(t, calling)
+        if on_time is not None:
+            punctual[(t.day, t.original_service)].append(on_time)
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:
         groups[(r.day, r.service)].append(r)

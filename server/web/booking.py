@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -131,7 +130,7 @@ def _slots_page(
     def week_url(day: date | None) -> str | None:
         if day is None:
             return None
-        return f"{base_url}?{urlencode({'from': day.isoformat(), 'lang': page.lang})}"
+        return f"{base_url}?{page.query(**{'from': day.isoformat()})}"
 
     return page.render(
         "booking_slots.html",
@@ -188,6 +187,17 @@ def _services_page(
     )
 
 
+@router.get("/embed/{site}/book")
+def embedded(site: str, page: PageDep) -> Response:
+    """The booking pages in a frame of the town's website (the administration's snippet):
+    they carry ``embed=1`` from here on."""
+    limited(page)
+    loaded = _site(page, site)
+    if loaded is None:
+        return _not_found(page)
+    return page.redirect(f"/book/{loaded.id}?{page.query(embed='1')}")
+
+
 @router.get("/book/{site}/find", response_class=HTMLResponse)
 def find(site: str, page: PageDep) -> Response:
     limited(page)
@@ -198,7 +208,7 @@ def find(site: str, page: PageDep) -> Response:
     appt = booking.by_code(page.ctx.engine, loaded.id, code) if code.strip() else None
     if appt is None:
         return _services_page(page, loaded, page._("book.code_unknown"), status=404)
-    return page.redirect(f"/a/{appt.token}?lang={page.lang}")
+    return page.redirect(f"/a/{appt.token}?{page.query()}")
 
 
 # ---- booking ------------------------------------------------------------------------------
@@ -274,9 +284,7 @@ def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response
             error, status = _refused(page, exc)
         else:
             announce(page.ctx, loaded, appt, Kind.BOOKED)
-            return page.redirect(
-                f"/a/{appt.token}?{urlencode({'done': 'booked', 'lang': page.lang})}"
-            )
+            return page.redirect(f"/a/{appt.token}?{page.query(done='booked')}")
     first = loaded.site.day(start) if start else None
     return _slots_page(
         page,
@@ -347,7 +355,7 @@ def move_form(token: str, page: PageDep) -> Response:
         return _not_found(page)
     loaded, appt = found
     if appt.status != booking.Status.BOOKED:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     url = f"/a/{token}/move"
     first = _parse_day(page.request.query_params.get("from"))
     return _slots_page(
@@ -380,7 +388,7 @@ def _move(page: Page, token: str, form: dict[str, str]) -> Response:
         else:
             if moved.starts_at != appt.starts_at:
                 announce(page.ctx, loaded, moved, Kind.MOVED)
-            return page.redirect(f"/a/{token}?{urlencode({'done': 'moved', 'lang': page.lang})}")
+            return page.redirect(f"/a/{token}?{page.query(done='moved')}")
     url = f"/a/{token}/move"
     first = loaded.site.day(start) if start else None
     return _slots_page(
@@ -412,11 +420,11 @@ def _cancel(page: Page, token: str, confirmed: bool) -> Response:
         return _not_found(page)
     loaded, appt = found
     if not confirmed:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     try:
         cancelled = booking.cancel(page.ctx.engine, appt, page.ctx.now())
     except ApiError:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     if cancelled.status != appt.status:
         announce(page.ctx, loaded, cancelled, Kind.CANCELLED)
-    return page.redirect(f"/a/{token}?{urlencode({'done': 'cancelled', 'lang': page.lang})}")
+    return page.redirect(f"/a/{token}?{page.query(done='cancelled')}")

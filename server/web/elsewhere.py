@@ -19,6 +19,7 @@ def elsewhere_section(page: Page, site: str, services: Iterable[str]) -> list[di
     page's language (services offered nowhere else are left out)."""
     ctx = page.ctx
     query = urlencode({"lang": page.lang})
+    booking_query = page.query()  # a framed booking page stays framed
     shown = []
     for service in services:
         found = elsewhere.elsewhere(ctx, site, service)
@@ -48,7 +49,9 @@ def elsewhere_section(page: Page, site: str, services: Iterable[str]) -> list[di
                     "wait": wait,
                     "slot": slot,
                     "wait_url": f"{other.wait_path}?{query}",
-                    "book_url": f"{other.booking_path}?{query}" if other.booking_path else None,
+                    "book_url": f"{other.booking_path}?{booking_query}"
+                    if other.booking_path
+                    else None,
                 }
             )
         shown.append(

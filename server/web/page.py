@@ -207,7 +207,21 @@ class Page:
             "csrf_token": self.session.csrf,
             "section": section,
             "flashes": flashes,
+            "embedded": self.embedded,
+            "q": self.query(),
         }
+
+    @property
+    def embedded(self) -> bool:
+        """Shown in a frame of the town's website (``embed=1``): no header, no footer, and
+        the page tells the host page its height (static/wait.js)."""
+        return self.request.query_params.get("embed") == "1"
+
+    def query(self, **extra: str) -> str:
+        """The query string the page's own links carry on: its language, ``embed=1`` while
+        embedded, then ``extra``."""
+        keep = {"lang": self.lang, **({"embed": "1"} if self.embedded else {})}
+        return urlencode({**keep, **extra})
 
     def render(
         self,

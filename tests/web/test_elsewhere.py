@@ -157,7 +157,7 @@ def test_the_wait_page_and_the_booking_page_show_it_without_javascript(
     page.goto(f"{srv.url}/book/sud/titres?lang=en")
     region = page.get_by_role("region", name="The same service elsewhere")
     expect(region.get_by_role("link", name="Book an appointment: Annexe Nord")).to_be_visible()
-    expect(region).to_contain_text("First free appointment: Monday 23 November 2026 at 09:00")
+    expect(region).to_contain_text("First free appointment: Monday, November 23, 2026 at 09:00")
 
 
 def test_the_pages_with_it_pass_axe(
