@@ -25,6 +25,8 @@ from display.runtime import Board
 from display.screens import BoardScreen, BoardStandbyScreen
 from display.texts import FALLBACK_LANGUAGE, pair, text
 from display.virtual import KEYS
+from tickets import rtl
+from tickets.i18n import direction
 from tickets.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class BoardApp(App):
     c_accent = ListProperty([1, 1, 0, 1])
     c_accent_text = ListProperty([0, 0, 0, 1])
     hex_text = StringProperty("ffffff")
+    rtl = BooleanProperty(False)
+    """The site's first language is written right to left: the board's rows mirror."""
 
     def __init__(
         self, board: Board, settings: DisplaySettings, notifier: Notifier | None = None
@@ -94,6 +98,9 @@ class BoardApp(App):
 
     # ---- building -----------------------------------------------------------------------
     def build(self) -> ScreenManager:
+        import kivy.uix.label
+
+        rtl.install(kivy.uix.label)  # every label shapes Arabic (the one place: tickets/rtl.py)
         # No way out from a keyboard: Escape must not end the board (read at each key press).
         Config.set("kivy", "exit_on_escape", "0")
         load_kv()
@@ -190,7 +197,9 @@ class BoardApp(App):
             self.root.current = "standby"
             return
         self.root.current = "board"
-        self.board_screen.show(core.view(), self.settings.history)
+        view = core.view()
+        self.rtl = bool(view.languages) and direction(view.languages[0]) == "rtl"
+        self.board_screen.show(view, self.settings.history)
         self._status()
 
     def _calls(self, calls: list[CallView]) -> None:

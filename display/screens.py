@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
@@ -25,6 +26,7 @@ from kivy.uix.widget import Widget
 
 from display.core import BoardView, CallView, ServiceView
 from display.texts import long_date, pair, people, text, wait_text
+from tickets import rtl
 
 TICKER_SPEED = 110.0
 """Scrolling message speed on a 1080p board (pixels per second)."""
@@ -37,8 +39,17 @@ def fit_font(label: str, width: float, largest: float, glyph_ratio: float = 0.62
     return max(8.0, min(largest, width / (glyph_ratio * len(label))))
 
 
+class BoardRow(rtl.MirroredRow, BoxLayout):
+    """A box laid out from the right when the board's first language is written right to left
+    (``app.rtl``): a horizontal row's first child is on the right. Vertical boxes are left
+    alone."""
+
+    running_app = staticmethod(App.get_running_app)
+
+
 class BoardArrow(Widget):
-    """A solid right arrow drawn on the canvas (the board's fonts lack a crisp one)."""
+    """A solid arrow towards the counter, drawn on the canvas (the board's fonts lack a crisp
+    one): pointing right, or left on a right-to-left board."""
 
     color = ListProperty([1, 1, 1, 1])
 
@@ -62,7 +73,7 @@ class BoardCallPanel(FloatLayout):
     """True while the panel shows the accent colour (a new call blinking)."""
 
 
-class BoardHistoryRow(BoxLayout):
+class BoardHistoryRow(BoardRow):
     ticket = StringProperty("")
     counter = StringProperty("")
     index = NumericProperty(0)
@@ -101,14 +112,14 @@ class BoardFitLabel(Label):
         self.bind(size=self._trigger_fit, text=self._trigger_fit, max_font=self._trigger_fit)
 
     def _fit(self, *_: object) -> None:
-        from kivy.core.text import Label as CoreLabel
+        from kivy.uix.label import CoreLabel  # shapes Arabic once the board has installed it
 
         size = self.max_font
         while True:
             core = CoreLabel(
                 text=self.text, font_size=size, bold=self.bold, text_size=(self.width, None)
             )
-            widest = max((core.get_extents(w)[0] for w in self.text.split()), default=0)
+            widest = max((core.get_extents(w)[0] for w in core.text.split()), default=0)
             core.refresh()
             height = core.texture.size[1] if core.texture is not None else 0
             if (widest <= self.width and height <= self.height) or size <= self.min_font:
@@ -117,7 +128,7 @@ class BoardFitLabel(Label):
         self.font_size = size
 
 
-class BoardServiceCard(BoxLayout):
+class BoardServiceCard(BoardRow):
     prefix = StringProperty("")
     name = StringProperty("")
     waiting = StringProperty("")
@@ -129,7 +140,7 @@ PAGE_SECONDS = 8.0
 """How long each page of service cards stays when they do not all fit (seconds)."""
 
 
-class BoardServicesBand(BoxLayout):
+class BoardServicesBand(BoardRow):
     """People waiting per service: one row of four cards in landscape, two rows of two in
     portrait, whatever the number of services, so the history keeps its size; more services
     take turns, a page every PAGE_SECONDS."""

@@ -80,7 +80,33 @@ def visual_line(line: str) -> str:
     from bidi import get_display
 
     shown: str = get_display(line, base_dir="R")
-    return shown
+    return _mirror_brackets(shown)
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}", "«": "»"}
+_CLOSERS = {v: k for k, v in _OPENERS.items()}
+
+
+def _mirror_brackets(shown: str) -> str:
+    """Turns the brackets of right-to-left runs the right way round. The Rust bidi core
+    reorders without mirroring glyphs (the renderer's job, UAX #9 rule L4, which Kivy and
+    Pillow do not do): a pair laid out right to left reads ``)…(``. A closing bracket met before
+    any opening one, then its opening bracket, are such a pair and are swapped."""
+    chars = list(shown)
+    stack: list[tuple[int, str, bool]] = []  # (index, char, is a reversed pair's first half)
+    for i, ch in enumerate(chars):
+        if ch in _OPENERS:
+            if stack and stack[-1][2] and _CLOSERS.get(stack[-1][1]) == ch:
+                j = stack.pop()[0]
+                chars[i], chars[j] = chars[j], chars[i]
+            else:
+                stack.append((i, ch, False))
+        elif ch in _CLOSERS:
+            if stack and not stack[-1][2] and _OPENERS[stack[-1][1]] == ch:
+                stack.pop()
+            else:
+                stack.append((i, ch, True))
+    return "".join(chars)
 
 
 def display_line(text: str) -> str:
@@ -102,6 +128,11 @@ class ShapingCoreLabel:
     options: dict[str, Any]
     _base_font: Any = None
     _fonts: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        text, self._text = self._text, ""  # Kivy's constructor stores the text unseen
+        self._set_text(text)
 
     def _get_text(self) -> str:
         return self._text
@@ -128,6 +159,7 @@ class ShapingCoreLabel:
         else:
             self.options["font_name"] = self._base_font
             self._base_font = None
+        self.resolve_font_name()  # type: ignore[attr-defined]
 
     text = property(_get_text, _set_text)
     label = property(_get_text, _set_text)
@@ -143,3 +175,44 @@ class ShapingCoreLabel:
 def shaping_label_class(base: type) -> type:
     """``base`` (Kivy's core text label class) with :class:`ShapingCoreLabel` in front."""
     return type(f"Shaping{base.__name__}", (ShapingCoreLabel, base), {})
+
+
+def install(label_module: Any) -> None:
+    """Makes every Kivy ``Label`` shape and reorder its text: ``label_module`` is
+    ``kivy.uix.label``, whose ``CoreLabel`` renders every label's text (markup labels
+    excepted: they use ``CoreMarkupLabel``, so text that may be Arabic is never markup).
+    Idempotent; call it before the first label is made."""
+    if not issubclass(label_module.CoreLabel, ShapingCoreLabel):
+        label_module.CoreLabel = shaping_label_class(label_module.CoreLabel)
+
+
+class MirroredRow:
+    """Mixin for a Kivy ``BoxLayout`` (listed before it): a horizontal row laid out from the
+    right while the running app's ``rtl`` property is true, and laid out again when it changes.
+    The subclass names the running app (``running_app = staticmethod(App.get_running_app)``):
+    this package never imports Kivy."""
+
+    orientation: str
+    _trigger_layout: Any
+
+    @staticmethod
+    def running_app() -> Any:
+        raise NotImplementedError
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        app = self.running_app()
+        if app is not None and "rtl" in app.properties():
+            app.bind(rtl=self._trigger_layout)
+
+    def do_layout(self, *args: Any) -> None:
+        super().do_layout(*args)  # type: ignore[misc]
+        if self.orientation == "horizontal" and getattr(self.running_app(), "rtl", False):
+            mirror_row(self)
+
+
+def mirror_row(box: Any) -> None:
+    """Mirrors a laid-out horizontal row of widgets (a Kivy ``BoxLayout`` after its
+    ``do_layout``): the first child on the right, as a right-to-left reader expects."""
+    for child in box.children:
+        child.x = box.x + box.right - child.right

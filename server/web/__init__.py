@@ -24,6 +24,7 @@ from server.ratelimit import Limiters, RateLimits
 from server.web import (
     admin,
     admin_appointments,
+    admin_categories,
     booking,
     console,
     devices,
@@ -113,6 +114,7 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
         visit,
         admin,
         admin_appointments,
+        admin_categories,
         devices,
         stats,
     )

@@ -72,7 +72,7 @@ def test_a_database_made_before_the_rule_gets_each_steps_bound(tmp_path: Path) -
         conn.execute(sa.text("ALTER TABLE schema_version DROP COLUMN oldest_server"))
     assert migrations.migrate(engine) == NEWEST
     with engine.connect() as conn:
-        bounds = dict(
+        bounds: dict[int, int] = dict(
             conn.execute(sa.text("SELECT version, oldest_server FROM schema_version")).all()
         )
     assert bounds == {s.version: s.oldest_server for s in migrations.STEPS}
