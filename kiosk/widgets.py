@@ -76,6 +76,16 @@ class Translator(Observable):
             func(*largs, None, None)
 
 
+def place(widget: Widget, parent: Widget, shown: bool, index: int = 0) -> None:
+    """Puts ``widget`` in ``parent`` at ``index`` (Kivy's: 0 is last on screen) when ``shown``,
+    takes it out otherwise: a hidden button keeps no room (a touch target's minimum size would
+    still take it)."""
+    if shown and widget.parent is None:
+        parent.add_widget(widget, index=index)
+    elif not shown and widget.parent is not None:
+        widget.parent.remove_widget(widget)
+
+
 class KioskPanel(BoxLayout):
     """A box with a rounded background colour and an optional border."""
 

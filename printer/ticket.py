@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import textwrap
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -78,6 +79,8 @@ class TicketContent:
     """Language of the fixed words: "fr" or "en"."""
     reprint: bool = False
     """A copy of a ticket already printed: marked "DUPLICATA" / "REPRINT"."""
+    appointment_at: datetime | None = None
+    """A checked-in appointment's time (aware, site time zone), printed under the number."""
 
 
 _WORDS = {
@@ -88,6 +91,7 @@ _WORDS = {
         "follow": "Suivez votre ticket",
         "less_than_a_minute": "moins d'1 min",
         "colon": " : ",
+        "appointment": "Rendez-vous",
         "next": "Asseyez-vous et regardez l'écran. Votre numéro y sera affiché et annoncé.",
     },
     "en": {
@@ -97,6 +101,7 @@ _WORDS = {
         "follow": "Follow your ticket",
         "less_than_a_minute": "under 1 min",
         "colon": ": ",
+        "appointment": "Appointment",
         "next": (
             "Please take a seat and watch the screen. Your number will be shown and called out."
         ),
@@ -200,19 +205,33 @@ CLEAR_PARTIAL = b"\x1b@" + b"\x1bd\x04" + b"\x1dVB\x00"
 and the next ticket starts on clean paper."""
 
 
+def print_qr(p: Any, paper: Paper, url: str, caption: Callable[[], None]) -> bool:
+    """A native QR code (``GS ( k``, model 2) of ``url`` under ``caption()``, after a blank
+    line; nothing when ``url`` is empty. Characters that are not printable are dropped."""
+    from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
+
+    url = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    if not url:
+        return False
+    p.ln()
+    caption()
+    # Alignment is already centred: python-escpos refuses qr(native=True, center=True).
+    p.qr(url, ec=QR_ECLEVEL_M, size=paper.qr_module_dots, model=QR_MODEL_2, native=True)
+    return True
+
+
 def render_ticket(
     content: TicketContent, paper_mm: int, *, logo: Image.Image | None = None
 ) -> bytes:
     """The exact ESC/POS bytes of one ticket, from ``ESC @`` to the cut.
 
     Layout, centred: logo, site name, DUPLICATA, service (and its second-language line), the
-    number as large as the line allows (up to 8x8 via ``GS !``), priority, people ahead and
+    number as large as the line allows (up to 8x8 via ``GS !``), priority, the appointment's
+    time (a checked-in appointment), people ahead and
     estimated wait, what happens next (sit down, watch the screen), the QR code of
     ``follow_url`` (native ``GS ( k``, model 2), date and time,
     footer; then a feed and a partial cut.
     """
-    from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
-
     paper = paper_for(paper_mm)
     w = words(content.lang)
     p = _writer(paper_mm)
@@ -255,6 +274,8 @@ def render_ticket(
     p.textln(label)
     if content.priority:
         lines(content.priority, 2, bold=True, height_mult=2)
+    if content.appointment_at is not None:
+        lines(f"{w['appointment']}{w['colon']}{content.appointment_at:%H:%M}", 2, bold=True)
     style(False, 1, 1)  # some printers feed a blank line as tall as the current size
     p.ln()
 
@@ -265,12 +286,7 @@ def render_ticket(
     p.ln()
     lines(w["next"], 1)
 
-    url = "".join(ch for ch in content.follow_url if ch.isprintable() and not ch.isspace())
-    if url:
-        p.ln()
-        lines(w["follow"], 1)
-        # Alignment is already centred: python-escpos refuses qr(native=True, center=True).
-        p.qr(url, ec=QR_ECLEVEL_M, size=paper.qr_module_dots, model=QR_MODEL_2, native=True)
+    if print_qr(p, paper, content.follow_url, lambda: lines(w["follow"], 1)):
         p.ln()
     style(False, 1, 1)
     p.textln(content.issued_at.strftime("%d/%m/%Y  %H:%M"))

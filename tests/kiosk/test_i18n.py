@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from kiosk import i18n
 from kiosk.i18n import LOCALE_DIR, PRIORITY_LABELS, WEEKDAY_NAMES, Texts
+from kiosk.screens.checkin import OUTCOME_MESSAGES
 from kiosk.screens.ticket import FAULT_MESSAGES
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
@@ -32,7 +33,13 @@ def used_messages() -> set[str]:
         ids.update(m.group(1) for m in _CALL.finditer(text))
         for m in _NCALL.finditer(text):
             ids.update((m.group(1), m.group(2)))
-    ids.update(PRIORITY_LABELS.values(), FAULT_MESSAGES.values(), WEEKDAY_NAMES, MONTHS)
+    ids.update(
+        PRIORITY_LABELS.values(),
+        FAULT_MESSAGES.values(),
+        OUTCOME_MESSAGES.values(),
+        WEEKDAY_NAMES,
+        MONTHS,
+    )
     return ids
 
 
