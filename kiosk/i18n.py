@@ -1,38 +1,30 @@
-"""The kiosk's languages: gettext catalogs in kiosk/locale, and the wording of times and waits.
+"""The kiosk's languages: its gettext catalogs, and the wording of times and waits.
 
-Every sentence the kiosk shows goes through these catalogs (``kiosk/locale/<lang>/LC_MESSAGES/
-kiosk.po``). The compiled ``.mo`` files are committed beside them, compiled with Babel
-(``python -m kiosk.i18n``); a test checks that each ``.mo`` says exactly what its ``.po`` says.
-At run time only the standard library's gettext is used. Message ids are English.
+Every sentence the kiosk shows goes through the ``kiosk`` domain of Guichet's one translation
+system (:mod:`tickets.i18n`: ``kiosk/locale/<lang>/LC_MESSAGES/kiosk.po``, compiled ``.mo``
+committed beside it, ``python -m tickets.i18n`` compiles). Message ids are English.
 """
 
 from __future__ import annotations
 
-import gettext
-import logging
 import math
 from datetime import datetime
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from tickets import i18n
+from tickets.i18n import LANGUAGE_NAMES, MONTH_NAMES, WEEKDAY_NAMES, language_name
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+__all__ = [
+    "LANGUAGE_NAMES",
+    "MONTH_NAMES",
+    "WEEKDAY_NAMES",
+    "Texts",
+    "catalog_languages",
+    "language_name",
+]
+
 DOMAIN = "kiosk"
-
-LANGUAGE_NAMES = {
-    "fr": "Français",
-    "en": "English",
-    "de": "Deutsch",
-    "es": "Español",
-    "it": "Italiano",
-    "nl": "Nederlands",
-    "pt": "Português",
-    "br": "Brezhoneg",
-    "eu": "Euskara",
-    "ca": "Català",
-    "oc": "Occitan",
-}
-"""Each language's name in itself, as shown on the language buttons."""
+LOCALE_DIR = i18n.DOMAINS[DOMAIN]
 
 PRIORITY_LABELS = {
     "pregnancy": "Pregnancy",
@@ -41,26 +33,19 @@ PRIORITY_LABELS = {
 }
 """Message ids of the priority reasons a site may offer (translated through the catalogs)."""
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 def catalog_languages() -> list[str]:
-    """Languages that have a compiled catalog."""
-    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
-
-
-def language_name(lang: str) -> str:
-    return LANGUAGE_NAMES.get(lang, lang.upper())
+    """Languages the kiosk can be shown in."""
+    return i18n.catalog_languages(DOMAIN)
 
 
 class Texts:
     """The kiosk's wording in one language."""
 
     def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self._t = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
-        if lang != "en" and not isinstance(self._t, gettext.GNUTranslations):
-            log.warning("no kiosk catalog for language %r: showing English", lang)
+        self._t = i18n.Catalog(DOMAIN, lang)
+        self.lang = self._t.lang
+        self.rtl = self._t.rtl
 
     def _(self, message: str) -> str:
         return self._t.gettext(message)
@@ -76,22 +61,7 @@ class Texts:
 
     def date(self, at: datetime) -> str:
         """Long date of the idle screen: "Thursday 3 April" style, per the catalog."""
-        month = self._(
-            (
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            )[at.month - 1]
-        )
+        month = self._(MONTH_NAMES[at.month - 1])
         return self._("{weekday} {day} {month}").format(
             weekday=self.weekday(at), day=at.day, month=month
         )
@@ -137,19 +107,8 @@ class Texts:
 
 
 def compile_catalogs() -> list[Path]:
-    """Compiles every kiosk/locale/*/LC_MESSAGES/kiosk.po to its .mo with Babel (a dev tool)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    written = []
-    for po in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        with po.open("rb") as fh:
-            cat = read_po(fh, locale=po.parent.parent.name)
-        mo = po.with_suffix(".mo")
-        with mo.open("wb") as fh:
-            write_mo(fh, cat)
-        written.append(mo)
-    return written
+    """Compiles the kiosk's catalogs (see :func:`tickets.i18n.compile_catalogs`)."""
+    return i18n.compile_catalogs([DOMAIN])
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@
 Character set: every ticket selects the Windows-1252 code table (``ESC t 16``, "WPC1252" in
 Epson manuals) once, right after ``ESC @``. It holds every character French needs, including
 ``œ Œ €`` which the DOS code pages lack (CP858 has ``€`` but not ``œ``), and it stays fixed for
-the whole ticket so no code-page switch can leak into the print. A character outside it is
-printed as its unaccented base letter when there is one (``ł`` → ``l``), else as ``?``.
+the whole ticket so no code-page switch can leak into the print. A line holding a character
+outside it (Arabic, ``ł``, ``東``…) is printed as a picture of that line instead
+(:mod:`printer.raster`: drawn with DejaVu Sans, shaped and right to left for Arabic, sent as
+``GS v 0``), so no text is ever printed as ``?``. Without that font it falls back to the
+unaccented base letter when there is one (``ł`` → ``l``), else ``?``.
+
+The fixed words come from the ``printer`` catalogs (:mod:`tickets.i18n`), in the ticket's
+language.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from printer import raster
+from tickets.i18n import Catalog, catalog
 
 CODE_PAGE = "CP1252"
 CODE_TABLE_NUMBER = 16
@@ -76,50 +85,28 @@ class TicketContent:
     priority: str | None = None
     """Printed as a highlighted line under the number, e.g. "Prioritaire"."""
     lang: str = "fr"
-    """Language of the fixed words: "fr" or "en"."""
+    """Language of the fixed words (any language with a ``printer`` catalog)."""
     reprint: bool = False
     """A copy of a ticket already printed: marked "DUPLICATA" / "REPRINT"."""
     appointment_at: datetime | None = None
     """A checked-in appointment's time (aware, site time zone), printed under the number."""
 
 
-_WORDS = {
-    "fr": {
-        "ahead": "Personnes avant vous",
-        "wait": "Attente estimée",
-        "reprint": "DUPLICATA",
-        "follow": "Suivez votre ticket",
-        "less_than_a_minute": "moins d'1 min",
-        "colon": " : ",
-        "appointment": "Rendez-vous",
-        "next": "Asseyez-vous et regardez l'écran. Votre numéro y sera affiché et annoncé.",
-    },
-    "en": {
-        "ahead": "People ahead of you",
-        "wait": "Estimated wait",
-        "reprint": "REPRINT",
-        "follow": "Follow your ticket",
-        "less_than_a_minute": "under 1 min",
-        "colon": ": ",
-        "appointment": "Appointment",
-        "next": (
-            "Please take a seat and watch the screen. Your number will be shown and called out."
-        ),
-    },
-}
-
-
-def words(lang: str) -> dict[str, str]:
-    return _WORDS["en"] if lang.lower().startswith("en") else _WORDS["fr"]
+def words(lang: str) -> Catalog:
+    """The ticket's fixed words in ``lang``: the ``printer`` catalog (English without one)."""
+    return catalog("printer", lang)
 
 
 def format_wait(minutes: int, lang: str) -> str:
+    w = words(lang)
     if minutes < 1:
-        return words(lang)["less_than_a_minute"]
+        return w.gettext("under 1 min")
     if minutes < 60:
-        return f"{minutes} min"
+        return w.gettext("{n} min").format(n=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    if rest:
+        return w.gettext("{h} h {m:02d}").format(h=hours, m=rest)
+    return w.gettext("{h} h").format(h=hours)
 
 
 # Letters Unicode does not decompose into a base letter and a mark.
@@ -153,6 +140,18 @@ def _encodable(ch: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line (NFC), control characters made spaces: no stray command can reach
+    the printer."""
+    text = unicodedata.normalize("NFC", text)
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def encodable(text: str) -> bool:
+    """Whether every character of ``text`` is in the ticket's code page."""
+    return all(_encodable(ch) for ch in text)
 
 
 def fit_logo(image: Image.Image, paper: Paper) -> Image.Image:
@@ -205,6 +204,42 @@ CLEAR_PARTIAL = b"\x1b@" + b"\x1bd\x04" + b"\x1dVB\x00"
 and the next ticket starts on clean paper."""
 
 
+class LineWriter:
+    """Text lines on a ticket: styles sent only when they change, text wrapped to the paper,
+    and text outside the code page (Arabic, Polish…) drawn as pictures, never "?"."""
+
+    def __init__(self, p: Any, paper: Paper) -> None:
+        self.p = p
+        self.paper = paper
+        self.current: dict[str, Any] = {"bold": False, "size": (1, 1)}  # after ESC @
+
+    def style(self, bold: bool, width_mult: int, height_mult: int) -> None:
+        """Sends only the settings that change (``GS !`` size, ``ESC E`` bold)."""
+        if self.current["size"] != (width_mult, height_mult):
+            self.p.set(**_size(width_mult, height_mult))
+            self.current["size"] = (width_mult, height_mult)
+        if self.current["bold"] != bold:
+            self.p.set(bold=bold)
+            self.current["bold"] = bold
+
+    def lines(
+        self, text: str, width_mult: int, *, bold: bool = False, height_mult: int = 1
+    ) -> None:
+        text = one_line(text)
+        if not text:
+            return
+        if not encodable(text):
+            pictures = raster.render_lines(text, self.paper.dots, 24 * height_mult, bold)
+            if pictures is not None:
+                for picture in pictures:
+                    self.p.image(picture, center=False)
+                return
+            text = printable(text)  # no font to draw with: the nearest letters
+        self.style(bold, width_mult, height_mult)
+        for line in textwrap.wrap(text, max(1, self.paper.columns // width_mult)):
+            self.p.textln(line)
+
+
 def print_qr(p: Any, paper: Paper, url: str, caption: Callable[[], None]) -> bool:
     """A native QR code (``GS ( k``, model 2) of ``url`` under ``caption()``, after a blank
     line; nothing when ``url`` is empty. Characters that are not printable are dropped."""
@@ -239,30 +274,14 @@ def render_ticket(
     p.charcode(CODE_PAGE)
     p.set(align="center")
 
-    current: dict[str, Any] = {"bold": False, "size": (1, 1)}  # after ESC @
-
-    def style(bold: bool, width_mult: int, height_mult: int) -> None:
-        """Sends only the settings that change (``GS !`` size, ``ESC E`` bold)."""
-        if current["size"] != (width_mult, height_mult):
-            p.set(**_size(width_mult, height_mult))
-            current["size"] = (width_mult, height_mult)
-        if current["bold"] != bold:
-            p.set(bold=bold)
-            current["bold"] = bold
-
-    def lines(text: str, width_mult: int, *, bold: bool = False, height_mult: int = 1) -> None:
-        text = printable(text)
-        if not text:
-            return
-        style(bold, width_mult, height_mult)
-        for line in textwrap.wrap(text, max(1, paper.columns // width_mult)):
-            p.textln(line)
+    writer = LineWriter(p, paper)
+    style, lines = writer.style, writer.lines
 
     if logo is not None:
         p.image(fit_logo(logo, paper), center=False)
     lines(content.site_name, 1, bold=True, height_mult=2)
     if content.reprint:
-        lines(f"*** {w['reprint']} ***", 1, bold=True)
+        lines(f"*** {w.gettext('REPRINT')} ***", 1, bold=True)
     p.ln()
     lines(content.service_name, 2, bold=True, height_mult=2)
     if content.service_name_2:
@@ -275,18 +294,24 @@ def render_ticket(
     if content.priority:
         lines(content.priority, 2, bold=True, height_mult=2)
     if content.appointment_at is not None:
-        lines(f"{w['appointment']}{w['colon']}{content.appointment_at:%H:%M}", 2, bold=True)
+        at = f"{content.appointment_at:%H:%M}"
+        lines(w.gettext("Appointment: {time}").format(time=at), 2, bold=True)
     style(False, 1, 1)  # some printers feed a blank line as tall as the current size
     p.ln()
 
-    lines(f"{w['ahead']}{w['colon']}{max(0, content.people_ahead)}", 1)
+    lines(w.gettext("People ahead of you: {n}").format(n=max(0, content.people_ahead)), 1)
     if content.wait_minutes is not None:
         wait = format_wait(content.wait_minutes, content.lang)
-        lines(f"{w['wait']}{w['colon']}{wait}", 1, bold=True)
+        lines(w.gettext("Estimated wait: {wait}").format(wait=wait), 1, bold=True)
     p.ln()
-    lines(w["next"], 1)
+    lines(
+        w.gettext(
+            "Please take a seat and watch the screen. Your number will be shown and called out."
+        ),
+        1,
+    )
 
-    if print_qr(p, paper, content.follow_url, lambda: lines(w["follow"], 1)):
+    if print_qr(p, paper, content.follow_url, lambda: lines(w.gettext("Follow your ticket"), 1)):
         p.ln()
     style(False, 1, 1)
     p.textln(content.issued_at.strftime("%d/%m/%Y  %H:%M"))

@@ -56,10 +56,12 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         app.state.sync_limiter = CapacityLimiter(SYNC_THREADS)
         reminders.start()
+        ctx.presence.start(ctx.engine, ctx.now)
         try:
             yield
         finally:
             reminders.close()
+            ctx.presence.close()
             messenger.close()
             ctx.notifier.close()
             ctx.engine.dispose()

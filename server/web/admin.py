@@ -91,10 +91,11 @@ def admin_home(page: PageDep) -> Response:
     return page.choose_site("admin", "admin", page._("admin.title"))
 
 
-def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[str]:
-    """Opening hours, consecutive days with the same periods grouped: "lun.–ven. 08:30-12:00"."""
+def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[tuple[str, str]]:
+    """Opening hours, consecutive days with the same periods grouped: ("lun.–ven.",
+    "08:30-12:00") (apart, so that the periods stay left to right in an Arabic page)."""
     by_day = {str(getattr(d, "value", d)): tuple(p) for d, p in hours.items()}
-    lines: list[str] = []
+    lines: list[tuple[str, str]] = []
     i = 0
     while i < len(WEEKDAYS):
         periods = by_day.get(WEEKDAYS[i])
@@ -105,7 +106,7 @@ def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[str]:
             days = page._(f"weekday_short.{i}")
             if j > i:
                 days += "–" + page._(f"weekday_short.{j}")
-            lines.append(f"{days} {', '.join(periods)}")
+            lines.append((days, ", ".join(periods)))
         i = j + 1
     return lines
 
@@ -142,6 +143,19 @@ def admin_overview(site: str, page: PageDep) -> Response:
     indicators_code = embed_code(
         public_url, site, lang, page._("ind.title"), page="/indicators", height=640
     )
+    booking_code = (
+        embed_code(public_url, site, lang, page._("book.title"), page="/book", height=640)
+        if any(s.appointments is not None for s in cfg.services)
+        else None
+    )
+    categories = [
+        {
+            "id": c.id,
+            "name": c.name(page.lang),
+            "service_names": [names[s.id] for s in cfg.services if s.category == c.id],
+        }
+        for c in cfg.categories
+    ]
     return page.render(
         "admin_site.html",
         section="admin",
@@ -150,8 +164,10 @@ def admin_overview(site: str, page: PageDep) -> Response:
         version=loaded.version,
         services=services,
         counters=counters,
+        categories=categories,
         embed_code=code,
         indicators_code=indicators_code,
+        booking_code=booking_code,
     )
 
 
@@ -245,7 +261,7 @@ async def update_service(site: str, service: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/services/{service}/delete")
 async def remove_service(site: str, service: str, request: Request) -> Response:
-    return await _delete(
+    return await delete_part(
         request,
         site,
         lambda cfg: siteforms.delete_service(cfg, service),
@@ -253,7 +269,7 @@ async def remove_service(site: str, service: str, request: Request) -> Response:
     )
 
 
-async def _delete(
+async def delete_part(
     request: Request, site: str, delete: Callable[[SiteConfig], SiteConfig], *, back: str
 ) -> Response:
     """Stores the site without what ``delete`` removes; on refusal, back to its form."""
@@ -354,7 +370,7 @@ async def update_counter(site: str, counter: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/counters/{counter}/delete")
 async def remove_counter(site: str, counter: str, request: Request) -> Response:
-    return await _delete(
+    return await delete_part(
         request,
         site,
         lambda cfg: siteforms.delete_counter(cfg, counter),

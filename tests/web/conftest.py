@@ -60,6 +60,16 @@ def start(tmp: Path, **settings: object) -> Iterator[Srv]:
         srv.http.close()
 
 
+def start_booking(tmp: Path) -> Iterator[Srv]:
+    """``start`` plus the appointment site "rdv", the clock at 08:00 on Monday 2026-11-23."""
+    from tests.server.appointments import MONDAY, appointment_site, paris
+
+    for srv in start(tmp):
+        srv.thread.load_site(appointment_site())
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     yield from start(tmp_path_factory.mktemp("web"))
@@ -97,6 +107,21 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         is_mobile=True,
         has_touch=True,
         locale="fr-FR",
+    )
+    ctx.set_default_timeout(PATIENCE_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized browser with JavaScript turned off."""
+    ctx = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+        java_script_enabled=False,
     )
     ctx.set_default_timeout(PATIENCE_MS)
     yield ctx

@@ -12,9 +12,9 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.appointments import booking
-from tests.server.appointments import MONDAY, appointment_site, paris
+from tests.server.appointments import MONDAY, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import PATIENCE_MS, axe_violations, login, shoot, start
+from tests.web.conftest import PATIENCE_MS, axe_violations, login, shoot, start_booking
 
 pytestmark = pytest.mark.browser
 
@@ -22,25 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     """The web server at 08:00 on Monday 2026-11-23 with the appointment site "rdv"."""
-    for srv in start(tmp_path_factory.mktemp("booking")):
-        srv.thread.load_site(appointment_site())
-        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
-        yield srv
-
-
-@pytest.fixture
-def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized browser with JavaScript turned off."""
-    ctx = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        locale="fr-FR",
-        java_script_enabled=False,
-    )
-    ctx.set_default_timeout(PATIENCE_MS)
-    yield ctx
-    ctx.close()
+    yield from start_booking(tmp_path_factory.mktemp("booking"))
 
 
 def fits_the_screen(page: Page) -> None:
@@ -109,7 +91,7 @@ def test_in_english_by_keyboard_and_found_again_by_its_code(
     page.goto(f"{rdv.url}/book/rdv/passports?lang=en&from=2026-11-24")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text("Passports: choose a time")
-    first = page.get_by_role("group", name="Tuesday 24 November 2026").get_by_label("09:00")
+    first = page.get_by_role("group", name="Tuesday, November 24, 2026").get_by_label("09:00")
     first.focus()
     page.keyboard.press("Space")
     expect(first).to_be_checked()
@@ -117,7 +99,7 @@ def test_in_english_by_keyboard_and_found_again_by_its_code(
     page.keyboard.type("Grace")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Your appointment")
-    expect(page.locator("time")).to_have_text("Tuesday 24 November 2026 at 09:00")
+    expect(page.locator("time")).to_have_text("Tuesday, November 24, 2026 at 09:00")
     code = page.locator("#appt-code").inner_text()
 
     page.goto(f"{rdv.url}/book/rdv?lang=en")
@@ -181,10 +163,8 @@ RDV_ADMIN = ("rosa", "rdv-admin-password")
 @pytest.fixture
 def rdv_admin(tmp_path: Path) -> Iterator[Srv]:
     """A server of its own (its site changes) with an administrator of "rdv"."""
-    for srv in start(tmp_path):
-        srv.thread.load_site(appointment_site())
+    for srv in start_booking(tmp_path):
         srv.thread.add_user(*RDV_ADMIN, "admin", ["rdv"])
-        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
         yield srv
 
 
