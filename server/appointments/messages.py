@@ -32,6 +32,7 @@ import requests
 from config.messages import MessageSettings, SmsBody, SmtpSecurity
 from server.appointments.booking import Appointment
 from server.sites import LoadedSite
+from tickets.i18n import Catalog, base_language, catalog_languages
 
 log = logging.getLogger(__name__)
 
@@ -47,40 +48,15 @@ class MessageError(Exception):
     """A message that could not be handed over (names the channel, never the recipient)."""
 
 
-_SUBJECT = {
-    "fr": {
-        Kind.BOOKED: "Rendez-vous confirmé",
-        Kind.MOVED: "Rendez-vous déplacé",
-        Kind.REMINDER: "Rappel : rendez-vous demain",
-        Kind.CANCELLED: "Rendez-vous annulé",
-    },
-    "en": {
-        Kind.BOOKED: "Appointment confirmed",
-        Kind.MOVED: "Appointment moved",
-        Kind.REMINDER: "Reminder: appointment tomorrow",
-        Kind.CANCELLED: "Appointment cancelled",
-    },
-}
-_LINES = {
-    "fr": {
-        "when": "{service}, le {date} à {time}",
-        "where": "Lieu : {site}",
-        "code": "Code : {code} (à taper sur la borne à votre arrivée)",
-        "manage": "Déplacer ou annuler : {link}",
-        "cancelled": "Ce rendez-vous est annulé. Pour en prendre un autre : {link}",
-    },
-    "en": {
-        "when": "{service}, on {date} at {time}",
-        "where": "Place: {site}",
-        "code": "Code: {code} (type it on the kiosk when you arrive)",
-        "manage": "Move or cancel: {link}",
-        "cancelled": "This appointment is cancelled. To book another one: {link}",
-    },
-}
-
-
 def _lang(appt: Appointment) -> str:
-    return appt.lang if appt.lang in _SUBJECT else "fr"
+    """The language the person booked in, when the pages have it; else French."""
+    lang = base_language(appt.lang or "")
+    return lang if lang in catalog_languages("web") else "fr"
+
+
+def _texts(appt: Appointment) -> Catalog:
+    """The messages' texts: the web pages' catalog (keys ``message.*``), docs/web.md."""
+    return Catalog("web", _lang(appt))
 
 
 def _facts(loaded: LoadedSite, appt: Appointment) -> dict[str, str]:
@@ -97,17 +73,16 @@ def _facts(loaded: LoadedSite, appt: Appointment) -> dict[str, str]:
 
 def text_of(loaded: LoadedSite, appt: Appointment, kind: Kind, public_url: str) -> str:
     """The body of the message (the text message is the same, shorter lines)."""
-    lang = _lang(appt)
-    lines = _LINES[lang]
+    t = _texts(appt).gettext
     facts = _facts(loaded, appt)
-    out = [_SUBJECT[lang][kind] + " :" if lang == "fr" else _SUBJECT[lang][kind] + ":"]
-    out.append(lines["when"].format(**facts))
-    out.append(lines["where"].format(**facts))
+    out = [t("message.heading").format(subject=t(f"message.subject.{kind.value}"))]
+    out.append(t("message.when").format(**facts))
+    out.append(t("message.where").format(**facts))
     if kind is Kind.CANCELLED:
-        out.append(lines["cancelled"].format(link=f"{public_url}/book/{loaded.id}"))
+        out.append(t("message.cancelled").format(link=f"{public_url}/book/{loaded.id}"))
     else:
-        out.append(lines["code"].format(**facts))
-        out.append(lines["manage"].format(link=f"{public_url}/a/{appt.token}"))
+        out.append(t("message.code").format(**facts))
+        out.append(t("message.manage").format(link=f"{public_url}/a/{appt.token}"))
     return "\n".join(out)
 
 
@@ -254,9 +229,9 @@ class Messenger:
 
     def email_of(self, loaded: LoadedSite, appt: Appointment, kind: Kind) -> EmailMessage:
         assert appt.email is not None
-        lang = _lang(appt)
+        subject = _texts(appt).gettext(f"message.subject.{kind.value}")
         msg = EmailMessage()
-        msg["Subject"] = f"{_SUBJECT[lang][kind]} — {loaded.site.name}"
+        msg["Subject"] = f"{subject} — {loaded.site.name}"
         msg["From"] = self.settings.mail_from
         msg["To"] = appt.email
         msg["Date"] = format_datetime(datetime.now(loaded.site.tz))
