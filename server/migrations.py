@@ -99,6 +99,12 @@ def _feedback(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.feedback])
 
 
+def _notices(conn: Connection) -> None:
+    _add_column(conn, schema.appointments, "late_notice_at")
+    _add_column(conn, schema.appointments, "late_choice")
+    schema.metadata.create_all(conn, tables=[schema.ticket_contacts])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
@@ -110,6 +116,7 @@ STEPS: tuple[Step, ...] = (
     Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
     Step(9, "appointments' reminders sent", _reminded_at),
     Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
+    Step(11, "appointments running late told, walk-ins' contacts to tell", _notices),
 )
 
 

@@ -155,9 +155,32 @@ def append(
         kept = conn.execute(unique_token.returning(t.c.token), tokens).all()
         if len(kept) != len(tokens):
             raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
+    forget_contacts(conn, site, stored)
     update = sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq)
     conn.execute(notify.announcing(conn, update, site, seq))
     return stored
+
+
+ENDING = frozenset(
+    {
+        EventKind.TICKET_CALLED,
+        EventKind.TICKET_SERVED,
+        EventKind.TICKET_NO_SHOW,
+        EventKind.TICKET_CANCELLED,
+    }
+)
+"""Events after which a walk-in's contact (``schema.ticket_contacts``) is no longer needed."""
+
+
+def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> int:
+    """Deletes the contacts walk-ins left to be told their turn is near, of the tickets these
+    events call or end, in the transaction that stores them; returns how many."""
+    ended = sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
+    if not ended:
+        return 0
+    c = schema.ticket_contacts
+    done = conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
+    return int(done.rowcount)
 
 
 _SINCE = db.DriverQuery(

@@ -41,6 +41,10 @@ class Kind(StrEnum):
     MOVED = "moved"
     REMINDER = "reminder"
     CANCELLED = "cancelled"
+    LATE = "late"
+    """A checked-in appointment runs late (``server.appointments.notices``)."""
+    TURN = "turn"
+    """A walk-in's turn is near (``server.stepout``)."""
 
 
 class MessageError(Exception):
@@ -53,12 +57,16 @@ _SUBJECT = {
         Kind.MOVED: "Rendez-vous déplacé",
         Kind.REMINDER: "Rappel : rendez-vous demain",
         Kind.CANCELLED: "Rendez-vous annulé",
+        Kind.LATE: "Votre rendez-vous prend du retard",
+        Kind.TURN: "Bientôt votre tour",
     },
     "en": {
         Kind.BOOKED: "Appointment confirmed",
         Kind.MOVED: "Appointment moved",
         Kind.REMINDER: "Reminder: appointment tomorrow",
         Kind.CANCELLED: "Appointment cancelled",
+        Kind.LATE: "Your appointment is running late",
+        Kind.TURN: "Your turn is coming",
     },
 }
 _LINES = {
@@ -68,6 +76,10 @@ _LINES = {
         "code": "Code : {code} (à taper sur la borne à votre arrivée)",
         "manage": "Déplacer ou annuler : {link}",
         "cancelled": "Ce rendez-vous est annulé. Pour en prendre un autre : {link}",
+        "late": "{service}, rendez-vous de {time} : nous vous recevrons avec environ {minutes} "
+        "minutes de retard, pardon. Attendre ou prendre un autre rendez-vous : {link}",
+        "turn": "Ticket {label} ({service}) : {ahead} personne(s) avant vous. Revenez dans la "
+        "salle d'attente. Suivre votre ticket : {link}",
     },
     "en": {
         "when": "{service}, on {date} at {time}",
@@ -75,12 +87,28 @@ _LINES = {
         "code": "Code: {code} (type it on the kiosk when you arrive)",
         "manage": "Move or cancel: {link}",
         "cancelled": "This appointment is cancelled. To book another one: {link}",
+        "late": "{service}, appointment at {time}: we will see you about {minutes} minutes "
+        "late, sorry. Keep waiting or book another time: {link}",
+        "turn": "Ticket {label} ({service}): {ahead} people ahead of you. Please come back to "
+        "the waiting room. Follow your ticket: {link}",
     },
 }
 
 
 def _lang(appt: Appointment) -> str:
-    return appt.lang if appt.lang in _SUBJECT else "fr"
+    return lang_of(appt.lang)
+
+
+def lang_of(lang: str) -> str:
+    """The language messages are written in for ``lang`` (French when it has none)."""
+    return lang if lang in _SUBJECT else "fr"
+
+
+def notice_text(lang: str, kind: Kind, **facts: object) -> str:
+    """A short notice (``Kind.LATE``, ``Kind.TURN``): the subject, then the one line."""
+    lang = lang_of(lang)
+    colon = " :" if lang == "fr" else ":"
+    return _SUBJECT[lang][kind] + colon + "\n" + _LINES[lang][kind.value].format(**facts)
 
 
 def _facts(loaded: LoadedSite, appt: Appointment) -> dict[str, str]:
@@ -238,16 +266,47 @@ class Messenger:
             jobs.append(lambda: self._sms(loaded, appt, kind))
         if not jobs:
             return None
-        return self._pool.submit(self._run, appt, kind, jobs)
+        return self._pool.submit(self._run, f"appointment {appt.id}", kind, jobs)
 
-    def _run(self, appt: Appointment, kind: Kind, jobs: list[Callable[[], None]]) -> None:
+    def notice(
+        self,
+        loaded: LoadedSite,
+        ref: str,
+        kind: Kind,
+        to: tuple[str | None, str | None],
+        lang: str,
+        **facts: object,
+    ) -> Future[None] | None:
+        """Queues a short notice (no calendar) of ``kind`` to ``to`` (e-mail, phone; either
+        may be None); ``ref`` names it in the log (an id, never the contact)."""
+        email, phone = to
+        text = notice_text(lang, kind, **facts)
+        jobs: list[Callable[[], None]] = []
+        if self.mail is not None and email:
+            msg = EmailMessage()
+            msg["Subject"] = f"{_SUBJECT[lang_of(lang)][kind]} — {loaded.site.name}"
+            msg["From"] = self.settings.mail_from
+            msg["To"] = email
+            msg["Date"] = format_datetime(datetime.now(loaded.site.tz))
+            msg["Message-ID"] = make_msgid(domain="guichet")
+            msg.set_content(text)
+            mail = self.mail
+            jobs.append(lambda: mail.send(msg))
+        if self.sms is not None and phone:
+            sms, number = self.sms, phone_number(phone)
+            jobs.append(lambda: sms.send(number, text))
+        if not jobs:
+            return None
+        return self._pool.submit(self._run, ref, kind, jobs)
+
+    def _run(self, ref: str, kind: Kind, jobs: list[Callable[[], None]]) -> None:
         for job in jobs:
             try:
                 job()
             except MessageError as exc:
                 with self._lock:
                     self.failed += 1
-                log.warning("appointment %s: %s message not sent: %s", appt.id, kind, exc)
+                log.warning("%s: %s message not sent: %s", ref, kind, exc)
             else:
                 with self._lock:
                     self.sent += 1

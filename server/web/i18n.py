@@ -345,6 +345,34 @@ FR: dict[str, str] = {
     "follow.transferred": (
         "Votre demande a été transmise de « {old} » à « {new} ». Vous gardez votre place d'arrivée."
     ),
+    "late.title": "Votre rendez-vous prend du retard",
+    "late.text": (
+        "Rendez-vous de {time} : nous vous recevrons avec environ {minutes} min de retard. "
+        "Nous vous prions de nous en excuser."
+    ),
+    "late.ask": "Vous pouvez attendre, ou prendre un autre rendez-vous sans revenir à l'accueil.",
+    "late.wait": "J'attends",
+    "late.rebook": "Prendre un autre rendez-vous",
+    "late.waiting": "Vous avez choisi d'attendre : vous gardez votre place.",
+    "late.rebook_lead": (
+        "Choisissez un autre créneau : votre ticket d'aujourd'hui sera annulé et le nouveau "
+        "rendez-vous confirmé."
+    ),
+    "late.rebook_submit": "Prendre ce rendez-vous",
+    "late.rebook_gone": "Ce ticket a été appelé ou n'attend plus : rien n'a changé.",
+    "stepout.title": "Sortir en attendant",
+    "stepout.help": (
+        "Laissez un numéro de mobile ou une adresse e-mail : un seul message vous préviendra "
+        "quand il restera {n} personne(s) ou moins avant vous. Il est effacé dès que votre ticket "
+        "est appelé."
+    ),
+    "stepout.contact": "Mobile ou e-mail",
+    "stepout.submit": "Me prévenir",
+    "stepout.set_email": "Nous vous préviendrons par e-mail à {n} personne(s) ou moins avant vous.",
+    "stepout.set_sms": "Nous vous préviendrons par SMS à {n} personne(s) ou moins avant vous.",
+    "stepout.forget": "Ne plus me prévenir",
+    "stepout.sent": "Nous vous avons prévenu : revenez dans la salle d'attente.",
+    "stepout.bad": "Entrez un numéro de mobile (06 12 34 56 78) ou une adresse e-mail.",
     # live wait
     "ind.title": "Nos engagements d'accueil",
     "ind.summary": "Visiteurs reçus : {tickets} · jours d'ouverture : {days}",
@@ -707,6 +735,29 @@ EN: dict[str, str] = {
     "follow.transferred": (
         "Your request was passed from “{old}” to “{new}”. You keep your place in the queue."
     ),
+    "late.title": "Your appointment is running late",
+    "late.text": ("Appointment at {time}: we will see you about {minutes} min late. We apologise."),
+    "late.ask": "You can wait, or book another time without going back to the reception.",
+    "late.wait": "I will wait",
+    "late.rebook": "Book another time",
+    "late.waiting": "You chose to wait: you keep your place.",
+    "late.rebook_lead": (
+        "Pick another slot: today's ticket will be cancelled and the new appointment confirmed."
+    ),
+    "late.rebook_submit": "Book this time",
+    "late.rebook_gone": "This ticket was called or no longer waits: nothing changed.",
+    "stepout.title": "Step out while you wait",
+    "stepout.help": (
+        "Leave a mobile number or an e-mail address: one message will tell you when {n} people "
+        "or fewer are ahead of you. It is erased as soon as your ticket is called."
+    ),
+    "stepout.contact": "Mobile or e-mail",
+    "stepout.submit": "Tell me",
+    "stepout.set_email": "We will e-mail you when {n} people or fewer are ahead of you.",
+    "stepout.set_sms": "We will text you when {n} people or fewer are ahead of you.",
+    "stepout.forget": "Don't tell me",
+    "stepout.sent": "We told you: please come back to the waiting room.",
+    "stepout.bad": "Enter a mobile number (06 12 34 56 78) or an e-mail address.",
     "ind.title": "Our service commitments",
     "ind.summary": "Visitors received: {tickets} · opening days: {days}",
     "ind.no_data": "No visitor that month.",
