@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -103,6 +104,8 @@ def profile(database_url: str, syncs: int, top: int) -> None:
         prof.disable()
         cpu = time.thread_time() - started
     stats = pstats.Stats(prof)
+    if os.environ.get("PROFILE_DUMP"):
+        stats.dump_stats(os.environ["PROFILE_DUMP"])
     by_layer: dict[str, float] = defaultdict(float)
     total = 0.0
     for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]

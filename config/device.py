@@ -24,11 +24,12 @@ class ServerLink(BaseModel):
     """This device's token, issued by the server's admin (``guichet site load`` prints it)."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Timeout of one request to the server (seconds)."""
-    sync_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
-    """Time between two safety syncs while the push stream is open (seconds). The stream
-    brings the site's events; the device syncs at once when it has something to upload, when
-    its number lease runs low and when the stream (re)opens, so this only bounds how long a
-    lost push can go unnoticed."""
+    sync_interval_seconds: float = Field(default=300.0, gt=0, le=3600)
+    """Time between two safety syncs while the push stream is open (seconds, +-20 % at random
+    so that a fleet's devices do not sync in step). The stream brings the site's events; the
+    device syncs at once when it has something to upload, when its number lease runs low and
+    when the stream (re)opens, so this only bounds how long a lost push can go unnoticed. The
+    server counts a device holding its stream as seen (the fleet page) between syncs."""
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     """Time between two syncs while the push stream is not open (seconds; a proxy that does
     not pass streams, a server too old to push). Never longer than ``sync_interval_seconds``."""

@@ -171,6 +171,15 @@ class ServiceConfig(_Strict):
     category: Ident | None = None
     """The kiosk lists this service under that category (one of ``categories``); none: on the
     first screen beside the categories."""
+    same_as: Ident | None = None
+    """The key that says this service is the one another site of the server offers too
+    ("elsewhere" on the pages and the kiosk); none: its ``id`` is its key. Two services of
+    different sites with the same key are the same service."""
+
+    @property
+    def key(self) -> str:
+        """What matches this service with the same service of other sites."""
+        return self.same_as or self.id
 
     @field_validator("names")
     @classmethod

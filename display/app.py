@@ -23,8 +23,10 @@ from config.display import DisplaySettings
 from display.core import CallView
 from display.runtime import Board
 from display.screens import BoardScreen, BoardStandbyScreen
-from display.texts import pair, text
+from display.texts import FALLBACK_LANGUAGE, pair, text
 from display.virtual import KEYS
+from tickets import rtl
+from tickets.i18n import direction
 from tickets.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class BoardApp(App):
     c_accent = ListProperty([1, 1, 0, 1])
     c_accent_text = ListProperty([0, 0, 0, 1])
     hex_text = StringProperty("ffffff")
+    rtl = BooleanProperty(False)
+    """The site's first language is written right to left: the board's rows mirror."""
 
     def __init__(
         self, board: Board, settings: DisplaySettings, notifier: Notifier | None = None
@@ -94,6 +98,9 @@ class BoardApp(App):
 
     # ---- building -----------------------------------------------------------------------
     def build(self) -> ScreenManager:
+        import kivy.uix.label
+
+        rtl.install(kivy.uix.label)  # every label shapes Arabic (the one place: tickets/rtl.py)
         # No way out from a keyboard: Escape must not end the board (read at each key press).
         Config.set("kivy", "exit_on_escape", "0")
         load_kv()
@@ -106,9 +113,12 @@ class BoardApp(App):
         if self.settings.logo is not None and self.settings.logo.exists():
             self.board_screen.logo = str(self.settings.logo)
         if self.board.virtual is not None:
-            self.board_screen.virtual_help = text("virtual", "fr")
-        self.standby_screen.line_1 = text("starting", "fr")
-        self.standby_screen.line_2 = text("no_site", "fr")
+            self.board_screen.virtual_help = text(
+                "Virtual box: digit = counter, N next, R recall, D done, A absent, O open, C close",
+                FALLBACK_LANGUAGE,
+            )
+        self.standby_screen.line_1 = text("Starting the display board…", FALLBACK_LANGUAGE)
+        self.standby_screen.line_2 = text("Waiting for the site configuration", FALLBACK_LANGUAGE)
         if self.settings.rotation:
             Window.rotation = self.settings.rotation
         Window.bind(size=self._layout, on_key_down=self._key, on_request_close=self._close)
@@ -187,7 +197,9 @@ class BoardApp(App):
             self.root.current = "standby"
             return
         self.root.current = "board"
-        self.board_screen.show(core.view(), self.settings.history)
+        view = core.view()
+        self.rtl = bool(view.languages) and direction(view.languages[0]) == "rtl"
+        self.board_screen.show(view, self.settings.history)
         self._status()
 
     def _calls(self, calls: list[CallView]) -> None:
@@ -247,7 +259,7 @@ class BoardApp(App):
             core = self.board.core
             langs = core.site.languages if core else ("fr",)
             counter = core.site.counter(self._digits) if core else None
-            label = counter.label if counter else pair("counter", langs)[0] + " " + self._digits
+            label = counter.label if counter else pair("Counter", langs)[0] + " " + self._digits
             self.board_screen.virtual_counter = f"[ {label} ]"
             return True
         action = KEYS.get(codepoint.lower())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
@@ -24,7 +25,8 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from display.core import BoardView, CallView, ServiceView
-from display.texts import long_date, pair, text, wait_text
+from display.texts import long_date, pair, people, text, wait_text
+from tickets import rtl
 
 TICKER_SPEED = 110.0
 """Scrolling message speed on a 1080p board (pixels per second)."""
@@ -37,8 +39,17 @@ def fit_font(label: str, width: float, largest: float, glyph_ratio: float = 0.62
     return max(8.0, min(largest, width / (glyph_ratio * len(label))))
 
 
+class BoardRow(rtl.MirroredRow, BoxLayout):
+    """A box laid out from the right when the board's first language is written right to left
+    (``app.rtl``): a horizontal row's first child is on the right. Vertical boxes are left
+    alone."""
+
+    running_app = staticmethod(App.get_running_app)
+
+
 class BoardArrow(Widget):
-    """A solid right arrow drawn on the canvas (the board's fonts lack a crisp one)."""
+    """A solid arrow towards the counter, drawn on the canvas (the board's fonts lack a crisp
+    one): pointing right, or left on a right-to-left board."""
 
     color = ListProperty([1, 1, 1, 1])
 
@@ -62,7 +73,7 @@ class BoardCallPanel(FloatLayout):
     """True while the panel shows the accent colour (a new call blinking)."""
 
 
-class BoardHistoryRow(BoxLayout):
+class BoardHistoryRow(BoardRow):
     ticket = StringProperty("")
     counter = StringProperty("")
     index = NumericProperty(0)
@@ -101,14 +112,14 @@ class BoardFitLabel(Label):
         self.bind(size=self._trigger_fit, text=self._trigger_fit, max_font=self._trigger_fit)
 
     def _fit(self, *_: object) -> None:
-        from kivy.core.text import Label as CoreLabel
+        from kivy.uix.label import CoreLabel  # shapes Arabic once the board has installed it
 
         size = self.max_font
         while True:
             core = CoreLabel(
                 text=self.text, font_size=size, bold=self.bold, text_size=(self.width, None)
             )
-            widest = max((core.get_extents(w)[0] for w in self.text.split()), default=0)
+            widest = max((core.get_extents(w)[0] for w in core.text.split()), default=0)
             core.refresh()
             height = core.texture.size[1] if core.texture is not None else 0
             if (widest <= self.width and height <= self.height) or size <= self.min_font:
@@ -117,7 +128,7 @@ class BoardFitLabel(Label):
         self.font_size = size
 
 
-class BoardServiceCard(BoxLayout):
+class BoardServiceCard(BoardRow):
     prefix = StringProperty("")
     name = StringProperty("")
     waiting = StringProperty("")
@@ -129,7 +140,7 @@ PAGE_SECONDS = 8.0
 """How long each page of service cards stays when they do not all fit (seconds)."""
 
 
-class BoardServicesBand(BoxLayout):
+class BoardServicesBand(BoardRow):
     """People waiting per service: one row of four cards in landscape, two rows of two in
     portrait, whatever the number of services, so the history keeps its size; more services
     take turns, a page every PAGE_SECONDS."""
@@ -175,10 +186,10 @@ class BoardServicesBand(BoxLayout):
             card.name = s.name
             card.closed = not s.open_now
             if s.waiting:
-                card.waiting = text("people", lang, n=s.waiting)
+                card.waiting = people(s.waiting, lang)
                 card.wait = wait_text(s.wait_minutes or 0, lang)
             else:
-                card.waiting = text("nobody" if s.open_now else "closed", lang)
+                card.waiting = text("No wait" if s.open_now else "Closed", lang)
                 card.wait = ""
 
 
@@ -231,20 +242,20 @@ class BoardScreen(Screen):
         self.site_name = view.site_name
         langs = view.languages
         call: BoardCallPanel = self.ids.call
-        call.heading, call.heading_2 = pair("now_calling", langs)
-        call.idle_title = " · ".join(x for x in pair("welcome", langs) if x)
-        call.idle_text, call.idle_text_2 = pair("take_ticket", langs)
-        call.recall_text = " · ".join(x for x in pair("recall", langs) if x)
+        call.heading, call.heading_2 = pair("Now calling", langs)
+        call.idle_title = " · ".join(x for x in pair("Welcome", langs) if x)
+        call.idle_text, call.idle_text_2 = pair("Please take a ticket at the kiosk", langs)
+        call.recall_text = " · ".join(x for x in pair("Recall", langs) if x)
         latest = view.latest
         call.ticket = latest.ticket if latest else ""
         call.counter = latest.counter_label if latest else ""
         call.service = latest.service_name if latest else ""
         call.recall = bool(latest and latest.recall)
         history: BoardHistoryPanel = self.ids.history
-        history.heading, history.heading_2 = pair("last_calls", langs)
+        history.heading, history.heading_2 = pair("Last calls", langs)
         history.show(view.history, history_size)
         services: BoardServicesBand = self.ids.services
-        services.heading = " · ".join(x for x in pair("waiting", langs) if x)
+        services.heading = " · ".join(x for x in pair("Waiting", langs) if x)
         services.show(view.services, langs)
 
     def tick(self, now: datetime, lang: str) -> None:

@@ -44,8 +44,15 @@ def check_config(path: Path) -> int:
             return 0
         if "simulation" in data and isinstance(data["simulation"], dict):
             from guichet.sim.config import load_sim_config
+            from guichet.sim.site import sim_site
 
-            sim = load_sim_config(path).simulation
+            cfg = load_sim_config(path)
+            try:
+                sim_site(cfg)
+            except ValueError as exc:
+                print(f"{path}: {exc}", file=sys.stderr)
+                return 2
+            sim = cfg.simulation
             print(f"{path}: simulation OK ({sim.date} {sim.start}-{sim.end}, x{sim.speedup:g})")
             return 0
         cls = _settings_class(data)

@@ -26,7 +26,10 @@ from pathlib import Path
 
 from config.loader import ConfigError
 from guichet.sim.agents import Kiosk, People, Scheduler, Worker, wait_idle
+from guichet.sim.appointments import Day
+from guichet.sim.checks import server_events
 from guichet.sim.config import SimConfig, load_sim_config
+from guichet.sim.rdv_report import appointment_report, summary_lines, walk_in_report
 from guichet.sim.report import Report, build_report
 from guichet.sim.world import World
 
@@ -61,15 +64,41 @@ def plan_faults(world: World, sched: Scheduler, start: float, end: float) -> Non
 
 
 def simulate(cfg: SimConfig, out: Path | None = None, *, quiet: bool = False) -> Report:
-    """Runs the day; returns the report (also written to ``report.json``)."""
+    """Runs the day; returns the report (also written to ``report.json``). A day with
+    appointments that asks for the comparison is played a second time without them, in the
+    folder ``without-appointments`` (``guichet.sim.rdv_report``)."""
+    report = _simulate(cfg, out, quiet=quiet)
+    rdv = cfg.appointments
+    if rdv is not None and rdv.compare_without:
+        folder = (out if out is not None else cfg.simulation.output) / "without-appointments"
+        if not quiet:
+            print("the same walk-ins again, without appointments", flush=True)
+        alone = _simulate(cfg.model_copy(update={"appointments": None}), folder, quiet=quiet)
+        report.figures["walk_in_waits"]["without"] = alone.figures["walk_in_waits"]["without"]
+        report.checks += alone.checks
+        report.violations += [f"without appointments: {v}" for v in alone.violations]
+        report.figures["real_seconds_without"] = alone.figures["real_seconds"]
+        _write(report, folder.parent)
+    return report
+
+
+def _write(report: Report, folder: Path) -> None:
+    (folder / "report.json").write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+
+
+def _simulate(cfg: SimConfig, out: Path | None, *, quiet: bool) -> Report:
     began = time.monotonic()
     world = World(cfg, out)
     workers: list[Worker] = []
+    rdv: Day | None = None
     try:
-        world.prepare()
-        assert world.record is not None
         s, tz = cfg.simulation, world.site.tz
         start, end = cfg.instant(s.start, tz), cfg.instant(s.end, tz)
+        if cfg.appointments is not None:
+            rdv = Day(world, cfg.appointments, start, end)
+            rdv.draw()
+        world.prepare(before_devices=rdv.book_ahead if rdv is not None else None)
+        assert world.record is not None
         sched = Scheduler(world.clock)
         kiosks = [
             Kiosk(Worker(world.devices[k]), world.printers[k], set()) for k in world.kiosk_names
@@ -79,6 +108,8 @@ def simulate(cfg: SimConfig, out: Path | None = None, *, quiet: bool = False) ->
         people = People(cfg, world.site, world.clock, sched, world.record, kiosks, boards, end)
         world.counter_board = {a.counter: a.board.device.name for a in people.agents}
         arrivals = people.plan_arrivals(start)
+        if rdv is not None:
+            arrivals += rdv.schedule(people)
         for agent in people.agents:
             agent.start(start)
         plan_faults(world, sched, start, end)
@@ -97,17 +128,27 @@ def simulate(cfg: SimConfig, out: Path | None = None, *, quiet: bool = False) ->
         dumps = world.converge()
         converged = time.monotonic() - healed
         report = build_report(world, world.record, dumps)
+        if rdv is not None:
+            appointment_report(
+                report,
+                world,
+                world.record,
+                server_events(world.engine, world.site.id, corrected_time=True),
+                rdv.bookings,
+            )
+        else:
+            walk_in_report(report, world)
         report.figures["converge_seconds"] = round(converged, 2)
         report.figures["real_seconds"] = round(time.monotonic() - began, 1)
         report.figures["day_real_seconds"] = round(day_real, 1)
         report.figures["speedup"] = s.speedup
-        (world.out / "report.json").write_text(
-            json.dumps(report.to_json(), indent=2), encoding="utf-8"
-        )
+        _write(report, world.out)
         return report
     finally:
         for w in workers:
             w.stop()
+        if rdv is not None:
+            rdv.close()
         world.close()
 
 
@@ -123,6 +164,7 @@ def summary(report: Report) -> str:
         f"{faults.get('server_stops')} server stops, {faults.get('lan_cuts')} LAN cuts, "
         f"{faults.get('server_cuts')} devices cut from the server only, "
         f"skewed clocks {faults.get('skewed_devices')}",
+        *summary_lines(f),
         f"{report.checks} checks, {len(report.violations)} violations, "
         f"{f.get('real_seconds')} s real",
         *(f"VIOLATION: {v}" for v in report.violations),

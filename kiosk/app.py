@@ -35,6 +35,7 @@ from kiosk.screens import KV_FILES, SCREENS
 from kiosk.speech import Speaker, Utterance
 from kiosk.widgets import KioskStaffDot, Translator
 from printer import FAULTS, STAFF_WARNINGS, PrinterState
+from tickets import rtl
 from tickets.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class KioskApp(App):
     date_text = StringProperty("")
     site_name = StringProperty("")
     languages = ListProperty()
+    rtl = BooleanProperty(False)
+    """The visit's language is written right to left: rows and text alignment mirror."""
     sync_state = StringProperty("never")
     """The sync worker's state (tickets.sync.SyncState value)."""
     printer_state = StringProperty(PrinterState.UNKNOWN.value)
@@ -87,6 +90,7 @@ class KioskApp(App):
         """The language each visit starts in: the site's first."""
         self.tr = Translator(self.default_language)
         self.lang = self.tr.lang
+        self.rtl = self.tr.texts.rtl
         self.sm: ScreenManager | None = None
         self.dot: KioskStaffDot | None = None
         self.last_result: IssueResult | None = None
@@ -101,6 +105,9 @@ class KioskApp(App):
         return langs[0] if langs else "fr"
 
     def build(self) -> FloatLayout:
+        import kivy.uix.label
+
+        rtl.install(kivy.uix.label)  # every label shapes Arabic (the one place: tickets/rtl.py)
         global_idmap["tr"] = self.tr
         load_kv()
         Window.clearcolor = T.BACKGROUND
@@ -173,6 +180,7 @@ class KioskApp(App):
 
     def set_language(self, lang: str) -> None:
         self.tr.switch(lang)
+        self.rtl = self.tr.texts.rtl
         self.lang = lang
         self._tick(0)
 

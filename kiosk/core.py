@@ -259,9 +259,12 @@ class KioskCore:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[IssueResult, IssuedTicket | None]:
         """Rules, then the journal: the ticket exists (print state "pending") on return.
-        ``extra``: payload fields of a checked-in appointment (``kiosk.checkin``)."""
+        ``extra``: payload fields of a checked-in appointment (``kiosk.checkin``). An
+        appointment is called at its time, ahead of the walk-ins: a walk-in queue too long for
+        the closing time (``STOPPED``) does not refuse it; a closed service does."""
         status = self.status(service_id, priority)
-        if not status.can_issue:
+        booked = extra is not None and "appointment_at" in extra
+        if not status.can_issue and not (booked and status.availability is Availability.STOPPED):
             return IssueResult(Outcome.REFUSED, status=status), None
         priority = self.effective_priority(status.service, priority)
         issued_at = self.clock()  # printed on the ticket: the device's corrected time

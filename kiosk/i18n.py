@@ -12,9 +12,16 @@ from datetime import datetime
 from pathlib import Path
 
 from tickets import i18n
-from tickets.i18n import LANGUAGE_NAMES, language_name
+from tickets.i18n import LANGUAGE_NAMES, MONTH_NAMES, WEEKDAY_NAMES, language_name
 
-__all__ = ["LANGUAGE_NAMES", "Texts", "catalog_languages", "language_name"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "MONTH_NAMES",
+    "WEEKDAY_NAMES",
+    "Texts",
+    "catalog_languages",
+    "language_name",
+]
 
 DOMAIN = "kiosk"
 LOCALE_DIR = i18n.DOMAINS[DOMAIN]
@@ -25,8 +32,6 @@ PRIORITY_LABELS = {
     "age": "Senior citizen",
 }
 """Message ids of the priority reasons a site may offer (translated through the catalogs)."""
-
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def catalog_languages() -> list[str]:
@@ -56,22 +61,7 @@ class Texts:
 
     def date(self, at: datetime) -> str:
         """Long date of the idle screen: "Thursday 3 April" style, per the catalog."""
-        month = self._(
-            (
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            )[at.month - 1]
-        )
+        month = self._(MONTH_NAMES[at.month - 1])
         return self._("{weekday} {day} {month}").format(
             weekday=self.weekday(at), day=at.day, month=month
         )

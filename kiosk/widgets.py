@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import qrcode
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.event import Observable
 from kivy.graphics.texture import Texture
@@ -20,10 +21,12 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
 from kiosk import theme as T
 from kiosk.i18n import Texts, language_name
+from tickets import rtl
 
 
 class Translator(Observable):
@@ -76,7 +79,15 @@ class Translator(Observable):
             func(*largs, None, None)
 
 
-class KioskPanel(BoxLayout):
+class KioskRow(rtl.MirroredRow, BoxLayout):
+    """A box laid out from the right when the visit's language is written right to left
+    (``app.rtl``): a horizontal row's first child is on the right (icons before text, a
+    reader's start). Vertical boxes are left alone."""
+
+    running_app = staticmethod(App.get_running_app)
+
+
+class KioskPanel(KioskRow):
     """A box with a rounded background colour and an optional border."""
 
     bg = ColorProperty((0, 0, 0, 0))
@@ -93,6 +104,8 @@ class KioskText(Label):
     """A label that wraps to its width and takes the height of its text."""
 
     min_lines = NumericProperty(1)
+    align = StringProperty("start")
+    """"start" (the reading side: right in a right-to-left visit), "center" or "right"."""
 
 
 _MEASURED: dict[tuple[str, float, float, bool], tuple[float, float]] = {}
@@ -103,7 +116,7 @@ def measure_text(
 ) -> tuple[float, float]:
     """(widest word, height) of ``text`` wrapped to ``width`` at ``font_size``, as a Label with
     ``text_size = (width, None)`` draws it (window pixels)."""
-    from kivy.core.text import Label as CoreLabel
+    from kivy.uix.label import CoreLabel  # shapes Arabic once the app has installed it
 
     key = (text, round(font_size, 1), round(width, 1), bold)
     if key not in _MEASURED:
@@ -113,7 +126,8 @@ def measure_text(
             core = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=(width, None))
             core.refresh()
             height = float(core.texture.size[1]) if core.texture is not None else 0.0
-            word = max(core.get_extents(w)[0] for w in text.split()) if text.split() else 0
+            words = core.text.split()  # as drawn: Arabic shaped
+            word = max(core.get_extents(w)[0] for w in words) if words else 0
             _MEASURED[key] = (float(word), height)
     return _MEASURED[key]
 
@@ -204,9 +218,11 @@ class KioskStaffDot(Widget):
     ring = ColorProperty((0, 0, 0, 0))
 
 
-class KioskLanguageBar(BoxLayout):
+class KioskLanguageBar(KioskRow):
     """One button per language of the site, each named in its own language. With
-    ``exclude_current`` the language in use has no button (a switch to the others).
+    ``exclude_current`` the language in use has no button (a switch to the others). When more
+    languages than ``max_buttons`` (0: no limit) would be shown, the last button names the
+    others and opens a chooser with every language (:class:`KioskLanguageChooser`).
     Dispatches ``on_choose(lang)``."""
 
     languages = ListProperty()
@@ -214,6 +230,7 @@ class KioskLanguageBar(BoxLayout):
     exclude_current = BooleanProperty(False)
     icons = BooleanProperty(True)
     """Show the language pictogram on the buttons (when ``exclude_current``)."""
+    max_buttons = NumericProperty(0)
     button_bg = ColorProperty((1, 1, 1, 1))
     button_fg = ColorProperty((0, 0, 0, 1))
     current_bg = ColorProperty((1, 1, 1, 1))
@@ -229,27 +246,79 @@ class KioskLanguageBar(BoxLayout):
             current=self._trigger_rebuild,
             exclude_current=self._trigger_rebuild,
             icons=self._trigger_rebuild,
+            max_buttons=self._trigger_rebuild,
             button_bg=self._trigger_rebuild,
             button_fg=self._trigger_rebuild,
             current_bg=self._trigger_rebuild,
             current_fg=self._trigger_rebuild,
         )
 
+    def _button(self, text: str, mine: bool) -> KioskButton:
+        return KioskButton(
+            text=text,
+            icon="language" if self.exclude_current and self.icons else "",
+            bg=self.current_bg if mine else self.button_bg,
+            fg=self.current_fg if mine else self.button_fg,
+            font_size=T.FONT_BUTTON,
+        )
+
     def _rebuild(self, *_: object) -> None:
         self.clear_widgets()
+        shown = [
+            lang for lang in self.languages if not (self.exclude_current and lang == self.current)
+        ]
+        limit = int(self.max_buttons)
+        hidden: list[str] = []
+        if limit and len(shown) > limit:
+            # The language in use keeps its button; the last ones go behind "more".
+            keep = [lang for lang in shown if lang == self.current][: limit - 1]
+            keep += [lang for lang in shown if lang not in keep][: limit - 1 - len(keep)]
+            hidden = [lang for lang in shown if lang not in keep]
+            shown = [lang for lang in shown if lang in keep]
+        for lang in shown:
+            button = self._button(language_name(lang), lang == self.current)
+            button.bind(on_release=lambda _b, lang=lang: self.dispatch("on_choose", lang))
+            self.add_widget(button)
+        if hidden:
+            more = self._button(" · ".join(language_name(lang) for lang in hidden), False)
+            more.font_size = T.FONT_SMALL
+            more.bind(on_release=lambda _b: self.open_chooser())
+            self.add_widget(more)
+
+    def open_chooser(self) -> KioskLanguageChooser:
+        chooser = KioskLanguageChooser(languages=self.languages, current=self.current)
+        chooser.bind(on_choose=lambda _c, lang: self.dispatch("on_choose", lang))
+        chooser.open()
+        return chooser
+
+    def on_choose(self, lang: str) -> None:
+        pass
+
+
+class KioskLanguageChooser(ModalView):
+    """Every language of the site, one large button each, over the screen."""
+
+    languages = ListProperty()
+    current = StringProperty("")
+
+    __events__ = ("on_choose",)
+
+    def on_kv_post(self, _base: object) -> None:
+        grid = self.ids.grid
         for lang in self.languages:
-            if self.exclude_current and lang == self.current:
-                continue
             mine = lang == self.current
             button = KioskButton(
                 text=language_name(lang),
-                icon="language" if self.exclude_current and self.icons else "",
-                bg=self.current_bg if mine else self.button_bg,
-                fg=self.current_fg if mine else self.button_fg,
+                bg=T.SURFACE if mine else T.PRIMARY,
+                fg=T.INK if mine else T.ON_PRIMARY,
                 font_size=T.FONT_BUTTON,
             )
-            button.bind(on_release=lambda _b, lang=lang: self.dispatch("on_choose", lang))
-            self.add_widget(button)
+            button.bind(on_release=lambda _b, lang=lang: self._chosen(lang))
+            grid.add_widget(button)
+
+    def _chosen(self, lang: str) -> None:
+        self.dismiss()
+        self.dispatch("on_choose", lang)
 
     def on_choose(self, lang: str) -> None:
         pass

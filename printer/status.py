@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tickets.i18n import catalog
+
 
 class PrinterState(StrEnum):
     READY = "ready"
@@ -21,22 +23,12 @@ class PrinterState(StrEnum):
     UNKNOWN = "unknown"
 
     def label(self, lang: str) -> str:
-        """A short human label in ``lang`` ("fr" or "en"; "fr-BE" counts as "fr"; other
-        languages get English)."""
-        table = _LABELS_FR if lang.lower().startswith("fr") else _LABELS_EN
-        return table[self]
+        """A short human label in ``lang`` (any language with a ``printer`` catalog;
+        "fr-BE" reads the French one; others get English)."""
+        return catalog("printer", lang).gettext(STATE_LABELS[self])
 
 
-_LABELS_FR = {
-    PrinterState.READY: "Imprimante prête",
-    PrinterState.PAPER_NEAR_END: "Papier bientôt épuisé",
-    PrinterState.PAPER_OUT: "Plus de papier",
-    PrinterState.COVER_OPEN: "Capot de l'imprimante ouvert",
-    PrinterState.ERROR: "Imprimante en erreur",
-    PrinterState.OFFLINE: "Imprimante hors ligne",
-    PrinterState.UNKNOWN: "État de l'imprimante inconnu",
-}
-_LABELS_EN = {
+STATE_LABELS = {
     PrinterState.READY: "Printer ready",
     PrinterState.PAPER_NEAR_END: "Paper running low",
     PrinterState.PAPER_OUT: "Out of paper",
@@ -45,6 +37,7 @@ _LABELS_EN = {
     PrinterState.OFFLINE: "Printer offline",
     PrinterState.UNKNOWN: "Printer status unknown",
 }
+"""Each state's label: a message id of the ``printer`` catalogs."""
 
 CAN_PRINT: frozenset[PrinterState] = frozenset({PrinterState.READY, PrinterState.PAPER_NEAR_END})
 """States in which a ticket is sent to the printer."""

@@ -4,8 +4,14 @@
 Character set: every ticket selects the Windows-1252 code table (``ESC t 16``, "WPC1252" in
 Epson manuals) once, right after ``ESC @``. It holds every character French needs, including
 ``œ Œ €`` which the DOS code pages lack (CP858 has ``€`` but not ``œ``), and it stays fixed for
-the whole ticket so no code-page switch can leak into the print. A character outside it is
-printed as its unaccented base letter when there is one (``ł`` → ``l``), else as ``?``.
+the whole ticket so no code-page switch can leak into the print. A line holding a character
+outside it (Arabic, ``ł``, ``東``…) is printed as a picture of that line instead
+(:mod:`printer.raster`: drawn with DejaVu Sans, shaped and right to left for Arabic, sent as
+``GS v 0``), so no text is ever printed as ``?``. Without that font it falls back to the
+unaccented base letter when there is one (``ł`` → ``l``), else ``?``.
+
+The fixed words come from the ``printer`` catalogs (:mod:`tickets.i18n`), in the ticket's
+language.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from printer import raster
+from tickets.i18n import Catalog, catalog
 
 CODE_PAGE = "CP1252"
 CODE_TABLE_NUMBER = 16
@@ -75,46 +84,26 @@ class TicketContent:
     priority: str | None = None
     """Printed as a highlighted line under the number, e.g. "Prioritaire"."""
     lang: str = "fr"
-    """Language of the fixed words: "fr" or "en"."""
+    """Language of the fixed words (any language with a ``printer`` catalog)."""
     reprint: bool = False
     """A copy of a ticket already printed: marked "DUPLICATA" / "REPRINT"."""
 
 
-_WORDS = {
-    "fr": {
-        "ahead": "Personnes avant vous",
-        "wait": "Attente estimée",
-        "reprint": "DUPLICATA",
-        "follow": "Suivez votre ticket",
-        "less_than_a_minute": "moins d'1 min",
-        "colon": " : ",
-        "next": "Asseyez-vous et regardez l'écran. Votre numéro y sera affiché et annoncé.",
-    },
-    "en": {
-        "ahead": "People ahead of you",
-        "wait": "Estimated wait",
-        "reprint": "REPRINT",
-        "follow": "Follow your ticket",
-        "less_than_a_minute": "under 1 min",
-        "colon": ": ",
-        "next": (
-            "Please take a seat and watch the screen. Your number will be shown and called out."
-        ),
-    },
-}
-
-
-def words(lang: str) -> dict[str, str]:
-    return _WORDS["en"] if lang.lower().startswith("en") else _WORDS["fr"]
+def words(lang: str) -> Catalog:
+    """The ticket's fixed words in ``lang``: the ``printer`` catalog (English without one)."""
+    return catalog("printer", lang)
 
 
 def format_wait(minutes: int, lang: str) -> str:
+    w = words(lang)
     if minutes < 1:
-        return words(lang)["less_than_a_minute"]
+        return w.gettext("under 1 min")
     if minutes < 60:
-        return f"{minutes} min"
+        return w.gettext("{n} min").format(n=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    if rest:
+        return w.gettext("{h} h {m:02d}").format(h=hours, m=rest)
+    return w.gettext("{h} h").format(h=hours)
 
 
 # Letters Unicode does not decompose into a base letter and a mark.
@@ -148,6 +137,18 @@ def _encodable(ch: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line (NFC), control characters made spaces: no stray command can reach
+    the printer."""
+    text = unicodedata.normalize("NFC", text)
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def encodable(text: str) -> bool:
+    """Whether every character of ``text`` is in the ticket's code page."""
+    return all(_encodable(ch) for ch in text)
 
 
 def fit_logo(image: Image.Image, paper: Paper) -> Image.Image:
@@ -232,9 +233,17 @@ def render_ticket(
             current["bold"] = bold
 
     def lines(text: str, width_mult: int, *, bold: bool = False, height_mult: int = 1) -> None:
-        text = printable(text)
+        text = one_line(text)
         if not text:
             return
+        if not encodable(text):
+            # Outside the code page (Arabic, Polish, Chinese…): each line as a picture, never "?".
+            pictures = raster.render_lines(text, paper.dots, 24 * height_mult, bold)
+            if pictures is not None:
+                for picture in pictures:
+                    p.image(picture, center=False)
+                return
+            text = printable(text)  # no font to draw with: the nearest letters
         style(bold, width_mult, height_mult)
         for line in textwrap.wrap(text, max(1, paper.columns // width_mult)):
             p.textln(line)
@@ -243,7 +252,7 @@ def render_ticket(
         p.image(fit_logo(logo, paper), center=False)
     lines(content.site_name, 1, bold=True, height_mult=2)
     if content.reprint:
-        lines(f"*** {w['reprint']} ***", 1, bold=True)
+        lines(f"*** {w.gettext('REPRINT')} ***", 1, bold=True)
     p.ln()
     lines(content.service_name, 2, bold=True, height_mult=2)
     if content.service_name_2:
@@ -258,17 +267,22 @@ def render_ticket(
     style(False, 1, 1)  # some printers feed a blank line as tall as the current size
     p.ln()
 
-    lines(f"{w['ahead']}{w['colon']}{max(0, content.people_ahead)}", 1)
+    lines(w.gettext("People ahead of you: {n}").format(n=max(0, content.people_ahead)), 1)
     if content.wait_minutes is not None:
         wait = format_wait(content.wait_minutes, content.lang)
-        lines(f"{w['wait']}{w['colon']}{wait}", 1, bold=True)
+        lines(w.gettext("Estimated wait: {wait}").format(wait=wait), 1, bold=True)
     p.ln()
-    lines(w["next"], 1)
+    lines(
+        w.gettext(
+            "Please take a seat and watch the screen. Your number will be shown and called out."
+        ),
+        1,
+    )
 
     url = "".join(ch for ch in content.follow_url if ch.isprintable() and not ch.isspace())
     if url:
         p.ln()
-        lines(w["follow"], 1)
+        lines(w.gettext("Follow your ticket"), 1)
         # Alignment is already centred: python-escpos refuses qr(native=True, center=True).
         p.qr(url, ec=QR_ECLEVEL_M, size=paper.qr_module_dots, model=QR_MODEL_2, native=True)
         p.ln()

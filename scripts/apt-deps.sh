@@ -3,7 +3,7 @@
 # Usage: scripts/apt-deps.sh demo|test|image
 set -euo pipefail
 demo_pkgs=(espeak-ng sox alsa-utils fonts-dejavu-core xvfb xauth libmtdev1)
-test_pkgs=("${demo_pkgs[@]}" xdotool socat chromium chromium-driver systemd udev haproxy)
+test_pkgs=("${demo_pkgs[@]}" xdotool socat chromium chromium-driver systemd udev haproxy iproute2)
 image_pkgs=(debootstrap systemd util-linux)
 case "${1:-test}" in
   demo) want=("${demo_pkgs[@]}") ;;

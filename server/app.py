@@ -59,11 +59,13 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         app.state.sync_limiter = CapacityLimiter(SYNC_THREADS)
         reminders.start()
         notice_loop.start()
+        ctx.presence.start(ctx.engine, ctx.now)
         try:
             yield
         finally:
             notice_loop.close()
             reminders.close()
+            ctx.presence.close()
             messenger.close()
             ctx.notifier.close()
             ctx.engine.dispose()

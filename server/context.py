@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from config.server import ServerSettings
 from server.appointments.messages import Messenger
 from server.notify import LocalNotifier, Notifier
+from server.presence import StreamPresence
 from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
@@ -35,6 +36,8 @@ class ServerContext:
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
     notifier: Notifier = field(default_factory=LocalNotifier)
+    presence: StreamPresence = field(default_factory=StreamPresence)
+    """The devices holding a push stream in this process (marked seen every minute)."""
     limiters: Limiters = field(default_factory=lambda: Limiters.of(RateLimits()))
     """Per-address budgets of public requests and of failed sign-ins."""
     schema_version: int = 0

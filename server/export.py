@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from starlette.responses import Response
 
+from server.appointments.indicators import AppointmentIndicators, indicators
 from server.sites import LoadedSite
 from server.stats import Row, passage_rows, tickets_in_period
 from tickets.model import Site
@@ -117,6 +118,57 @@ def csv_response(engine: Engine, loaded: LoadedSite, first: date, last: date) ->
     name = f"passages-{loaded.id}-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(
         passages_csv(loaded.site, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+APPOINTMENT_COLUMNS = (
+    "day",
+    "service",
+    "booked",
+    "checked_in",
+    "no_shows",
+    "called_within_15_min_share",
+    "within_published_delay_share",
+    "mean_lead_days",
+    "first_free_slot",
+    "first_free_days_ahead",
+)
+
+
+def appointments_csv(site: Site, found: AppointmentIndicators) -> str:
+    """The appointment indicators per service and day (docs/statistics.md "Appointments"),
+    RFC 4180 CSV with a byte-order mark; shares between 0 and 1, empty when undefined."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(APPOINTMENT_COLUMNS)
+    for d in found.days:
+        start = d.first_free_start
+        values: list[Any] = [
+            d.day.isoformat(),
+            d.service,
+            d.booked,
+            d.checked_in,
+            d.no_shows,
+            d.called_on_time_share,
+            d.within_target_share,
+            None if d.mean_lead_days is None else round(d.mean_lead_days, 2),
+            None if start is None else site.local(start).isoformat(),
+            d.first_free_days_ahead,
+        ]
+        writer.writerow(["" if v is None else neutral(str(v)) for v in values])
+    return out.getvalue()
+
+
+def appointments_csv_response(
+    engine: Engine, loaded: LoadedSite, first: date, last: date, now: float
+) -> Response:
+    found = indicators(engine, loaded, first, last, now)
+    name = f"appointments-{loaded.id}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        appointments_csv(loaded.site, found),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

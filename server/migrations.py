@@ -4,6 +4,22 @@
 next number; steps already released are never edited. Applying takes the database's write
 lock (SQLite) or a transaction-scoped advisory lock (PostgreSQL), so two processes starting
 together apply each step once.
+
+Old and new servers side by side (a rolling upgrade, docs/deployment.md): a step is either
+
+- **additive** (``oldest_server=0``, the default): a new table, a new nullable column (or one
+  with a server-side default), a new index that refuses nothing an older server writes. An
+  older server never names what it does not know (every statement lists its columns), so it
+  runs on the newer schema unchanged; the newer server must take NULL in its new columns and
+  no rows in its new tables for what older servers store meanwhile. Or
+- **contracting** (``oldest_server=N``): it drops, renames or tightens something (NOT NULL, a
+  new constraint) or rewrites data older code would misread. Servers that know fewer than N
+  steps refuse to start on it. Contract in a later release than the one that stopped using
+  what goes (expand, then contract), so that the release before runs beside it.
+
+``schema_version.oldest_server`` records each step's bound; a server that knows fewer steps
+than the database has starts when the largest bound is within what it knows, and refuses
+otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +44,9 @@ class Step:
     version: int
     description: str
     apply: Callable[[Connection], None]
+    oldest_server: int = 0
+    """The oldest program (by the newest step it knows) that may serve the database once this
+    step is applied: 0 when the step is additive (any older program ignores it safely)."""
 
 
 def _initial(conn: Connection) -> None:
@@ -99,6 +118,10 @@ def _feedback(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.feedback])
 
 
+def _first_free(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.first_free])
+
+
 def _notices(conn: Connection) -> None:
     _add_column(conn, schema.appointments, "late_notice_at")
     _add_column(conn, schema.appointments, "late_choice")
@@ -110,13 +133,20 @@ STEPS: tuple[Step, ...] = (
     Step(2, "site files' content hashes, shared server keys", _shared_state),
     Step(3, "events' times corrected by the device's clock error", _occurred_at),
     Step(4, "users' read-only API tokens", _api_tokens),
-    Step(5, "administrators given no site become administrators of every site", _superadmins),
+    # Rewrites roles: an older server would read a "superadmin" it does not know.
+    Step(
+        5,
+        "administrators given no site become administrators of every site",
+        _superadmins,
+        oldest_server=5,
+    ),
     Step(6, "events' author signatures", _signatures),
     Step(7, "appointments, at most one per place of a slot", _appointments),
     Step(8, "events re-stamped at receipt, lease request ids", _restamps_and_lease_requests),
     Step(9, "appointments' reminders sent", _reminded_at),
     Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
-    Step(11, "appointments running late told, walk-ins' contacts to tell", _notices),
+    Step(11, "each service's first free appointment slot, day by day", _first_free),
+    Step(12, "appointments running late told, walk-ins' contacts to tell", _notices),
 )
 
 
@@ -127,19 +157,56 @@ def current_version(conn: Connection) -> int:
     return int(value or 0)
 
 
+class SchemaTooNew(RuntimeError):
+    """The database has a step that needs a newer program than this one."""
+
+
+def _record_bounds(conn: Connection) -> None:
+    """Adds ``schema_version.oldest_server`` where a program older than this rule made the
+    table, and fills it in for the steps this program knows (rows older programs wrote)."""
+    sv = schema.schema_version
+    _add_column(conn, sv, "oldest_server")
+    for step in STEPS:
+        conn.execute(
+            sa.update(sv)
+            .where(sv.c.version == step.version, sv.c.oldest_server.is_(None))
+            .values(oldest_server=step.oldest_server)
+        )
+
+
+def oldest_server(conn: Connection) -> int:
+    """The oldest program (by the newest step it knows) the database may be served by."""
+    value = conn.execute(sa.select(sa.func.max(schema.schema_version.c.oldest_server))).scalar()
+    return int(value or 0)
+
+
 def migrate(engine: Engine) -> int:
-    """Brings the database to the newest schema; returns its version."""
+    """Brings the database to the newest schema; returns its version, which is beyond this
+    program's when a newer one migrated it with additive steps only (``SchemaTooNew`` when a
+    step needs a newer program)."""
     with db.write(engine) as conn:
         if not db.is_sqlite(engine):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
         schema.schema_version.create(conn, checkfirst=True)
+        _record_bounds(conn)
         version = current_version(conn)
         newest = STEPS[-1].version
         if version > newest:
-            raise RuntimeError(
-                f"the database is at schema version {version}, newer than this program "
-                f"knows ({newest}): upgrade Guichet"
+            needed = oldest_server(conn)
+            if needed > newest:
+                raise SchemaTooNew(
+                    f"the database is at schema version {version}, and its steps need a "
+                    f"program that knows version {needed} at least; this one knows "
+                    f"{newest}: upgrade Guichet"
+                )
+            log.warning(
+                "the database is at schema version %d, newer than this program knows (%d); "
+                "its newer steps are additive, so this program serves it as it is: upgrade "
+                "it soon (a rolling upgrade, docs/deployment.md)",
+                version,
+                newest,
             )
+            return version
         for step in STEPS:
             if step.version <= version:
                 continue
@@ -147,7 +214,10 @@ def migrate(engine: Engine) -> int:
             step.apply(conn)
             conn.execute(
                 sa.insert(schema.schema_version).values(
-                    version=step.version, description=step.description, applied_at=time.time()
+                    version=step.version,
+                    description=step.description,
+                    applied_at=time.time(),
+                    oldest_server=step.oldest_server,
                 )
             )
             version = step.version

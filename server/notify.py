@@ -63,14 +63,6 @@ def announce_news(conn: Connection, site: str) -> None:
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {NEWS}")))
 
 
-def announcing(conn: Connection, update: sa.Update, site: str, seq: int) -> sa.Update:
-    """``update`` (of the site's row) that also announces like ``announce``, in the same
-    statement on PostgreSQL: one round trip less under the site's lock."""
-    if conn.dialect.name == "postgresql":
-        return update.returning(sa.func.pg_notify(CHANNEL, f"{site} {seq}"))
-    return update
-
-
 class Subscription(Protocol):
     def arm(self) -> None:
         """Forgets past wake-ups; call before reading the table."""

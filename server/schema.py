@@ -16,6 +16,10 @@ schema_version = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("applied_at", sa.Float(53), nullable=False),
+    # The oldest program (by the newest step it knows) that may serve the database once this
+    # step is applied; 0 for an additive step (server/migrations.py). Added by ``migrate``
+    # itself, not by a step, so a server that predates it runs beside one that has it.
+    sa.Column("oldest_server", sa.Integer, nullable=True),
 )
 
 sites = sa.Table(
@@ -207,9 +211,23 @@ feedback = sa.Table(
 )
 
 
+first_free = sa.Table(
+    "first_free",
+    metadata,
+    # A service's first free appointment slot as the server first saw it on a site-local day
+    # (the booking delay, day by day: docs/statistics.md "Appointments").
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("service", sa.String(63), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    # The slot's start (seconds since the epoch); NULL: no free slot within the horizon.
+    sa.Column("start", sa.BigInteger, nullable=True),
+    sa.Column("seen_at", sa.Float(53), nullable=False),
+)
+
+
 # A walk-in's contact, left on the follow page to be told when few people are ahead: the one
 # message's recipient, deleted when the ticket ends (called, served, no-show, cancelled: in the
-# transaction that stores that event, ``server.stepout.forget_ended``).
+# transaction that stores that event, ``server.store.forget_contacts``).
 ticket_contacts = sa.Table(
     "ticket_contacts",
     metadata,

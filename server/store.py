@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server import db, notify, schema
@@ -140,25 +141,64 @@ def append(
     # committed meanwhile by another site's writer (an id or follow token reused across
     # sites). The unique constraints keep it out, and the batch is refused whole (409) rather
     # than stored with a gap in the sequence.
-    inserted = conn.execute(
-        db.insert(conn, _E).on_conflict_do_nothing(index_elements=["id"]).returning(_E.c.id),
-        rows,
-    ).all()
+    if len(rows) == 1:  # the usual upload: one statement on the driver's cursor
+        inserted = _INSERT_ONE[db.is_sqlite(conn.engine)].rows(conn, rows[0])
+    else:
+        inserted = list(
+            conn.execute(
+                db.insert(conn, _E)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(_E.c.id),
+                rows,
+            )
+        )
     if len(inserted) != len(rows):
         taken = sorted({r["id"] for r in rows} - {r.id for r in inserted})
         raise ApiError(
             409, "conflict", f"event {taken[0]} is already stored for another site", event=taken[0]
         )
     if tokens:
-        t = schema.ticket_tokens
-        unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
-        kept = conn.execute(unique_token.returning(t.c.token), tokens).all()
+        if len(tokens) == 1:
+            kept = _TOKEN_ONE[db.is_sqlite(conn.engine)].rows(conn, tokens[0])
+        else:
+            t = schema.ticket_tokens
+            unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
+            kept = list(conn.execute(unique_token.returning(t.c.token), tokens))
         if len(kept) != len(tokens):
             raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
     forget_contacts(conn, site, stored)
-    update = sa.update(schema.sites).where(schema.sites.c.id == site).values(last_seq=seq)
-    conn.execute(notify.announcing(conn, update, site, seq))
+    # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
+    _SET_LAST[db.is_sqlite(conn.engine)].run(
+        conn, {"site": site, "seq": seq, "payload": f"{site} {seq}"}
+    )
     return stored
+
+
+def _insert_one(table: sa.Table, key: str, on_sqlite: bool) -> db.DriverQuery:
+    """One row into ``table``, none when ``key`` is taken; returns ``key`` when inserted."""
+    insert = (sqlite.insert if on_sqlite else postgresql.insert)(table)
+    values = insert.values({c.key: sa.bindparam(c.key) for c in table.c})
+    return db.DriverQuery(
+        values.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    )
+
+
+_S = schema.sites
+_SET_LAST_SEQ = (
+    sa.update(_S).where(_S.c.id == sa.bindparam("site")).values(last_seq=sa.bindparam("seq"))
+)
+_SET_LAST = {
+    False: db.DriverQuery(
+        _SET_LAST_SEQ.returning(
+            sa.func.pg_notify(notify.CHANNEL, sa.bindparam("payload")).label("notified")
+        )
+    ),
+    True: db.DriverQuery(_SET_LAST_SEQ),
+}
+"""By ``db.is_sqlite``: the site's new last seq (announced on PostgreSQL, at commit)."""
+_INSERT_ONE = {flag: _insert_one(_E, "id", flag) for flag in (False, True)}
+"""By ``db.is_sqlite``: the dialects' own INSERT, which has ON CONFLICT DO NOTHING."""
+_TOKEN_ONE = {flag: _insert_one(schema.ticket_tokens, "token", flag) for flag in (False, True)}
 
 
 ENDING = frozenset(

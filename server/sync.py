@@ -370,9 +370,68 @@ _NEXT_FREE = db.DriverQuery(
 )
 
 
+_N = schema.numbering
+_NUMBERING_NEW = db.DriverQuery(
+    sa.insert(_N).values(
+        site=sa.bindparam("site"),
+        service=sa.bindparam("service"),
+        day=sa.bindparam("day"),
+        next_free=sa.bindparam("next_free"),
+    )
+)
+_NUMBERING_SET = db.DriverQuery(
+    sa.update(_N)
+    .where(
+        _N.c.site == sa.bindparam("site"),
+        _N.c.service == sa.bindparam("service"),
+        _N.c.day == sa.bindparam("day"),
+    )
+    .values(next_free=sa.bindparam("next_free"))
+)
+_LE = schema.leases
+_GRANTED = db.DriverQuery(
+    sa.select(_LE.c.start, _LE.c.end).where(
+        _LE.c.site == sa.bindparam("site"),
+        _LE.c.device == sa.bindparam("device"),
+        _LE.c.service == sa.bindparam("service"),
+        _LE.c.day == sa.bindparam("day"),
+        _LE.c.request == sa.bindparam("request"),
+    )
+)
+_GRANT = db.DriverQuery(sa.insert(_LE).values({c.key: sa.bindparam(c.key) for c in _LE.c}))
+_D = schema.devices
+_SEEN = db.DriverQuery(
+    sa.update(_D)
+    .where(_D.c.site == sa.bindparam("site"), _D.c.id == sa.bindparam("device"))
+    .values(last_seen=sa.bindparam("now"))
+)
+_SEEN_WITH_HEALTH = db.DriverQuery(
+    sa.update(_D)
+    .where(_D.c.site == sa.bindparam("site"), _D.c.id == sa.bindparam("device"))
+    .values(last_seen=sa.bindparam("now"), health=sa.bindparam("health", type_=_D.c.health.type))
+)
+
+
 def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
     rows = _NEXT_FREE.rows(conn, {"site": site, "service": service, "day": day})
     return int(rows[0].next_free) if rows else None
+
+
+def _set_next_free(
+    conn: Connection, site: str, service: str, day: str, current: int | None, next_free: int
+) -> None:
+    """Stores the numbering's next free number (``current``: the one read, None: no row)."""
+    query = _NUMBERING_NEW if current is None else _NUMBERING_SET
+    query.run(conn, {"site": site, "service": service, "day": day, "next_free": next_free})
+
+
+def mark_seen(conn: Connection, site: str, device: str, now: float, health: Any = None) -> None:
+    """Stores a device's last sync time, and its health when it sent one."""
+    params = {"site": site, "device": device, "now": now}
+    if health is None:
+        _SEEN.run(conn, params)
+    else:
+        _SEEN_WITH_HEALTH.run(conn, {**params, "health": health})
 
 
 def grant_leases(
@@ -381,46 +440,41 @@ def grant_leases(
     """Grants one block per request (under the site lock), skipping offline ranges. A request
     with an id this device was already granted a block for (the answer was lost on its way)
     gets that block again: no number is skipped."""
-    n = schema.numbering
-    le = schema.leases
     out = []
     for r in requests:
         day = r.day.isoformat()
         if r.request is not None:
-            granted = conn.execute(
-                sa.select(le.c.start, le.c.end).where(
-                    le.c.site == loaded.id,
-                    le.c.device == device,
-                    le.c.service == r.service,
-                    le.c.day == day,
-                    le.c.request == r.request,
-                )
-            ).first()
+            found = _GRANTED.rows(
+                conn,
+                {
+                    "site": loaded.id,
+                    "device": device,
+                    "service": r.service,
+                    "day": day,
+                    "request": r.request,
+                },
+            )
+            granted = found[0] if found else None
             if granted is not None:
                 out.append(_lease_json(r, day, granted.start, granted.end))
                 continue
-        key = (n.c.site == loaded.id, n.c.service == r.service, n.c.day == day)
         current = _next_free(conn, loaded.id, r.service, day)
         start, end, next_free = allocate_block(
             current or 1, loaded.site.lease_block, loaded.reserved
         )
-        if current is None:
-            conn.execute(
-                sa.insert(n).values(site=loaded.id, service=r.service, day=day, next_free=next_free)
-            )
-        else:
-            conn.execute(sa.update(n).where(*key).values(next_free=next_free))
-        conn.execute(
-            sa.insert(schema.leases).values(
-                site=loaded.id,
-                service=r.service,
-                day=day,
-                device=device,
-                start=start,
-                end=end,
-                granted_at=now,
-                request=r.request,
-            )
+        _set_next_free(conn, loaded.id, r.service, day, current, next_free)
+        _GRANT.run(
+            conn,
+            {
+                "site": loaded.id,
+                "service": r.service,
+                "day": day,
+                "device": device,
+                "start": start,
+                "end": end,
+                "granted_at": now,
+                "request": r.request,
+            },
         )
         out.append(_lease_json(r, day, start, end))
     return out
@@ -435,16 +489,9 @@ def _lease_json(r: LeaseRequest, day: str, start: int, end: int) -> dict[str, An
 
 def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) -> int:
     """One number for a ticket the server issues itself (under the site lock)."""
-    n = schema.numbering
-    key = (n.c.site == loaded.id, n.c.service == service, n.c.day == day)
     current = _next_free(conn, loaded.id, service, day)
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
-    if current is None:
-        conn.execute(
-            sa.insert(n).values(site=loaded.id, service=service, day=day, next_free=next_free)
-        )
-    else:
-        conn.execute(sa.update(n).where(*key).values(next_free=next_free))
+    _set_next_free(conn, loaded.id, service, day, current, next_free)
     return start
 
 
@@ -518,19 +565,11 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
             error = clock_error(req.device_time, now)
             stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name)
             leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
-            values: dict[str, Any] = {"last_seen": now}
-            if req.health is not None:
-                values["health"] = req.health
-            d = schema.devices
-            conn.execute(sa.update(d).where(d.c.site == site_id, d.c.id == who.name).values(values))
+            mark_seen(conn, site_id, who.name, now, req.health)
             last = row.last_seq + len(stored)
     elif touch:
-        values = {"last_seen": now}
-        if req.health is not None:
-            values["health"] = req.health
-        d = schema.devices
         with db.write_one(engine) as conn:
-            conn.execute(sa.update(d).where(d.c.site == site_id, d.c.id == who.name).values(values))
+            mark_seen(conn, site_id, who.name, now, req.health)
     if stored:
         ctx.clock.receive(max(e.hlc for e in stored))
         ctx.notifier.publish(site_id, last)

@@ -92,3 +92,24 @@ def big_site(path: Path, n: int, categories: bool = False) -> Path:
     lines += ["", "[[devices]]", 'id = "board-salle"', 'role = "display"']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+ARABIC_NAMES = [
+    "جوازات السفر وبطاقات الهوية الوطنية",
+    "المركز البلدي للعمل الاجتماعي (CCAS)",
+    "التعمير ورخص البناء",
+    "التسجيل المدرسي والأنشطة بعد المدرسة",
+    "الحالة المدنية: الولادات والزواج والوفيات",
+]
+"""The first five of LONG_NAMES in Arabic."""
+
+
+def multilingual_site(path: Path, languages: list[str], n: int = 5) -> Path:
+    """``big_site(path, n)`` in ``languages``, its first services named in Arabic too."""
+    site = big_site(path, n)
+    text = site.read_text(encoding="utf-8")
+    text = text.replace('languages = ["fr", "en"]', f"languages = {languages!r}".replace("'", '"'))
+    for (_, en), name in zip(LONG_NAMES, ARABIC_NAMES, strict=False):
+        text = text.replace(f'en = "{en}" }}', f'en = "{en}", ar = "{name}" }}', 1)
+    site.write_text(text, encoding="utf-8")
+    return site

@@ -7,11 +7,13 @@ Each process package keeps its own catalog domain beside its code::
     printer/locale/<lang>/LC_MESSAGES/printer.po
     server/web/locale/<lang>/LC_MESSAGES/web.po
 
-Message ids are English. The ``.po`` files are what translators edit; the compiled ``.mo``
-files are committed beside them (``python -m tickets.i18n`` compiles every domain with Babel,
-a development tool) and a test checks that each ``.mo`` says exactly what its ``.po`` says.
-At run time only the standard library's gettext is used, so an appliance needs nothing more.
-Plural rules come from each catalog's ``Plural-Forms`` header (Arabic has six forms).
+Message ids are English, except in the ``web`` domain whose ids are the pages' keys
+(``"console.summary"``) and which has an English catalog like any other. The ``.po`` files are
+what translators edit; the compiled ``.mo`` files are committed beside them (``python -m
+tickets.i18n`` compiles every domain with Babel, a development tool) and a test checks that each
+``.mo`` says exactly what its ``.po`` says. At run time only the standard library's gettext is
+used, so an appliance needs nothing more. Plural rules come from each catalog's ``Plural-Forms``
+header (Arabic has six forms).
 
 Languages are BCP 47 tags reduced to their base (``pt-BR`` reads the ``pt`` catalog). Arabic is
 written right to left: :func:`direction` says so, and each process lays itself out from it (the
@@ -20,6 +22,7 @@ pages set ``dir="rtl"``, the kiosk and the board mirror their rows and shape the
 
 from __future__ import annotations
 
+import functools
 import gettext
 import logging
 from pathlib import Path
@@ -56,6 +59,23 @@ LANGUAGE_NAMES = {
     "oc": "Occitan",
 }
 """Each language's name in itself, as shown on language buttons and menus."""
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""Message ids of the days and months, in every domain that writes dates."""
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 """Languages written right to left."""
@@ -106,6 +126,12 @@ class Catalog:
 
     def pgettext(self, context: str, message: str) -> str:
         return self._t.pgettext(context, message)
+
+
+@functools.cache
+def catalog(domain: str, lang: str) -> Catalog:
+    """The shared :class:`Catalog` of ``domain`` in ``lang`` (read once per process)."""
+    return Catalog(domain, lang)
 
 
 def compile_catalogs(domains: list[str] | None = None) -> list[Path]:

@@ -120,6 +120,10 @@ PROBLEM_STATES = frozenset({SyncState.AUTH_ERROR, SyncState.ERROR})
 """States that need a person (the others resolve by themselves)."""
 
 
+SAFETY_JITTER = 0.2
+"""The safety sync's interval varies by this share either way (at random)."""
+
+
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
     ceiling = min(cap, base * 2 ** min(failures - 1, 30))
@@ -133,10 +137,11 @@ class SyncWorker:
     and never stops the sync.
 
     It syncs when told: a local event (``wake``), the push stream opening (``push_state``:
-    the server is back, or was restarted), and otherwise every ``interval`` seconds while the
-    push stream is open (a safety net: what the stream says needs no sync), every
-    ``poll_interval`` seconds while it is not. While the server does not answer, the wait
-    grows with backoff up to ``max_backoff``; the stream's reconnection cuts it short."""
+    the server is back, or was restarted), and otherwise every ``interval`` seconds
+    (+-``SAFETY_JITTER``) while the push stream is open (a safety net: what the stream says
+    needs no sync), every ``poll_interval`` seconds while it is not. While the server does not
+    answer, the wait grows with backoff up to ``max_backoff``; the stream's reconnection cuts
+    it short."""
 
     MAX_PAGES = 50
     """Pages pulled in one round when the server says there is more."""
@@ -229,6 +234,8 @@ class SyncWorker:
                 interval = min(interval, self.poll_interval)
             if ok:
                 delay = interval
+                if self.push_open:  # safety syncs of a fleet spread out, not in step
+                    delay *= self._rng.uniform(1 - SAFETY_JITTER, 1 + SAFETY_JITTER)
             else:
                 delay = backoff_delay(self.failures, interval, self.max_backoff, self._rng)
             self._wake.wait(delay)

@@ -126,6 +126,20 @@ def _is_label(text: str) -> bool:
     return 1 <= len(letters) <= 2 and letters.isupper() and len(text) - len(letters) >= 3
 
 
+def service_seconds(cfg: SimConfig, site: Site, rng: random.Random, service: str) -> float:
+    """How long one person's business at ``service`` takes (simulated seconds), drawn."""
+    s = cfg.service
+    svc = site.service(service)
+    default = svc.mean_service_seconds / 60 if svc else 5.0
+    mean = s.mean_minutes.get(service, default) * 60
+    if s.distribution == "fixed":
+        return mean
+    if s.distribution == "lognormal":
+        mu = math.log(mean) - s.sigma**2 / 2
+        return rng.lognormvariate(mu, s.sigma)
+    return rng.expovariate(1 / mean)
+
+
 class People:
     """Arrivals and counters of one simulated day."""
 
@@ -178,21 +192,38 @@ class People:
                     break
                 if service.is_open(self.site.local(t)):
                     leaves = self.rng.random() < self.cfg.service.no_show
-                    self.sched.at(t, self._arrival(service.id, leaves, 0))
+                    # Drawn now, so the same seed gives each person the same business
+                    # whatever else the day holds (appointments or not).
+                    duration = self.service_seconds(service.id)
+                    self.sched.at(t, self._arrival(service.id, leaves, duration, 0))
                     n += 1
-        with self._lock:
-            self.pending_arrivals = n
+        self.expect(n)
         return n
 
-    def _arrival(self, service: str, leaves: bool, tries: int) -> Callable[[], None]:
+    def expect(self, arrivals: int) -> None:
+        """``arrivals`` more people will come (the day is not over before them)."""
+        with self._lock:
+            self.pending_arrivals += arrivals
+
+    def _arrival(
+        self, service: str, leaves: bool, duration: float, tries: int
+    ) -> Callable[[], None]:
         def step() -> None:
             kiosk = self.rng.choice(self.kiosks)
-            kiosk.worker.submit(lambda dev: self._issue(dev, kiosk, service, leaves, tries))
+            kiosk.worker.submit(
+                lambda dev: self._issue(dev, kiosk, service, leaves, duration, tries)
+            )
 
         return step
 
     def _issue(
-        self, dev: DeviceProcess, kiosk: Kiosk, service: str, leaves: bool, tries: int
+        self,
+        dev: DeviceProcess,
+        kiosk: Kiosk,
+        service: str,
+        leaves: bool,
+        duration: float,
+        tries: int,
     ) -> None:
         try:
             answer = dev.call("issue", service=service)
@@ -200,16 +231,20 @@ class People:
             label = kiosk.unclaimed_label()
             now = self.clock.true_time()
             if label is not None:
-                self.record.issued(Visit(label, service, self.day, dev.name, now, leaves=leaves))
-                self._arrived()
+                self.record.issued(
+                    Visit(label, service, self.day, dev.name, now, leaves=leaves, duration=duration)
+                )
+                self.arrived()
             elif tries < 8:
-                self.sched.after(self.RETRY_SECONDS, self._arrival(service, leaves, tries + 1))
+                self.sched.after(
+                    self.RETRY_SECONDS, self._arrival(service, leaves, duration, tries + 1)
+                )
             else:
                 self.record.refuse(service, "no kiosk answered", now)
-                self._arrived()
+                self.arrived()
             return
         now = self.clock.true_time()
-        self._arrived()
+        self.arrived()
         if answer.get("label") is None:
             self.record.refuse(service, str(answer.get("outcome") or answer.get("error")), now)
             return
@@ -224,10 +259,11 @@ class People:
                 ticket=answer["ticket"],
                 printed=answer["outcome"] == "printed",
                 leaves=leaves,
+                duration=duration,
             )
         )
 
-    def _arrived(self) -> None:
+    def arrived(self) -> None:
         with self._lock:
             self.pending_arrivals -= 1
 
@@ -236,16 +272,7 @@ class People:
             return self.pending_arrivals <= 0
 
     def service_seconds(self, service: str) -> float:
-        s = self.cfg.service
-        svc = self.site.service(service)
-        default = svc.mean_service_seconds / 60 if svc else 5.0
-        mean = s.mean_minutes.get(service, default) * 60
-        if s.distribution == "fixed":
-            return mean
-        if s.distribution == "lognormal":
-            mu = math.log(mean) - s.sigma**2 / 2
-            return self.rng.lognormvariate(mu, s.sigma)
-        return self.rng.expovariate(1 / mean)
+        return service_seconds(self.cfg, self.site, self.rng, service)
 
     def finished(self) -> bool:
         """Nobody left to arrive and every counter has stopped."""
@@ -368,7 +395,8 @@ class Agent:
         if v.leaves:
             p.sched.after(p.cfg.service.recall_after_seconds, self._recall)
         else:
-            p.sched.after(p.service_seconds(v.service), self._done)
+            duration = v.duration if v.duration is not None else p.service_seconds(v.service)
+            p.sched.after(duration, self._done)
 
     def _recall(self) -> None:
         self._press(

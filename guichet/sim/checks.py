@@ -45,8 +45,9 @@ def fold_dump(state: QueueState) -> dict[str, Any]:
     }
 
 
-def server_events(engine: Engine, site: str) -> list[Event]:
-    """Every event the server stored for ``site``, in sequence order."""
+def server_events(engine: Engine, site: str, *, corrected_time: bool = False) -> list[Event]:
+    """Every event the server stored for ``site``, in sequence order; with
+    ``corrected_time``, carrying the server's corrected times (as its statistics read them)."""
     from server import db, store
 
     out: list[Event] = []
@@ -54,7 +55,7 @@ def server_events(engine: Engine, site: str) -> list[Event]:
         cursor = 0
         while True:
             rows = store.since(conn, site, cursor, 5000)
-            out += [store.row_event(r) for r in rows]
+            out += [store.row_event(r, corrected_time) for r in rows]
             if len(rows) < 5000:
                 return out
             cursor = rows[-1].seq

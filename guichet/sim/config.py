@@ -32,6 +32,17 @@ Example (times are site-local, rates are per hour of opening)::
     lan_cuts = [["10:10", "10:25"]]
     server_cuts = { "kiosk-1" = [["11:00", "11:20"]] }
     skew_seconds = { "kiosk-2" = 20, "board-1" = -15 }
+
+    [appointments]               # appointments mixed with walk-ins, all optional
+    booked = { passeports = 0.8 } # share of each service's slots of the day that are booked
+    at_reception = 0.2           # of them, booked at the reception desk during the day
+    early = 0.2                  # shares of the people booked: come early,
+    late = 0.1                   # come late beyond the tolerance,
+    no_show = 0.1                # never come (the others come on time)
+    [appointments.slots.passeports]   # slots for the day (default: the site file's)
+    duration_minutes = 15
+    hours = { mon = ["09:00-11:30"] }
+    parallel = 2
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.loader import load_model
+from config.site import AppointmentConfig, CallingConfig
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -151,6 +163,54 @@ class Chaos(_Strict):
         return v
 
 
+Minutes = tuple[float, float]
+
+
+class Appointments(_Strict):
+    """Appointments of the simulated day: booked, then people who come (or not) and check in
+    at a kiosk."""
+
+    booked: dict[str, float] = Field(default_factory=dict)
+    """Share (0 to 1) of each service's slots of the day that are booked, per service id."""
+    at_reception: float = Field(default=0.2, ge=0, le=1)
+    """Share of the bookings made at the reception desk during the day (the staff API, at
+    least the service's notice before the slot); the others are booked the evening before
+    through the public JSON API."""
+    early: float = Field(default=0.2, ge=0, le=1)
+    """Share of the people booked who come early (``early_minutes``)."""
+    late: float = Field(default=0.1, ge=0, le=1)
+    """Share who come later than the site's late tolerance (``late_minutes``)."""
+    no_show: float = Field(default=0.1, ge=0, le=1)
+    """Share who never come. The rest come on time (``on_time_minutes``)."""
+    early_minutes: Minutes = (-40.0, -10.0)
+    """When early people come, in minutes from their slot's start (negative: before)."""
+    on_time_minutes: Minutes = (-5.0, 10.0)
+    """When people on time come, in minutes from their slot's start."""
+    late_minutes: Minutes = (20.0, 40.0)
+    """When late people come, in minutes from their slot's start (beyond the tolerance)."""
+    slots: dict[str, AppointmentConfig] = Field(default_factory=dict)
+    """Appointment slots per service for this day, replacing the site file's (the site
+    file's ``[services.appointments]`` table, same keys)."""
+    calling: CallingConfig | None = None
+    """How appointments are called (the site file's ``[appointments]`` table); default: the
+    site file's."""
+    compare_without: bool = True
+    """Also play the same walk-ins without any appointment, to report their waits both ways."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> Appointments:
+        if self.early + self.late + self.no_show > 1:
+            raise ValueError("early + late + no_show is more than everyone booked")
+        for name in ("early_minutes", "on_time_minutes", "late_minutes"):
+            a, b = getattr(self, name)
+            if b < a:
+                raise ValueError(f"{name}: {a} to {b} ends before it starts")
+        for service, share in self.booked.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"booked share of {service!r} is not between 0 and 1")
+        return self
+
+
 def kiosk_ids(n: int) -> list[str]:
     return [f"kiosk-{i}" for i in range(1, n + 1)]
 
@@ -165,6 +225,8 @@ class SimConfig(_Strict):
     """People per hour of opening, per service id. A service absent here gets nobody."""
     service: ServiceTimes = Field(default_factory=ServiceTimes)
     chaos: Chaos = Field(default_factory=Chaos)
+    appointments: Appointments | None = None
+    """Appointments mixed with the walk-ins; none: a day of walk-ins only."""
 
     @model_validator(mode="after")
     def _devices(self) -> SimConfig:

@@ -11,6 +11,8 @@ It takes commands on stdin and answers on stdout, one JSON object a line. A comm
 showed calls). Commands:
 
 ``issue``      {service, priority?, lang?}: a kiosk takes a ticket (rules, journal, printer)
+``checkin``    {code}: a kiosk checks an appointment in (its day's list, journal, printer)
+``appointments`` the kiosk fetches the day's appointments now
 ``issue_loop`` {service}: a kiosk takes tickets forever, one answer each (crash tests)
 ``press``      {counter, action, service?}: a press on the board's button box
 ``counter``    {counter}: the ticket the board says the counter holds
@@ -28,13 +30,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guichet.sim.checks import fold_dump
 from guichet.sim.clock import SimClock
 from tickets.journal import Journal
 from tickets.model import Site
 from tickets.queue import fold
+
+if TYPE_CHECKING:
+    from kiosk.core import IssueResult
 
 log = logging.getLogger("guichet.sim.device")
 _out = threading.Lock()
@@ -76,6 +81,7 @@ class KioskDevice:
         self.clock = clock
         if self.settings.server.url is not None:
             self.runtime.start_sync()
+            self.runtime.start_appointments()
 
     def ready(self) -> dict[str, Any]:
         peers = self.runtime.peers
@@ -87,15 +93,32 @@ class KioskDevice:
             rt.core.issue, cmd["service"], cmd.get("priority"), cmd.get("lang", "fr")
         ).result()
         rt.wake_sync()
-        t = result.ticket
+        return self._ticket(result.outcome.value, result)
+
+    def checkin(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """The kiosk's check-in path (``KioskRuntime.check_in``, as the keypad and the
+        scanner use it)."""
+        rt = self.runtime
+        result = rt.submit(rt.check_in, cmd["code"]).result()
+        rt.wake_sync()
+        return self._ticket(result.outcome.value, result.issued)
+
+    def refresh_appointments(self) -> dict[str, Any]:
+        """Fetches the day's appointments now, on the I/O worker (one at a time with
+        check-ins, as the keypad's and the scanner's go)."""
+        rt = self.runtime
+        return {"appointments": rt.submit(rt.refresh_appointments).result()}
+
+    def _ticket(self, outcome: str, result: IssueResult | None) -> dict[str, Any]:
+        t = result.ticket if result is not None else None
         return {
-            "outcome": result.outcome.value,
+            "outcome": outcome,
             "ticket": t.ticket if t else None,
             "label": t.label if t else None,
             "number": t.number if t else None,
             "day": t.day if t else None,
             "source": t.source if t else None,
-            "printer": result.printer.state.value if result.printer else None,
+            "printer": result.printer.state.value if result and result.printer else None,
         }
 
     def issue_loop(self, cmd: dict[str, Any]) -> None:
@@ -214,6 +237,10 @@ def main(argv: list[str]) -> int:
                 device.issue_loop(cmd)
             elif op == "issue" and isinstance(device, KioskDevice):
                 answer = device.issue(cmd)
+            elif op == "checkin" and isinstance(device, KioskDevice):
+                answer = device.checkin(cmd)
+            elif op == "appointments" and isinstance(device, KioskDevice):
+                answer = device.refresh_appointments()
             elif op == "press" and isinstance(device, BoardDevice):
                 answer = device.press(cmd)
             elif op == "counter" and isinstance(device, BoardDevice):

@@ -31,6 +31,13 @@ class Visit:
     finished_at: float | None = None
     outcome: str = "waiting"
     """waiting, called, served or no_show."""
+    duration: float | None = None
+    """How long this person's business takes at the counter (simulated seconds), drawn when
+    the day is planned (None: drawn when called)."""
+    appointment_at: float | None = None
+    """The appointment's time, for a person checked in for one."""
+    arrival: str = "walk_in"
+    """walk_in, or how the person with an appointment came: early, on_time or late."""
 
 
 class Record:
@@ -56,6 +63,7 @@ class Record:
                 # Called before its kiosk answered and taken for a number nobody holds: it
                 # is the same ticket, what the counter did with it stands.
                 known.orphan, known.kiosk, known.ticket = False, visit.kiosk, visit.ticket
+                known.appointment_at, known.arrival = visit.appointment_at, visit.arrival
                 known.issued_at = min(visit.issued_at, known.called_at or visit.issued_at)
                 self.log("issued_late", visit.issued_at, label=visit.label)
                 return

@@ -69,4 +69,25 @@ def sim_site(cfg: SimConfig) -> SiteConfig:
     data = base.model_dump(mode="json")
     data["counters"] = data["counters"][: s.counters]
     data["devices"] = devices
+    rdv = cfg.appointments
+    if rdv is not None:
+        unknown = (set(rdv.slots) | set(rdv.booked)) - {x.id for x in base.services}
+        if unknown:
+            raise ValueError(f"appointments: unknown services {sorted(unknown)}")
+        for svc in data["services"]:
+            if svc["id"] in rdv.slots:
+                svc["appointments"] = rdv.slots[svc["id"]].model_dump(mode="json")
+            if svc["id"] in rdv.booked and svc.get("appointments") is None:
+                raise ValueError(
+                    f"appointments.booked: service {svc['id']!r} has no slots "
+                    "(give appointments.slots or [services.appointments] in the site file)"
+                )
+        if rdv.calling is not None:
+            data["appointments"] = rdv.calling.model_dump(mode="json")
+        tolerance = data["appointments"]["late_tolerance_minutes"]
+        if rdv.late and rdv.late_minutes[0] <= tolerance:
+            raise ValueError(
+                f"appointments.late_minutes: late people come from {rdv.late_minutes[0]:g} "
+                f"minutes after their time, within the late tolerance ({tolerance} minutes)"
+            )
     return SiteConfig.model_validate(data)

@@ -13,6 +13,7 @@ import random
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 MANAGER = ("simulateur", "simulateur-password")
 SYNC_INTERVAL = 0.2
 """Real seconds between two syncs of a device (a day runs many times faster than real)."""
+APPOINTMENTS_REFRESH = 86400.0
+"""Real seconds between two fetches of the day's appointments by a kiosk's own timer: once at
+start only. The simulator has each kiosk fetch them at the pace of a day on site, in simulated
+time, on the kiosk's I/O worker (``guichet.sim.appointments``)."""
 
 
 def _port(url: str) -> int:
@@ -76,9 +81,13 @@ class World:
         """Which board each staffed counter's button box is wired to."""
 
     # ---- building the site ----------------------------------------------------------------
-    def prepare(self, lead_real_seconds: float = 5.0) -> None:
+    def prepare(
+        self, lead_real_seconds: float = 5.0, before_devices: Callable[[], None] | None = None
+    ) -> None:
         """Folders, server, relays, printers, device processes, all started; the simulated
-        day begins ``lead_real_seconds`` after this is called (devices start meanwhile)."""
+        day begins ``lead_real_seconds`` after this is called (devices start meanwhile).
+        ``before_devices`` runs once the server is up, before any device starts (the
+        appointments booked ahead)."""
         s = self.cfg.simulation
         if self.out.exists():
             for name in ("devices", "printed", "server.db", "server.db-wal", "server.db-shm"):
@@ -99,6 +108,12 @@ class World:
         assert self.server is not None
         self.tokens = self.server.load_site(self.site_config)
         self.server.add_user(*MANAGER, "manager", [self.site.id])
+        if before_devices is not None:
+            before_devices()
+            # The day starts ``lead_real_seconds`` from now, however long that took.
+            self.clock = SimClock.starting(start - lead_real_seconds * s.speedup, s.speedup)
+            self.server.ctx.wall = self.clock.true_time
+            self.server.ctx.clock = HybridClock(SERVER_NODE, self.clock.true_time)
         for name in self.names:
             self.wan[name] = Relay(("127.0.0.1", _port(self.server.url)), f"wan-{name}").start()
         for a in self.names:
@@ -150,6 +165,7 @@ class World:
         }
         if name in self.printers:
             role = "kiosk"
+            settings["appointments_refresh_seconds"] = APPOINTMENTS_REFRESH
             settings["printer"] = {
                 "transport": {
                     "kind": "network",

@@ -7,12 +7,13 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from server import db, schema, stepout, store
+from server import db, elsewhere, schema, stepout, store
 from server.api.deps import Ctx, SiteId, server_context
 from server.context import ServerContext
 from server.errors import ApiError, invalid, not_found, responses
 from server.indicators import IndicatorCache, check_month, last_month
 from server.models import (
+    IDENT,
     TOKEN_RE,
     Health,
     LateNotice,
@@ -66,6 +67,24 @@ def wait(site: SiteId, ctx: Ctx, response: Response) -> PublicWait:
         services = public_services(state, loaded.site, day, now)
     response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE_SECONDS}"
     return PublicWait(site=site, name=loaded.site.name, server_time=now, services=services)
+
+
+@router.get(
+    "/sites/{site}/services/{service}/elsewhere",
+    response_model=elsewhere.Elsewhere,
+    responses=responses(404, 422, 429),
+    summary="Other sites of this server offering the same service, with their wait now and "
+    "their next free appointment slot (the same service: same `same_as` key, or same id)",
+)
+def other_sites(
+    site: SiteId,
+    service: Annotated[str, Path(pattern=IDENT, max_length=63, description="Service id.")],
+    ctx: Ctx,
+    response: Response,
+) -> elsewhere.Elsewhere:
+    found = elsewhere.elsewhere(ctx, site, service)
+    response.headers["Cache-Control"] = f"public, max-age={elsewhere.MAX_AGE_SECONDS}"
+    return found
 
 
 @router.get(

@@ -52,11 +52,14 @@ def message(row: Any) -> str:
 
 
 async def _events(
-    ctx: ServerContext, site: str, cursor: int, max_seconds: float | None
+    ctx: ServerContext, site: str, cursor: int, max_seconds: float | None, device: str | None
 ) -> AsyncIterator[str]:
     notifier = ctx.notifier
     sub = notifier.subscribe(site)
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    # A device holding its stream is seen (``server.presence``) though it seldom syncs.
+    if device is not None:
+        ctx.presence.add(site, device)
     try:
         yield "retry: 2000\n\n"
         while not notifier.closed:
@@ -81,6 +84,8 @@ async def _events(
                     break
                 yield ": keep-alive\n\n"
     finally:
+        if device is not None:
+            ctx.presence.remove(site, device)
         sub.close()
 
 
@@ -120,7 +125,7 @@ async def stream(
     if start is None:
         start = await run_in_threadpool(_last, ctx, site)
     return StreamingResponse(
-        _events(ctx, site, start, max_seconds),
+        _events(ctx, site, start, max_seconds, who.name if who.kind == "device" else None),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

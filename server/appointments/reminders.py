@@ -1,7 +1,8 @@
 """The reminders of the day before: from ``reminder_hour`` (site time), each booked
 appointment of the next day gets one reminder, by whichever server process marks it first.
 The same loop erases the personal data of appointments past their retention
-(``server.appointments.privacy``)."""
+(``server.appointments.privacy``) and writes down each service's first free slot of the day
+(``server.appointments.indicators``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from server import db, schema
 from server.appointments.booking import Appointment, Status
+from server.appointments.indicators import record_first_free
 from server.appointments.messages import Kind, Messenger
 from server.appointments.privacy import purge
 from server.sites import SiteRegistry
@@ -67,6 +69,17 @@ def send_reminders(
     return reminded
 
 
+def record_every_first_free(engine: Engine, sites: SiteRegistry, now: float) -> None:
+    """Each site's services' first free slot of the day, written down once a day
+    (``server.appointments.indicators.record_first_free``)."""
+    with db.read(engine) as conn:
+        site_ids = [r[0] for r in conn.execute(sa.select(schema.sites.c.id))]
+    for site_id in site_ids:
+        loaded = sites.get_by_engine(engine, site_id)
+        if loaded is not None:
+            record_first_free(engine, loaded, now)
+
+
 class ReminderLoop:
     """Sends reminders and erases expired personal data every ``EVERY_SECONDS`` in a thread,
     until closed."""
@@ -93,6 +106,7 @@ class ReminderLoop:
             try:
                 now = self._wall()
                 send_reminders(*self._args, now=now)
+                record_every_first_free(self._args[0], self._args[1], now)
                 erased = purge(self._args[0], now, self._retention_days)
                 if erased:
                     log.info("personal data of %d past appointments erased", erased)

@@ -2,8 +2,8 @@
 follow my ticket and the live wait (with its embeddable version).
 
 Pages are rendered on the server (Jinja2) with a little JavaScript for live updates (server-sent
-events); texts in French and English (``i18n``). ``register_web(app)`` mounts them on the
-application that ``server.app.create_app`` builds.
+events); texts from the ``web`` gettext catalogs (``i18n``, ``locale/``). ``register_web(app)``
+mounts them on the application that ``server.app.create_app`` builds.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from server.ratelimit import Limiters, RateLimits
 from server.web import (
     admin,
     admin_appointments,
+    admin_categories,
     booking,
     console,
     devices,
@@ -115,6 +116,7 @@ def register_web(app: FastAPI, limits: RateLimits | None = None) -> None:
         notices,
         admin,
         admin_appointments,
+        admin_categories,
         devices,
         stats,
     )

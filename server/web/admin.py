@@ -142,6 +142,19 @@ def admin_overview(site: str, page: PageDep) -> Response:
     indicators_code = embed_code(
         public_url, site, lang, page._("ind.title"), page="/indicators", height=640
     )
+    booking_code = (
+        embed_code(public_url, site, lang, page._("book.title"), page="/book", height=640)
+        if any(s.appointments is not None for s in cfg.services)
+        else None
+    )
+    categories = [
+        {
+            "id": c.id,
+            "name": c.name(page.lang),
+            "service_names": [names[s.id] for s in cfg.services if s.category == c.id],
+        }
+        for c in cfg.categories
+    ]
     return page.render(
         "admin_site.html",
         section="admin",
@@ -150,8 +163,10 @@ def admin_overview(site: str, page: PageDep) -> Response:
         version=loaded.version,
         services=services,
         counters=counters,
+        categories=categories,
         embed_code=code,
         indicators_code=indicators_code,
+        booking_code=booking_code,
     )
 
 
@@ -245,7 +260,7 @@ async def update_service(site: str, service: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/services/{service}/delete")
 async def remove_service(site: str, service: str, request: Request) -> Response:
-    return await _delete(
+    return await delete_part(
         request,
         site,
         lambda cfg: siteforms.delete_service(cfg, service),
@@ -253,7 +268,7 @@ async def remove_service(site: str, service: str, request: Request) -> Response:
     )
 
 
-async def _delete(
+async def delete_part(
     request: Request, site: str, delete: Callable[[SiteConfig], SiteConfig], *, back: str
 ) -> Response:
     """Stores the site without what ``delete`` removes; on refusal, back to its form."""
@@ -354,7 +369,7 @@ async def update_counter(site: str, counter: str, request: Request) -> Response:
 
 @router.post("/admin/{site}/counters/{counter}/delete")
 async def remove_counter(site: str, counter: str, request: Request) -> Response:
-    return await _delete(
+    return await delete_part(
         request,
         site,
         lambda cfg: siteforms.delete_counter(cfg, counter),

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -28,6 +27,8 @@ from server.appointments.models import EMAIL_RE, PHONE_RE
 from server.errors import ApiError
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
+from server.web.dates import long_date, when
+from server.web.elsewhere import elsewhere_section
 from server.web.page import Page
 from server.web.public import limited
 
@@ -64,21 +65,6 @@ def _not_found(page: Page) -> Response:
     )
 
 
-def long_date(page: Page, day: date) -> str:
-    return page._(
-        "date.long",
-        weekday=page._(f"weekday.{day.weekday()}"),
-        day=day.day,
-        month=page._(f"month.{day.month}"),
-        year=day.year,
-    )
-
-
-def when(page: Page, loaded: LoadedSite, start: float) -> str:
-    local = loaded.site.local(start)
-    return page._("date.at", date=long_date(page, local.date()), time=local.strftime("%H:%M"))
-
-
 @dataclass
 class DaySlots:
     day: date
@@ -103,7 +89,7 @@ def _week(
     by_day: dict[date, list[dict[str, Any]]] = {}
     for s in found:
         local = loaded.site.local(s.start)
-        free = page._("book.place") if s.free == 1 else page._("book.places", n=s.free)
+        free = page._.n("book.places", s.free)
         by_day.setdefault(local.date(), []).append(
             {"start": int(s.start), "time": local.strftime("%H:%M"), "free": free}
         )
@@ -144,7 +130,7 @@ def slots_page(
     def week_url(day: date | None) -> str | None:
         if day is None:
             return None
-        return f"{base_url}?{urlencode({'from': day.isoformat(), 'lang': page.lang})}"
+        return f"{base_url}?{page.query(**{'from': day.isoformat()})}"
 
     return page.render(
         "booking_slots.html",
@@ -163,6 +149,8 @@ def slots_page(
         moving=when(page, loaded, moving.starts_at) if moving else None,
         error=error,
         form=form or {},
+        elsewhere=elsewhere_section(page, loaded.id, [service_id]),
+        elsewhere_names=False,
     )
 
 
@@ -222,6 +210,17 @@ def _services_page(
     )
 
 
+@router.get("/embed/{site}/book")
+def embedded(site: str, page: PageDep) -> Response:
+    """The booking pages in a frame of the town's website (the administration's snippet):
+    they carry ``embed=1`` from here on."""
+    limited(page)
+    loaded = _site(page, site)
+    if loaded is None:
+        return _not_found(page)
+    return page.redirect(f"/book/{loaded.id}?{page.query(embed='1')}")
+
+
 @router.get("/book/{site}/find", response_class=HTMLResponse)
 def find(site: str, page: PageDep) -> Response:
     limited(page)
@@ -232,7 +231,7 @@ def find(site: str, page: PageDep) -> Response:
     appt = booking.by_code(page.ctx.engine, loaded.id, code) if code.strip() else None
     if appt is None:
         return _services_page(page, loaded, page._("book.code_unknown"), status=404)
-    return page.redirect(f"/a/{appt.token}?lang={page.lang}")
+    return page.redirect(f"/a/{appt.token}?{page.query()}")
 
 
 # ---- booking ------------------------------------------------------------------------------
@@ -308,9 +307,7 @@ def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response
             error, status = refused(page, exc)
         else:
             announce(page.ctx, loaded, appt, Kind.BOOKED)
-            return page.redirect(
-                f"/a/{appt.token}?{urlencode({'done': 'booked', 'lang': page.lang})}"
-            )
+            return page.redirect(f"/a/{appt.token}?{page.query(done='booked')}")
     first = loaded.site.day(start) if start else None
     return slots_page(
         page,
@@ -381,7 +378,7 @@ def move_form(token: str, page: PageDep) -> Response:
         return _not_found(page)
     loaded, appt = found
     if appt.status != booking.Status.BOOKED:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     first = parse_day(page.request.query_params.get("from"))
     return other_slot_page(page, loaded, appt, f"/a/{token}/move", first)
 
@@ -411,7 +408,7 @@ def _move(page: Page, token: str, form: dict[str, str]) -> Response:
         else:
             if moved.starts_at != appt.starts_at:
                 announce(page.ctx, loaded, moved, Kind.MOVED)
-            return page.redirect(f"/a/{token}?{urlencode({'done': 'moved', 'lang': page.lang})}")
+            return page.redirect(f"/a/{token}?{page.query(done='moved')}")
     first = loaded.site.day(start) if start else None
     return other_slot_page(page, loaded, appt, f"/a/{token}/move", first, error, status)
 
@@ -432,11 +429,11 @@ def _cancel(page: Page, token: str, confirmed: bool) -> Response:
         return _not_found(page)
     loaded, appt = found
     if not confirmed:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     try:
         cancelled = booking.cancel(page.ctx.engine, appt, page.ctx.now())
     except ApiError:
-        return page.redirect(f"/a/{token}?lang={page.lang}")
+        return page.redirect(f"/a/{token}?{page.query()}")
     if cancelled.status != appt.status:
         announce(page.ctx, loaded, cancelled, Kind.CANCELLED)
-    return page.redirect(f"/a/{token}?{urlencode({'done': 'cancelled', 'lang': page.lang})}")
+    return page.redirect(f"/a/{token}?{page.query(done='cancelled')}")

@@ -69,7 +69,7 @@ def values(page: Page, ind: PublicIndicators) -> dict[str, Any]:
     def satisfaction(share: float | None, n: int) -> str:
         if not n:
             return format.UNKNOWN
-        return page._("ind.satisfied_n", share=loc.share(share), n=loc.number(n))
+        return page._.n("ind.satisfied_n", n, share=loc.share(share), n=loc.number(n))
 
     first = date.fromisoformat(ind.month + "-01")
     return {

@@ -102,12 +102,13 @@ class Page:
         self.user: User | None = None
         self.activity = True
         self.keep_session = True
+        self.languages: tuple[str, ...] = i18n.languages()
         chosen = request.query_params.get("lang")
-        self.chosen_lang = chosen if chosen in i18n.CATALOGS else None
-        self.explicit_lang = self.chosen_lang or request.cookies.get(LANG_COOKIE)
-        self.languages: tuple[str, ...] = i18n.LANGUAGES
-        self.lang = i18n.pick_language(self.explicit_lang)
-        self._ = i18n.translator(self.lang)
+        self.chosen_lang = chosen if chosen in self.languages else None
+        cookie = request.cookies.get(LANG_COOKIE)
+        self.explicit_lang = self.chosen_lang or (cookie if cookie in self.languages else None)
+        self.browser_langs = i18n.accepted(request.headers.get("accept-language"))
+        self._set_language(self.explicit_lang, *self.browser_langs)
         if self.session.username:
             found = auth.get_user(self.ctx.engine, self.session.username)
             if found is not None and password_fingerprint(found[1]) == self.session.fingerprint:
@@ -123,17 +124,15 @@ class Page:
         self.keep_session = False
 
     # ---- language -------------------------------------------------------------------------
-    def use_site_languages(self, languages: Iterable[str], preferred: str | None = None) -> None:
-        """The site's languages (those the pages have texts for); unless the visitor chose,
-        ``preferred`` (e.g. the language chosen at the kiosk) if the site has it, else the
-        site's first language."""
-        usable = tuple(code for code in languages if code in i18n.CATALOGS)
-        if usable:
-            self.languages = usable
-        explicit = self.explicit_lang if self.explicit_lang in self.languages else None
-        wanted = preferred if preferred in self.languages else None
-        self.lang = i18n.pick_language(explicit, wanted, *self.languages)
+    def _set_language(self, *candidates: str | None) -> None:
+        self.lang = i18n.pick_language(*candidates, among=self.languages)
         self._ = i18n.translator(self.lang)
+
+    def use_site_languages(self, languages: Iterable[str], preferred: str | None = None) -> None:
+        """Unless the visitor chose a language, ``preferred`` (the language chosen at the
+        kiosk), else the browser's, else the site's first language. Every language the pages
+        have texts for stays on offer: a visitor may read none of the site's."""
+        self._set_language(self.explicit_lang, preferred, *self.browser_langs, *languages)
 
     def lang_url(self, code: str) -> str:
         params = dict(self.request.query_params)
@@ -198,6 +197,7 @@ class Page:
         return {
             "_": self._,
             "lang": self.lang,
+            "dir": self._.direction,
             "languages": self.languages,
             "lang_url": self.lang_url,
             "user": self.user,
@@ -207,7 +207,21 @@ class Page:
             "csrf_token": self.session.csrf,
             "section": section,
             "flashes": flashes,
+            "embedded": self.embedded,
+            "q": self.query(),
         }
+
+    @property
+    def embedded(self) -> bool:
+        """Shown in a frame of the town's website (``embed=1``): no header, no footer, and
+        the page tells the host page its height (static/wait.js)."""
+        return self.request.query_params.get("embed") == "1"
+
+    def query(self, **extra: str) -> str:
+        """The query string the page's own links carry on: its language, ``embed=1`` while
+        embedded, then ``extra``."""
+        keep = {"lang": self.lang, **({"embed": "1"} if self.embedded else {})}
+        return urlencode({**keep, **extra})
 
     def render(
         self,

@@ -25,6 +25,7 @@ from server.models import TOKEN_RE, PublicTicket
 from server.ratelimit import client_address
 from server.sites import LoadedSite
 from server.web import data, format
+from server.web.elsewhere import elsewhere_section
 from server.web.page import STATIC_URL, Page, Refusal
 from server.web.sessions import WebSession, password_fingerprint
 
@@ -352,7 +353,11 @@ def wait_page(site: str, page: PageDep) -> Response:
     values = _wait_values(page, site)
     if values is None:
         return page.error(404, page._("error.not_found"))
-    return page.render("wait.html", section="public", **values)
+    services = [s["id"] for s in values["services"] or []]
+    others = elsewhere_section(page, site, services)
+    return page.render(
+        "wait.html", section="public", elsewhere=others, elsewhere_names=True, **values
+    )
 
 
 @router.get("/embed/{site}", response_class=HTMLResponse)

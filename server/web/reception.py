@@ -19,8 +19,9 @@ from server.appointments.checkin import check_in
 from server.appointments.messages import Kind
 from server.errors import ApiError
 from server.states import window_floor
-from server.web.booking import _contact, long_date, start_of, when
+from server.web.booking import _contact, start_of
 from server.web.console import PageDep, staff_site
+from server.web.dates import long_date, when
 from server.web.page import STAFF, Page
 
 router = APIRouter(include_in_schema=False)

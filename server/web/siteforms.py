@@ -58,6 +58,7 @@ _FIELD_ERRORS = {
 # Errors of the site as a whole (config/site.py's checks across services, counters, devices).
 _SITE_ERRORS = {
     "two services share an id": ("admin.err.id_taken", "id"),
+    "two categories share an id": ("admin.err.id_taken", "id"),
     "two counters share an id": ("admin.err.id_taken", "id"),
     "two devices share an id": ("admin.err.id_taken", "id"),
     "two services share a prefix": ("admin.err.prefix_taken", "prefix"),

@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from server import db, feedback
-from server.export import csv_response
+from server.appointments import booking
+from server.appointments.indicators import indicators as appointment_indicators
+from server.export import appointments_csv_response, csv_response
 from server.models import Figures, SiteStats
 from server.sites import LoadedSite
 from server.stats import FIRST_DAY, LAST_DAY, MAX_DAYS, site_stats
@@ -218,6 +220,51 @@ def satisfaction_values(
     ]
 
 
+def appointment_values(
+    page: Page, loaded: LoadedSite, first: date, last: date
+) -> dict[str, Any] | None:
+    """The appointment indicators of the period (docs/statistics.md "Appointments"); None
+    when no service of the site takes appointments."""
+    if not booking.booking_services(loaded):
+        return None
+    found = appointment_indicators(page.ctx.engine, loaded, first, last, page.ctx.now())
+    names = _names(loaded, page.lang)
+    loc = format.Localized(page.lang)
+
+    def slot(start: int | None, ahead: int | None) -> str:
+        if start is None:
+            return page._("stats.appt.none_free")
+        local = loaded.site.local(start)
+        when = f"{loc.day(local.date())} {local:%H:%M}"
+        return page._("stats.appt.slot", when=when, n=loc.number(ahead))
+
+    return {
+        "rows": [
+            {
+                "day": loc.day(d.day),
+                "iso_day": d.day.isoformat(),
+                "service": names.get(d.service, d.service),
+                "service_id": d.service,
+                "booked": loc.number(d.booked),
+                "checked_in": loc.number(d.checked_in),
+                "no_shows": loc.number(d.no_shows),
+                "on_time": loc.share(d.called_on_time_share),
+                "within_delay": loc.share(d.within_target_share),
+                "first_free": slot(d.first_free_start, d.first_free_days_ahead)
+                if d.first_free_recorded
+                else format.UNKNOWN,
+            }
+            for d in found.days
+        ],
+        "now": [
+            {"service": names.get(f.service, f.service), "slot": slot(f.start, f.days_ahead)}
+            for f in found.first_free
+        ],
+        "csv_url": f"/stats/{loaded.id}/appointments.csv?from={first.isoformat()}"
+        f"&to={last.isoformat()}",
+    }
+
+
 @router.get("/stats/{site}", response_class=HTMLResponse)
 def stats_page(site: str, page: PageDep) -> Response:
     loaded = _site(page, site)
@@ -234,6 +281,7 @@ def stats_page(site: str, page: PageDep) -> Response:
         csv_url=f"/stats/{site}/tickets.csv?{query}",
         heat=heatmap_values(page, arrivals),
         satisfaction=satisfaction_values(page, loaded, first, last),
+        appointments=appointment_values(page, loaded, first, last),
         **stats_values(page, loaded, stats),
     )
 
@@ -246,3 +294,12 @@ def export_csv(site: str, page: PageDep) -> Response:
     loaded = _site(page, site)
     first, last = period(page, loaded)
     return page.finish(csv_response(page.ctx.engine, loaded, first, last))
+
+
+@router.get("/stats/{site}/appointments.csv")
+def export_appointments_csv(site: str, page: PageDep) -> Response:
+    """The appointment indicators per service and day of the period, for a signed-in manager."""
+    loaded = _site(page, site)
+    first, last = period(page, loaded)
+    response = appointments_csv_response(page.ctx.engine, loaded, first, last, page.ctx.now())
+    return page.finish(response)

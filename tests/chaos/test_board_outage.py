@@ -25,6 +25,7 @@ from display.protocol import Action, Press
 from guichet.sim.checks import calls_per_ticket, server_events
 from guichet.sim.proxy import Relay
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 from tests.server.helpers import SITE, DeviceClock, site_config
 from tickets.journal import Journal
 from tickets.queue import fold
@@ -43,7 +44,7 @@ def outage(tmp_path: Path) -> Iterator[tuple[ServerThread, Relay, BoardCore, Syn
         sync_kiosk = SyncClient(server.url, tokens["kiosk-a"], "kiosk-a")
         sync_kiosk.sync(0, [kiosk.issued(1), kiosk.issued(2)], [], "")
         journal = Journal(tmp_path / "board.sqlite3", SITE, "board-a")
-        action = SyncClient(relay.url, tokens["board-a"], "board-a", timeout=0.5)
+        action = SyncClient(relay.url, tokens["board-a"], "board-a", timeout=PATIENCE)
         worker_client = SyncClient(relay.url, tokens["board-a"], "board-a")
         board = BoardCore(cfg.to_domain(), journal, client=action, offline_retry=0.0)
         worker = SyncWorker(journal, worker_client, interval=1, on_events=board.receive)

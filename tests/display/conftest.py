@@ -18,6 +18,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +47,12 @@ def journal(tmp_path: Path, site: Site) -> Iterator[Journal]:
 @pytest.fixture
 def kiosk(site: Site) -> Kiosk:
     return Kiosk(site)
+
+
+@pytest.fixture
+def drivers() -> Iterator[list[Any]]:
+    """Boards driven in this process (``display.selftest.BoardDriver``), closed after."""
+    made: list[Any] = []
+    yield made
+    for d in made:
+        d.close()

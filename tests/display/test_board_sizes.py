@@ -4,7 +4,6 @@ every service takes its turn on the band."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,19 +29,10 @@ CALL_FONT_MIN = 280
 """Its smallest size, in portrait with two rows of services (docs/display.md)."""
 
 
-@pytest.fixture
-def drivers() -> Iterator[list[BoardDriver]]:
-    made: list[BoardDriver] = []
-    yield made
-    for d in made:
-        d.close()
-
-
 def texts_inside(card: Any) -> list[str]:
     """Problems of the card's labels: a drawn text leaving the card, a word cut in two, a
     text shortened with an ellipsis."""
-    from kivy.core.text import Label as CoreLabel
-    from kivy.uix.label import Label
+    from kivy.uix.label import CoreLabel, Label  # CoreLabel: shapes Arabic once installed
 
     problems = []
     x0, y0 = card.to_window(card.x, card.y)
@@ -55,10 +45,10 @@ def texts_inside(card: Any) -> list[str]:
             problems.append(f"{w.text!r} leaves its card sideways")
         if cy - th / 2 < y0 - 1 or cy + th / 2 > y0 + card.height + 1:
             problems.append(f"{w.text!r} leaves its card vertically")
-        core = CoreLabel(font_size=w.font_size, bold=w.bold)
-        if w.shorten and core.get_extents(w.text)[0] > w.width + 0.5:
+        core = CoreLabel(text=w.text, font_size=w.font_size, bold=w.bold)
+        if w.shorten and core.get_extents(core.text)[0] > w.width + 0.5:
             problems.append(f"{w.text!r} is shortened")
-        if max(core.get_extents(word)[0] for word in w.text.split()) > w.width + 0.5:
+        if max(core.get_extents(word)[0] for word in core.text.split()) > w.width + 0.5:
             problems.append(f"{w.text!r}: a word is cut at {w.font_size:.0f} px")
     return problems
 

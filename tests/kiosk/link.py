@@ -1,6 +1,8 @@
 """A TCP link on 127.0.0.1 standing for the network between the kiosk and the server: it
 forwards to a server port, and can be cut (connections dropped, new ones closed at once) and
-restored towards another port, while its own address stays the same."""
+restored towards another port, while its own address stays the same. ``Link(address)``
+listens on another address of this machine (the tests' network namespaces reach PostgreSQL on
+127.0.0.1 through one on their bridge's address)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import threading
 
 
 class Link:
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, address: str = "127.0.0.1") -> None:
+        self._listener = socket.create_server((address, 0))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{address}:{self.port}"
         self._target: int | None = None
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from config.kiosk import KioskSettings
+from kiosk.checkin import CheckIn, check_in
 from kiosk.core import Availability, Outcome
 from kiosk.runtime import KioskRuntime
 from printer import PrinterState
 from printer.virtual import VirtualPrinter
 from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS, SiteClock
+from tickets.daybook import BOOKED, DayBook, Expected
 from tickets.events import EventKind
 from tickets.journal import Journal, PrintState
 
@@ -110,6 +113,26 @@ def test_service_stops_issuing_when_the_estimated_call_passes_closing_time(
     assert st.wait.ahead == 5
     assert st.availability is Availability.STOPPED
     assert st.next_opening == MONDAY_10.replace(hour=13, minute=30)
+    assert runtime.core.issue("passeports", None, "fr").outcome is Outcome.REFUSED
+
+
+def test_an_appointment_checks_in_when_walk_ins_are_no_longer_taken(
+    runtime: KioskRuntime, site_clock: SiteClock, tmp_path: Path
+) -> None:
+    """GIVEN passeports at 11:00 with five people waiting (it no longer issues: a sixth
+    would be called after closing) WHEN a person with an 11:20 appointment checks in THEN
+    they get their ticket (appointments are called at their time, ahead of the walk-ins)."""
+    site_clock.set(MONDAY_10.replace(hour=11))
+    fill_queue(runtime, "passeports", 5)
+    assert runtime.core.status("passeports").availability is Availability.STOPPED
+    book = DayBook(tmp_path / "appointments.json")
+    slot = MONDAY_10.replace(hour=11, minute=20)
+    expected = Expected(
+        "a1", "K7QM3XHP", "passeports", slot.timestamp(), "2026-11-23", "fr", BOOKED
+    )
+    book.replace_day("2026-11-23", [expected])
+    result = check_in(runtime.core, book, "K7QM-3XHP")
+    assert result.outcome is CheckIn.PRINTED
     assert runtime.core.issue("passeports", None, "fr").outcome is Outcome.REFUSED
 
 

@@ -1,39 +1,14 @@
-"""The kiosk's catalogs: the committed .mo files say what the .po files say, and every sentence
-the code shows has a translation in every catalog."""
+"""The kiosk's wording: times, waits and people per language (what every catalog of every
+domain must hold is checked in tests/tickets/test_catalogs.py)."""
 
 from __future__ import annotations
 
-import gettext
-import re
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from babel.messages.pofile import read_po
 
 from kiosk import i18n
-from kiosk.i18n import LOCALE_DIR, PRIORITY_LABELS, WEEKDAY_NAMES, Texts
-from kiosk.screens.ticket import FAULT_MESSAGES
-
-KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
-LANGS = ["en", "fr"]
-_CALL = re.compile(r'\b_\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
-_NCALL = re.compile(r'\bn_\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"')
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
-MONTHS += ["September", "October", "November", "December"]
-
-
-def used_messages() -> set[str]:
-    """Message ids in ``_("...")`` calls of the kiosk's Python and kv files, plus the tables
-    of ids translated where they are used."""
-    ids: set[str] = set()
-    for path in [*KIOSK.rglob("*.py"), *KIOSK.rglob("*.kv")]:
-        text = path.read_text(encoding="utf-8")
-        ids.update(m.group(1) for m in _CALL.finditer(text))
-        for m in _NCALL.finditer(text):
-            ids.update((m.group(1), m.group(2)))
-    ids.update(PRIORITY_LABELS.values(), FAULT_MESSAGES.values(), WEEKDAY_NAMES, MONTHS)
-    return ids
+from kiosk.i18n import LOCALE_DIR, Texts
 
 
 def po_messages(lang: str) -> dict[str, str]:
@@ -51,37 +26,6 @@ def po_messages(lang: str) -> dict[str, str]:
         else:
             out[str(msg.id)] = str(strings)
     return out
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_compiled_catalog_matches_its_po_file(lang: str) -> None:
-    """GIVEN the committed .mo WHEN read by the standard library THEN each message of the .po
-    translates to its msgstr (python -m kiosk.i18n recompiles them)."""
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "kiosk.mo").open("rb") as fh:
-        mo = gettext.GNUTranslations(fh)
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "kiosk.po").open("rb") as fh:
-        po = read_po(fh, locale=lang)
-    checked = 0
-    for msg in po:
-        if not msg.id:
-            continue
-        strings = msg.string
-        if isinstance(msg.id, tuple):
-            assert isinstance(strings, tuple | list)
-            assert mo.ngettext(msg.id[0], msg.id[1], 1) == strings[0]
-            assert mo.ngettext(msg.id[0], msg.id[1], 5) == strings[1]
-        else:
-            assert mo.gettext(str(msg.id)) == strings, msg.id
-        checked += 1
-    mo_ids = {k if isinstance(k, str) else k[0] for k in mo._catalog if k}  # type: ignore[attr-defined]
-    assert len(mo_ids) == checked
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_every_sentence_shown_is_translated(lang: str) -> None:
-    messages = po_messages(lang)
-    missing = sorted(m for m in used_messages() if not messages.get(m))
-    assert missing == []
 
 
 def test_french_catalog_is_not_english() -> None:

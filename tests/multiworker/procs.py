@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from server.workers import STOP_TIMEOUT_SECONDS
 from tests.conftest import PATIENCE
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_SECONDS = 60.0
+START_TIMEOUT_SECONDS = max(60.0, 4 * PATIENCE)
+"""A server start on a loaded machine (load average 16 here) took up to a minute."""
 _CREDENTIALS = struct.Struct("3i")
 
 
@@ -83,8 +85,18 @@ def server_toml(folder: Path, database_url: str, **extra: Any) -> Path:
 class ServerProcess:
     """``python -m guichet server --config CONFIG [--workers N]`` until ``stop()``."""
 
-    def __init__(self, folder: Path, database_url: str, workers: int = 1, **extra: Any) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        workers: int = 1,
+        run_prefix: list[str] | None = None,
+        **extra: Any,
+    ) -> None:
+        """``run_prefix`` goes before the command (``ip netns exec NAME`` runs it on a test
+        machine of tests/multiworker/netns.py)."""
         folder.mkdir(parents=True, exist_ok=True)
+        self.run_prefix = run_prefix or []
         self.folder = folder
         self.config = server_toml(folder, database_url, **extra)
         self.workers = workers
@@ -100,7 +112,8 @@ class ServerProcess:
         env.pop("WATCHDOG_USEC", None)
         if watchdog_usec is not None:
             env["WATCHDOG_USEC"] = str(watchdog_usec)
-        args = [sys.executable, "-m", "guichet", "server", "--config", str(self.config)]
+        args = [*self.run_prefix, sys.executable, "-m", "guichet", "server"]
+        args += ["--config", str(self.config)]
         args += ["--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=log)
@@ -131,12 +144,13 @@ class ServerProcess:
         return self.proc.pid
 
     def stop(self, how: signal.Signals = signal.SIGTERM) -> int | None:
-        """SIGTERM (or ``how``), then the exit code (SIGKILL after the tests' patience)."""
+        """SIGTERM (or ``how``), then the exit code (SIGKILL after the supervisor's own stop
+        budget for its workers plus the tests' patience)."""
         code = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(how)
             try:
-                code = self.proc.wait(timeout=PATIENCE)
+                code = self.proc.wait(timeout=STOP_TIMEOUT_SECONDS + PATIENCE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from tests.conftest import wait_until
 from tests.server.helpers import AGENT, SITE, Srv
 
 
@@ -135,3 +137,33 @@ def test_an_idle_stream_reads_the_table_only_when_woken(srv: Srv) -> None:
         sa.event.remove(srv.engine, "before_cursor_execute", count)
     assert idle_reads == 1  # the first read, before the keep-alives
     assert got["event"] == "TicketIssued"
+
+
+def _last_seen(srv: Srv, device: str) -> float | None:
+    with srv.engine.connect() as conn:
+        value = conn.execute(
+            sa.text("SELECT last_seen FROM devices WHERE id = :d"), {"d": device}
+        ).scalar_one()
+    return None if value is None else float(value)
+
+
+def test_a_device_holding_its_stream_is_seen_without_syncing(any_srv: Srv) -> None:
+    """A device that seldom syncs (its safety sync every few minutes) stays online on the
+    fleet page while its push stream is open: the server marks it seen; an agent's stream
+    marks nobody, and a closed stream no longer counts."""
+    presence = any_srv.thread.ctx.presence
+    presence.every = 0.2
+    before = _last_seen(any_srv, "board-a") or 0.0
+    with open_stream(any_srv, params={"max_seconds": 30}) as stream:
+        messages = sse_messages(stream)  # held while referenced (its reader closes the stream)
+        next(messages)
+        assert wait_until(lambda: (_last_seen(any_srv, "board-a") or 0.0) > before)
+        assert presence.held() == [(SITE, "board-a")]
+        assert _last_seen(any_srv, "kiosk-a") is None  # it holds no stream, never synced
+    assert wait_until(lambda: presence.held() == [])
+    with any_srv.request(
+        "GET", f"/api/v1/sites/{SITE}/stream", user=AGENT, stream=True, params={"max_seconds": 5}
+    ) as page:
+        messages = sse_messages(page)
+        next(messages)
+        assert presence.held() == []

@@ -104,6 +104,21 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+@pytest.fixture
+def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized browser with JavaScript turned off."""
+    ctx = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+        java_script_enabled=False,
+    )
+    ctx.set_default_timeout(PATIENCE_MS)
+    yield ctx
+    ctx.close()
+
+
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chosen = os.environ.get("GUICHET_SCREENSHOT_DIR")

@@ -28,21 +28,6 @@ def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
         yield srv
 
 
-@pytest.fixture
-def bare_phone(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized browser with JavaScript turned off."""
-    ctx = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        locale="fr-FR",
-        java_script_enabled=False,
-    )
-    ctx.set_default_timeout(PATIENCE_MS)
-    yield ctx
-    ctx.close()
-
-
 def fits_the_screen(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"the page is {width} px wide"  # type: ignore[index]
@@ -109,7 +94,7 @@ def test_in_english_by_keyboard_and_found_again_by_its_code(
     page.goto(f"{rdv.url}/book/rdv/passports?lang=en&from=2026-11-24")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text("Passports: choose a time")
-    first = page.get_by_role("group", name="Tuesday 24 November 2026").get_by_label("09:00")
+    first = page.get_by_role("group", name="Tuesday, November 24, 2026").get_by_label("09:00")
     first.focus()
     page.keyboard.press("Space")
     expect(first).to_be_checked()
@@ -117,7 +102,7 @@ def test_in_english_by_keyboard_and_found_again_by_its_code(
     page.keyboard.type("Grace")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Your appointment")
-    expect(page.locator("time")).to_have_text("Tuesday 24 November 2026 at 09:00")
+    expect(page.locator("time")).to_have_text("Tuesday, November 24, 2026 at 09:00")
     code = page.locator("#appt-code").inner_text()
 
     page.goto(f"{rdv.url}/book/rdv?lang=en")

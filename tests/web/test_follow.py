@@ -13,12 +13,13 @@ def test_follow_page_speaks_the_language_chosen_at_the_kiosk(web: Srv) -> None:
     english = web.issue("civil", lang="en")
     page = requests.get(f"{web.url}/t/{english['token']}", timeout=10)
     assert page.status_code == 200
-    assert '<html lang="en">' in page.text and "Your ticket" in page.text
+    assert '<html lang="en" dir="ltr">' in page.text and "Your ticket" in page.text
     assert "Civil status" in page.text
     french = web.issue("civil")  # the kiosk's default: the site's first language
-    assert '<html lang="fr">' in requests.get(f"{web.url}/t/{french['token']}", timeout=10).text
+    french_page = requests.get(f"{web.url}/t/{french['token']}", timeout=10)
+    assert '<html lang="fr" dir="ltr">' in french_page.text
     switched = requests.get(f"{web.url}/t/{english['token']}?lang=fr", timeout=10)
-    assert '<html lang="fr">' in switched.text  # the visitor's choice wins
+    assert '<html lang="fr" dir="ltr">' in switched.text  # the visitor's choice wins
     assert "set-cookie" not in switched.headers  # a public page sets no cookie
     assert switched.headers["referrer-policy"] == "no-referrer"
 

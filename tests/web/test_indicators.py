@@ -117,7 +117,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "8,0",
         "21,6",
         "67 %",
-        "100 % (1 réponses)",
+        "100 % (1 réponse)",
     ]
     assert cells(rows.nth(1).locator("th, td").all_inner_texts()) == [
         "Passeports",
@@ -142,7 +142,7 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "8.0",
         "21.6",
         "67%",
-        "100% (1 answers)",
+        "100% (1 answer)",
     ]
     assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
     assert axe_violations(page) == []

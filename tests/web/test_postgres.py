@@ -33,7 +33,7 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
 
         issued = srv.issue("civil", lang="en")
         follow = requests.get(f"{base}/t/{issued['token']}", timeout=10)
-        assert follow.status_code == 200 and '<html lang="en">' in follow.text
+        assert follow.status_code == 200 and '<html lang="en" dir="ltr">' in follow.text
         assert "Test town hall" in requests.get(f"{base}/", timeout=10).text
 
         admin, token = form_session(base, ADMIN)

@@ -18,34 +18,6 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "web" / "templates"
 PYTHON = Path(__file__).resolve().parents[2] / "server" / "web"
 
 
-def test_french_and_english_catalogs_have_the_same_keys_and_placeholders() -> None:
-    assert set(i18n.FR) == set(i18n.EN)
-    for key in i18n.FR:
-        placeholders = set(re.findall(r"{(\w+)}", i18n.FR[key]))
-        assert placeholders == set(re.findall(r"{(\w+)}", i18n.EN[key])), key
-
-
-def test_every_key_the_pages_use_exists() -> None:
-    used: set[str] = set()
-    for path in [*TEMPLATES.glob("*.html"), *PYTHON.glob("*.py")]:
-        text = path.read_text()
-        used |= set(re.findall(r"""_\(\s*["']([a-z0-9_.]+)["']""", text))
-        used |= set(re.findall(r'flash\(\s*"\w+",\s*"([a-z0-9_.]+)"', text))
-    dynamic = {k for k in used if k.endswith(".")} | {"key"}  # "role." ~ role, _(key)
-    missing = {k for k in used - dynamic if k not in i18n.FR}
-    assert len(used) > 100
-    assert not missing
-
-
-def test_language_choice_and_fallbacks() -> None:
-    assert i18n.pick_language("en-GB", "fr") == "en"
-    assert i18n.pick_language("de", None, "fr") == "fr"
-    assert i18n.pick_language(None) == "fr"
-    assert i18n.translate("en", "console.waiting_count", n=3) == "3 waiting"
-    assert i18n.translate("de", "console.next") == "Suivant"  # no German: French
-    assert i18n.translate("en", "no.such.key") == "no.such.key"
-
-
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
@@ -173,7 +145,7 @@ def test_an_invalid_service_form_names_its_field(
         raw = siteforms.parse_service(values, ["fr", "en"], None)
         siteforms.save_service(cfg, raw, new=True)
     assert (refused.value.field, refused.value.key) == (field, key)
-    assert key in i18n.FR and key in i18n.EN
+    assert i18n.translate("en", key) != key
 
 
 def test_counters_keep_the_ranked_order_and_a_service_in_use_cannot_go() -> None:

@@ -1,0 +1,104 @@
+"""The booking pages embedded in the town's website: the administration gives the snippet, a
+host page on another origin (127.0.0.1, its own port) pastes it, and a person books through
+the frame, which keeps its embedded layout (a ``<main>`` landmark, no header) and sizes itself
+to each page (postMessage, static/embed-host.js)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.server.appointments import MONDAY, appointment_site, paris
+from tests.server.helpers import Srv
+from tests.web.conftest import axe_violations, form_session, shoot, start
+from tests.web.test_public import TownWebsite
+
+pytestmark = pytest.mark.browser
+
+RDV_ADMIN = ("rosa", "rdv-admin-password")
+
+
+@pytest.fixture(scope="module")
+def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
+    """08:00 on Monday 2026-11-23, the appointment site "rdv" and its administrator."""
+    for srv in start(tmp_path_factory.mktemp("booking-embed")):
+        srv.thread.load_site(appointment_site())
+        srv.thread.add_user(*RDV_ADMIN, "admin", ["rdv"])
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
+def snippet(srv: Srv) -> str:
+    """The booking snippet as the administration page shows it."""
+    http, _csrf = form_session(srv.url, RDV_ADMIN)
+    page = http.get(f"{srv.url}/admin/rdv", timeout=30)
+    assert page.status_code == 200, page.text
+    found = re.search(r'<div class="token-box" id="booking-embed">(.*?)</div>', page.text, re.S)
+    assert found, "no booking snippet on the administration page"
+    return html.unescape(found.group(1))
+
+
+def sized(host: Page) -> None:
+    """The frame's height follows its page's, and nothing of it scrolls."""
+    inner = next(f for f in host.frames if "/book/" in f.url or "/a/" in f.url)
+    inner.wait_for_load_state()
+    content = inner.evaluate("document.documentElement.getBoundingClientRect().height")
+    host.wait_for_function(
+        "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h) <= 2",
+        arg=content,
+    )
+    assert inner.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
+
+
+def test_the_snippet_books_inside_the_town_page(
+    rdv: Srv, context: BrowserContext, shots: Path
+) -> None:
+    code = snippet(rdv)
+    assert 'src="http://guichet.test/embed/rdv/book?lang=fr"' in code
+    assert "embed-host.js" in code
+    local = code.replace("http://guichet.test", rdv.url)
+    town = TownWebsite(
+        "<!doctype html><html lang='fr'><title>Mairie</title><main><h1>Mairie</h1>"
+        + local.replace('width="100%"', 'width="600"')
+        + "<p id='after'>Horaires…</p></main></html>"
+    )
+    host = context.new_page()
+    with town:
+        host.goto(town.url)
+        frame = host.frame_locator("iframe")
+        expect(frame.get_by_role("main").locator("h1")).to_have_text("Prendre rendez-vous")
+        expect(frame.get_by_role("banner")).to_have_count(0)  # no site header in the frame
+        sized(host)
+        frame.get_by_role("link", name="Passeports").click()
+        expect(frame.locator("h1")).to_have_text("Passeports : choisir un créneau")
+        assert "embed=1" in next(f for f in host.frames if "/book/" in f.url).url
+        sized(host)
+        frame.get_by_role("group", name="lundi 23 novembre 2026").locator(
+            "label.slot", has_text="10:20"
+        ).click()
+        frame.get_by_role("button", name="Réserver ce créneau").click()
+        expect(frame.locator(".notice.success")).to_have_text("Votre rendez-vous est réservé.")
+        expect(frame.get_by_role("banner")).to_have_count(0)
+        sized(host)
+        shoot(host, shots, "booking-embed", full_page=False)
+        token = next(f for f in host.frames if "/a/" in f.url).url.split("/a/")[1].split("?")[0]
+    r = requests.get(f"{rdv.url}/api/v1/public/appointments/{token}", timeout=10)
+    assert r.json()["local"].startswith("2026-11-23T10:20")
+
+
+def test_embedded_pages_pass_axe_and_may_be_framed(rdv: Srv, audited: BrowserContext) -> None:
+    page = audited.new_page()
+    response = page.goto(f"{rdv.url}/embed/rdv/book?lang=en")
+    assert response is not None
+    assert "frame-ancestors *" in response.headers["content-security-policy"]
+    expect(page.locator("main[data-embed=rdv] h1")).to_have_text("Book an appointment")
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Passports").click()
+    expect(page.locator("main[data-embed=rdv] h1")).to_have_text("Passports: choose a time")
+    assert axe_violations(page) == []
