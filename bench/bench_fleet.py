@@ -246,14 +246,17 @@ class Results:
     streams_by: dict[str, int] = field(default_factory=dict)
 
 
-def kiosk_ticket(site: str, device: str, clock: HybridClock, number: int, day: str) -> Any:
-    """A kiosk's TicketIssued (civil, with a follow token), stamped now, as JSON."""
+def kiosk_ticket(
+    site: str, device: str, clock: HybridClock, number: int, day: str, wall: float | None = None
+) -> Any:
+    """A kiosk's TicketIssued (civil, with a follow token), stamped now, as JSON (``wall``:
+    the kiosk's wall clock when it is not the machine's)."""
     return new_event(
         EventKind.TICKET_ISSUED,
         site=site,
         device=device,
         hlc=clock.now(),
-        wall_time=time.time(),
+        wall_time=time.time() if wall is None else wall,
         ticket=str(uuid.uuid4()),
         service="civil",
         number=number,

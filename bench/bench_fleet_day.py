@@ -1,28 +1,41 @@
-"""A fleet told, not polling: sites of 5 devices on PostgreSQL with two server workers, every
-device holding the site's push stream, first at rest, then at work.
+"""A fleet day: sites of 5 devices on PostgreSQL with two server workers, every device holding
+the site's push stream, first at rest, then at work, with recalls, transfers, a few sites cut
+from the server for a while and a few kiosks with wrong clocks.
 
 Each site has 2 kiosks and 3 boards (6 counters, 20 people waiting at the start). As the
 devices do (``tickets.sync``): every device opens the site's event stream and syncs once when
 it opens, then only when it has something to upload (a kiosk's ticket, with a lease request
-when its block runs low) and every ``--safety`` seconds (+-10 %) as a safety net. At rest
-nobody comes; at work each site gets a ticket every ``--ticket-every`` seconds (from one of
-its kiosks, alternately) and an agent presses NEXT at one of its counters every
-``--call-every`` seconds.
+when its block runs low) and every ``--safety`` seconds (+-20 %) as a safety net (the first
+safety sync at a random point of the interval, as in a fleet that has run for a while). At
+rest nobody comes; at work each site gets a ticket every ``--ticket-every`` seconds (from one
+of its kiosks, alternately) and an agent presses NEXT at one of its counters every
+``--call-every`` seconds; after a NEXT that called a ticket, the agent recalls it one time in
+ten and transfers it to the other service one time in ten.
+
+Outages: ``--outage-sites`` sites lose the server for ``--outage`` seconds in the middle of the
+work phase (no sync, no stream, no agent; their kiosks go on issuing from their leases and
+upload the tickets when the server is back). Bad clocks: the kiosks of ``--bad-clock-sites``
+sites run 2 h ahead, 15 min behind, 90 s ahead and 1 day behind (in turn); they send their
+reading as ``device_time`` and follow the server's stamps as devices do.
 
 Measured: syncs/s and the server's CPU (every process of it) at rest and at work, the p50/p99
-of a kiosk's upload of a ticket ("issue": the sync carrying it), of NEXT, and of call -> board
-(from the agent's press to the TicketCalled read on the stream of the site's first board,
-both timed by the client). Then the database is checked: numbers issued twice, tickets called
-twice, and FIFO inversions (a ticket called while an older one of the same service waited).
+of a kiosk's upload of a ticket ("issue": the sync carrying it; uploads after an outage apart),
+of NEXT, and of call -> board (from the agent's press to the TicketCalled read on the stream of
+the site's first board, both timed by the client). Then the database is checked: numbers
+issued twice, tickets called twice (a transfer puts a ticket back in a queue: called again
+then is not a double call), and FIFO inversions (a ticket called while an older one of the
+same service waited; a transferred ticket waits in its new service with its issue time).
 
     .venv/bin/python bench/bench_fleet_day.py [--sites 200] [--rest 30] [--work 60]
-        [--safety 60] [--ticket-every 20] [--call-every 20] [--warmup 30] [--clients 2]
+        [--safety 300] [--ticket-every 20] [--call-every 20] [--warmup 30] [--clients 2]
+        [--outage-sites 2] [--outage 20] [--bad-clock-sites 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -58,9 +71,13 @@ from bench_fleet import (  # noqa: E402
 )
 from bench_sync import postgres_database  # noqa: E402
 
-from tickets.hlc import HybridClock  # noqa: E402
+from tickets.hlc import HybridClock, Timestamp  # noqa: E402
 
 POOL = 48
+
+
+BAD_CLOCKS = (7200.0, -900.0, 90.0, -86400.0)
+"""Seconds the kiosks of the bad-clock sites run ahead (positive) or behind, in turn."""
 
 
 class Day:
@@ -75,7 +92,12 @@ class Day:
         self.agents = Http(self.host, self.port, 16)
         self.syncs: dict[str, int] = {"warmup": 0, "rest": 0, "work": 0}
         self.issue: list[float] = []
+        self.late = 0
+        """Tickets uploaded after an outage (not in ``issue``: they waited by design)."""
         self.next: list[float] = []
+        self.recalls = [0, 0]
+        self.transfers = [0, 0]
+        """Actions pressed, and of them answered 200."""
         self.pressed: dict[str, float] = {}
         """TicketCalled id -> when its press began (monotonic)."""
         self.arrived: dict[str, float] = {}
@@ -91,6 +113,22 @@ class Day:
         if now < self.args.work_at:
             return "rest"
         return "work" if now < self.args.end_at else "done"
+
+    def down(self, site: str) -> bool:
+        """Whether ``site`` is cut from the server now."""
+        return site in self.args.outages and self.args.outage_at <= time.monotonic() < (
+            self.args.outage_end
+        )
+
+    def next_change(self, site: str) -> float:
+        """When ``site``'s link next goes down or comes back (inf: never)."""
+        if site not in self.args.outages:
+            return float("inf")
+        now = time.monotonic()
+        for at in (self.args.outage_at, self.args.outage_end):
+            if now < at:
+                return at
+        return float("inf")
 
     async def sync(self, token: str, body: dict[str, Any]) -> dict[str, Any] | None:
         try:
@@ -108,79 +146,137 @@ class Day:
     async def device(self, site: str, device: str) -> None:
         token = self.tokens[site][device]
         wake = self.wakes[(site, device)] = asyncio.Event()
-        clock = HybridClock(device)
+        kiosk = device in KIOSKS
+        skew = self.args.bad_clocks.get(site, 0.0) if kiosk else 0.0
+        clock = HybridClock(device, wall=lambda: time.time() + skew)
         cursor, version = 0, ""
         pool: list[int] = []
         outbox: list[dict[str, Any]] = []
-        kiosk = device in KIOSKS
+        held_back = False
+        """Whether the outbox holds a ticket made while the server was out of reach."""
         gap = self.args.ticket_every * len(KIOSKS)  # the site's kiosks take turns
         next_ticket = self.args.work_at + random.uniform(0, gap) if kiosk else float("inf")
+        # The first safety sync anywhere in the interval: a fleet that has run for a while.
+        safety = self.args.safety * random.uniform(0.0, 1.0)
         while self.phase() != "done":
-            day = datetime.now(TZ).date().isoformat()
-            body: dict[str, Any] = {"device": device, "cursor": cursor, "config_version": version}
-            if kiosk and len(pool) < 10:
-                body["lease_requests"] = [{"service": "civil", "day": day}]
-            if outbox:
-                body["events"] = outbox
-            wake.clear()
-            started = time.monotonic()
-            data = await self.sync(token, body)
-            if data is not None:
-                if outbox and self.phase() == "work":
-                    self.issue.append(time.monotonic() - started)
-                outbox = []
-                cursor, version = data["cursor"], data["config_version"]
-                for lease in data["leases"]:
-                    pool.extend(range(lease["start"], lease["end"] + 1))
-            # The safety sync, unless something comes first: a ticket, the stream reopening.
+            if not self.down(site):
+                day = datetime.now(TZ).date().isoformat()
+                body: dict[str, Any] = {
+                    "device": device,
+                    "cursor": cursor,
+                    "config_version": version,
+                    "device_time": time.time() + skew,
+                }
+                if kiosk and len(pool) < 10:
+                    body["lease_requests"] = [{"service": "civil", "day": day}]
+                if outbox:
+                    body["events"] = outbox
+                wake.clear()
+                started = time.monotonic()
+                data = await self.sync(token, body)
+                if data is not None:
+                    if held_back:
+                        self.late += len(outbox)
+                    elif outbox and self.phase() == "work":
+                        self.issue.append(time.monotonic() - started)
+                    outbox, held_back = [], False
+                    cursor, version = data["cursor"], data["config_version"]
+                    clock.receive(Timestamp.decode(data["server_hlc"]), trusted=True)
+                    for lease in data["leases"]:
+                        pool.extend(range(lease["start"], lease["end"] + 1))
+            # The safety sync, unless something comes first: a ticket, the stream reopening,
+            # the link going down or coming back.
             until = min(
-                time.monotonic() + self.args.safety * random.uniform(0.9, 1.1),
-                next_ticket,
-                self.args.end_at,
+                time.monotonic() + safety, next_ticket, self.args.end_at, self.next_change(site)
             )
-            try:
+            safety = self.args.safety * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), max(0.0, until - time.monotonic()))
-            except TimeoutError:
-                if time.monotonic() >= next_ticket:
-                    next_ticket += gap * random.uniform(0.9, 1.1)
-                    if self.phase() == "work" and pool:
-                        outbox = [kiosk_ticket(site, device, clock, pool.pop(0), day)]
+            if time.monotonic() >= next_ticket:
+                next_ticket += gap * random.uniform(0.9, 1.1)
+                if self.phase() == "work" and pool:
+                    day = datetime.now(TZ).date().isoformat()
+                    wall = time.time() + skew
+                    outbox.append(kiosk_ticket(site, device, clock, pool.pop(0), day, wall))
+                    held_back = held_back or self.down(site)
 
     async def stream(self, site: str, device: str) -> None:
         token = self.tokens[site][device]
         path = f"/api/v1/sites/{site}/stream"
         first = device == BOARDS[0]
+
+        cursor: int | None = None
+        """The last event read: a stream cut by an outage resumes after it, as devices do."""
+        cut = site in self.args.outages
+
+        async def read(messages: Any) -> None:
+            nonlocal cursor
+            async for kind, data in messages:
+                if first and kind == "TicketCalled":
+                    self.arrived.setdefault(json.loads(data)["id"], time.monotonic())
+                if cut and kind != "config":
+                    cursor = json.loads(data)["seq"]
+
         while self.phase() != "done":
+            if self.down(site):
+                await asyncio.sleep(max(0.0, self.next_change(site) - time.monotonic()))
+                continue
             try:
-                _worker, messages = await sse(self.host, self.port, path, token)
+                resume = "" if cursor is None else f"?cursor={cursor}"
+                _worker, messages = await sse(self.host, self.port, path + resume, token)
                 wake = self.wakes.get((site, device))
                 if wake is not None:
                     wake.set()  # the stream (re)opened: sync now
-                async for kind, data in messages:
-                    if first and kind == "TicketCalled":
-                        self.arrived.setdefault(json.loads(data)["id"], time.monotonic())
+                reader = asyncio.create_task(read(messages))
+                until = min(self.args.end_at, self.next_change(site))
+                done, _ = await asyncio.wait({reader}, timeout=until - time.monotonic())
+                if done:
+                    reader.result()
+                else:  # the end, or the link going down: the stream is cut
+                    reader.cancel()
+                    await asyncio.gather(reader, return_exceptions=True)
             except (OSError, asyncio.IncompleteReadError, RuntimeError, ValueError):
                 self.errors += 1
                 await asyncio.sleep(1.0)
+
+    async def press(self, site: str, token: str, path: str, body: Any = None) -> Any:
+        try:
+            status, _h, data = await self.agents.request("POST", path, token, body)
+        except (OSError, asyncio.IncompleteReadError):
+            status, data = 0, None
+        return data if status == 200 else None
 
     async def agent(self, site: str) -> None:
         token = self.tokens[site]["board-3"]
         await asyncio.sleep(max(0.0, self.args.work_at - time.monotonic()))
         await asyncio.sleep(random.uniform(0, self.args.call_every))
         while self.phase() == "work":
-            path = f"/api/v1/sites/{site}/counters/{random.randint(1, COUNTERS)}/next"
+            if self.down(site):  # the counters' consoles cannot reach the server either
+                await asyncio.sleep(max(0.0, self.next_change(site) - time.monotonic()))
+                continue
+            counter = random.randint(1, COUNTERS)
+            base = f"/api/v1/sites/{site}/counters/{counter}"
             started = time.monotonic()
-            try:
-                status, _h, data = await self.agents.request("POST", path, token)
-            except (OSError, asyncio.IncompleteReadError):
-                status = 0
-            if status != 200:
+            data = await self.press(site, token, f"{base}/next")
+            if data is None:
                 self.errors += 1
             else:
                 self.next.append(time.monotonic() - started)
                 for e in data["events"]:
                     if e["kind"] == "TicketCalled":
                         self.pressed[e["id"]] = started
+                if data.get("ticket"):
+                    luck = random.random()
+                    if luck < 0.1:
+                        self.recalls[0] += 1
+                        self.recalls[1] += (
+                            await self.press(site, token, f"{base}/recall") is not None
+                        )
+                    elif luck < 0.2:
+                        other = "passports" if data["ticket"]["service"] == "civil" else "civil"
+                        self.transfers[0] += 1
+                        done = await self.press(site, token, f"{base}/transfer", {"service": other})
+                        self.transfers[1] += done is not None
             await asyncio.sleep(self.args.call_every * random.uniform(0.9, 1.1))
 
 
@@ -203,7 +299,10 @@ async def run_client(url: str, tokens: dict[str, dict[str, str]], args: Any, out
         {
             "syncs": day.syncs,
             "issue": day.issue,
+            "late": day.late,
             "next": day.next,
+            "recalls": day.recalls,
+            "transfers": day.transfers,
             "board": board,
             "lost": sum(1 for i in day.pressed if i not in day.arrived),
             "errors": day.errors,
@@ -217,29 +316,47 @@ def client_main(url: str, tokens: dict[str, dict[str, str]], args: Any, out: Any
     asyncio.run(run_client(url, tokens, args, out))
 
 
-def fifo_inversions(database_url: str) -> int:
-    """Calls of a ticket while an older ticket of the same service (by issue clock), issued
-    before the call was stored, was still waiting: counted per site and service."""
+def day_check(database_url: str) -> dict[str, int]:
+    """Tickets called twice (called again without a transfer back to a queue in between) and
+    FIFO inversions (a ticket called while an older ticket of the same service, by issue
+    clock, was waiting), replaying every site's log in sequence order; transfers counted."""
     import psycopg
 
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT site, seq, kind, hlc, data->>'ticket', data->>'service' FROM events "
-            "WHERE kind IN ('TicketIssued', 'TicketCalled') ORDER BY site, seq"
+            "SELECT site, kind, hlc, data->>'ticket', data->>'service' FROM events "
+            "WHERE kind IN ('TicketIssued', 'TicketCalled', 'TicketTransferred') "
+            "ORDER BY site, seq"
         ).fetchall()
-    inversions = 0
+    out = {"inversions": 0, "double_calls": 0, "transfers": 0}
     waiting: dict[tuple[str, str], dict[str, str]] = {}
-    service_of: dict[tuple[str, str], str] = {}
-    for site, _seq, kind, hlc, ticket, service in rows:
+    """(site, service) -> waiting ticket -> its issue clock."""
+    issued: dict[tuple[str, str], str] = {}
+    where: dict[tuple[str, str], str] = {}
+    """(site, ticket) -> the service whose queue holds it (absent: not waiting)."""
+    for site, kind, hlc, ticket, service in rows:
+        key = (site, ticket)
         if kind == "TicketIssued":
+            issued[key] = hlc
             waiting.setdefault((site, service), {})[ticket] = hlc
-            service_of[(site, ticket)] = service
-            continue
-        queue = waiting.get((site, service_of.get((site, ticket), "")), {})
-        issued = queue.pop(ticket, None)
-        if issued is not None and queue and min(queue.values()) < issued:
-            inversions += 1
-    return inversions
+            where[key] = service
+        elif kind == "TicketTransferred":
+            out["transfers"] += 1
+            before = where.pop(key, None)
+            if before is not None:
+                waiting[(site, before)].pop(ticket, None)
+            waiting.setdefault((site, service), {})[ticket] = issued.get(key) or hlc
+            where[key] = service
+        else:
+            queue = where.pop(key, None)
+            if queue is None:
+                out["double_calls"] += 1
+                continue
+            line = waiting[(site, queue)]
+            mine = line.pop(ticket)
+            if line and min(line.values()) < mine:
+                out["inversions"] += 1
+    return out
 
 
 def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> None:
@@ -250,6 +367,8 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
         args.rest_at = time.monotonic() + args.warmup
         args.work_at = args.rest_at + args.rest
         args.end_at = args.work_at + args.work
+        args.outage_at = args.work_at + (args.work - args.outage) / 2
+        args.outage_end = args.outage_at + args.outage
         queue: Any = multiprocessing.Queue()
         procs = start_clients(client_main, server.url, tokens, args, queue)
         figures = {}
@@ -274,12 +393,14 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
         for p in procs:
             p.join(timeout=60)
     found = check(database_url)
-    inversions = fifo_inversions(database_url)
+    replay = day_check(database_url)
     devices = len(tokens) * 5
     print(
         f"\n== {len(tokens)} sites, {devices} devices (every one holding the push stream), "
         f"{args.workers} workers on PostgreSQL; safety sync every {args.safety:g} s; at work a "
-        f"ticket per site every {args.ticket_every:g} s and a NEXT every {args.call_every:g} s"
+        f"ticket per site every {args.ticket_every:g} s and a NEXT every {args.call_every:g} s; "
+        f"{len(args.outages)} sites cut for {args.outage:g} s, {len(args.bad_clocks)} sites' "
+        "kiosks with wrong clocks"
     )
     for name in ("rest", "work"):
         f = figures[name]
@@ -295,6 +416,12 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
             f"{label:<15} {len(values):6d}  p50 {pct(values, 0.5):7.1f} ms  "
             f"p99 {pct(values, 0.99):7.1f} ms"
         )
+    recalls = [sum(p["recalls"][i] for p in parts) for i in (0, 1)]
+    transfers = [sum(p["transfers"][i] for p in parts) for i in (0, 1)]
+    print(
+        f"recalls {recalls[1]} of {recalls[0]} answered, transfers {transfers[1]} of "
+        f"{transfers[0]}; tickets uploaded after an outage {sum(p['late'] for p in parts)}"
+    )
     print(
         f"calls never seen on the first board's stream: {sum(p['lost'] for p in parts)}; "
         f"client errors {sum(p['errors'] for p in parts)}; client CPU "
@@ -302,8 +429,9 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
     )
     print(
         f"database: {found['issued']} tickets issued, {found['called']} calls; numbers issued "
-        f"twice {found['duplicates']}, tickets called twice {found['double_calls']}, "
-        f"FIFO inversions {inversions}"
+        f"twice {found['duplicates']}, tickets called twice {replay['double_calls']} (without a "
+        f"transfer between; {replay['transfers']} transfers), FIFO inversions "
+        f"{replay['inversions']}"
     )
 
 
@@ -311,14 +439,26 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sites", type=int, default=200)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--safety", type=float, default=60.0, help="safety sync (seconds)")
+    p.add_argument("--safety", type=float, default=300.0, help="safety sync (seconds)")
     p.add_argument("--ticket-every", type=float, default=20.0, help="seconds, per site")
     p.add_argument("--call-every", type=float, default=20.0, help="seconds, per site")
     p.add_argument("--warmup", type=float, default=30.0)
     p.add_argument("--rest", type=float, default=30.0)
     p.add_argument("--work", type=float, default=60.0)
     p.add_argument("--clients", type=int, default=2, help="client processes")
+    p.add_argument("--outage-sites", type=int, default=2, help="sites cut from the server")
+    p.add_argument("--outage", type=float, default=20.0, help="seconds, mid-work")
+    p.add_argument("--bad-clock-sites", type=int, default=4, help="sites whose kiosks are off")
     args = p.parse_args()
+    names = [f"site-{i:04d}" for i in range(args.sites)]
+    # Spread over the fleet (so over both client processes), never the same sites.
+    args.outages = set(
+        names[1 :: max(1, args.sites // max(1, args.outage_sites))][: args.outage_sites]
+    )
+    others = [n for n in names[2::3] if n not in args.outages]
+    step = max(1, len(others) // max(1, args.bad_clock_sites))
+    chosen = others[::step][: args.bad_clock_sites]
+    args.bad_clocks = {site: BAD_CLOCKS[i % len(BAD_CLOCKS)] for i, site in enumerate(chosen)}
     raise_open_files()
     with postgres_database() as pg:
         if pg is None:

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_printer import CONTENT as TICKET  # noqa: E402
+from bench_printer import CONTENT as TICKET  # noqa: E402  (bench/ is on sys.path)
+
 from printer.ticket import render_ticket  # noqa: E402
 from tickets import rtl  # noqa: E402
 

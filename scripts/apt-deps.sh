@@ -2,6 +2,7 @@
 # Installs the Debian packages Guichet's demo and tests use, only those missing.
 # Usage: scripts/apt-deps.sh demo|test|image
 set -euo pipefail
+# fonts-dejavu-core: DejaVu Sans draws Arabic (kiosk, board, the printer's drawn lines).
 demo_pkgs=(espeak-ng sox alsa-utils fonts-dejavu-core xvfb xauth libmtdev1)
 test_pkgs=("${demo_pkgs[@]}" xdotool socat chromium chromium-driver systemd udev haproxy iproute2)
 image_pkgs=(debootstrap systemd util-linux)

@@ -70,8 +70,8 @@ def _other(engine: Engine, ctx: ServerContext, loaded: LoadedSite, service: str)
     assert svc is not None
     slot = None
     if svc.appointments is not None:
-        slots = booking.free_slots(engine, loaded, service, now)
-        slot = int(slots[0].start) if slots else None
+        first = booking.first_free(engine, loaded, service, now)
+        slot = int(first.start) if first is not None else None
     return OtherSite(
         site=loaded.id,
         name=loaded.site.name,

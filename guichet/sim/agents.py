@@ -225,6 +225,9 @@ class People:
         duration: float,
         tries: int,
     ) -> None:
+        # The person's ticket is stamped when they touch the screen, not when the kiosk has
+        # printed and answered (seconds later on a busy machine).
+        touched = self.clock.true_time()
         try:
             answer = dev.call("issue", service=service)
         except (DeviceDown, TimeoutError):
@@ -255,7 +258,7 @@ class People:
                 service,
                 answer["day"],
                 dev.name,
-                now,
+                touched,
                 ticket=answer["ticket"],
                 printed=answer["outcome"] == "printed",
                 leaves=leaves,

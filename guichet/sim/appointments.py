@@ -161,8 +161,8 @@ class Day:
             url, auth = f"{server.url}/api/v1/public/sites/{site}/appointments", None
         else:
             url, auth = f"{server.url}/api/v1/sites/{site}/appointments", MANAGER
-        body = {"service": b.service, "start": int(b.start), "lang": "fr"}
         for _ in range(30):
+            body = {"service": b.service, "start": int(b.start), "lang": "fr"}
             try:
                 answer = self._http.post(url, json=body, auth=auth, timeout=10)
             except requests.RequestException:
@@ -171,6 +171,10 @@ class Day:
                 # One address books everyone: it waits as a person would not have to.
                 time.sleep(float(answer.headers.get("Retry-After", "1")))
                 continue
+            if not public and answer.status_code in (409, 422) and self._later_slot(b):
+                # At the desk the slot has gone (full, or too soon now: a busy machine ran
+                # the step late): the person takes the next free one, and comes that much later.
+                continue
             break
         at = self.world.clock.true_time() if not public else self._eve()
         if answer.status_code == 200:
@@ -178,6 +182,31 @@ class Day:
         else:
             b.refused = f"{answer.status_code} {answer.text[:200]}"
         self._log("booked" if b.code else "booking_refused", b, at)
+        return True
+
+    def _later_slot(self, b: Booking) -> bool:
+        """Moves ``b`` to the next free slot of its service this day, if there is one."""
+        server = self.world.server
+        if server is None:
+            return False
+        day = self.world.cfg.simulation.date.isoformat()
+        try:
+            answer = self._http.get(
+                f"{server.url}/api/v1/public/sites/{self.site.id}/services/{b.service}/slots",
+                params={"from": day, "days": "1"},
+                timeout=10,
+            )
+        except requests.RequestException:
+            return False
+        if answer.status_code != 200:
+            return False
+        starts = [s["start"] for s in answer.json()["slots"] if b.start < s["start"] < self.end]
+        if not starts:
+            return False
+        delta = min(starts) - b.start
+        b.start += delta
+        if b.comes_at is not None:
+            b.comes_at += delta
         return True
 
     def _log(self, what: str, b: Booking, at: float) -> None:
@@ -225,6 +254,10 @@ class Day:
 
     def _arrival(self, b: Booking, people: People, tries: int) -> Callable[[], None]:
         def step() -> None:
+            if b.comes_at is not None and b.comes_at > self.world.clock.true_time() + 1:
+                # Their slot was moved at the desk: they come that much later.
+                people.sched.at(b.comes_at, self._arrival(b, people, tries))
+                return
             if b.code is None:
                 if b.refused is None and tries < 20:
                     # Still at the desk (the server was away): a little later.
@@ -243,6 +276,9 @@ class Day:
     ) -> None:
         assert b.code is not None
         record = people.record
+        # Stamped when the person types the code, not when the kiosk has printed and answered
+        # (as a walk-in's ticket is).
+        touched = self.world.clock.true_time()
         try:
             answer = dev.call("checkin", code=b.code)
         except (DeviceDown, TimeoutError):
@@ -271,7 +307,7 @@ class Day:
                 b.service,
                 answer["day"],
                 dev.name,
-                now,
+                touched,
                 ticket=answer.get("ticket"),
                 printed=answer["outcome"] == "printed",
                 duration=b.duration,

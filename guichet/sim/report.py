@@ -114,7 +114,8 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     # calls stands; a call whose answer died with its board), the figures take the server's view.
     special = {t.label for t in state.tickets.values() if t.conflict}
     special |= _answers_lost_to_a_kill(events, record, world.cfg.simulation.tolerance, by_label)
-    _compare_stats(r, world, record, by_label, special)
+    unanswered = _issues_lost_to_a_kill(record, by_label, set(paper))
+    _compare_stats(r, world, record, by_label, special, unanswered)
     conflicted = [t.label for t in state.tickets.values() if t.conflict]
     r.figures.update(
         {
@@ -202,6 +203,21 @@ def _answers_lost_to_a_kill(
     return out
 
 
+def _issues_lost_to_a_kill(
+    record: Record, by_label: dict[str, Ticket], paper: set[str]
+) -> list[Ticket]:
+    """Tickets a kiosk journaled and was killed before printing or answering: the record never
+    heard of them, nobody holds their paper, and the server rightly has them once the restarted
+    kiosk uploads its journal (it marks the print failed, the ticket stays in the queue in case
+    the paper came out). Only a kiosk that was killed can leave such a ticket."""
+    killed = {f["device"] for f in record.faults if f["what"] == "kill"}
+    return [
+        t
+        for label, t in sorted(by_label.items())
+        if record.get(label) is None and label not in paper and t.device in killed
+    ]
+
+
 def _calls_before_issue(world: World, events: list[Event]) -> set[str]:
     """Tickets whose call came into the journal of the board it was made for before the ticket
     itself: that board could neither show nor announce the call."""
@@ -246,7 +262,12 @@ def _server_stats(world: World) -> dict[str, dict[str, Any]]:
 
 
 def _compare_stats(
-    r: Report, world: World, record: Record, by_label: dict[str, Ticket], special: set[str]
+    r: Report,
+    world: World,
+    record: Record,
+    by_label: dict[str, Ticket],
+    special: set[str],
+    unanswered: list[Ticket],
 ) -> None:
     tol = world.cfg.simulation.tolerance
     stats = _server_stats(world)
@@ -257,6 +278,11 @@ def _compare_stats(
             continue
         got = stats.get(service.id, {})
         views = [_view(v, by_label, v.label in special) for v in mine]
+        views += [
+            (t.label, t.waited_seconds, t.status.value)
+            for t in unanswered
+            if t.service == service.id
+        ]
         for key, want in (
             ("tickets", len(views)),
             ("called", sum(1 for w in views if w[1] is not None)),

@@ -169,6 +169,19 @@ def free_slots(
     )
 
 
+def first_free(
+    engine: Engine, loaded: LoadedSite, service_id: str, now: float
+) -> rules_of.Slot | None:
+    """The first slot of ``free_slots`` (None when none is free within the horizon), read
+    day by day: the whole horizon's slots are computed only when every day is full."""
+    _service, rules = service_rules(loaded, service_id)
+    for day in rules_of.bookable_days(rules, now, loaded.site.tz, holiday_checker(rules)):
+        found = free_slots(engine, loaded, service_id, now, day, 1)
+        if found:
+            return found[0]
+    return None
+
+
 def _check_start(loaded: LoadedSite, rules: AppointmentRules, start: int, now: float) -> None:
     why = rules_of.refusal(rules, float(start), now, loaded.site.tz, holiday_checker(rules))
     if why is not None:

@@ -105,8 +105,8 @@ def record_first_free(engine: Engine, loaded: LoadedSite, now: float) -> int:
     for service in services:
         if service in seen:
             continue
-        slots = booking.free_slots(engine, loaded, service, now)
-        start = int(slots[0].start) if slots else None
+        first = booking.first_free(engine, loaded, service, now)
+        start = int(first.start) if first is not None else None
         row = {"site": loaded.id, "service": service, "day": day, "start": start, "seen_at": now}
         try:
             with db.write(engine) as conn:
@@ -193,8 +193,8 @@ def indicators(
         )
     first_free = []
     for svc in booking.booking_services(loaded):
-        slots = booking.free_slots(engine, loaded, svc.id, now)
-        start = int(slots[0].start) if slots else None
+        found = booking.first_free(engine, loaded, svc.id, now)
+        start = int(found.start) if found is not None else None
         ahead = (loaded.site.day(start) - loaded.site.day(now)).days if start else None
         first_free.append(FirstFree(service=svc.id, start=start, days_ahead=ahead))
     return AppointmentIndicators.model_validate(

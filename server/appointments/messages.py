@@ -32,6 +32,7 @@ import requests
 from config.messages import MessageSettings, SmsBody, SmtpSecurity
 from server.appointments.booking import Appointment
 from server.sites import LoadedSite
+from tickets.i18n import Catalog, base_language, catalog_languages
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     CANCELLED = "cancelled"
     LATE = "late"
-    """A checked-in appointment runs late (``server.appointments.notices``)."""
+    """A checked-in appointment runs late (``server.appointments.punctuality``)."""
     TURN = "turn"
     """A walk-in's turn is near (``server.stepout``)."""
 
@@ -51,64 +52,27 @@ class MessageError(Exception):
     """A message that could not be handed over (names the channel, never the recipient)."""
 
 
-_SUBJECT = {
-    "fr": {
-        Kind.BOOKED: "Rendez-vous confirmé",
-        Kind.MOVED: "Rendez-vous déplacé",
-        Kind.REMINDER: "Rappel : rendez-vous demain",
-        Kind.CANCELLED: "Rendez-vous annulé",
-        Kind.LATE: "Votre rendez-vous prend du retard",
-        Kind.TURN: "Bientôt votre tour",
-    },
-    "en": {
-        Kind.BOOKED: "Appointment confirmed",
-        Kind.MOVED: "Appointment moved",
-        Kind.REMINDER: "Reminder: appointment tomorrow",
-        Kind.CANCELLED: "Appointment cancelled",
-        Kind.LATE: "Your appointment is running late",
-        Kind.TURN: "Your turn is coming",
-    },
-}
-_LINES = {
-    "fr": {
-        "when": "{service}, le {date} à {time}",
-        "where": "Lieu : {site}",
-        "code": "Code : {code} (à taper sur la borne à votre arrivée)",
-        "manage": "Déplacer ou annuler : {link}",
-        "cancelled": "Ce rendez-vous est annulé. Pour en prendre un autre : {link}",
-        "late": "{service}, rendez-vous de {time} : nous vous recevrons avec environ {minutes} "
-        "minutes de retard, pardon. Attendre ou prendre un autre rendez-vous : {link}",
-        "turn": "Ticket {label} ({service}) : {ahead} personne(s) avant vous. Revenez dans la "
-        "salle d'attente. Suivre votre ticket : {link}",
-    },
-    "en": {
-        "when": "{service}, on {date} at {time}",
-        "where": "Place: {site}",
-        "code": "Code: {code} (type it on the kiosk when you arrive)",
-        "manage": "Move or cancel: {link}",
-        "cancelled": "This appointment is cancelled. To book another one: {link}",
-        "late": "{service}, appointment at {time}: we will see you about {minutes} minutes "
-        "late, sorry. Keep waiting or book another time: {link}",
-        "turn": "Ticket {label} ({service}): {ahead} people ahead of you. Please come back to "
-        "the waiting room. Follow your ticket: {link}",
-    },
-}
-
-
 def _lang(appt: Appointment) -> str:
+    """The language the person booked in, when the pages have it; else French."""
     return lang_of(appt.lang)
 
 
 def lang_of(lang: str) -> str:
-    """The language messages are written in for ``lang`` (French when it has none)."""
-    return lang if lang in _SUBJECT else "fr"
+    """``lang`` when the pages (and so the messages) have it; else French."""
+    found = base_language(lang or "")
+    return found if found in catalog_languages("web") else "fr"
 
 
 def notice_text(lang: str, kind: Kind, **facts: object) -> str:
-    """A short notice (``Kind.LATE``, ``Kind.TURN``): the subject, then the one line."""
-    lang = lang_of(lang)
-    colon = " :" if lang == "fr" else ":"
-    return _SUBJECT[lang][kind] + colon + "\n" + _LINES[lang][kind.value].format(**facts)
+    """A short notice (``Kind.LATE``, ``Kind.TURN``): the heading, then its one line."""
+    t = Catalog("web", lang_of(lang)).gettext
+    heading = t("message.heading").format(subject=t(f"message.subject.{kind.value}"))
+    return heading + "\n" + t(f"message.{kind.value}").format(**facts)
+
+
+def _texts(appt: Appointment) -> Catalog:
+    """The messages' texts: the web pages' catalog (keys ``message.*``), docs/web.md."""
+    return Catalog("web", _lang(appt))
 
 
 def _facts(loaded: LoadedSite, appt: Appointment) -> dict[str, str]:
@@ -125,17 +89,16 @@ def _facts(loaded: LoadedSite, appt: Appointment) -> dict[str, str]:
 
 def text_of(loaded: LoadedSite, appt: Appointment, kind: Kind, public_url: str) -> str:
     """The body of the message (the text message is the same, shorter lines)."""
-    lang = _lang(appt)
-    lines = _LINES[lang]
+    t = _texts(appt).gettext
     facts = _facts(loaded, appt)
-    out = [_SUBJECT[lang][kind] + " :" if lang == "fr" else _SUBJECT[lang][kind] + ":"]
-    out.append(lines["when"].format(**facts))
-    out.append(lines["where"].format(**facts))
+    out = [t("message.heading").format(subject=t(f"message.subject.{kind.value}"))]
+    out.append(t("message.when").format(**facts))
+    out.append(t("message.where").format(**facts))
     if kind is Kind.CANCELLED:
-        out.append(lines["cancelled"].format(link=f"{public_url}/book/{loaded.id}"))
+        out.append(t("message.cancelled").format(link=f"{public_url}/book/{loaded.id}"))
     else:
-        out.append(lines["code"].format(**facts))
-        out.append(lines["manage"].format(link=f"{public_url}/a/{appt.token}"))
+        out.append(t("message.code").format(**facts))
+        out.append(t("message.manage").format(link=f"{public_url}/a/{appt.token}"))
     return "\n".join(out)
 
 
@@ -283,8 +246,9 @@ class Messenger:
         text = notice_text(lang, kind, **facts)
         jobs: list[Callable[[], None]] = []
         if self.mail is not None and email:
+            subject = Catalog("web", lang_of(lang)).gettext(f"message.subject.{kind.value}")
             msg = EmailMessage()
-            msg["Subject"] = f"{_SUBJECT[lang_of(lang)][kind]} — {loaded.site.name}"
+            msg["Subject"] = f"{subject} — {loaded.site.name}"
             msg["From"] = self.settings.mail_from
             msg["To"] = email
             msg["Date"] = format_datetime(datetime.now(loaded.site.tz))
@@ -313,9 +277,9 @@ class Messenger:
 
     def email_of(self, loaded: LoadedSite, appt: Appointment, kind: Kind) -> EmailMessage:
         assert appt.email is not None
-        lang = _lang(appt)
+        subject = _texts(appt).gettext(f"message.subject.{kind.value}")
         msg = EmailMessage()
-        msg["Subject"] = f"{_SUBJECT[lang][kind]} — {loaded.site.name}"
+        msg["Subject"] = f"{subject} — {loaded.site.name}"
         msg["From"] = self.settings.mail_from
         msg["To"] = appt.email
         msg["Date"] = format_datetime(datetime.now(loaded.site.tz))

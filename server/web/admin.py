@@ -91,10 +91,11 @@ def admin_home(page: PageDep) -> Response:
     return page.choose_site("admin", "admin", page._("admin.title"))
 
 
-def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[str]:
-    """Opening hours, consecutive days with the same periods grouped: "lun.–ven. 08:30-12:00"."""
+def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[tuple[str, str]]:
+    """Opening hours, consecutive days with the same periods grouped: ("lun.–ven.",
+    "08:30-12:00") (apart, so that the periods stay left to right in an Arabic page)."""
     by_day = {str(getattr(d, "value", d)): tuple(p) for d, p in hours.items()}
-    lines: list[str] = []
+    lines: list[tuple[str, str]] = []
     i = 0
     while i < len(WEEKDAYS):
         periods = by_day.get(WEEKDAYS[i])
@@ -105,7 +106,7 @@ def hours_lines(page: Page, hours: Mapping[Any, list[str]]) -> list[str]:
             days = page._(f"weekday_short.{i}")
             if j > i:
                 days += "–" + page._(f"weekday_short.{j}")
-            lines.append(f"{days} {', '.join(periods)}")
+            lines.append((days, ", ".join(periods)))
         i = j + 1
     return lines
 

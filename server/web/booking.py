@@ -82,8 +82,8 @@ def _week(
     today = loaded.site.day(now)
     last = today + timedelta(days=rules.horizon_days)
     if first is None:
-        upcoming = booking.free_slots(ctx.engine, loaded, service, now)
-        first = loaded.site.day(upcoming[0].start) if upcoming else today
+        upcoming = booking.first_free(ctx.engine, loaded, service, now)
+        first = loaded.site.day(upcoming.start) if upcoming is not None else today
     first = min(max(first, today), last)
     found = booking.free_slots(ctx.engine, loaded, service, now, first, WEEK_DAYS)
     by_day: dict[date, list[dict[str, Any]]] = {}

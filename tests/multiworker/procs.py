@@ -91,12 +91,15 @@ class ServerProcess:
         database_url: str,
         workers: int = 1,
         run_prefix: list[str] | None = None,
+        code: Path = REPO,
         **extra: Any,
     ) -> None:
         """``run_prefix`` goes before the command (``ip netns exec NAME`` runs it on a test
-        machine of tests/multiworker/netns.py)."""
+        machine of tests/multiworker/netns.py); ``code`` is the source tree it runs (another
+        release's, for a rolling upgrade)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.run_prefix = run_prefix or []
+        self.code = code
         self.folder = folder
         self.config = server_toml(folder, database_url, **extra)
         self.workers = workers
@@ -107,7 +110,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, watchdog_usec: int | None = None) -> ServerProcess:
-        env = {**os.environ, "NOTIFY_SOCKET": self.notify.path, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "NOTIFY_SOCKET": self.notify.path, "PYTHONPATH": str(self.code)}
         env.pop("WATCHDOG_PID", None)
         env.pop("WATCHDOG_USEC", None)
         if watchdog_usec is not None:
@@ -116,7 +119,7 @@ class ServerProcess:
         args += ["--config", str(self.config)]
         args += ["--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(args, cwd=self.code, env=env, stdout=log, stderr=log)
         ready = self.wait_for("READY=1", START_TIMEOUT_SECONDS)
         found = re.search(r"serving (http://\S+)", ready.text)
         assert found, ready.text

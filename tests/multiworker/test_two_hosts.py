@@ -30,6 +30,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from config.site import SiteConfig
 from server import migrations
 from server.db import create_db_engine
 from server.sites import load_site
@@ -115,18 +116,22 @@ class Proxy:
                 ["haproxy", "-db", "-f", str(self.config)], stdout=log, stderr=log
             )
 
-    def status(self) -> dict[str, str]:
-        """Each host's state as the proxy sees it (UP, DOWN...)."""
+    def command(self, text: str) -> str:
+        """The answer of HAProxy's admin socket to ``text`` ("" before it listens)."""
         if not self.stats.exists():
-            return {}
+            return ""
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(self.stats))
-            s.sendall(b"show stat\n")
+            s.sendall(text.encode() + b"\n")
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
+        return data.decode()
+
+    def status(self) -> dict[str, str]:
+        """Each host's state as the proxy sees it (UP, DOWN, MAINT...)."""
         out = {}
-        for line in data.decode().splitlines():
+        for line in self.command("show stat").splitlines():
             fields = line.split(",")
             if len(fields) > 17 and fields[0] == "hosts" and fields[1] not in ("BACKEND",):
                 out[fields[1]] = fields[17]
@@ -160,6 +165,17 @@ def device(tmp: Path, url: str, tokens: dict[str, str], name: str, kiosk: bool) 
 
     stream = push_channel(worker, SITE, on_events=arrived, max_reconnect=1.0)
     return Device(j, worker, stream, pushed, rounds=[])
+
+
+def kiosk_and_board(
+    tmp: Path, url: str, tokens: dict[str, str], config: SiteConfig, made: list[Device]
+) -> tuple[Device, Device]:
+    """The site's kiosk and board reaching ``url``, not started; each is added to ``made`` as
+    soon as it exists (the caller stops them)."""
+    for name, kiosk in (("kiosk-a", True), ("board-a", False)):
+        made.append(device(tmp, url, tokens, name, kiosk=kiosk))
+        made[-1].journal.state(config.to_domain())
+    return made[-2], made[-1]
 
 
 ADDRESSES = {"a": "127.0.0.2", "b": "127.0.0.3"}
@@ -331,12 +347,7 @@ def carry_on(site: Site, pg_database: str, tmp_path: Path, page: Page | None) ->
     proxy = Proxy(tmp_path, site.where)
     devices: list[Device] = []
     try:
-        kiosk = device(tmp_path, proxy.url, tokens, "kiosk-a", kiosk=True)
-        devices.append(kiosk)
-        board = device(tmp_path, proxy.url, tokens, "board-a", kiosk=False)
-        devices.append(board)
-        for d in devices:
-            d.journal.state(config.to_domain())
+        kiosk, board = kiosk_and_board(tmp_path, proxy.url, tokens, config, devices)
         # Host B is not started yet: every stream opens on A.
         wait_for(lambda: proxy.status() == {"a": "UP", "b": "DOWN"}, "the proxy's checks")
         for d in devices:

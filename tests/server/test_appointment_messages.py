@@ -12,6 +12,7 @@ from typing import Any
 
 import icalendar
 import pytest
+import requests
 
 from server.appointments.reminders import send_reminders
 from tests.mailboxes import Gateway, Inbox, settings_for, text_of
@@ -154,3 +155,23 @@ def test_a_failing_gateway_or_mail_server_never_fails_a_booking(
     )
     assert "SMS gateway answered 503" in ours
     assert "0612345678" not in ours and "x@example.org" not in ours
+
+
+@pytest.mark.parametrize(
+    ("lang", "subject", "line"),
+    [
+        ("es", "Cita confirmada — Test town hall", "Lugar: Test town hall"),
+        ("ar", "تأكيد الموعد — Test town hall", "المكان: Test town hall"),
+    ],
+)
+def test_messages_speak_the_language_the_person_booked_in(
+    rdv: Srv, smtp: tuple[int, Inbox], lang: str, subject: str, line: str
+) -> None:
+    """GIVEN a booking made on the Spanish or Arabic booking page THEN its e-mail is written in
+    that language, from the web pages' catalogs."""
+    form = {"start": str(int(paris(MONDAY, 10))), "email": "ada@example.org"}
+    r = requests.post(f"{rdv.url}/book/rdv/passports?lang={lang}", data=form, timeout=10)
+    assert r.status_code == 200, r.text
+    ((_, message),) = smtp[1].wait_for(1)
+    assert message["Subject"] == subject
+    assert line in text_of(message)

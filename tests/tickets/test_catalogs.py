@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 from tickets import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"kiosk", "display", "printer"}
+REQUIRED = {"kiosk", "display", "printer", "web"}
 """Domains that must exist in these languages at least."""
 REQUIRED_LANGUAGES = {"en", "fr", "es", "pt", "ar"}
 KEYED = {"web"}

@@ -61,6 +61,16 @@ def start(tmp: Path, **settings: object) -> Iterator[Srv]:
         srv.http.close()
 
 
+def start_booking(tmp: Path) -> Iterator[Srv]:
+    """``start`` plus the appointment site "rdv", the clock at 08:00 on Monday 2026-11-23."""
+    from tests.server.appointments import MONDAY, appointment_site, paris
+
+    for srv in start(tmp):
+        srv.thread.load_site(appointment_site())
+        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
+        yield srv
+
+
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     yield from start(tmp_path_factory.mktemp("web"))

@@ -12,9 +12,9 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.appointments import booking
-from tests.server.appointments import MONDAY, appointment_site, paris
+from tests.server.appointments import MONDAY, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import PATIENCE_MS, axe_violations, login, shoot, start
+from tests.web.conftest import PATIENCE_MS, axe_violations, login, shoot, start_booking
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def rdv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     """The web server at 08:00 on Monday 2026-11-23 with the appointment site "rdv"."""
-    for srv in start(tmp_path_factory.mktemp("booking")):
-        srv.thread.load_site(appointment_site())
-        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
-        yield srv
+    yield from start_booking(tmp_path_factory.mktemp("booking"))
 
 
 def fits_the_screen(page: Page) -> None:
@@ -166,10 +163,8 @@ RDV_ADMIN = ("rosa", "rdv-admin-password")
 @pytest.fixture
 def rdv_admin(tmp_path: Path) -> Iterator[Srv]:
     """A server of its own (its site changes) with an administrator of "rdv"."""
-    for srv in start(tmp_path):
-        srv.thread.load_site(appointment_site())
+    for srv in start_booking(tmp_path):
         srv.thread.add_user(*RDV_ADMIN, "admin", ["rdv"])
-        srv.thread.ctx.wall = lambda: paris(MONDAY, 8)
         yield srv
 
 

@@ -14,7 +14,7 @@ from tickets.i18n import DOMAINS
 
 LOCALE = DOMAINS["web"]
 WEB = Path(__file__).resolve().parents[2] / "server" / "web"
-LANGS = ["fr", "en"]
+LANGS = ["fr", "en", "es", "pt", "ar"]
 _KEY = r"""["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']"""
 
 
@@ -71,6 +71,6 @@ def test_language_choice() -> None:
     assert i18n.accepted("en;q=0.5, pt-BR") == ["pt", "en"]
     assert i18n.accepted(None) == []
     assert i18n.pick_language("en-GB", "fr") == "en"
-    assert i18n.pick_language("de", None, "en") == "en"
+    assert i18n.pick_language("de", None, "pt") == "pt"
     assert i18n.pick_language("de", None) == "fr"
     assert i18n.pick_language("ar", among=("fr", "en")) == "fr"
