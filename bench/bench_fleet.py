@@ -422,11 +422,11 @@ def raise_open_files() -> None:
 class Server:
     """``guichet server --workers N`` with port 0; its address from the READY=1 status."""
 
-    def __init__(self, database_url: str, workers: int, folder: Path) -> None:
+    def __init__(self, database_url: str, workers: int, folder: Path, extra: str = "") -> None:
         self.config = folder / "server.toml"
         self.config.write_text(
             f'role = "server"\ndatabase_url = "{database_url}"\nport = 0\n'
-            f'log_level = "WARNING"\nworkers = {workers}\n',
+            f'log_level = "WARNING"\nworkers = {workers}\n{extra}',
             encoding="utf-8",
         )
         self.notify_path = str(folder / "notify")

@@ -5,8 +5,9 @@ from the server for a while and a few kiosks with wrong clocks.
 Each site has 2 kiosks and 3 boards (6 counters, 20 people waiting at the start). As the
 devices do (``tickets.sync``): every device opens the site's event stream and syncs once when
 it opens, then only when it has something to upload (a kiosk's ticket, with a lease request
-when its block runs low) and every ``--safety`` seconds (+-20 %) as a safety net (the first
-safety sync at a random point of the interval, as in a fleet that has run for a while). At
+when its block runs low) and every ``--safety`` seconds (+-20 %) as a safety net (during the
+warm-up at a random point of the interval, as in a fleet that has run for a while). The
+server's streams send a keep-alive every ``--keepalive`` seconds. At
 rest nobody comes; at work each site gets a ticket every ``--ticket-every`` seconds (from one
 of its kiosks, alternately) and an agent presses NEXT at one of its counters every
 ``--call-every`` seconds; after a NEXT that called a ticket, the agent recalls it one time in
@@ -156,7 +157,6 @@ class Day:
         """Whether the outbox holds a ticket made while the server was out of reach."""
         gap = self.args.ticket_every * len(KIOSKS)  # the site's kiosks take turns
         next_ticket = self.args.work_at + random.uniform(0, gap) if kiosk else float("inf")
-        # The first safety sync anywhere in the interval: a fleet that has run for a while.
         safety = self.args.safety * random.uniform(0.0, 1.0)
         while self.phase() != "done":
             if not self.down(site):
@@ -189,7 +189,10 @@ class Day:
             until = min(
                 time.monotonic() + safety, next_ticket, self.args.end_at, self.next_change(site)
             )
-            safety = self.args.safety * random.uniform(0.8, 1.2)
+            # While the fleet warms up, the next safety sync falls anywhere in the interval (a
+            # fleet that has run for a while), not all in the same minute.
+            warm = self.phase() == "warmup"
+            safety = self.args.safety * (random.uniform(0, 1) if warm else random.uniform(0.8, 1.2))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), max(0.0, until - time.monotonic()))
             if time.monotonic() >= next_ticket:
@@ -362,7 +365,12 @@ def day_check(database_url: str) -> dict[str, int]:
 def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="fleet-day-") as tmp,
-        Server(database_url, args.workers, Path(tmp)) as server,
+        Server(
+            database_url,
+            args.workers,
+            Path(tmp),
+            f"stream_keepalive_seconds = {args.keepalive}\n",
+        ) as server,
     ):
         args.rest_at = time.monotonic() + args.warmup
         args.work_at = args.rest_at + args.rest
@@ -448,6 +456,7 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=2, help="client processes")
     p.add_argument("--outage-sites", type=int, default=2, help="sites cut from the server")
     p.add_argument("--outage", type=float, default=20.0, help="seconds, mid-work")
+    p.add_argument("--keepalive", type=float, default=15.0, help="streams' (seconds)")
     p.add_argument("--bad-clock-sites", type=int, default=4, help="sites whose kiosks are off")
     args = p.parse_args()
     names = [f"site-{i:04d}" for i in range(args.sites)]

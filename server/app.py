@@ -39,7 +39,12 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     """The application for ``settings`` (nothing runs until it is served)."""
     engine = create_db_engine(settings.database_url)
     notifier: Notifier = LocalNotifier() if is_sqlite(engine) else PgNotifier(settings.database_url)
-    ctx = ServerContext(settings=settings, engine=engine, notifier=notifier)
+    ctx = ServerContext(
+        settings=settings,
+        engine=engine,
+        notifier=notifier,
+        keepalive_seconds=settings.stream_keepalive_seconds,
+    )
     messenger = ctx.messages = Messenger(settings.messages, settings.public_url)
     reminders = ReminderLoop(
         engine, ctx.sites, messenger, ctx.now, settings.appointment_retention_days

@@ -165,11 +165,19 @@ class ShapingCoreLabel:
     label = property(_get_text, _set_text)
 
     def render_lines(self, lines: Any, options: Any, render_text: Any, y: Any, size: Any) -> Any:
+        # Drawn in visual order; the laid-out lines keep their logical text (a texture drawn
+        # again from them must not be reordered twice).
+        logical = []
         for line in lines:
             for word in line.words:
                 if has_rtl(word.text):
+                    logical.append((word, word.text))
                     word.text = visual_line(word.text)
-        return super().render_lines(lines, options, render_text, y, size)  # type: ignore[misc]
+        try:
+            return super().render_lines(lines, options, render_text, y, size)  # type: ignore[misc]
+        finally:
+            for word, text in logical:
+                word.text = text
 
 
 def shaping_label_class(base: type) -> type:

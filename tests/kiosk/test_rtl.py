@@ -37,8 +37,8 @@ def core_text(label: Any) -> str:
     return str(label._label.text)
 
 
-def drawn_lines(label: Any) -> list[str]:
-    """The lines as Kivy laid them out and drew them (after reordering)."""
+def laid_out_lines(label: Any) -> list[str]:
+    """The lines as Kivy broke them (logical order; each is reordered as it is drawn)."""
     return [w.text for line in label._label._cached_lines for w in line.words]
 
 
@@ -79,9 +79,11 @@ def test_arabic_visit_is_shaped_mirrored_and_still_fits(
     shaped = core_text(name_label)
     assert shaped == rtl.shape(ARABIC_NAMES[0])
     assert sum(ord(c) in PRESENTATION_FORMS for c in shaped) > 20
-    lines = drawn_lines(name_label)
-    # Reordered per line: the line drawn first holds the name's first word (at its right end).
-    assert lines[0].rstrip().endswith(rtl.visual_line(rtl.shape("جوازات")))
+    lines = laid_out_lines(name_label)
+    # Broken in logical order, then reordered per line: the top line holds the name's first
+    # word, drawn at its right end.
+    assert len(lines) > 1 and lines[0].startswith(rtl.shape("جوازات"))
+    assert rtl.visual_line(lines[0]).rstrip().endswith(rtl.visual_line(rtl.shape("جوازات")))
     assert name_label.texture is not None and name_label.halign == "right"
     # Rows mirror: the icon sits right of the wait; the first card is the top-right one.
     top_row = first.children[-1]
