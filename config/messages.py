@@ -47,3 +47,6 @@ class MessageSettings(BaseModel):
     """How long one SMTP or gateway exchange may take (seconds)."""
     reminder_hour: int = Field(default=17, ge=0, le=23)
     """Hour (site time) from which the reminders of the next day's appointments are sent."""
+    notice_seconds: float = Field(default=20.0, gt=0, le=600)
+    """How often each server process looks for appointments running late and walk-ins whose
+    turn is near, to tell them (seconds)."""

@@ -137,6 +137,9 @@ class CallingConfig(_Strict):
     or ``rebook`` (check-in refused; the person books again or takes a ticket)."""
     max_in_a_row: int = Field(default=3, ge=1, le=50)
     """Appointments a counter calls in a row at most while a walk-in it takes waits."""
+    late_notice_minutes: int = Field(default=15, ge=1, le=240)
+    """A checked-in appointment expected to start more than this after its time (minutes)
+    is told so, on its follow page and by message, and offered to rebook."""
 
     def to_domain(self) -> CallingRules:
         return CallingRules(
@@ -144,6 +147,7 @@ class CallingConfig(_Strict):
             late_tolerance_minutes=self.late_tolerance_minutes,
             late_rule=self.late_rule,
             max_in_a_row=self.max_in_a_row,
+            late_notice_minutes=self.late_notice_minutes,
         )
 
 
@@ -272,6 +276,9 @@ class SiteInfo(_Strict):
     tickets within each service). See docs/queue.md."""
     footer: str = Field(default="", max_length=500)
     """Message printed at the bottom of each ticket."""
+    notify_ahead: int = Field(default=3, ge=1, le=50)
+    """A walk-in who left a phone number or e-mail on the follow page is told when this many
+    people or fewer are ahead of them (people)."""
 
     @field_validator("timezone")
     @classmethod
@@ -336,4 +343,5 @@ class SiteConfig(_Strict):
             priority_reasons=tuple(s.priority_reasons),
             priority_rule=s.priority_rule,
             calling=self.appointments.to_domain(),
+            notify_ahead=s.notify_ahead,
         )

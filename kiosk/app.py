@@ -27,10 +27,12 @@ from kivy.uix.screenmanager import FadeTransition, ScreenManager
 
 from config.site import SiteConfig
 from kiosk import theme as T
-from kiosk.core import IssueResult, Outcome, ServiceStatus
+from kiosk.checkin import CheckInResult
+from kiosk.core import Availability, IssueResult, Outcome, ServiceStatus
 from kiosk.i18n import catalog_languages
 from kiosk.icons import KioskIcon
 from kiosk.runtime import KioskRuntime
+from kiosk.scanner import MAX_LINE, code_of
 from kiosk.screens import KV_FILES, SCREENS
 from kiosk.speech import Speaker, Utterance
 from kiosk.widgets import KioskStaffDot, Translator
@@ -43,7 +45,10 @@ log = logging.getLogger(__name__)
 WIDGETS_KV = Path(__file__).resolve().parent / "widgets.kv"
 PRINTER_CHECK_SECONDS = 30.0
 """How often the printer's status is asked when no ticket is being printed (seconds)."""
-INACTIVE_SCREENS = ("services", "priority", "longwait")
+INACTIVE_SCREENS = ("services", "priority", "longwait", "checkin", "booking")
+SCAN_GAP_SECONDS = 1.0
+"""Typed characters further apart than this start a new scanned line (a scanner in keyboard
+mode types a whole code within milliseconds)."""
 
 
 def load_kv() -> None:
@@ -74,6 +79,8 @@ class KioskApp(App):
     """A ticket is being issued: further taps on services are ignored."""
     listening = BooleanProperty(False)
     """The visitor pressed "Listen": each screen is read aloud as it appears."""
+    takes_appointments = BooleanProperty(False)
+    """A service of the site takes appointments: the kiosk offers check-in."""
 
     def __init__(
         self, runtime: KioskRuntime, notifier: Notifier | None = None, **kwargs: Any
@@ -98,6 +105,8 @@ class KioskApp(App):
         self.speaker = Speaker()
         self._sound: Any = None
         self._inactive_since = 0.0
+        self._typed = ""
+        self._typed_at = 0.0
 
     # ---- building -----------------------------------------------------------------------
     def _site_language(self) -> str:
@@ -121,6 +130,7 @@ class KioskApp(App):
         self.dot = KioskStaffDot(pos_hint={"right": 0.995, "top": 0.993})
         root.add_widget(self.dot)
         Window.bind(size=self._resized, on_touch_down=self._touched)
+        Window.bind(on_textinput=self.key_typed, on_key_down=self._key_down)
         self._resized(Window, Window.size)
         self._tick(0)
         self._update_dot()
@@ -128,6 +138,7 @@ class KioskApp(App):
 
     def _apply_site(self, site: SiteConfig) -> None:
         self.site_name = site.site.name
+        self.takes_appointments = any(s.appointments is not None for s in site.services)
         known = set(catalog_languages())
         langs = [lang for lang in site.site.languages if lang in known or lang == "en"]
         self.languages = langs or [self._site_language()]
@@ -148,14 +159,17 @@ class KioskApp(App):
             on_config=lambda site: Clock.schedule_once(lambda _dt: self._site_changed(site)),
         )
         # Check-in: the day's appointments kept for offline use, and a serial scanner's codes
-        # printed as tickets (no screen of its own yet: the printed ticket is the answer).
-        self.runtime.start_appointments()
+        # printed as tickets, shown like the keypad's.
+        self.runtime.start_appointments(
+            lambda result: Clock.schedule_once(lambda _dt: self._scanned(result))
+        )
         interval = self.notifier.watchdog_interval()
         if interval is not None:
             Clock.schedule_interval(lambda _dt: self.notifier.watchdog(), interval)
         Clock.schedule_once(lambda _dt: self.notifier.ready("kiosk showing its idle screen"))
 
     def on_stop(self) -> None:
+        Window.unbind(on_textinput=self.key_typed, on_key_down=self._key_down)
         self.notifier.stopping()
         self._stop_sound()
         self.speaker.close()
@@ -322,12 +336,104 @@ class KioskApp(App):
 
         self.runtime.submit(fn, *args).add_done_callback(done)
 
+    # ---- booking at the kiosk ---------------------------------------------------------
+    def books(self, service_id: str) -> bool:
+        """Whether ``service_id`` takes appointments (the kiosk then offers to book)."""
+        return any(
+            s.id == service_id and s.appointments is not None
+            for s in self.core.site_config.services
+        )
+
+    def open_booking(self, service_id: str, reason: str) -> None:
+        self.screen("booking").open(service_id, reason)
+        self.go("booking")
+
+    # ---- appointment check-in ----------------------------------------------------------
+    def open_check_in(self) -> None:
+        """The "I have an appointment" button: the keypad."""
+        if self.busy:
+            return
+        self.screen("checkin").open()
+        self.go("checkin")
+
+    def key_typed(self, _window: object, text: str) -> None:
+        """Text typed on a keyboard: a 2D scanner in keyboard mode types a code (or the
+        confirmation's link) then Enter, on whatever screen is shown."""
+        now = Clock.get_time()
+        if now - self._typed_at > SCAN_GAP_SECONDS:
+            self._typed = ""
+        self._typed = (self._typed + text)[-MAX_LINE:]
+        self._typed_at = now
+
+    def _key_down(self, _window: object, key: int, *_: object) -> bool:
+        if key not in (13, 271):  # Enter, keypad Enter
+            return False
+        line, self._typed = self._typed, ""
+        code = code_of(line) if line else None
+        if code is None:
+            if line:
+                log.warning(
+                    "typed line without an appointment code ignored (%d characters)", len(line)
+                )
+            return False
+        log.info("appointment code typed (keyboard-mode scanner)")
+        self.check_in(code)
+        return True
+
+    def check_in(self, code: str) -> None:
+        """Checks ``code`` in on the I/O worker (the same path as a serial scanner's): its
+        ticket, or why there is none, on screen."""
+        if self.busy:
+            return
+        self.busy = True
+        screen = self.screen("checkin")
+        screen.checking(code)
+        if self.current != "checkin":
+            self.go("checkin")
+        self.in_worker(self.runtime.check_in, self._checked_in, code, failed=self._issue_failed)
+
+    def _scanned(self, result: CheckInResult) -> None:
+        """A serial scanner's check-in (done on the worker already): shown unless a visitor
+        is in the middle of taking a ticket."""
+        if self.busy:
+            return
+        if result.issued is None or result.issued.ticket is None:
+            self.screen("checkin").open()
+        self._checked_in(result)
+        if self.current != "ticket":
+            self.go("checkin")
+
+    def _checked_in(self, result: CheckInResult) -> None:
+        self.busy = False
+        issued = result.issued
+        if issued is None or issued.ticket is None:
+            self.screen("checkin").show_outcome(result.outcome)
+            return
+        self.runtime.wake_sync()
+        self.last_result = issued
+        ticket = self.screen("ticket")
+        ticket.show_number(issued)
+        ticket.show_printed(issued)
+        if issued.printer is not None:
+            self._set_printer(issued.printer.state)
+        self.go("ticket")
+
     # ---- taking a ticket ----------------------------------------------------------------
     def choose_service(self, service_id: str) -> None:
         if self.busy:
             return
         status = self.core.status(service_id, self.priority)
         if not status.can_issue:
+            if self.books(service_id):
+                texts = self.tr.texts
+                name = status.service.name(self.lang)
+                reason = (
+                    texts._("{service} is closed now.")
+                    if status.availability is Availability.CLOSED
+                    else texts._("{service}: no more tickets today.")
+                ).format(service=name)
+                self.open_booking(service_id, reason)
+                return
             self.screen("services").explain_unavailable(status)
             return
         if status.long_wait:

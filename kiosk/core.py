@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from config.kiosk import KioskSettings
 from config.site import SiteConfig
+from kiosk.booking import Booked, shown_code
 from kiosk.i18n import Texts
 from kiosk.quiet import arrival_window, quietest_slot, slots
-from printer import CAN_PRINT, PrinterState, PrinterStatus, TicketContent
+from printer import CAN_PRINT, PrinterState, PrinterStatus, SlipContent, TicketContent
 from tickets.events import Event
 from tickets.journal import PrintState
 from tickets.model import Service, Site
@@ -104,6 +105,8 @@ class IssuedTicket:
     """Where the number came from: "lease" or "offline"."""
     wait: WaitEstimate
     follow_url: str
+    appointment_at: float | None = None
+    """A checked-in appointment's time (epoch seconds), printed on its ticket."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,11 @@ class IssueResult:
     @property
     def printed(self) -> bool:
         return self.outcome is Outcome.PRINTED
+
+
+def _appointment_at(extra: Mapping[str, Any] | None) -> float | None:
+    at = (extra or {}).get("appointment_at")
+    return float(at) if isinstance(at, int | float) else None
 
 
 class KioskCore:
@@ -298,6 +306,7 @@ class KioskCore:
             source=source,
             wait=status.wait,
             follow_url=self.follow_url(token),
+            appointment_at=_appointment_at(extra),
         )
         return IssueResult(Outcome.PRINTED, issued, status=status), issued
 
@@ -321,6 +330,11 @@ class KioskCore:
             priority=Texts(issued.lang)._("Priority ticket") if issued.priority else None,
             lang=issued.lang,
             reprint=reprint,
+            appointment_at=(
+                self._site.local(issued.appointment_at)
+                if issued.appointment_at is not None
+                else None
+            ),
         )
         try:
             result = self.printer.print_ticket(content)
@@ -335,6 +349,34 @@ class KioskCore:
             log.warning("ticket %s not printed: printer %s", issued.label, result.state)
         outcome = Outcome.PRINTED if printed else Outcome.PRINT_FAILED
         return IssueResult(outcome, issued, result)
+
+    def manage_url(self, token: str) -> str:
+        """The page that moves or cancels an appointment (``/a/{token}``)."""
+        base = self.settings.follow_base_url or (
+            str(self.settings.server.url) if self.settings.server.url else ""
+        )
+        return f"{base.rstrip('/')}/a/{token}" if base and token else ""
+
+    def print_slip(self, booked: Booked, lang: str) -> PrinterStatus:
+        """Prints the slip of an appointment booked here (I/O worker thread)."""
+        service = self._site.service(booked.service)
+        content = SlipContent(
+            site_name=booked.site_name or self._site.name,
+            service_name=service.name(lang) if service is not None else booked.service,
+            starts_at=self._site.local(booked.start),
+            code=shown_code(booked.code),
+            manage_url=self.manage_url(booked.token),
+            footer=self._site_config.site.footer,
+            lang=lang,
+        )
+        try:
+            result = self.printer.print_slip(content)
+        except Exception as exc:  # the printer promises no exception; a screen never sees one
+            log.exception("printer raised while printing an appointment slip")
+            result = PrinterStatus(PrinterState.ERROR, detail=str(exc), error_id="printer-crash")
+        with self._lock:
+            self._printer_status = result
+        return result
 
     def reprint(self, issued: IssuedTicket) -> IssueResult:
         """Prints again a ticket whose print failed, at the person's request: the same number,

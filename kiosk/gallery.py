@@ -49,7 +49,8 @@ def make_history(core: Any, clock: DemoClock, start: datetime) -> None:
 
 
 def tour(driver: Any, shot: Callable[[str], None], simulate: Callable[[str | None], None]) -> None:
-    """Every screen once: idle, services, priority, long wait, ticket, printer fault."""
+    """Every screen once: idle, services, priority, long wait, ticket, check-in, printer
+    fault."""
     d = driver
     shot("idle")
     d.tap(d.screen("idle").ids.touch_area)
@@ -70,6 +71,11 @@ def tour(driver: Any, shot: Callable[[str], None], simulate: Callable[[str | Non
     d.wait_until(lambda: d.current == "ticket" and ticket.state != "printing", 10)
     shot("ticket")
     d.tap(ticket.ids.done)
+    d.wait_until(lambda: d.current == "idle")
+    d.app.open_check_in()  # the idle screen's button, on a site that takes appointments
+    d.wait_until(lambda: d.current == "checkin")
+    shot("checkin")
+    d.tap(d.screen("checkin").key("back"))
     d.wait_until(lambda: d.current == "idle")
     simulate("paper_out")
     d.app.check_printer()

@@ -21,10 +21,11 @@ import requests
 from config.kiosk import KioskSettings
 from config.loader import ConfigError, load_model
 from config.site import SiteConfig
+from kiosk.booking import Booked, BookingClient
 from kiosk.checkin import CheckInResult, check_in
 from kiosk.core import KioskCore
 from kiosk.scanner import SerialScanner
-from printer import TicketPrinter, open_printer
+from printer import PrinterStatus, TicketPrinter, open_printer
 from tickets.daybook import DayBook, DayBookError
 from tickets.heartbeat import CLOCK_OFFSET_FIELD, clock_offset_seconds
 from tickets.journal import Journal
@@ -121,6 +122,8 @@ class KioskRuntime:
         )
         """The day's appointments, for check-in while the server is away."""
         self._http = requests.Session()
+        self.booking = BookingClient(settings, self._http)
+        """Books appointments at the kiosk (needs the server)."""
         self._scanner: SerialScanner | None = None
         self._refresher: threading.Thread | None = None
         self._stop_refresh = threading.Event()
@@ -250,6 +253,12 @@ class KioskRuntime:
     def check_in(self, code: str) -> CheckInResult:
         """Checks an appointment in by its short code (I/O worker thread)."""
         return check_in(self.core, self.appointments, code)
+
+    def book_and_print(self, service: str, start: float, lang: str) -> tuple[Booked, PrinterStatus]:
+        """Books ``start`` on the server, then prints its slip (I/O worker thread); raises
+        ``kiosk.booking.BookingUnavailable`` when the server cannot book it."""
+        booked = self.booking.book(service, start, lang)
+        return booked, self.core.print_slip(booked, lang)
 
     def refresh_appointments(self) -> int | None:
         """Takes today's appointments from the server; None when it could not (the list held

@@ -37,6 +37,9 @@ class KioskDriver:
 
         EventLoop.ensure_window()
         self._loop = EventLoop
+        self.read_window_events = False
+        """Also read the window's own input (real X key and mouse events), as Kivy's main loop
+        does after each frame; off by default: most tests touch by simulated touches only."""
         self.window = Window
         self.resize(size)
         self.runtime = runtime
@@ -48,6 +51,8 @@ class KioskDriver:
     def frames(self, n: int = 1) -> None:
         for _ in range(n):
             self._loop.idle()
+            if self.read_window_events:
+                self.window.mainloop()
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Advances frames until ``condition()`` holds; False after ``timeout`` seconds."""

@@ -79,6 +79,16 @@ class Translator(Observable):
             func(*largs, None, None)
 
 
+def place(widget: Widget, parent: Widget, shown: bool, index: int = 0) -> None:
+    """Puts ``widget`` in ``parent`` at ``index`` (Kivy's: 0 is last on screen) when ``shown``,
+    takes it out otherwise: a hidden button keeps no room (a touch target's minimum size would
+    still take it)."""
+    if shown and widget.parent is None:
+        parent.add_widget(widget, index=index)
+    elif not shown and widget.parent is not None:
+        widget.parent.remove_widget(widget)
+
+
 class KioskRow(rtl.MirroredRow, BoxLayout):
     """A box laid out from the right when the visit's language is written right to left
     (``app.rtl``): a horizontal row's first child is on the right (icons before text, a

@@ -7,6 +7,7 @@ states; see docs/printer.md.
 
 from printer.connect import open_printer
 from printer.device import EscposPrinter, TicketPrinter
+from printer.slip import SlipContent, render_slip
 from printer.status import (
     CAN_PRINT,
     FAULTS,
@@ -23,8 +24,10 @@ __all__ = [
     "EscposPrinter",
     "PrinterState",
     "PrinterStatus",
+    "SlipContent",
     "TicketContent",
     "TicketPrinter",
     "open_printer",
+    "render_slip",
     "render_ticket",
 ]

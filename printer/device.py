@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from config.printer import PrinterSettings
+from printer.slip import SlipContent, render_slip
 from printer.status import (
     REQUEST_ERROR_CAUSE,
     REQUEST_OFFLINE_CAUSE,
@@ -57,6 +58,10 @@ class TicketPrinter(Protocol):
     def print_ticket(self, content: TicketContent) -> PrinterStatus:
         """Checks the status, prints the ticket if the printer can, checks again; returns the
         last status (a fault status when the ticket could not be printed)."""
+        ...
+
+    def print_slip(self, content: SlipContent) -> PrinterStatus:
+        """The same for an appointment slip."""
         ...
 
     def close(self) -> None: ...
@@ -104,21 +109,27 @@ class EscposPrinter:
             return self._noted(self._check())
 
     def print_ticket(self, content: TicketContent) -> PrinterStatus:
+        data = render_ticket(content, self.settings.paper_mm, logo=self.logo)
+        return self._print(data, f"ticket {content.label}")
+
+    def print_slip(self, content: SlipContent) -> PrinterStatus:
+        return self._print(render_slip(content, self.settings.paper_mm), "appointment slip")
+
+    def _print(self, data: bytes, what: str) -> PrinterStatus:
         with self._lock:
             before = self._noted(self._check())
             if not before.can_print:
-                log.warning("ticket %s not printed: %s", content.label, before.detail)
+                log.warning("%s not printed: %s", what, before.detail)
                 return before
-            data = render_ticket(content, self.settings.paper_mm, logo=self.logo)
             if self.partial:
-                log.info("clearing the stub of an interrupted ticket before %s", content.label)
+                log.info("clearing the stub of an interrupted ticket before %s", what)
                 data = CLEAR_PARTIAL + data
             try:
                 self.link.write(data, self.settings.timeout_seconds)
             except LinkError as exc:
                 self._disconnect()
                 self.partial = True
-                log.warning("ticket %s not printed: %s", content.label, exc.status.detail)
+                log.warning("%s not printed: %s", what, exc.status.detail)
                 return self._noted(exc.status)
             # On the same connection: a new one could not tell whether this ticket got through.
             after = self._check_once()

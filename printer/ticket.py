@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import textwrap
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,8 @@ class TicketContent:
     """Language of the fixed words (any language with a ``printer`` catalog)."""
     reprint: bool = False
     """A copy of a ticket already printed: marked "DUPLICATA" / "REPRINT"."""
+    appointment_at: datetime | None = None
+    """A checked-in appointment's time (aware, site time zone), printed under the number."""
 
 
 def words(lang: str) -> Catalog:
@@ -201,19 +204,69 @@ CLEAR_PARTIAL = b"\x1b@" + b"\x1bd\x04" + b"\x1dVB\x00"
 and the next ticket starts on clean paper."""
 
 
+class LineWriter:
+    """Text lines on a ticket: styles sent only when they change, text wrapped to the paper,
+    and text outside the code page (Arabic, Polish…) drawn as pictures, never "?"."""
+
+    def __init__(self, p: Any, paper: Paper) -> None:
+        self.p = p
+        self.paper = paper
+        self.current: dict[str, Any] = {"bold": False, "size": (1, 1)}  # after ESC @
+
+    def style(self, bold: bool, width_mult: int, height_mult: int) -> None:
+        """Sends only the settings that change (``GS !`` size, ``ESC E`` bold)."""
+        if self.current["size"] != (width_mult, height_mult):
+            self.p.set(**_size(width_mult, height_mult))
+            self.current["size"] = (width_mult, height_mult)
+        if self.current["bold"] != bold:
+            self.p.set(bold=bold)
+            self.current["bold"] = bold
+
+    def lines(
+        self, text: str, width_mult: int, *, bold: bool = False, height_mult: int = 1
+    ) -> None:
+        text = one_line(text)
+        if not text:
+            return
+        if not encodable(text):
+            pictures = raster.render_lines(text, self.paper.dots, 24 * height_mult, bold)
+            if pictures is not None:
+                for picture in pictures:
+                    self.p.image(picture, center=False)
+                return
+            text = printable(text)  # no font to draw with: the nearest letters
+        self.style(bold, width_mult, height_mult)
+        for line in textwrap.wrap(text, max(1, self.paper.columns // width_mult)):
+            self.p.textln(line)
+
+
+def print_qr(p: Any, paper: Paper, url: str, caption: Callable[[], None]) -> bool:
+    """A native QR code (``GS ( k``, model 2) of ``url`` under ``caption()``, after a blank
+    line; nothing when ``url`` is empty. Characters that are not printable are dropped."""
+    from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
+
+    url = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    if not url:
+        return False
+    p.ln()
+    caption()
+    # Alignment is already centred: python-escpos refuses qr(native=True, center=True).
+    p.qr(url, ec=QR_ECLEVEL_M, size=paper.qr_module_dots, model=QR_MODEL_2, native=True)
+    return True
+
+
 def render_ticket(
     content: TicketContent, paper_mm: int, *, logo: Image.Image | None = None
 ) -> bytes:
     """The exact ESC/POS bytes of one ticket, from ``ESC @`` to the cut.
 
     Layout, centred: logo, site name, DUPLICATA, service (and its second-language line), the
-    number as large as the line allows (up to 8x8 via ``GS !``), priority, people ahead and
+    number as large as the line allows (up to 8x8 via ``GS !``), priority, the appointment's
+    time (a checked-in appointment), people ahead and
     estimated wait, what happens next (sit down, watch the screen), the QR code of
     ``follow_url`` (native ``GS ( k``, model 2), date and time,
     footer; then a feed and a partial cut.
     """
-    from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
-
     paper = paper_for(paper_mm)
     w = words(content.lang)
     p = _writer(paper_mm)
@@ -221,32 +274,8 @@ def render_ticket(
     p.charcode(CODE_PAGE)
     p.set(align="center")
 
-    current: dict[str, Any] = {"bold": False, "size": (1, 1)}  # after ESC @
-
-    def style(bold: bool, width_mult: int, height_mult: int) -> None:
-        """Sends only the settings that change (``GS !`` size, ``ESC E`` bold)."""
-        if current["size"] != (width_mult, height_mult):
-            p.set(**_size(width_mult, height_mult))
-            current["size"] = (width_mult, height_mult)
-        if current["bold"] != bold:
-            p.set(bold=bold)
-            current["bold"] = bold
-
-    def lines(text: str, width_mult: int, *, bold: bool = False, height_mult: int = 1) -> None:
-        text = one_line(text)
-        if not text:
-            return
-        if not encodable(text):
-            # Outside the code page (Arabic, Polish, Chinese…): each line as a picture, never "?".
-            pictures = raster.render_lines(text, paper.dots, 24 * height_mult, bold)
-            if pictures is not None:
-                for picture in pictures:
-                    p.image(picture, center=False)
-                return
-            text = printable(text)  # no font to draw with: the nearest letters
-        style(bold, width_mult, height_mult)
-        for line in textwrap.wrap(text, max(1, paper.columns // width_mult)):
-            p.textln(line)
+    writer = LineWriter(p, paper)
+    style, lines = writer.style, writer.lines
 
     if logo is not None:
         p.image(fit_logo(logo, paper), center=False)
@@ -264,6 +293,9 @@ def render_ticket(
     p.textln(label)
     if content.priority:
         lines(content.priority, 2, bold=True, height_mult=2)
+    if content.appointment_at is not None:
+        at = f"{content.appointment_at:%H:%M}"
+        lines(w.gettext("Appointment: {time}").format(time=at), 2, bold=True)
     style(False, 1, 1)  # some printers feed a blank line as tall as the current size
     p.ln()
 
@@ -279,12 +311,7 @@ def render_ticket(
         1,
     )
 
-    url = "".join(ch for ch in content.follow_url if ch.isprintable() and not ch.isspace())
-    if url:
-        p.ln()
-        lines(w.gettext("Follow your ticket"), 1)
-        # Alignment is already centred: python-escpos refuses qr(native=True, center=True).
-        p.qr(url, ec=QR_ECLEVEL_M, size=paper.qr_module_dots, model=QR_MODEL_2, native=True)
+    if print_qr(p, paper, content.follow_url, lambda: lines(w.gettext("Follow your ticket"), 1)):
         p.ln()
     style(False, 1, 1)
     p.textln(content.issued_at.strftime("%d/%m/%Y  %H:%M"))

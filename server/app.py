@@ -18,13 +18,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from config.server import ServerSettings
-from server.api import appointments, public, sites, stream, sync
+from server.api import appointments, notices, public, sites, stream, sync
 from server.appointments.messages import Messenger
 from server.appointments.reminders import ReminderLoop
 from server.context import ServerContext
 from server.db import REQUEST_THREADS, SYNC_THREADS, create_db_engine, is_sqlite
 from server.errors import BodyLimit, install_handlers
 from server.indicators import IndicatorCache
+from server.notices import NoticeLoop
 from server.notify import LocalNotifier, Notifier, PgNotifier
 from server.startup import Prepared, prepare
 from server.web import register_web
@@ -48,6 +49,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     reminders = ReminderLoop(
         engine, ctx.sites, messenger, ctx.now, settings.appointment_retention_days
     )
+    notice_loop = NoticeLoop(ctx, settings.messages.notice_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,10 +63,12 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         app.state.sync_limiter = CapacityLimiter(SYNC_THREADS)
         reminders.start()
+        notice_loop.start()
         ctx.presence.start(ctx.engine, ctx.now)
         try:
             yield
         finally:
+            notice_loop.close()
             reminders.close()
             ctx.presence.close()
             messenger.close()
@@ -82,6 +86,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.notices = notice_loop
     app.state.indicators = IndicatorCache()
     install_handlers(app)
     # Inside the body limit (the last added runs first): syncs are answered before routing.
@@ -92,6 +97,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     app.include_router(sites.router, prefix=API, tags=["sites"])
     app.include_router(public.router, prefix=API, tags=["public"])
     app.include_router(appointments.public, prefix=API, tags=["appointments"])
+    app.include_router(notices.router, prefix=API, tags=["public"])
     app.include_router(appointments.staff, prefix=API, tags=["appointments"])
     app.include_router(public.probes, tags=["probes"])
     register_web(app)

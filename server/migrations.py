@@ -122,6 +122,12 @@ def _first_free(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.first_free])
 
 
+def _notices(conn: Connection) -> None:
+    _add_column(conn, schema.appointments, "late_notice_at")
+    _add_column(conn, schema.appointments, "late_choice")
+    schema.metadata.create_all(conn, tables=[schema.ticket_contacts])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "sites, events, ticket tokens, numbering, leases, devices, users", _initial),
     Step(2, "site files' content hashes, shared server keys", _shared_state),
@@ -140,6 +146,7 @@ STEPS: tuple[Step, ...] = (
     Step(9, "appointments' reminders sent", _reminded_at),
     Step(10, 'visitors\' answers to "how was your visit?"', _feedback),
     Step(11, "each service's first free appointment slot, day by day", _first_free),
+    Step(12, "appointments running late told, walk-ins' contacts to tell", _notices),
 )
 
 

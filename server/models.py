@@ -8,7 +8,7 @@ value (a 500) instead of the API refusing the request (a 4xx).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -402,6 +402,34 @@ class PublicIndicators(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
+class LateNotice(BaseModel):
+    """A checked-in appointment told it runs late (docs/appointments.md "Running late")."""
+
+    appointment_at: float = Field(description="The appointment's time (epoch seconds).")
+    expected_start_at: float = Field(
+        description="When it is expected to be called now (epoch seconds): "
+        "max(its time, now + the wait estimate of the appointments ahead of it)."
+    )
+    minutes_late: int = Field(description="expected_start_at - appointment_at, in minutes.")
+    told_at: float = Field(description="When the person was told (epoch seconds).")
+    choice: Literal["wait", "rebook"] | None = Field(
+        description="What the person chose: keep waiting, or another slot; null: not yet."
+    )
+
+
+class StepOutState(BaseModel):
+    """A walk-in's request to be told when few people are ahead (never the contact)."""
+
+    ahead_threshold: int = Field(
+        description="Told when this many people or fewer are ahead (the site's setting)."
+    )
+    channel: Literal["email", "sms"] | None = Field(
+        description="How they will be told; null when no contact is left (or once told: the "
+        "contact is erased as the message goes)."
+    )
+    notified: bool = Field(description="The one message was sent.")
+
+
 class PublicTicket(BaseModel):
     label: str
     service: str
@@ -419,6 +447,12 @@ class PublicTicket(BaseModel):
     transferred_from: str | None = None
     """The service the ticket was first issued for, when it was transferred since."""
     transferred_from_names: dict[str, str] | None = None
+    appointment_at: float | None = None
+    """The appointment's time when the ticket is a checked-in appointment (epoch seconds)."""
+    late: LateNotice | None = None
+    """Set once the appointment was told it runs late, while the ticket waits."""
+    step_out: StepOutState | None = None
+    """For a waiting walk-in: whether they left a contact to be told their turn is near."""
 
 
 class Figures(BaseModel):

@@ -33,9 +33,11 @@ from sqlalchemy.engine import Connection
 log = logging.getLogger(__name__)
 
 CHANNEL = "guichet_events"
-"""The PostgreSQL notification channel of stored events; payload ``"<site> <seq>"``, or
-``"<site> config"`` when the site's configuration changed."""
+"""The PostgreSQL notification channel of stored events; payload ``"<site> <seq>"``,
+``"<site> config"`` when the site's configuration changed, or ``"<site> news"`` when something
+the follow pages show changed outside the event log (an appointment told it runs late)."""
 CONFIG = "config"
+NEWS = "news"
 
 
 def announce(conn: Connection, site: str, seq: int) -> None:
@@ -51,6 +53,14 @@ def announce_config(conn: Connection, site: str) -> None:
     site's devices to sync. A process on SQLite tells its own (``Notifier.config_changed``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {CONFIG}")))
+
+
+def announce_news(conn: Connection, site: str) -> None:
+    """Tells every server process, when the caller's transaction commits, to wake ``site``'s
+    streams (PostgreSQL; payload ``"<site> news"``): what they show changed outside the
+    event log. The caller's process wakes its own (``Notifier.news``)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {NEWS}")))
 
 
 class Subscription(Protocol):
@@ -85,6 +95,10 @@ class Notifier(Protocol):
 
     def config_changed(self, site: str) -> None:
         """Says that ``site``'s configuration changed. Callable from any thread."""
+
+    def news(self, site: str) -> None:
+        """Wakes ``site``'s subscribers (no new event: they re-read and find what changed).
+        Callable from any thread."""
 
 
 class _LocalSubscription:
@@ -165,6 +179,9 @@ class LocalNotifier:
 
     def config_changed(self, site: str) -> None:
         self._call(lambda: self._wake(site, config=True))
+
+    def news(self, site: str) -> None:
+        self._call(lambda: self._wake(site))
 
     def wake_all(self) -> None:
         """Wakes every subscriber (news may have been lost): each re-reads the table."""
@@ -295,6 +312,9 @@ class PgNotifier(LocalNotifier):
                 site, _, what = note.payload.partition(" ")
                 if site and what == CONFIG:
                     self.config_changed(site)
+                    continue
+                if site and what == NEWS:
+                    self.news(site)
                     continue
                 found = parse_payload(note.payload)
                 if found is not None:

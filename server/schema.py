@@ -183,6 +183,10 @@ appointments = sa.Table(
     sa.Column("updated_at", sa.Float(53), nullable=False),
     # When the reminder of the day before was sent (NULL: not yet); one process sends it.
     sa.Column("reminded_at", sa.Float(53), nullable=True),
+    # When the person was told the appointment runs late (NULL: not yet); one process tells.
+    sa.Column("late_notice_at", sa.Float(53), nullable=True),
+    # What they chose then: "wait" or "rebook" (NULL: nothing yet).
+    sa.Column("late_choice", sa.String(8), nullable=True),
     sa.UniqueConstraint("site", "service", "starts_at", "seat", name="appointments_one_per_seat"),
     sa.UniqueConstraint("site", "code", name="appointments_site_code"),
     sa.CheckConstraint("seat >= 0", name="appointments_seat_positive"),
@@ -218,4 +222,21 @@ first_free = sa.Table(
     # The slot's start (seconds since the epoch); NULL: no free slot within the horizon.
     sa.Column("start", sa.BigInteger, nullable=True),
     sa.Column("seen_at", sa.Float(53), nullable=False),
+)
+
+
+# A walk-in's contact, left on the follow page to be told when few people are ahead: the one
+# message's recipient, deleted when the ticket ends (called, served, no-show, cancelled: in the
+# transaction that stores that event, ``server.store.forget_contacts``).
+ticket_contacts = sa.Table(
+    "ticket_contacts",
+    metadata,
+    sa.Column("site", sa.String(63), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("ticket", sa.String(128), primary_key=True),
+    sa.Column("email", sa.Text, nullable=True),
+    sa.Column("phone", sa.Text, nullable=True),
+    sa.Column("lang", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.Float(53), nullable=False),
+    # When the message went (NULL: not yet); one process sends it. The contact is blanked then.
+    sa.Column("notified_at", sa.Float(53), nullable=True),
 )

@@ -166,6 +166,7 @@ def append(
             kept = list(conn.execute(unique_token.returning(t.c.token), tokens))
         if len(kept) != len(tokens):
             raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
+    forget_contacts(conn, site, stored)
     # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
     _SET_LAST[db.is_sqlite(conn.engine)].run(
         conn, {"site": site, "seq": seq, "payload": f"{site} {seq}"}
@@ -198,6 +199,28 @@ _SET_LAST = {
 _INSERT_ONE = {flag: _insert_one(_E, "id", flag) for flag in (False, True)}
 """By ``db.is_sqlite``: the dialects' own INSERT, which has ON CONFLICT DO NOTHING."""
 _TOKEN_ONE = {flag: _insert_one(schema.ticket_tokens, "token", flag) for flag in (False, True)}
+
+
+ENDING = frozenset(
+    {
+        EventKind.TICKET_CALLED,
+        EventKind.TICKET_SERVED,
+        EventKind.TICKET_NO_SHOW,
+        EventKind.TICKET_CANCELLED,
+    }
+)
+"""Events after which a walk-in's contact (``schema.ticket_contacts``) is no longer needed."""
+
+
+def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> int:
+    """Deletes the contacts walk-ins left to be told their turn is near, of the tickets these
+    events call or end, in the transaction that stores them; returns how many."""
+    ended = sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
+    if not ended:
+        return 0
+    c = schema.ticket_contacts
+    done = conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
+    return int(done.rowcount)
 
 
 _SINCE = db.DriverQuery(

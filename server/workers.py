@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
 WORKER_TIMEOUT_SECONDS = 30.0
 """A worker silent this long (its event loop blocked) is killed and replaced."""
+START_TIMEOUT_SECONDS = 300.0
+"""A worker that has not said it is ready this long after its start is killed and replaced:
+a start (imports, database connection) can take a minute on a busy small machine, and a
+worker is only held to ``WORKER_TIMEOUT_SECONDS`` once it serves."""
 STOP_TIMEOUT_SECONDS = GRACEFUL_SHUTDOWN_SECONDS + 5.0
 QUICK_FAILURE_SECONDS = 30.0
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -203,7 +207,8 @@ class Supervisor:
     def _check(self, w: _Worker, now: float, exited: bool) -> bool:
         """Replaces a worker that exited or went silent; False when the start failed."""
         exited = exited or not w.process.is_alive()
-        silent = now - w.last_heard > WORKER_TIMEOUT_SECONDS
+        limit = WORKER_TIMEOUT_SECONDS if w.ready else START_TIMEOUT_SECONDS
+        silent = now - w.last_heard > limit
         if not exited and not silent:
             return True
         if not exited:

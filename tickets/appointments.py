@@ -194,3 +194,34 @@ def refused_as_late(rules: CallingRules, appointment_at: float, now: float) -> b
     """Whether check-in at ``now`` is refused: late beyond the tolerance under the rebook rule."""
     late = now > appointment_at + rules.late_tolerance_minutes * 60
     return late and rules.late_rule is LateRule.REBOOK
+
+
+# ---- punctuality ----------------------------------------------------------------------------
+def ahead_of(t: T, waiting: Iterable[T], rules: CallingRules) -> int:
+    """The checked-in appointments of ``t``'s service that will be called before it: those
+    waiting with an earlier time (or the same time, checked in earlier). Walk-ins are not
+    counted: a due appointment goes ahead of them (``pick``)."""
+    at = t.appointment_at
+    if at is None:
+        return 0
+    return sum(
+        1
+        for o in waiting
+        if o is not t
+        and o.service == t.service
+        and is_appointment(o, rules)
+        and o.appointment_at is not None
+        and (o.appointment_at, o.issued_at) < (at, t.issued_at)
+    )
+
+
+def expected_start(appointment_at: float, now: float, wait_seconds: float) -> float:
+    """When a waiting appointment is expected to be called: at its time, unless the queue's
+    wait estimate for the appointments ahead of it (``wait_seconds``, from ``now``) puts it
+    later. The one rule every process uses (docs/appointments.md "Running late")."""
+    return max(appointment_at, now + wait_seconds)
+
+
+def running_late(rules: CallingRules, appointment_at: float, expected: float) -> bool:
+    """Expected to start more than ``late_notice_minutes`` after its time."""
+    return expected > appointment_at + rules.late_notice_minutes * 60

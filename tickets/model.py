@@ -84,6 +84,9 @@ class CallingRules:
     max_in_a_row: int = 3
     """A counter calls at most this many appointments in a row while a walk-in it takes
     waits: the next call is the walk-in's."""
+    late_notice_minutes: int = 15
+    """A checked-in appointment expected to start more than this after its time is told so
+    and offered to rebook (``tickets.appointments.running_late``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,9 @@ class Site:
     priority_rule: PriorityRule = PriorityRule.ACROSS_SERVICES
     """Where priority tickets go ahead when a counter calls (docs/queue.md)."""
     calling: CallingRules = CallingRules()
+    notify_ahead: int = 3
+    """A walk-in who left a contact on the follow page is told when this many people or fewer
+    are ahead of them."""
 
     @property
     def tz(self) -> ZoneInfo:

@@ -647,6 +647,24 @@ class QueueState:
         counters = max(1, len(self.counters_serving(service_id)))
         return ahead * self.mean_service_seconds(service_id) / counters
 
+    def expected_start(self, ticket_id: str, now: float) -> float | None:
+        """When a waiting checked-in appointment (not late) is expected to be called (seconds
+        since the epoch): ``tickets.appointments.expected_start`` with the wait estimate of
+        the appointments ahead of it (``estimate_wait``). None for any other ticket."""
+        t = self.tickets.get(ticket_id)
+        rules = self.site.calling
+        if (
+            t is None
+            or t.status is not TicketStatus.WAITING
+            or t.appointment_at is None
+            or not appointments.is_appointment(t, rules)
+        ):
+            return None
+        ahead = appointments.ahead_of(t, self.waiting(t.service, t.day), rules)
+        return appointments.expected_start(
+            t.appointment_at, now, self.estimate_wait(t.service, ahead)
+        )
+
     def counter_ticket(self, counter_id: str) -> Ticket | None:
         tid = self.current.get(counter_id)
         return self.tickets.get(tid) if tid else None

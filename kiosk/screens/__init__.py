@@ -6,6 +6,8 @@ from pathlib import Path
 
 from kivy.uix.screenmanager import Screen
 
+from kiosk.screens.booking import BookingScreen
+from kiosk.screens.checkin import CheckInScreen
 from kiosk.screens.idle import IdleScreen
 from kiosk.screens.longwait import LongWaitScreen
 from kiosk.screens.priority import PriorityScreen
@@ -19,8 +21,19 @@ SCREENS: tuple[type[Screen], ...] = (
     PriorityScreen,
     LongWaitScreen,
     TicketScreen,
+    CheckInScreen,
+    BookingScreen,
 )
 KV_FILES = tuple(
     _HERE / f"{name}.kv"
-    for name in ("common", "idle", "services", "priority", "longwait", "ticket")
+    for name in (
+        "common",
+        "idle",
+        "services",
+        "priority",
+        "longwait",
+        "ticket",
+        "checkin",
+        "booking",
+    )
 )

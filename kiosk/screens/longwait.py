@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.core import ServiceStatus
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets import place
 
 
 class LongWaitScreen(KioskScreen):
@@ -16,6 +18,9 @@ class LongWaitScreen(KioskScreen):
     quieter_text = StringProperty("")
     has_quieter = BooleanProperty(False)
     appointment_url = StringProperty("")
+    can_book = BooleanProperty(False)
+    """The service takes appointments: a time can be booked here, on this kiosk."""
+    book_button: Any = None
 
     def show(self, status: ServiceStatus, quieter: datetime | None) -> None:
         app = self.kiosk
@@ -31,6 +36,10 @@ class LongWaitScreen(KioskScreen):
             else ""
         )
         self.appointment_url = app.runtime.settings.appointment_url
+        self.can_book = app.books(status.service.id)
+        if self.book_button is None:
+            self.book_button = self.ids.book.__self__  # ids hold weak proxies
+        place(self.book_button, self.ids.actions, self.can_book, 1)
 
     def spoken(self) -> str:
         texts = self.kiosk.tr.texts
@@ -45,6 +54,9 @@ class LongWaitScreen(KioskScreen):
 
     def take_anyway(self) -> None:
         self.kiosk.issue(self.service_id)
+
+    def book_here(self) -> None:
+        self.kiosk.open_booking(self.service_id, self.headline)
 
     def back(self) -> None:
         self.kiosk.go("services")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 
@@ -9,7 +11,7 @@ from kiosk import theme as T
 from kiosk.core import Availability, ServiceStatus
 from kiosk.layout import CardMetrics, CardTexts, GridPlan, plan_grid
 from kiosk.screens.base import KioskScreen
-from kiosk.widgets import KioskServiceCard, measure_text
+from kiosk.widgets import KioskServiceCard, measure_text, place
 
 NOTICE_SECONDS = 8.0
 """How long an explanation (service closed, no more tickets) stays on the banner (seconds)."""
@@ -38,8 +40,21 @@ class ServicesScreen(KioskScreen):
         self._plan: GridPlan | None = None
         self._notice = ""
         self._notice_event: object = None
+        self.checkin_button: Any = None
+        """"I have an appointment" (landscape), put in and out of the sidebar."""
         self._trigger_layout = Clock.create_trigger(lambda _dt: self._layout(), -1)
         Clock.schedule_once(lambda _dt: self.ids.grid.bind(size=self._trigger_layout))
+        Clock.schedule_once(lambda _dt: self._watch())
+
+    def _watch(self) -> None:
+        self.checkin_button = self.ids.checkin.__self__  # ids hold weak proxies
+        self.kiosk.bind(takes_appointments=self._place, portrait=self._place)
+        self._place()
+
+    def _place(self, *_: object) -> None:
+        app = self.kiosk
+        shown = app.takes_appointments and not app.portrait
+        place(self.checkin_button, self.ids.sidebar, shown, 2)
 
     def on_enter(self) -> None:
         self.refresh()

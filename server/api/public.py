@@ -7,15 +7,27 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from server import db, elsewhere, schema, store
+from server import db, elsewhere, schema, stepout, store
 from server.api.deps import Ctx, SiteId, server_context
+from server.context import ServerContext
 from server.errors import ApiError, invalid, not_found, responses
 from server.indicators import IndicatorCache, check_month, last_month
-from server.models import IDENT, TOKEN_RE, Health, PublicIndicators, PublicTicket, PublicWait, Ready
+from server.models import (
+    IDENT,
+    TOKEN_RE,
+    Health,
+    LateNotice,
+    PublicIndicators,
+    PublicTicket,
+    PublicWait,
+    Ready,
+    StepOutState,
+)
 from server.ratelimit import client_address
+from server.sites import LoadedSite
 from server.states import window_floor
 from server.views import public_services, public_ticket
-from tickets.queue import fold
+from tickets.queue import TicketStatus, fold
 
 
 def within_budget(request: Request) -> None:
@@ -135,7 +147,11 @@ def ticket(
         with ctx.states.hold(conn, loaded, now) as state:
             found = state.tickets.get(row.ticket)
             if found is not None:
-                return public_ticket(state, loaded.site, found)
+                out = public_ticket(state, loaded.site, found)
+                expected = state.expected_start(found.id, now)
+                appointment = found.appointment
+        if found is not None:
+            return with_notices(ctx, loaded, row.ticket, out, appointment, expected, now)
         # An older ticket, outside the live window: fold its own events.
         events = [store.row_event(r) for r in store.of_ticket(conn, row.site, row.ticket)]
     old = fold(loaded.site, events)
@@ -143,6 +159,49 @@ def ticket(
     if found is None:
         raise not_found("ticket")
     return public_ticket(old, loaded.site, found)
+
+
+def with_notices(
+    ctx: ServerContext,
+    loaded: LoadedSite,
+    ticket: str,
+    out: PublicTicket,
+    appointment: str | None,
+    expected: float | None,
+    now: float,
+) -> PublicTicket:
+    """``out`` with what the person was told or asked to be told: an appointment running
+    late (``server.appointments.punctuality``), a walk-in's contact (``server.stepout``)."""
+    if out.status is not TicketStatus.WAITING:
+        return out
+    if appointment is None:
+        found = stepout.status(ctx, loaded, ticket)
+        out.step_out = StepOutState(
+            ahead_threshold=found.ahead,
+            channel=found.channel,  # type: ignore[arg-type]
+            notified=found.notified,
+        )
+        return out
+    a = schema.appointments
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(
+            sa.select(a.c.starts_at, a.c.late_notice_at, a.c.late_choice).where(
+                a.c.id == appointment
+            )
+        ).first()
+    if row is None:
+        return out
+    out.appointment_at = float(row.starts_at)
+    if row.late_notice_at is not None:
+        start = expected if expected is not None else now
+        out.late = LateNotice(
+            appointment_at=row.starts_at,
+            expected_start_at=start,
+            minutes_late=max(0, round((start - row.starts_at) / 60)),
+            told_at=row.late_notice_at,
+            choice=row.late_choice,
+        )
+    return out
 
 
 @probes.get("/healthz", response_model=Health, summary="Liveness: the process answers")

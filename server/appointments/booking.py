@@ -70,6 +70,10 @@ class Appointment:
     ticket: str | None
     created_at: float
     updated_at: float
+    late_notice_at: float | None = None
+    """When the person was told it runs late (``server.appointments.notices``)."""
+    late_choice: str | None = None
+    """"wait" or "rebook", once they chose."""
 
     @classmethod
     def of(cls, row: Any) -> Appointment:
@@ -91,6 +95,8 @@ class Appointment:
             ticket=row.ticket,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            late_notice_at=row.late_notice_at,
+            late_choice=row.late_choice,
         )
 
     @property

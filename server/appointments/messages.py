@@ -42,6 +42,10 @@ class Kind(StrEnum):
     MOVED = "moved"
     REMINDER = "reminder"
     CANCELLED = "cancelled"
+    LATE = "late"
+    """A checked-in appointment runs late (``server.appointments.punctuality``)."""
+    TURN = "turn"
+    """A walk-in's turn is near (``server.stepout``)."""
 
 
 class MessageError(Exception):
@@ -50,8 +54,20 @@ class MessageError(Exception):
 
 def _lang(appt: Appointment) -> str:
     """The language the person booked in, when the pages have it; else French."""
-    lang = base_language(appt.lang or "")
-    return lang if lang in catalog_languages("web") else "fr"
+    return lang_of(appt.lang)
+
+
+def lang_of(lang: str) -> str:
+    """``lang`` when the pages (and so the messages) have it; else French."""
+    found = base_language(lang or "")
+    return found if found in catalog_languages("web") else "fr"
+
+
+def notice_text(lang: str, kind: Kind, **facts: object) -> str:
+    """A short notice (``Kind.LATE``, ``Kind.TURN``): the heading, then its one line."""
+    t = Catalog("web", lang_of(lang)).gettext
+    heading = t("message.heading").format(subject=t(f"message.subject.{kind.value}"))
+    return heading + "\n" + t(f"message.{kind.value}").format(**facts)
 
 
 def _texts(appt: Appointment) -> Catalog:
@@ -213,16 +229,48 @@ class Messenger:
             jobs.append(lambda: self._sms(loaded, appt, kind))
         if not jobs:
             return None
-        return self._pool.submit(self._run, appt, kind, jobs)
+        return self._pool.submit(self._run, f"appointment {appt.id}", kind, jobs)
 
-    def _run(self, appt: Appointment, kind: Kind, jobs: list[Callable[[], None]]) -> None:
+    def notice(
+        self,
+        loaded: LoadedSite,
+        ref: str,
+        kind: Kind,
+        to: tuple[str | None, str | None],
+        lang: str,
+        **facts: object,
+    ) -> Future[None] | None:
+        """Queues a short notice (no calendar) of ``kind`` to ``to`` (e-mail, phone; either
+        may be None); ``ref`` names it in the log (an id, never the contact)."""
+        email, phone = to
+        text = notice_text(lang, kind, **facts)
+        jobs: list[Callable[[], None]] = []
+        if self.mail is not None and email:
+            subject = Catalog("web", lang_of(lang)).gettext(f"message.subject.{kind.value}")
+            msg = EmailMessage()
+            msg["Subject"] = f"{subject} — {loaded.site.name}"
+            msg["From"] = self.settings.mail_from
+            msg["To"] = email
+            msg["Date"] = format_datetime(datetime.now(loaded.site.tz))
+            msg["Message-ID"] = make_msgid(domain="guichet")
+            msg.set_content(text)
+            mail = self.mail
+            jobs.append(lambda: mail.send(msg))
+        if self.sms is not None and phone:
+            sms, number = self.sms, phone_number(phone)
+            jobs.append(lambda: sms.send(number, text))
+        if not jobs:
+            return None
+        return self._pool.submit(self._run, ref, kind, jobs)
+
+    def _run(self, ref: str, kind: Kind, jobs: list[Callable[[], None]]) -> None:
         for job in jobs:
             try:
                 job()
             except MessageError as exc:
                 with self._lock:
                     self.failed += 1
-                log.warning("appointment %s: %s message not sent: %s", appt.id, kind, exc)
+                log.warning("%s: %s message not sent: %s", ref, kind, exc)
             else:
                 with self._lock:
                     self.sent += 1

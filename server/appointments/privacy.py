@@ -5,8 +5,10 @@ one person's data (found by e-mail address or phone number).
 
 Erasure blanks the contact and the note and cancels the person's appointments still to come
 (their places are free again); the appointments' times and services stay, with nobody's name,
-for the statistics. What the queue's event log holds of a checked-in appointment (its id and
-time, and reception's note if one was given) follows the log's own retention.
+for the statistics. A walk-in's contact left to be told their turn (``server.stepout``) lives
+a day at most (``purge_ticket_contacts``) and goes with an erasure too. What the queue's event
+log holds of a checked-in appointment (its id and time, and reception's note if one was given)
+follows the log's own retention.
 """
 
 from __future__ import annotations
@@ -39,6 +41,31 @@ def purge(engine: Engine, now: float, retention_days: int) -> int:
             .values(**_BLANK, updated_at=now)
         )
     return int(done.rowcount)
+
+
+TICKET_CONTACT_SECONDS = 86400.0
+"""A walk-in's contact is deleted this long after it was left, whatever became of its ticket
+(it is deleted sooner: when the message goes or the ticket ends)."""
+
+
+def purge_ticket_contacts(engine: Engine, now: float) -> int:
+    """Deletes walk-ins' contacts left more than ``TICKET_CONTACT_SECONDS`` ago."""
+    c = schema.ticket_contacts
+    with db.write(engine) as conn:
+        done = conn.execute(sa.delete(c).where(c.c.created_at < now - TICKET_CONTACT_SECONDS))
+    return int(done.rowcount)
+
+
+def _erase_ticket_contacts(
+    conn: sa.Connection, site: str, email: str | None, phone: str | None
+) -> None:
+    c = schema.ticket_contacts
+    rows = conn.execute(sa.select(c.c.ticket, c.c.email, c.c.phone).where(c.c.site == site)).all()
+    for row in rows:
+        same_email = email and row.email and row.email.strip().lower() == email.strip().lower()
+        same_phone = phone and row.phone and phone_number(row.phone) == phone_number(phone)
+        if same_email or same_phone:
+            conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket == row.ticket))
 
 
 def _matches(appt: Appointment, email: str | None, phone: str | None) -> bool:
@@ -74,4 +101,5 @@ def erase_person(
             if appt.status == Status.BOOKED and appt.starts_at > now:
                 values.update(status=Status.CANCELLED, seat=None)
             conn.execute(sa.update(a).where(a.c.id == appt.id).values(values))
+        _erase_ticket_contacts(conn, site, email, phone)
     return len(found)

@@ -104,14 +104,14 @@ def _week(
     )
 
 
-def _parse_day(text: str | None) -> date | None:
+def parse_day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
 
 
-def _slots_page(
+def slots_page(
     page: Page,
     loaded: LoadedSite,
     service_id: str,
@@ -151,6 +151,29 @@ def _slots_page(
         form=form or {},
         elsewhere=elsewhere_section(page, loaded.id, [service_id]),
         elsewhere_names=False,
+    )
+
+
+def other_slot_page(
+    page: Page,
+    loaded: LoadedSite,
+    appt: Appointment,
+    url: str,
+    first: date | None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The slots of ``appt``'s service to pick another one from (posted to ``url``)."""
+    return slots_page(
+        page,
+        loaded,
+        appt.service,
+        first=first,
+        action=url,
+        base_url=url,
+        moving=appt,
+        error=error,
+        status=status,
     )
 
 
@@ -223,9 +246,9 @@ def slots(site: str, service: str, page: PageDep) -> Response:
     loaded = _site(page, site)
     if loaded is None or not _service_of(page, loaded, service):
         return _not_found(page)
-    first = _parse_day(page.request.query_params.get("from"))
+    first = parse_day(page.request.query_params.get("from"))
     url = f"/book/{loaded.id}/{service}"
-    return _slots_page(page, loaded, service, first=first, action=url, base_url=url)
+    return slots_page(page, loaded, service, first=first, action=url, base_url=url)
 
 
 def _contact(page: Page, form: dict[str, str]) -> tuple[Contact | None, str | None]:
@@ -239,12 +262,12 @@ def _contact(page: Page, form: dict[str, str]) -> tuple[Contact | None, str | No
     return Contact(name, email, phone, page.lang), None
 
 
-def _start_of(form: dict[str, str]) -> int | None:
+def start_of(form: dict[str, str]) -> int | None:
     text = form.get("start", "")
     return int(text) if text.isdigit() and len(text) <= 12 else None
 
 
-def _refused(page: Page, exc: ApiError) -> tuple[str, int]:
+def refused(page: Page, exc: ApiError) -> tuple[str, int]:
     if exc.body.code == "slot_full":
         return page._("book.full"), 409
     if exc.body.code == "not_booked":
@@ -252,14 +275,14 @@ def _refused(page: Page, exc: ApiError) -> tuple[str, int]:
     return page._("book.refused", reason=exc.body.message), exc.status
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     raw = await request.form()
     return {k: v[:300] for k, v in raw.items() if isinstance(v, str)}
 
 
 @router.post("/book/{site}/{service}", response_class=HTMLResponse)
 async def book(site: str, service: str, request: Request) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     page = await run_in_threadpool(Page, request)
     return await run_in_threadpool(_book, page, site, service, form)
 
@@ -270,7 +293,7 @@ def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response
     if loaded is None or not _service_of(page, loaded, service):
         return _not_found(page)
     url = f"/book/{loaded.id}/{service}"
-    start = _start_of(form)
+    start = start_of(form)
     contact, error = _contact(page, form)
     status = 422
     if start is None:
@@ -281,12 +304,12 @@ def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response
                 page.ctx.engine, loaded, service, start, page.ctx.now(), contact, "web"
             )
         except ApiError as exc:
-            error, status = _refused(page, exc)
+            error, status = refused(page, exc)
         else:
             announce(page.ctx, loaded, appt, Kind.BOOKED)
             return page.redirect(f"/a/{appt.token}?{page.query(done='booked')}")
     first = loaded.site.day(start) if start else None
-    return _slots_page(
+    return slots_page(
         page,
         loaded,
         service,
@@ -356,16 +379,13 @@ def move_form(token: str, page: PageDep) -> Response:
     loaded, appt = found
     if appt.status != booking.Status.BOOKED:
         return page.redirect(f"/a/{token}?{page.query()}")
-    url = f"/a/{token}/move"
-    first = _parse_day(page.request.query_params.get("from"))
-    return _slots_page(
-        page, loaded, appt.service, first=first, action=url, base_url=url, moving=appt
-    )
+    first = parse_day(page.request.query_params.get("from"))
+    return other_slot_page(page, loaded, appt, f"/a/{token}/move", first)
 
 
 @router.post("/a/{token}/move", response_class=HTMLResponse)
 async def move(token: str, request: Request) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     page = await run_in_threadpool(Page, request)
     return await run_in_threadpool(_move, page, token, form)
 
@@ -376,7 +396,7 @@ def _move(page: Page, token: str, form: dict[str, str]) -> Response:
     if found is None:
         return _not_found(page)
     loaded, appt = found
-    start = _start_of(form)
+    start = start_of(form)
     status = 422
     if start is None:
         error = page._("book.pick_slot")
@@ -384,29 +404,18 @@ def _move(page: Page, token: str, form: dict[str, str]) -> Response:
         try:
             moved = booking.move(page.ctx.engine, loaded, appt, start, page.ctx.now())
         except ApiError as exc:
-            error, status = _refused(page, exc)
+            error, status = refused(page, exc)
         else:
             if moved.starts_at != appt.starts_at:
                 announce(page.ctx, loaded, moved, Kind.MOVED)
             return page.redirect(f"/a/{token}?{page.query(done='moved')}")
-    url = f"/a/{token}/move"
     first = loaded.site.day(start) if start else None
-    return _slots_page(
-        page,
-        loaded,
-        appt.service,
-        first=first,
-        action=url,
-        base_url=url,
-        moving=appt,
-        error=error,
-        status=status,
-    )
+    return other_slot_page(page, loaded, appt, f"/a/{token}/move", first, error, status)
 
 
 @router.post("/a/{token}/cancel", response_class=HTMLResponse)
 async def cancel(token: str, request: Request) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     page = await run_in_threadpool(Page, request)
     return await run_in_threadpool(_cancel, page, token, form.get("confirm") == "1")
 

@@ -174,6 +174,16 @@ def _card_values(page: Page, ticket: PublicTicket, token: str) -> dict[str, Any]
         return names.get(lang) or next(iter(names.values()), fallback)
 
     moved_from = ticket.transferred_from
+    late = None
+    if ticket.late is not None and ticket.status.value == "waiting":
+        site_id = data.site_of_token(page.ctx, token)
+        loaded = page.ctx.sites.get_by_engine(page.ctx.engine, site_id) if site_id else None
+        at = ticket.late.appointment_at
+        late = {
+            "time": loaded.site.local(at).strftime("%H:%M") if loaded else "",
+            "minutes": max(1, ticket.late.minutes_late),
+            "choice": ticket.late.choice,
+        }
     return {
         "label": ticket.label,
         "status": ticket.status.value,
@@ -186,6 +196,7 @@ def _card_values(page: Page, ticket: PublicTicket, token: str) -> dict[str, Any]
         "transferred_from": name(ticket.transferred_from_names, moved_from) if moved_from else "",
         "token": token,
         "answer": int(answer) if answer is not None else None,
+        "late": late,
     }
 
 
@@ -208,12 +219,15 @@ def _follow_page(page: Page, token: str) -> Response:
         return response
     loaded, ticket = found
     page.use_site_languages(loaded.site.languages, data.language_of_token(page.ctx, token))
+    step_out = ticket.step_out
     response = page.render(
         "follow.html",
         section="public",
         ticket=_card_values(page, ticket, token),
         token=token,
         site_name=loaded.site.name,
+        step_out=step_out.model_dump() if step_out is not None else None,
+        step_out_error=page.request.query_params.get("step_out") == "bad",
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -19,7 +19,7 @@ from server.appointments.checkin import check_in
 from server.appointments.messages import Kind
 from server.errors import ApiError
 from server.states import window_floor
-from server.web.booking import _contact, _start_of
+from server.web.booking import _contact, start_of
 from server.web.console import PageDep, staff_site
 from server.web.dates import long_date, when
 from server.web.page import STAFF, Page
@@ -159,7 +159,7 @@ async def book(site: str, service: str, request: Request) -> Response:
 def _book(page: Page, site: str, service: str, form: dict[str, str]) -> Response:
     loaded = staff_site(page, site, action=True)
     contact, error = _contact(page, form)
-    start = _start_of(form)
+    start = start_of(form)
     if contact is not None and start is not None:
         lang = form.get("lang", "")
         if lang in loaded.site.languages:

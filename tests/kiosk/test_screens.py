@@ -245,6 +245,7 @@ SCREEN_OF_STEP = {
     "services-priority": "services",
     "longwait": "longwait",
     "ticket": "ticket",
+    "checkin": "checkin",
     "services-printer-fault": "services",
     "printer-fault": "ticket",
 }

@@ -7,7 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.site import SiteConfig
-from tests.server.helpers import site_config
+from server.context import SERVER_NODE
+from tests.server.helpers import Srv, site_config
+from tickets.hlc import HybridClock
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = date(2026, 11, 23)
@@ -35,3 +37,37 @@ def appointment_site(site: str = "rdv", **appointments: Any) -> SiteConfig:
     raw["services"][1]["appointments"] = rules
     raw["services"][1]["names"]["en"] = "Passports"
     return SiteConfig.model_validate(raw)
+
+
+def set_clock(srv: Srv, now: float) -> None:
+    """The server's wall clock and event clock at ``now`` (site time is Paris)."""
+    ctx = srv.thread.ctx
+    if not isinstance(getattr(ctx, "test_now", None), list):
+        ctx.test_now = [now]  # type: ignore[attr-defined]
+        ctx.clock = HybridClock(SERVER_NODE, lambda: ctx.test_now[0])  # type: ignore[attr-defined]
+        ctx.wall = lambda: ctx.test_now[0]  # type: ignore[attr-defined]
+    ctx.test_now[0] = now  # type: ignore[attr-defined]
+
+
+def booked_and_checked_in(
+    srv: Srv, start: float | None = None, **contact: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Books ``start`` (default 10:00 on MONDAY) on "passports" of "rdv" with ``contact``,
+    then checks it in five minutes before; returns (the appointment, the check-in's answer)."""
+    start = paris(MONDAY, 10) if start is None else start
+    r = srv.request(
+        "POST",
+        "/api/v1/public/sites/rdv/appointments",
+        json={"service": "passports", "start": int(start), **contact},
+    )
+    assert r.status_code == 200, r.text
+    set_clock(srv, start - 300)
+    r = srv.request(
+        "POST",
+        "/api/v1/sites/rdv/appointments/check-in",
+        device="kiosk-a",
+        json={"code": r.json()["code"]},
+    )
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out["appointment"], out

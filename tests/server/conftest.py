@@ -17,6 +17,7 @@ from config.server import ServerSettings
 from server.auth import hash_password, store_user
 from server.run import ServerThread
 from tests.conftest import fresh_postgres_database
+from tests.mailboxes import Gateway, Inbox, sms_gateway, smtp_server
 from tests.server.helpers import (
     ADMIN,
     AGENT,
@@ -80,3 +81,17 @@ def shared_any_srv(
         return
     with fresh_postgres_database() as url:
         yield from start_server(url)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    """An SMTP server on loopback (aiosmtpd): its port, and what it received."""
+    with smtp_server() as found:
+        yield found
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    """An HTTP SMS gateway on loopback, recording each message."""
+    with sms_gateway() as found:
+        yield found

@@ -108,27 +108,33 @@ class Srv:
     def sync(self, device: str, **body: Any) -> requests.Response:
         return self.request("POST", "/api/v1/sync", device=device, json={"device": device, **body})
 
-    def act(self, counter: str, action: str, device: str = "board-a", **kw: Any) -> dict[str, Any]:
+    def act(
+        self, counter: str, action: str, device: str = "board-a", site: str = SITE, **kw: Any
+    ) -> dict[str, Any]:
         r = self.request(
-            "POST", f"/api/v1/sites/{SITE}/counters/{counter}/{action}", device=device, **kw
+            "POST", f"/api/v1/sites/{site}/counters/{counter}/{action}", device=device, **kw
         )
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out
 
-    def call_until(self, counter: str, ticket: dict[str, Any], tries: int = 50) -> None:
+    def call_until(
+        self, counter: str, ticket: dict[str, Any], tries: int = 50, site: str = SITE
+    ) -> None:
         """Presses NEXT at ``counter`` until it calls ``ticket`` (a ticket view: earlier
         tests of a shared server may have left others waiting before it)."""
         for _ in range(tries):
-            called = self.act(counter, "next")["ticket"]
+            called = self.act(counter, "next", site=site)["ticket"]
             if called and called["id"] == ticket["id"]:
                 return
         raise AssertionError(f"{ticket['label']} was never called at counter {counter}")
 
-    def issue(self, service: str = "civil", device: str = "kiosk-a", **body: Any) -> dict[str, Any]:
+    def issue(
+        self, service: str = "civil", device: str = "kiosk-a", site: str = SITE, **body: Any
+    ) -> dict[str, Any]:
         r = self.request(
             "POST",
-            f"/api/v1/sites/{SITE}/tickets",
+            f"/api/v1/sites/{site}/tickets",
             device=device,
             json={"service": service, **body},
         )

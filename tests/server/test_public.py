@@ -59,6 +59,9 @@ def test_follow_my_ticket_from_waiting_to_called(srv: Srv) -> None:
         "recalls",
         "transferred_from",
         "transferred_from_names",
+        "appointment_at",  # a checked-in appointment's time
+        "late",  # an appointment told it runs late: times and the choice
+        "step_out",  # a walk-in's contact left: the channel only, never the contact
     }  # nothing personal, no ids
     assert called["priority"] is False and called["transferred_from"] is None
 

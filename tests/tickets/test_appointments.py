@@ -219,3 +219,29 @@ def test_calling_rule_promises_on_random_days(
     assert {k: v.status for k, v in again.tickets.items()} == {
         k: v.status for k, v in state.tickets.items()
     }
+
+
+# ---- punctuality ----------------------------------------------------------------------------
+def test_expected_start_is_the_time_or_later_when_appointments_ahead_or_time_push_it() -> None:
+    """GIVEN three appointments of service "a" (300 s each, no counter open: counted as one)
+    checked in for 1000, 1000 and 1300, and a walk-in
+    THEN each is expected at max(its time, now + the wait estimate of the appointments ahead
+    of it); walk-ins are not counted; time passing alone makes one late."""
+    ev = Events()
+    state = fold(
+        SITE,
+        [
+            ev.issue("w1", 0, number=1),
+            checkin(ev, "r1", 10, 1000, 2),
+            checkin(ev, "r2", 20, 1000, 3),
+            checkin(ev, "r3", 30, 1300, 4),
+        ],
+    )
+    assert state.expected_start("r1", 100) == 1000  # nobody ahead: its time
+    assert state.expected_start("r2", 900) == 1200  # r1 first (same time, checked in earlier)
+    assert state.expected_start("r3", 900) == 1500  # two ahead: 900 + 2 x 300
+    assert state.expected_start("w1", 900) is None  # a walk-in has none
+    late = CALLING.late_notice_minutes * 60
+    assert not ap.running_late(CALLING, 1300, 1300 + late)
+    assert ap.running_late(CALLING, 1300, 1300 + late + 1)
+    assert state.expected_start("r1", 1000 + late + 1) == 1000 + late + 1  # still waiting

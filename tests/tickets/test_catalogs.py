@@ -67,9 +67,11 @@ def used_messages(domain: str) -> set[str]:
             ids.update((m.group(1), m.group(2)))
     if domain == "kiosk":
         from kiosk.i18n import MONTH_NAMES, PRIORITY_LABELS, WEEKDAY_NAMES
+        from kiosk.screens.checkin import OUTCOME_MESSAGES
         from kiosk.screens.ticket import FAULT_MESSAGES
 
         ids.update(PRIORITY_LABELS.values(), FAULT_MESSAGES.values(), WEEKDAY_NAMES, MONTH_NAMES)
+        ids.update(OUTCOME_MESSAGES.values())
     elif domain == "display":
         from display.texts import MONTH_NAMES as DISPLAY_MONTHS
         from display.texts import WEEKDAY_NAMES as DISPLAY_DAYS

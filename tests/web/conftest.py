@@ -21,6 +21,7 @@ import requests
 from config.server import ServerSettings
 from server.run import ServerThread
 from tests.conftest import PATIENCE
+from tests.mailboxes import Gateway, Inbox, sms_gateway, smtp_server
 from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
 
 if TYPE_CHECKING:
@@ -201,3 +202,17 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
         }
         for v in result["violations"]
     ]
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    """An SMTP server on loopback (aiosmtpd), one per test module: its port and inbox."""
+    with smtp_server() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    """An HTTP SMS gateway on loopback, one per test module."""
+    with sms_gateway() as found:
+        yield found

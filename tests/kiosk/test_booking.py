@@ -1,0 +1,122 @@
+"""Booking at the kiosk under Xvfb: the long-wait screen offers the next free times of a
+service from the real server on loopback, a tap books one, and the appointment slip is read
+back from the printer's bytes; offline, the screen says booking needs the network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from kiosk.selftest import KioskDriver
+from printer.print_engine import Picture
+from printer.virtual import VirtualPrinter
+from server.run import ServerThread
+from tests.conftest import PATIENCE
+from tests.kiosk.conftest import MONDAY_10, PARIS
+from tests.kiosk.test_checkin import server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.kivy
+
+OpenUI = Callable[..., KioskDriver]
+
+
+def long_wait_booking(d: KioskDriver) -> None:
+    """Four people wait for passports (a long wait); a fifth touches passports, then "book a
+    time here" on the long-wait screen."""
+    assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)  # the server's site
+    for _ in range(4):
+        d.runtime.core.take_number("passeports", None, "fr")
+    d.tap(d.screen("idle").ids.touch_area)
+    assert d.wait_until(lambda: d.current == "services")
+    d.tap(d.card("passeports"))
+    assert d.wait_until(lambda: d.current == "longwait")
+    longwait = d.screen("longwait")
+    assert longwait.book_button.opacity == 1
+    d.tap(longwait.book_button)
+    assert d.wait_until(lambda: d.current == "booking")
+
+
+def test_a_tap_books_a_slot_and_prints_its_slip(
+    server: tuple[ServerThread, dict[str, str]],  # noqa: F811
+    open_ui: OpenUI,
+    printer: VirtualPrinter,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a server whose passports take appointments (09:00-12:00, 20 min) WHEN a person
+    facing a long wait books the first time offered THEN the server holds the booking and the
+    printer got a slip with the place, service, date, time and code, and the QR code of the
+    page that manages it; nothing personal is printed."""
+    thread, tokens = server
+    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"]})
+    long_wait_booking(d)
+    screen = d.screen("booking")
+    assert d.wait_until(lambda: screen.state == "slots", PATIENCE)
+    free = requests.get(
+        f"{thread.url}/api/v1/public/sites/mairie/services/passeports/slots", timeout=10
+    ).json()["slots"]
+    assert 3 <= len(screen.slot_buttons) <= 6  # what the screen holds, three a row
+    assert [b.text for b in screen.slot_buttons[:2]] == [
+        "aujourd'hui à 10\u00a0h\u00a020",
+        "aujourd'hui à 10\u00a0h\u00a040",
+    ]
+    assert free[0]["start"] == MONDAY_10.replace(minute=20).timestamp()
+    first = free[0]["start"]
+    d.screenshot(tmp_path / "booking-slots.png")
+    d.tap(screen.slot_buttons[0])
+    assert d.wait_until(lambda: screen.state == "booked", PATIENCE)
+    printer.wait_for_tickets(1, PATIENCE)
+    slip = printer.printed[0]
+    lines = slip.text_lines()
+    d.screenshot(tmp_path / "booking-done.png")
+    from datetime import datetime
+
+    at = datetime.fromtimestamp(first, PARIS)
+    assert "Mairie de Saint-Exemple" in lines
+    assert "RENDEZ-VOUS" in lines and "Passeports et cartes d'identité" in lines
+    assert f"Date : {at:%d/%m/%Y}" in lines
+    assert f"Heure : {at:%H:%M}" in lines
+    (code_line,) = [x for x in lines if x.startswith("Code : ")]
+    code = code_line.removeprefix("Code : ")
+    assert screen.code == code
+    (qr,) = [e for e in slip.elements if isinstance(e, Picture) and e.kind == "qr"]
+    assert qr.data.startswith(f"{thread.url}/a/")
+    token = qr.data.rsplit("/", 1)[1]
+    appt = requests.get(f"{thread.url}/api/v1/public/appointments/{token}", timeout=10).json()
+    assert appt["status"] == "booked" and appt["start"] == first
+    assert appt["code"].replace("-", "") == code.replace("-", "")
+    assert appt["service"] == "passeports"
+    d.tap(screen.ids.back)
+    assert d.wait_until(lambda: d.current == "idle")
+    keep = os.environ.get("GUICHET_SHOTS")
+    if keep:
+        for png in tmp_path.glob("*.png"):
+            shutil.copy(png, Path(keep) / png.name)
+
+
+def test_offline_the_kiosk_says_booking_needs_the_network(
+    server: tuple[ServerThread, dict[str, str]],  # noqa: F811
+    open_ui: OpenUI,
+    printer: VirtualPrinter,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a kiosk that had the site from its server WHEN the server stops and a person
+    asks to book THEN the screen says booking needs the network and lists no time."""
+    thread, tokens = server
+    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"], "timeout_seconds": 2})
+    assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
+    thread.stop()
+    long_wait_booking(d)
+    screen = d.screen("booking")
+    assert d.wait_until(lambda: screen.state == "offline", PATIENCE)
+    assert screen.slot_buttons == []
+    assert screen.message.startswith("La réservation a besoin du réseau")
+    d.screenshot(tmp_path / "booking-offline.png")
+    assert printer.printed == []
+    keep = os.environ.get("GUICHET_SHOTS")
+    if keep:
+        shutil.copy(tmp_path / "booking-offline.png", Path(keep) / "booking-offline.png")
