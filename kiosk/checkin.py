@@ -41,7 +41,9 @@ def check_in(core: KioskCore, book: DayBook, code: str) -> CheckInResult:
         return CheckInResult(CheckIn.UNKNOWN)
     if found.day != core.today():
         return CheckInResult(CheckIn.NOT_TODAY)
-    if found.status == CHECKED_IN:
+    if found.status == CHECKED_IN or core.appointment_ticket(found.id) is not None:
+        # Checked in here, or elsewhere (reception, another device) as the synced queue
+        # shows: one ticket per appointment.
         return CheckInResult(CheckIn.ALREADY)
     if refused_as_late(core.site.calling, found.starts_at, core.clock()):
         return CheckInResult(CheckIn.LATE)

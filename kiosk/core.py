@@ -433,6 +433,16 @@ class KioskCore:
         with self._lock:
             return self._printer_status
 
+    def appointment_ticket(self, appointment: str) -> str | None:
+        """The label of a ticket of today already issued for ``appointment`` anywhere the
+        kiosk has heard of (its own, or synced from the server and the other devices)."""
+        day = self.today()
+        with self._lock:
+            for t in self._queue().tickets.values():
+                if t.appointment == appointment and t.day == day:
+                    return t.label
+        return None
+
     def tickets_today(self) -> int:
         day = self.today()
         with self._lock:

@@ -181,3 +181,44 @@ def test_codes_in_scanned_lines() -> None:
     assert code_of("https://mairie.example/a/abc?code=K7QM3XHP") == "K7QM3XHP"
     assert code_of("hello world") is None
     assert code_of("") is None
+
+
+def test_an_appointment_checked_in_elsewhere_gives_no_second_ticket(
+    server: tuple[ServerThread, dict[str, str]],
+    make_settings: Callable[..., KioskSettings],
+    site_clock: SiteClock,
+    printer: VirtualPrinter,
+) -> None:
+    """GIVEN an appointment in the kiosk's list of the day (still "booked" there) WHEN it is
+    checked in on the server (reception, another device) and the kiosk's sync brings that
+    ticket THEN its code typed at the kiosk prints nothing: one ticket per appointment."""
+    thread, tokens = server
+    appt = book(thread.url, 10, 20)
+    token = tokens["kiosk-entree"]
+    runtime = KioskRuntime(
+        make_settings(server={"url": thread.url, "token": token, "sync_interval_seconds": 0.2}),
+        clock=site_clock,
+    )
+    try:
+        assert runtime.refresh_appointments() == 1
+        r = requests.post(
+            f"{thread.url}/api/v1/sites/mairie/appointments/check-in",
+            json={"code": appt["code"]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        label = r.json()["ticket"]["label"]
+        runtime.start_sync()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while runtime.core.appointment_ticket(r.json()["appointment"]["id"]) is None:
+            assert time.monotonic() < deadline, "the server's ticket never reached the kiosk"
+            time.sleep(0.05)
+        assert runtime.appointments.find(appt["code"]).status == "booked"  # list not refreshed
+        result = check_in(runtime.core, runtime.appointments, appt["code"])
+        assert result.outcome is CheckIn.ALREADY
+        assert runtime.core.appointment_ticket(r.json()["appointment"]["id"]) == label
+        assert [e for e in runtime.journal.outbox() if e.kind is EventKind.TICKET_ISSUED] == []
+        assert printer.printed == []
+    finally:
+        runtime.close()

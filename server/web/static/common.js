@@ -25,5 +25,44 @@ window.Guichet = {
     el.classList.toggle("on", on);
     el.classList.toggle("off", !on);
     el.textContent = el.getAttribute(on ? "data-on" : "data-off");
+  },
+  // Opens a server-sent-event stream that never gives up. The browser retries by itself
+  // after a dropped connection, but closes the stream for good on a non-200 answer (a 503
+  // from the reverse proxy while no server is up): then it is reopened here, after 1 s, 2 s,
+  // 4 s... up to 10 s, each with some jitter so a waiting room's phones do not come back all
+  // at once. Each stream sends the current state first, so an open refreshes the page.
+  // ``options``: ``state`` (the live indicator), ``on`` ({event name: handler}),
+  // ``closed`` (called each time the browser gave the stream up). Returns {close}.
+  stream: function (url, options) {
+    var FIRST = 1000, MOST = 10000;
+    var source = null, timer = null, failures = 0, stopped = false;
+    var on = options.on || {};
+    function connect() {
+      timer = null;
+      source = new EventSource(url);
+      source.addEventListener("open", function () {
+        failures = 0;
+        window.Guichet.live(options.state, true);
+      });
+      source.addEventListener("error", function () {
+        window.Guichet.live(options.state, false);
+        if (stopped || source.readyState !== 2) { return; }  // 2: CLOSED
+        if (options.closed) { options.closed(); }
+        if (timer === null) {
+          var wait = Math.min(MOST, FIRST * Math.pow(2, failures));
+          failures += 1;
+          timer = setTimeout(connect, wait * (0.75 + Math.random() * 0.5));
+        }
+      });
+      Object.keys(on).forEach(function (name) { source.addEventListener(name, on[name]); });
+    }
+    connect();
+    return {
+      close: function () {
+        stopped = true;
+        if (timer !== null) { clearTimeout(timer); timer = null; }
+        source.close();
+      }
+    };
   }
 };

@@ -175,15 +175,20 @@
     post(form, data, key);
   });
 
-  var source = new EventSource(eventsUrl);
-  source.addEventListener("open", function () { window.Guichet.live(state, true); });
-  source.addEventListener("error", function () { window.Guichet.live(state, false); });
-  source.addEventListener("changed", function (e) {
-    window.Guichet.live(state, true);
-    try { offset = JSON.parse(e.data).server_time - Date.now() / 1000; } catch (err) {}
-    if (pending === null) { pending = setTimeout(function () { refresh(); }, 100); }
+  var stream = window.Guichet.stream(eventsUrl, {
+    state: state,
+    on: {
+      changed: function (e) {
+        window.Guichet.live(state, true);
+        try { offset = JSON.parse(e.data).server_time - Date.now() / 1000; } catch (err) {}
+        if (pending === null) { pending = setTimeout(function () { refresh(); }, 100); }
+      },
+      // The session ended (idle too long): the reload leads to the sign-in page.
+      expired: function () { stream.close(); window.location.reload(); }
+    },
+    // Refused for good: a signed-out agent is sent to sign in by the panel's read (a server
+    // away answers nothing, and the stream is reopened later).
+    closed: function () { refresh(); }
   });
-  // The session ended (idle too long): the reload leads to the sign-in page.
-  source.addEventListener("expired", function () { source.close(); window.location.reload(); });
   setInterval(function () { window.Guichet.tick(panel, offset); }, 15000);
 })();

@@ -25,15 +25,17 @@
   }
 
   if (window.EventSource) {
-    var source = new EventSource(card.getAttribute("data-events-url"));
-    source.addEventListener("open", function () { window.Guichet.live(state, true); });
-    source.addEventListener("error", function () { window.Guichet.live(state, false); });
-    source.addEventListener("ticket", function (e) {
-      window.Guichet.live(state, true);
-      var msg = JSON.parse(e.data);
-      show(msg.status, msg.html, msg.recalls);
-      // A finished ticket changes no more: stop listening (and reconnecting).
-      if (FINAL[msg.status]) { source.close(); if (state) { state.hidden = true; } }
+    var stream = window.Guichet.stream(card.getAttribute("data-events-url"), {
+      state: state,
+      on: {
+        ticket: function (e) {
+          window.Guichet.live(state, true);
+          var msg = JSON.parse(e.data);
+          show(msg.status, msg.html, msg.recalls);
+          // A finished ticket changes no more: stop listening (and reconnecting).
+          if (FINAL[msg.status]) { stream.close(); if (state) { state.hidden = true; } }
+        }
+      }
     });
   } else {
     setInterval(function () {
