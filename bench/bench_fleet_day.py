@@ -456,7 +456,7 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=2, help="client processes")
     p.add_argument("--outage-sites", type=int, default=2, help="sites cut from the server")
     p.add_argument("--outage", type=float, default=20.0, help="seconds, mid-work")
-    p.add_argument("--keepalive", type=float, default=15.0, help="streams' (seconds)")
+    p.add_argument("--keepalive", type=float, default=30.0, help="streams' (seconds)")
     p.add_argument("--bad-clock-sites", type=int, default=4, help="sites whose kiosks are off")
     args = p.parse_args()
     names = [f"site-{i:04d}" for i in range(args.sites)]

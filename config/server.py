@@ -39,10 +39,12 @@ class ServerSettings(GuichetSettings):
     """The hybrid clocks' drift bound (seconds): an uploaded event stamped further ahead of the
     server's clock than this, or further than this from when it happened (its device's clock
     corrected), is re-stamped at receipt; the server's clock never follows it."""
-    stream_keepalive_seconds: float = Field(default=15.0, gt=0, le=300)
+    stream_keepalive_seconds: float = Field(default=30.0, gt=0, le=300)
     """Idle time after which a push stream sends a comment line (seconds): it keeps proxies
-    from closing an idle stream, and devices take 45 s of silence for a dead link, so keep it
-    well under both (nginx's ``proxy_read_timeout``, HAProxy's ``timeout tunnel``)."""
+    from closing an idle stream, and devices take 75 s of silence for a dead link (older
+    devices 45 s), so keep it well under both (nginx's
+    ``proxy_read_timeout``, HAProxy's ``timeout tunnel``). Each comment costs the server a
+    little CPU per open stream: a fleet at rest pays mostly for these."""
     device_history_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3660)
     """Whole days before today a device syncing from scratch (a new device, a replaced SD
     card) receives (days): its first sync starts at the site's first event of those days,

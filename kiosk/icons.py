@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle, Triangle
-from kivy.properties import ColorProperty, StringProperty
+from kivy.graphics import (
+    Color,
+    Ellipse,
+    Line,
+    PopMatrix,
+    PushMatrix,
+    Rectangle,
+    RoundedRectangle,
+    Scale,
+    Triangle,
+)
+from kivy.properties import BooleanProperty, ColorProperty, StringProperty
 from kivy.uix.widget import Widget
 
 Draw = Callable[["_Pen"], None]
@@ -242,6 +252,8 @@ class KioskIcon(Widget):
     name = StringProperty("document")
     color = ColorProperty((0, 0, 0, 1))
     background = ColorProperty((1, 1, 1, 1))
+    mirrored = BooleanProperty(False)
+    """Drawn left to right reversed: the arrows of a right-to-left visit ("back", "next")."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -251,6 +263,7 @@ class KioskIcon(Widget):
             name=self._redraw,
             color=self._redraw,
             background=self._redraw,
+            mirrored=self._redraw,
         )
 
     def _redraw(self, *_: object) -> None:
@@ -266,4 +279,9 @@ class KioskIcon(Widget):
             tuple(self.background),
         )
         with self.canvas:
+            if self.mirrored:
+                PushMatrix()
+                Scale(-1, 1, 1, origin=self.center)
             ICONS.get(self.name, _document)(pen)
+            if self.mirrored:
+                PopMatrix()

@@ -148,3 +148,8 @@ def contrast_ratio(fg: str, bg: str) -> float:
 def scale_for(width: float, height: float) -> float:
     """How much larger than the reference panel this window draws everything."""
     return max(0.5, min(width, height) / REFERENCE_SHORT_SIDE)
+
+
+DIRECTIONAL_ICONS = frozenset({"back", "next"})
+"""Pictograms that point along the reading direction: mirrored on the cards of a right-to-left
+visit (the "other services" card's arrow points left)."""

@@ -41,7 +41,7 @@ class ServerContext:
     limiters: Limiters = field(default_factory=lambda: Limiters.of(RateLimits()))
     """Per-address budgets of public requests and of failed sign-ins."""
     schema_version: int = 0
-    keepalive_seconds: float = 15.0
+    keepalive_seconds: float = 30.0
     """Idle time after which an SSE stream sends a comment line (seconds)."""
     messages: Messenger | None = None
     """Sends the appointments' e-mails and text messages (None: none are sent)."""

@@ -404,7 +404,7 @@ class EventStream:
         on_state: Callable[[bool], None] | None = None,
         on_config: Callable[[], None] | None = None,
         session: requests.Session | None = None,
-        read_timeout: float = 45.0,
+        read_timeout: float = 75.0,
         reconnect: float = 1.0,
         max_reconnect: float = 5.0,
         rng: random.Random | None = None,

@@ -235,7 +235,16 @@ class People:
             now = self.clock.true_time()
             if label is not None:
                 self.record.issued(
-                    Visit(label, service, self.day, dev.name, now, leaves=leaves, duration=duration)
+                    Visit(
+                        label,
+                        service,
+                        self.day,
+                        dev.name,
+                        touched,
+                        leaves=leaves,
+                        duration=duration,
+                        issued_by=now,
+                    )
                 )
                 self.arrived()
             elif tries < 8:
@@ -263,6 +272,7 @@ class People:
                 printed=answer["outcome"] == "printed",
                 leaves=leaves,
                 duration=duration,
+                issued_by=now,
             )
         )
 
@@ -313,17 +323,20 @@ class Agent:
                     answer.get("expected"),
                 )
             except (DeviceDown, TimeoutError):
-                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action))
+                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action, start))
                 return
             if answer.get("error") == "TIMEOUT":
-                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action))
+                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action, start))
                 return
-            then(answer)
+            # When the agent pressed and when the display answered: what the press did, it
+            # did in between.
+            then({**answer, "pressed_at": start, "answered_at": end})
 
         self.board.submit(job)
 
-    def _recover(self, action: str) -> None:
-        """The board died with the press: what does the counter hold now?"""
+    def _recover(self, action: str, pressed: float) -> None:
+        """The board died with the press made at ``pressed``: what does the counter hold
+        now?"""
 
         def job(dev: DeviceProcess) -> None:
             try:
@@ -331,13 +344,13 @@ class Agent:
                     raise DeviceDown(dev.name)
                 held = dev.call("counter", counter=self.counter).get("ticket")
             except (DeviceDown, TimeoutError):
-                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action))
+                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action, pressed))
                 return
-            self._reconcile(action, held)
+            self._reconcile(action, held, pressed)
 
         self.board.submit(job)
 
-    def _reconcile(self, action: str, held: str | None) -> None:
+    def _reconcile(self, action: str, held: str | None, pressed: float) -> None:
         v = self.visit
         if v is not None and held == v.label:
             # The press did not happen: do it again.
@@ -350,7 +363,8 @@ class Agent:
             self.p.record.finished(v, outcome, self.p.clock.true_time())
             self.visit = None
         if held is not None:
-            self._called(held)
+            # Called by the lost press, or by one before it whose answer was lost.
+            self._called(held, (pressed, self.p.clock.true_time()))
         else:
             self.p.sched.after(0, self._next)
 
@@ -371,18 +385,18 @@ class Agent:
                 return
             self.p.sched.after(self.p.poll, self._next)
             return
-        self._called(label)
+        self._called(label, (answer["pressed_at"], answer["answered_at"]))
 
-    def _called(self, label: str, at: float | None = None) -> None:
+    def _called(self, label: str, press: tuple[float, float], settled: bool = False) -> None:
+        """``label`` called at this counter by a press made and answered at ``press``."""
         p = self.p
-        now = p.clock.true_time()
         v = p.record.get(label)
-        if v is None and at is None:
+        if v is None and not settled:
             # Called while its kiosk is still printing it (the server had it first): look
             # again once the kiosk has had time to answer.
-            p.sched.after(p.settle, lambda: self._called(label, now))
+            p.sched.after(p.settle, lambda: self._called(label, press, settled=True))
             return
-        now = at if at is not None else now
+        now, by = press
         if v is None:
             svc = next((s.id for s in p.site.services if label.startswith(s.prefix)), "?")
             v = p.record.orphan(label, svc, p.day, now)
@@ -393,7 +407,7 @@ class Agent:
             self.visit = None
             p.sched.after(p.cfg.service.recall_after_seconds, self._absent_other)
             return
-        p.record.called(v, self.counter, now)
+        p.record.called(v, self.counter, now, by)
         self.visit = v
         if v.leaves:
             p.sched.after(p.cfg.service.recall_after_seconds, self._recall)

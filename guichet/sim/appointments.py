@@ -313,6 +313,7 @@ class Day:
                 duration=b.duration,
                 appointment_at=b.start,
                 arrival=b.arrival,
+                issued_by=now,
             )
         )
         self._log("checked_in", b, now)

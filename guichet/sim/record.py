@@ -18,7 +18,7 @@ class Visit:
     day: str
     kiosk: str
     issued_at: float
-    """Simulated time the person got the number (on paper, or on the screen)."""
+    """Simulated time the person touched the kiosk for their number (or typed their code)."""
     ticket: str | None = None
     """The ticket id the kiosk reported (None when it died before answering)."""
     printed: bool = True
@@ -38,6 +38,12 @@ class Visit:
     """The appointment's time, for a person checked in for one."""
     arrival: str = "walk_in"
     """walk_in, or how the person with an appointment came: early, on_time or late."""
+    issued_by: float | None = None
+    """Simulated time the kiosk answered (or the person found the slip of a kiosk that died):
+    the kiosk stamped the ticket between ``issued_at`` and this (None: at ``issued_at``)."""
+    called_by: float | None = None
+    """Simulated time the counter's display showed the call: the call was made between
+    ``called_at`` (the agent's press) and this (None: at ``called_at``)."""
 
 
 class Record:
@@ -65,6 +71,7 @@ class Record:
                 known.orphan, known.kiosk, known.ticket = False, visit.kiosk, visit.ticket
                 known.appointment_at, known.arrival = visit.appointment_at, visit.arrival
                 known.issued_at = min(visit.issued_at, known.called_at or visit.issued_at)
+                known.issued_by = visit.issued_by
                 self.log("issued_late", visit.issued_at, label=visit.label)
                 return
             self.visits[visit.label] = visit
@@ -92,10 +99,12 @@ class Record:
             self.log("orphan", at, label=label)
             return v
 
-    def called(self, visit: Visit, counter: str, at: float) -> None:
+    def called(self, visit: Visit, counter: str, at: float, by: float | None = None) -> None:
+        """``visit`` called at ``counter`` by a press made at ``at`` and answered at ``by``."""
         with self._lock:
             visit.counter, visit.called_at, visit.outcome = counter, at, "called"
-            self.log("called", at, label=visit.label, counter=counter)
+            visit.called_by = by
+            self.log("called", at, label=visit.label, counter=counter, by=by)
 
     def press(
         self,

@@ -90,6 +90,9 @@ def test_arabic_visit_is_shaped_mirrored_and_still_fits(
     icon, badge = top_row.children[-1], top_row.children[-2]
     assert icon.x > badge.x
     assert first.right == max(c.right for c in cards)
+    more_icon = cards[-1].children[-1].children[-1].children[0]
+    if not cards[-1].service_id:  # "other services": its arrow points the reading way, left
+        assert more_icon.name == "next" and more_icon.mirrored
     d.screenshot(tmp_path / f"services-ar-{size[0]}x{size[1]}.png")
     assert layout_problems(d, size) == []
 

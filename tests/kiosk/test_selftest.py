@@ -10,6 +10,7 @@ from PIL import Image
 from kiosk.selftest import run_selftest
 from printer.virtual import VirtualPrinter
 from tests.kiosk.conftest import SITE_FILE, SiteClock
+from tests.printer.conftest import STATUS_PATIENCE
 
 pytestmark = pytest.mark.kivy
 
@@ -25,6 +26,9 @@ journal_path = "{tmp_path / "journal.sqlite3"}"
 site_file = "{SITE_FILE}"
 fullscreen = true
 window_size = [1024, 600]
+
+[printer]
+status_timeout_seconds = {STATUS_PATIENCE}
 
 [printer.transport]
 kind = "network"

@@ -82,7 +82,7 @@ defaults
     timeout check 1s
     timeout client 60s
     timeout server 60s
-    # Push streams stay open for hours; the server sends a keep-alive every 15 s.
+    # Push streams stay open for hours; the server sends a keep-alive every 30 s.
     timeout tunnel 1h
     retries 3
     option redispatch

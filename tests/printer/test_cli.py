@@ -17,6 +17,7 @@ from printer import PrinterState, TicketContent, open_printer
 from printer.cli import test_ticket as print_test_ticket
 from printer.virtual import VirtualPrinter
 from tests.conftest import PATIENCE
+from tests.printer.conftest import STATUS_PATIENCE
 from tests.printer.test_network import network_printer
 
 ROOT = Path(__file__).parents[2]
@@ -33,7 +34,10 @@ def kiosk_file(tmp_path: Path, printer_table: str) -> Path:
 
 
 def network_table(port: int) -> str:
-    return f'[printer.transport]\nkind = "network"\nhost = "127.0.0.1"\nport = {port}\n'
+    return (
+        f"[printer]\nstatus_timeout_seconds = {STATUS_PATIENCE}\n"
+        f'[printer.transport]\nkind = "network"\nhost = "127.0.0.1"\nport = {port}\n'
+    )
 
 
 def test_test_ticket_prints_on_the_virtual_printer(

@@ -1,0 +1,105 @@
+"""The chaos report's time checks (``guichet.sim.report.compare_stats``) on a record and a
+queue made by hand: the record times a ticket at the touch and a call at the press, and knows
+when the device answered; the server's time must lie in between, give or take the
+tolerance, however long the device took (a busy machine), and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guichet.sim.record import Visit
+from guichet.sim.report import Report, compare_stats, lags
+from server.stats import percentile
+from tests.server.helpers import DeviceClock, site_config
+from tickets.events import Event, EventKind
+from tickets.queue import Ticket, fold
+
+SITE = site_config().to_domain()
+START = 1_795_000_000.0
+TOL = 60.0
+
+
+def _queue(issued: float, called: float) -> tuple[list[Event], dict[str, Ticket]]:
+    kiosk = DeviceClock("kiosk-a", wall=issued)
+    ticket = kiosk.issued(1)
+    call = DeviceClock("board-a", wall=called).make(
+        EventKind.TICKET_CALLED, ticket=ticket.ticket, counter="1"
+    )
+    events = [ticket, call]
+    state = fold(SITE, events)
+    return events, {t.label: t for t in state.tickets.values()}
+
+
+def _stats(by_label: dict[str, Ticket]) -> dict[str, dict[str, Any]]:
+    """What the server's statistics say of these tickets (counts, wait percentiles)."""
+    waits = [t.waited_seconds for t in by_label.values() if t.waited_seconds is not None]
+    return {
+        "civil": {
+            "tickets": len(by_label),
+            "called": len(waits),
+            "served": 0,
+            "no_shows": 0,
+            "waiting_p50_seconds": percentile(waits, 0.5),
+            "waiting_p90_seconds": percentile(waits, 0.9),
+        }
+    }
+
+
+def _check(visit: Visit, by_label: dict[str, Ticket]) -> list[str]:
+    r = Report()
+    compare_stats(r, ["civil"], _stats(by_label), [visit], by_label, set(), [], TOL)
+    return r.violations
+
+
+def _visit(by_label: dict[str, Ticket], **times: float | None) -> Visit:
+    t = by_label["A001"]
+    v = Visit("A001", "civil", t.day, "kiosk-a", 0.0, ticket=t.id, counter="1")
+    v.outcome = "called"
+    for k, x in times.items():
+        setattr(v, k, x)
+    return v
+
+
+def test_a_kiosk_that_journals_seconds_after_the_touch_is_within_its_window() -> None:
+    # The kiosk stamped the ticket 300 s (five real seconds at 60x) after the touch, and
+    # answered 100 s later: beyond the tolerance from the touch, inside the window.
+    _events, by_label = _queue(START + 300, START + 900)
+    v = _visit(by_label, issued_at=START, issued_by=START + 400, called_at=START + 880)
+    v.called_by = START + 920
+    assert _check(v, by_label) == []
+    assert lags([v]) == {"issue_max_seconds": 400.0, "call_max_seconds": 40.0}
+
+
+def test_a_time_outside_the_window_is_still_a_violation() -> None:
+    _events, by_label = _queue(START + 300, START + 900)
+    # The server's stamp is before the touch, beyond the tolerance.
+    v = _visit(by_label, issued_at=START + 400, issued_by=START + 500, called_at=START + 880)
+    v.called_by = START + 920
+    assert any("A001: issued at" in x for x in _check(v, by_label))
+    # Or after the kiosk answered, beyond the tolerance.
+    v = _visit(by_label, issued_at=START, issued_by=START + 200, called_at=START + 880)
+    v.called_by = START + 920
+    assert any("A001: issued at" in x for x in _check(v, by_label))
+    # A call the server places after the board answered, beyond the tolerance.
+    v = _visit(by_label, issued_at=START, issued_by=START + 400, called_at=START + 700)
+    v.called_by = START + 800
+    violations = _check(v, by_label)
+    assert any("A001: called at" in x for x in violations)
+    # Without the answer's time, the act's time alone with the tolerance (as before).
+    v = _visit(by_label, issued_at=START, called_at=START + 900)
+    assert any("A001: issued at" in x for x in _check(v, by_label))
+
+
+def test_the_wait_percentiles_lie_between_those_the_record_allows() -> None:
+    _events, by_label = _queue(START + 300, START + 900)
+    v = _visit(by_label, issued_at=START, issued_by=START + 400, called_at=START + 880)
+    v.called_by = START + 920
+    assert _check(v, by_label) == []
+    stats = _stats(by_label)
+    # A server wait longer than the longest the record allows (920 s), beyond the tolerance.
+    stats["civil"]["waiting_p50_seconds"] = 920 + TOL + 1
+    r = Report()
+    compare_stats(r, ["civil"], stats, [v], by_label, set(), [], TOL)
+    assert r.violations == [
+        f"civil: waiting_p50_seconds is {920 + TOL + 1} at the server, 480.0 to 920.0 in the record"
+    ]
