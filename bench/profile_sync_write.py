@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,14 +127,19 @@ def main() -> int:
     p.add_argument("--sqlite", action="store_true")
     p.add_argument("--top", type=int, default=25)
     args = p.parse_args()
+    return on_database(args.sqlite, lambda url: profile(url, args.syncs, args.top))
+
+
+def on_database(sqlite: bool, run: Callable[[str], None]) -> int:
+    """Runs ``run`` on a fresh database (a throw-away PostgreSQL one, or SQLite); exit code."""
     with tempfile.TemporaryDirectory() as tmp:
-        if args.sqlite:
-            profile(f"sqlite:///{tmp}/bench.db", args.syncs, args.top)
+        if sqlite:
+            run(f"sqlite:///{tmp}/bench.db")
             return 0
         with postgres_database() as pg:
             if pg is None:
                 return 1
-            profile(pg, args.syncs, args.top)
+            run(pg)
     return 0
 
 

@@ -141,8 +141,10 @@ def append(
     # committed meanwhile by another site's writer (an id or follow token reused across
     # sites). The unique constraints keep it out, and the batch is refused whole (409) rather
     # than stored with a gap in the sequence.
-    if len(rows) == 1:  # the usual upload: one statement on the driver's cursor
-        inserted = _INSERT_ONE[db.is_sqlite(conn.engine)].rows(conn, rows[0])
+    if len(rows) <= _FEW:  # the usual upload or action: on the driver's cursor
+        query = _insert_rows(len(rows), db.is_sqlite(conn.engine))
+        params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+        inserted = query.rows(conn, params)
     else:
         inserted = list(
             conn.execute(
@@ -174,6 +176,25 @@ def append(
     return stored
 
 
+_FEW = 8
+"""Batches of up to this many events are inserted by a statement of their own size, compiled
+once (a NEXT stores two: the served ticket and the called one)."""
+_INSERTS: dict[tuple[int, bool], db.DriverQuery] = {}
+
+
+def _insert_rows(n: int, on_sqlite: bool) -> db.DriverQuery:
+    """``n`` events in one INSERT (none whose id is taken); returns the ids inserted."""
+    query = _INSERTS.get((n, on_sqlite))
+    if query is None:
+        insert = (sqlite.insert if on_sqlite else postgresql.insert)(_E)
+        values = insert.values(
+            [{c.key: sa.bindparam(f"{c.key}_{i}", type_=c.type) for c in _E.c} for i in range(n)]
+        )
+        statement = values.on_conflict_do_nothing(index_elements=["id"]).returning(_E.c.id)
+        query = _INSERTS.setdefault((n, on_sqlite), db.DriverQuery(statement))
+    return query
+
+
 def _insert_one(table: sa.Table, key: str, on_sqlite: bool) -> db.DriverQuery:
     """One row into ``table``, none when ``key`` is taken; returns ``key`` when inserted."""
     insert = (sqlite.insert if on_sqlite else postgresql.insert)(table)
@@ -196,9 +217,8 @@ _SET_LAST = {
     True: db.DriverQuery(_SET_LAST_SEQ),
 }
 """By ``db.is_sqlite``: the site's new last seq (announced on PostgreSQL, at commit)."""
-_INSERT_ONE = {flag: _insert_one(_E, "id", flag) for flag in (False, True)}
-"""By ``db.is_sqlite``: the dialects' own INSERT, which has ON CONFLICT DO NOTHING."""
 _TOKEN_ONE = {flag: _insert_one(schema.ticket_tokens, "token", flag) for flag in (False, True)}
+"""By ``db.is_sqlite``: the dialects' own INSERT, which has ON CONFLICT DO NOTHING."""
 
 
 ENDING = frozenset(
@@ -252,12 +272,16 @@ def first_seq_from(conn: Connection, site: str, hlc_from: str) -> int | None:
     return None if value is None else int(value)
 
 
+_OF_TICKET = db.DriverQuery(
+    sa.select(_E)
+    .where(_E.c.site == sa.bindparam("site"), _E.c.ticket == sa.bindparam("ticket"))
+    .order_by(_E.c.seq)
+)
+
+
 def of_ticket(conn: Connection, site: str, ticket: str) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(_E).where(_E.c.site == site, _E.c.ticket == ticket).order_by(_E.c.seq)
-        )
-    )
+    """Rows of one ticket's events, in sequence order."""
+    return _OF_TICKET.rows(conn, {"site": site, "ticket": ticket})
 
 
 def issue_stamps(conn: Connection, site: str, tickets: Iterable[str]) -> dict[str, Timestamp]:
