@@ -142,6 +142,7 @@ def _simulate(cfg: SimConfig, out: Path | None, *, quiet: bool) -> Report:
         report.figures["real_seconds"] = round(time.monotonic() - began, 1)
         report.figures["day_real_seconds"] = round(day_real, 1)
         report.figures["speedup"] = s.speedup
+        report.figures["device_start_real_seconds"] = world.device_starts
         _write(report, world.out)
         return report
     finally:

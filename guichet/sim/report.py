@@ -210,23 +210,36 @@ def fifo_inversions(
 def _answers_lost_to_a_kill(
     events: list[Event], record: Record, within: float, by_label: dict[str, Ticket]
 ) -> set[str]:
-    """Tickets the server called for a board that was killed (SIGKILL) right after, before the
-    press's answer reached the counter: the record never heard of the call, the server rightly
-    holds it (the board shows it from its journal once restarted)."""
+    """Tickets the server called for a board that was killed (SIGKILL) before the press's
+    answer reached the counter: the record never heard of the call, the server rightly holds
+    it (the board shows it from its journal once restarted, or from the server's once it has
+    caught up). Such a call is the board's, for a counter whose press the record saw lost with
+    that board: made between the press and the kill (give or take ``within``); or it reached
+    the server just before the kill."""
     kills: dict[str, list[float]] = {}
     for f in record.faults:
         if f["what"] == "kill":
             kills.setdefault(f["device"], []).append(f["at"])
+    # (board, counter) -> [(press, kill)] for the presses that died with their board.
+    lost: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for p in record.lost_presses:
+        for at in kills.get(p["device"], []):
+            if p["start"] <= at <= p["at"]:
+                lost.setdefault((p["device"], p["counter"]), []).append((p["start"], at))
     label_of = {t.id: label for label, t in by_label.items()}
     out: set[str] = set()
     for e in events:
-        if e.kind is not EventKind.TICKET_CALLED or e.received_at is None or not e.ticket:
+        if e.kind is not EventKind.TICKET_CALLED or not e.ticket:
             continue
         label = label_of.get(e.ticket)
         visit = record.get(label) if label else None
         if visit is None or visit.called_at is not None:
             continue
-        if any(0 <= at - e.received_at <= within for at in kills.get(e.device, [])):
+        died = lost.get((e.device, e.data.get("counter", "")), [])
+        if any(start - within <= e.at <= kill + within for start, kill in died) or (
+            e.received_at is not None
+            and any(0 <= at - e.received_at <= within for at in kills.get(e.device, []))
+        ):
             out.add(visit.label)
     return out
 
