@@ -40,6 +40,10 @@ class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     checks: int = 0
     violations: list[str] = field(default_factory=list)
+    server_view: set[str] = field(default_factory=set)
+    """Labels of the tickets the record cannot know what the server settled for (flagged
+    conflicts, calls lost with a killed board, presses decided twice): the figures take the
+    server's view for them."""
 
     def check(self, ok: bool, what: str) -> None:
         self.checks += 1
@@ -120,6 +124,8 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     # calls stands; a call whose answer died with its board), the figures take the server's view.
     special = {t.label for t in state.tickets.values() if t.conflict}
     special |= _answers_lost_to_a_kill(events, record, world.cfg.simulation.tolerance, by_label)
+    special |= decided_twice(state, events)
+    r.server_view = special
     unanswered = _issues_lost_to_a_kill(record, by_label, set(paper))
     _compare_stats(r, world, record, by_label, special, unanswered)
     r.figures["lag"] = lags(visits)
@@ -242,6 +248,23 @@ def _answers_lost_to_a_kill(
         ):
             out.add(visit.label)
     return out
+
+
+def decided_twice(state: QueueState, events: list[Event]) -> set[str]:
+    """Tickets called by the decision that stands for a press decided twice (the server acted
+    on it while the board, no answer in time, decided it too; the fold keeps the first by
+    clock and flags the other's ticket): the agent saw the board's own decision, so the
+    record cannot know of the call that stands. The flagged ticket is special already."""
+    lost = {c.event for c in state.conflicts if c.kind == "double_decision"}
+    presses = {e.data["press"] for e in events if e.id in lost and e.data.get("press")}
+    return {
+        state.tickets[e.ticket].label
+        for e in events
+        if e.kind is EventKind.TICKET_CALLED
+        and e.data.get("press") in presses
+        and e.id not in lost
+        and e.ticket in state.tickets
+    }
 
 
 def _issues_lost_to_a_kill(

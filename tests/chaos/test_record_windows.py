@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from guichet.sim.record import Record, Visit
-from guichet.sim.report import Report, _answers_lost_to_a_kill, compare_stats, lags
+from guichet.sim.report import (
+    Report,
+    _answers_lost_to_a_kill,
+    compare_stats,
+    decided_twice,
+    lags,
+)
 from server.stats import percentile
 from tests.server.helpers import DeviceClock, site_config
 from tickets.events import Event, EventKind
@@ -135,3 +141,23 @@ def test_a_call_lost_with_its_killed_board_is_counted_from_the_server(tmp_path: 
     # Nor does a press lost well after the call was made.
     press = ("1", "board-a", START + 1900, START + 2100)
     assert _lost_calls(tmp_path / "late", START + 2000, press) == set()
+
+
+def test_the_call_that_stands_for_a_press_decided_twice_is_taken_from_the_server() -> None:
+    # The server called A001 for board-a's press at counter 2; board-a, no answer in time,
+    # decided the same press itself and showed A002. The fold keeps the server's (first by
+    # clock) and flags A002; the record, which saw A002, cannot know of A001's call.
+    kiosk = DeviceClock("kiosk-a", wall=START)
+    first, second = kiosk.issued(1), kiosk.at(START + 1).issued(2)
+    server = DeviceClock("server-a", wall=START + 80).make(
+        EventKind.TICKET_CALLED, ticket=first.ticket, counter="2", press="p1"
+    )
+    board = DeviceClock("board-a", wall=START + 120).make(
+        EventKind.TICKET_CALLED, ticket=second.ticket, counter="2", press="p1"
+    )
+    events = [first, second, server, board]
+    state = fold(SITE, events)
+    assert [c.label for c in state.conflicts if c.kind == "double_decision"] == ["A002"]
+    assert decided_twice(state, events) == {"A001"}
+    # A press decided once: nothing.
+    assert decided_twice(fold(SITE, [first, second, server]), [first, second, server]) == set()
