@@ -142,6 +142,7 @@ def _simulate(cfg: SimConfig, out: Path | None, *, quiet: bool) -> Report:
         report.figures["real_seconds"] = round(time.monotonic() - began, 1)
         report.figures["day_real_seconds"] = round(day_real, 1)
         report.figures["speedup"] = s.speedup
+        report.figures["device_start_real_seconds"] = world.device_starts
         _write(report, world.out)
         return report
     finally:
@@ -155,6 +156,7 @@ def _simulate(cfg: SimConfig, out: Path | None, *, quiet: bool) -> Report:
 def summary(report: Report) -> str:
     f = report.figures
     faults = f.get("faults", {})
+    lag = f.get("lag", {})
     lines = [
         f"tickets {f.get('tickets')} (orphans {f.get('orphans')}, refused {f.get('refused')}), "
         f"called {f.get('called')}, served {f.get('served')}, no-shows {f.get('no_shows')}, "
@@ -165,6 +167,10 @@ def summary(report: Report) -> str:
         f"{faults.get('server_cuts')} devices cut from the server only, "
         f"skewed clocks {faults.get('skewed_devices')}",
         *summary_lines(f),
+        f"lags on this machine: a kiosk took up to {lag.get('issue_max_seconds')} s to answer a "
+        f"touch, a board up to {lag.get('call_max_seconds')} s a press (simulated seconds: the "
+        f"windows the record's times were checked in); devices started in "
+        f"{f.get('device_start_real_seconds')} s real",
         f"{report.checks} checks, {len(report.violations)} violations, "
         f"{f.get('real_seconds')} s real",
         *(f"VIOLATION: {v}" for v in report.violations),

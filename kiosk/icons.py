@@ -280,8 +280,11 @@ class KioskIcon(Widget):
         )
         with self.canvas:
             if self.mirrored:
+                # Not ``self.center``: a cached alias, still the old centre when a ``pos``
+                # change (a mirrored row moving the icon) calls this; the arrow was then
+                # flipped around its old place, out of sight.
                 PushMatrix()
-                Scale(-1, 1, 1, origin=self.center)
+                Scale(-1, 1, 1, origin=(self.x + self.width / 2, self.y + self.height / 2))
             ICONS.get(self.name, _document)(pen)
             if self.mirrored:
                 PopMatrix()

@@ -302,7 +302,10 @@ class CallView(BaseModel):
 
 class ConflictView(BaseModel):
     kind: str = Field(
-        description="double_call, double_decision, finished_elsewhere or duplicate_number."
+        description=(
+            "double_call, double_decision, finished_elsewhere, duplicate_number"
+            " or duplicate_checkin."
+        )
     )
     ticket: str
     label: str

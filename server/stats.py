@@ -132,7 +132,12 @@ def tickets_in_period(engine: Engine, loaded: LoadedSite, first: date, last: dat
         )
     state = fold(site, [store.row_event(r, corrected_time=True) for r in rows])
     first_s, last_s = first.isoformat(), last.isoformat()
-    chosen = [t for t in state.tickets.values() if first_s <= t.day <= last_s]
+    # A duplicate check-in never called is no visit: the appointment's first ticket is.
+    chosen = [
+        t
+        for t in state.tickets.values()
+        if first_s <= t.day <= last_s and t.status is not TicketStatus.DUPLICATE
+    ]
     return sorted(chosen, key=lambda t: (t.day, t.issued_at, t.label, t.id))
 
 

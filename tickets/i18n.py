@@ -137,14 +137,20 @@ def catalog(domain: str, lang: str) -> Catalog:
 def compile_catalogs(domains: list[str] | None = None) -> list[Path]:
     """Compiles every ``<domain>.po`` of the given domains (all by default) to its ``.mo``
     with Babel. Babel is a development dependency: appliances only read the ``.mo`` files."""
+    from datetime import UTC, datetime
+
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     written = []
     for domain in domains or list(DOMAINS):
         for po in sorted(DOMAINS[domain].glob(f"*/LC_MESSAGES/{domain}.po")):
+            raw = po.read_bytes()
             with po.open("rb") as fh:
                 cat = read_po(fh, locale=po.parent.parent.name)
+            if b"POT-Creation-Date:" not in raw:
+                # Babel would stamp the compile time: the same .po gives the same .mo.
+                cat.creation_date = datetime(1970, 1, 1, tzinfo=UTC)
             mo = po.with_suffix(".mo")
             with mo.open("wb") as fh:
                 write_mo(fh, cat, use_fuzzy=False)

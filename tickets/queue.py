@@ -42,6 +42,10 @@ class TicketStatus(StrEnum):
     SERVED = "served"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    DUPLICATE = "duplicate"
+    """A second check-in of an appointment that already has a ticket: never waiting, never
+    called by NEXT (a "duplicate_checkin" conflict). Called anyway (by a device that did not
+    know of the first ticket), it becomes a called ticket like any other."""
 
 
 FINISHED = frozenset({TicketStatus.SERVED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED})
@@ -61,6 +65,7 @@ class Outcome(StrEnum):
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
     TRANSFERRED = "transferred"
+    DUPLICATE = "duplicate"
 
 
 class Joined(StrEnum):
@@ -141,6 +146,9 @@ class Ticket:
     """That appointment's time (seconds since the epoch): see ``tickets.appointments``."""
     note: str = ""
     """A note for the counter agent (reception's, at check-in)."""
+    duplicate_of: str | None = None
+    """For a second check-in of the same appointment: the ticket that stands (the one issued
+    first by clock, then event id)."""
 
     def queue_key(self) -> tuple[bool, Timestamp, str]:
         return (self.priority is None, self.issued_hlc, self.id)
@@ -171,8 +179,10 @@ class Conflict:
     one, while called or after it was finished; the earlier call by clock is kept),
     "double_decision" (one button press decided twice, by the server and by the board that
     stopped waiting for its answer; the first decision by clock is kept, the other's call is
-    listed), "finished_elsewhere" (a counter finished a ticket another counter holds) or
-    "duplicate_number" (two tickets with the same number the same day).
+    listed), "finished_elsewhere" (a counter finished a ticket another counter holds),
+    "duplicate_number" (two tickets with the same number the same day) or "duplicate_checkin"
+    (an appointment checked in twice: the ticket issued first by clock stands, the other is
+    ``TicketStatus.DUPLICATE``; the counters hold the devices that issued them).
     """
 
     kind: str
@@ -203,6 +213,8 @@ class QueueState:
     _ids: dict[str, Timestamp] = field(default_factory=dict)
     """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _checkins: dict[str, str] = field(default_factory=dict)
+    """Appointment id -> the ticket that stands for it (the first check-in by clock)."""
     _checkpoints: list[tuple[int, QueueState]] = field(
         default_factory=list, repr=False, compare=False
     )
@@ -297,6 +309,7 @@ class QueueState:
             },
             appointment_streak=dict(self.appointment_streak),
             _numbers=dict(self._numbers),
+            _checkins=dict(self._checkins),
         )
         out._shared = set(self._shared)
         return out
@@ -421,6 +434,19 @@ class QueueState:
             )
         else:
             self._numbers[key] = tid
+        if ticket.appointment is not None:
+            first_id = self._checkins.setdefault(ticket.appointment, tid)
+            if first_id != tid:
+                # Checked in twice (two devices apart, or one that did not know): the fold
+                # sorts by clock, so the ticket kept is the earliest in any arrival order.
+                ticket.conflict = True
+                ticket.status = TicketStatus.DUPLICATE
+                ticket.duplicate_of = first_id
+                ticket.passages[-1] = ticket.passages[-1]._replace(outcome=Outcome.DUPLICATE)
+                first = self.tickets[first_id]
+                self.conflicts.append(
+                    Conflict("duplicate_checkin", tid, ticket.label, first.device, e.device, e.id)
+                )
         self.tickets[tid] = ticket
 
     def _called(self, e: Event) -> None:
@@ -428,7 +454,9 @@ class QueueState:
         counter = e.data["counter"]
         if t is None:
             return
-        if t.status is TicketStatus.WAITING:
+        if t.status in (TicketStatus.WAITING, TicketStatus.DUPLICATE):
+            # A duplicate check-in called anyway (its device did not know of the first
+            # ticket): the call was heard, so it is a called ticket, still flagged.
             self._finish_current(counter, e.at)
             t.status = TicketStatus.CALLED
             t.counter = counter

@@ -323,16 +323,23 @@ class Agent:
                     answer.get("expected"),
                 )
             except (DeviceDown, TimeoutError):
-                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action, start))
+                self._lost(action, start)
                 return
             if answer.get("error") == "TIMEOUT":
-                self.p.sched.after(self.p.RETRY_SECONDS, lambda: self._recover(action, start))
+                self._lost(action, start)
                 return
             # When the agent pressed and when the display answered: what the press did, it
             # did in between.
             then({**answer, "pressed_at": start, "answered_at": end})
 
         self.board.submit(job)
+
+    def _lost(self, action: str, pressed: float) -> None:
+        p = self.p
+        p.record.lost_press(
+            self.counter, action, self.board.device.name, pressed, p.clock.true_time()
+        )
+        p.sched.after(p.RETRY_SECONDS, lambda: self._recover(action, pressed))
 
     def _recover(self, action: str, pressed: float) -> None:
         """The board died with the press made at ``pressed``: what does the counter hold

@@ -213,6 +213,14 @@ def appointment_report(
     # The simulator's own record brackets the server's count (each call made between the
     # agent's press and the board's answer, give or take the tolerance).
     tol = world.cfg.simulation.tolerance
+    # The tickets the record cannot know what the server settled for: the server's marks.
+    server_marks = [
+        mark
+        for t in tickets
+        if t.label in r.server_view
+        for mark in [started_on_time(t, rules)]
+        if mark is not None
+    ]
     record_times = [
         (v.called_at - v.appointment_at, (v.called_by or v.called_at) - v.appointment_at)
         for v in record.visits.values()
@@ -220,10 +228,12 @@ def appointment_report(
         and v.arrival != "late"
         and v.called_at is not None
         and v.ticket in by_id
+        and v.label not in r.server_view
         and started_on_time(by_id[v.ticket], rules) is not None
     ]
     surely = sum(last <= PUNCTUAL_SECONDS - tol for _first, last in record_times)
     maybe = sum(first <= PUNCTUAL_SECONDS + tol for first, _last in record_times)
+    surely, maybe = surely + sum(server_marks), maybe + sum(server_marks)
     r.check(
         surely <= sum(marks) <= maybe,
         f"{sum(marks)} appointments on time at the server, {surely} to {maybe} in the record",

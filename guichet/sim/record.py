@@ -54,6 +54,7 @@ class Record:
         self.faults: list[dict[str, Any]] = []
         self.double_calls: list[dict[str, Any]] = []
         self.presses: list[dict[str, Any]] = []
+        self.lost_presses: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._out: IO[str] = path.open("w", encoding="utf-8")
 
@@ -124,6 +125,14 @@ class Record:
             fields |= {"ticket": ticket, "expected": expected}
             self.presses.append(fields)
             self.log("press", end, **fields)
+
+    def lost_press(self, counter: str, action: str, device: str, start: float, at: float) -> None:
+        """A press made at ``start`` on ``device``'s button box that never got its answer (the
+        device died or did not answer by ``at``): whatever it did, the record did not see."""
+        with self._lock:
+            fields = {"counter": counter, "action": action, "device": device, "start": start}
+            self.lost_presses.append({**fields, "at": at})
+            self.log("press_lost", at, **fields)
 
     def double_call(self, label: str, counter: str, at: float) -> None:
         with self._lock:

@@ -40,6 +40,10 @@ class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     checks: int = 0
     violations: list[str] = field(default_factory=list)
+    server_view: set[str] = field(default_factory=set)
+    """Labels of the tickets the record cannot know what the server settled for (flagged
+    conflicts, calls lost with a killed board, presses decided twice): the figures take the
+    server's view for them."""
 
     def check(self, ok: bool, what: str) -> None:
         self.checks += 1
@@ -120,6 +124,8 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
     # calls stands; a call whose answer died with its board), the figures take the server's view.
     special = {t.label for t in state.tickets.values() if t.conflict}
     special |= _answers_lost_to_a_kill(events, record, world.cfg.simulation.tolerance, by_label)
+    special |= decided_twice(state, events)
+    r.server_view = special
     unanswered = _issues_lost_to_a_kill(record, by_label, set(paper))
     _compare_stats(r, world, record, by_label, special, unanswered)
     r.figures["lag"] = lags(visits)
@@ -210,25 +216,55 @@ def fifo_inversions(
 def _answers_lost_to_a_kill(
     events: list[Event], record: Record, within: float, by_label: dict[str, Ticket]
 ) -> set[str]:
-    """Tickets the server called for a board that was killed (SIGKILL) right after, before the
-    press's answer reached the counter: the record never heard of the call, the server rightly
-    holds it (the board shows it from its journal once restarted)."""
+    """Tickets the server called for a board that was killed (SIGKILL) before the press's
+    answer reached the counter: the record never heard of the call, the server rightly holds
+    it (the board shows it from its journal once restarted, or from the server's once it has
+    caught up). Such a call is the board's, for a counter whose press the record saw lost with
+    that board: made between the press and the kill (give or take ``within``); or it reached
+    the server just before the kill."""
     kills: dict[str, list[float]] = {}
     for f in record.faults:
         if f["what"] == "kill":
             kills.setdefault(f["device"], []).append(f["at"])
+    # (board, counter) -> [(press, kill)] for the presses that died with their board.
+    lost: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for p in record.lost_presses:
+        for at in kills.get(p["device"], []):
+            if p["start"] <= at <= p["at"]:
+                lost.setdefault((p["device"], p["counter"]), []).append((p["start"], at))
     label_of = {t.id: label for label, t in by_label.items()}
     out: set[str] = set()
     for e in events:
-        if e.kind is not EventKind.TICKET_CALLED or e.received_at is None or not e.ticket:
+        if e.kind is not EventKind.TICKET_CALLED or not e.ticket:
             continue
         label = label_of.get(e.ticket)
         visit = record.get(label) if label else None
         if visit is None or visit.called_at is not None:
             continue
-        if any(0 <= at - e.received_at <= within for at in kills.get(e.device, [])):
+        died = lost.get((e.device, e.data.get("counter", "")), [])
+        if any(start - within <= e.at <= kill + within for start, kill in died) or (
+            e.received_at is not None
+            and any(0 <= at - e.received_at <= within for at in kills.get(e.device, []))
+        ):
             out.add(visit.label)
     return out
+
+
+def decided_twice(state: QueueState, events: list[Event]) -> set[str]:
+    """Tickets called by the decision that stands for a press decided twice (the server acted
+    on it while the board, no answer in time, decided it too; the fold keeps the first by
+    clock and flags the other's ticket): the agent saw the board's own decision, so the
+    record cannot know of the call that stands. The flagged ticket is special already."""
+    lost = {c.event for c in state.conflicts if c.kind == "double_decision"}
+    presses = {e.data["press"] for e in events if e.id in lost and e.data.get("press")}
+    return {
+        state.tickets[e.ticket].label
+        for e in events
+        if e.kind is EventKind.TICKET_CALLED
+        and e.data.get("press") in presses
+        and e.id not in lost
+        and e.ticket in state.tickets
+    }
 
 
 def _issues_lost_to_a_kill(

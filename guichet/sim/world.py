@@ -76,6 +76,9 @@ class World:
         self._server_lock = threading.Lock()
         self._cut_from_server: set[str] = set()
         self.clock = SimClock.starting(0.0, cfg.simulation.speedup)  # set in prepare()
+        self.device_starts: list[float] = []
+        """How long starting the devices took (real seconds), each time it was done before
+        the day (again when the day had begun before they were all up)."""
         self.record: Record | None = None
         self.counter_board: dict[str, str] = {}
         """Which board each staffed counter's button box is wired to."""
@@ -85,7 +88,9 @@ class World:
         self, lead_real_seconds: float = 5.0, before_devices: Callable[[], None] | None = None
     ) -> None:
         """Folders, server, relays, printers, device processes, all started; the simulated
-        day begins ``lead_real_seconds`` after this is called (devices start meanwhile).
+        day begins ``lead_real_seconds`` after this is called (devices start meanwhile), or,
+        when the devices were not all up by then, once they are started again with twice the
+        time they took (``device_starts``).
         ``before_devices`` runs once the server is up, before any device starts (the
         appointments booked ahead)."""
         s = self.cfg.simulation
@@ -124,6 +129,30 @@ class World:
             vp = VirtualPrinter(self.out / "printed" / k)
             vp.start()
             self.printers[k] = vp
+        lead = lead_real_seconds
+        for attempt in range(3):
+            took = self._start_devices(site_file)
+            self.device_starts.append(round(took, 1))
+            if self.clock.true_time() < start or attempt == 2:
+                break
+            # The day began before every device was up (a busy machine starts processes
+            # slowly): its first minutes would be played without them. They start again, on a
+            # day that begins long enough after this for them to be up.
+            for d in self.devices.values():
+                d.close()
+            shutil.rmtree(self.out / "devices")
+            lead = max(2 * lead, lead_real_seconds + 2 * took)
+            self.clock = SimClock.starting(start - lead * s.speedup, s.speedup)
+            self.server.ctx.wall = self.clock.true_time
+            self.server.ctx.clock = HybridClock(SERVER_NODE, self.clock.true_time)
+        missing = [n for n in self.names if not self.devices[n].alive]
+        if missing:
+            raise RuntimeError(f"devices did not start: {missing} (see {self.out}/devices)")
+
+    def _start_devices(self, site_file: Path) -> float:
+        """Starts every device process on the current clock; returns how long that took (real
+        seconds)."""
+        began = time.monotonic()
         for name in self.names:
             self.devices[name] = DeviceProcess(
                 name, self._spec(name, site_file), self.out / "devices"
@@ -135,9 +164,7 @@ class World:
             t.start()
         for t in threads:
             t.join()
-        missing = [n for n in self.names if not self.devices[n].alive]
-        if missing:
-            raise RuntimeError(f"devices did not start: {missing} (see {self.out}/devices)")
+        return time.monotonic() - began
 
     def _spec(self, name: str, site_file: Path) -> dict[str, Any]:
         settings: dict[str, Any] = {

@@ -190,13 +190,14 @@ def services(site: str, page: PageDep) -> Response:
 def _services_page(
     page: Page, loaded: LoadedSite, error: str | None = None, status: int = 200
 ) -> Response:
+    bookable = booking.booking_services(loaded)
     shown = [
         {
             "id": s.id,
             "name": s.name(page.lang),
             "duration": s.appointments.duration_minutes if s.appointments else 0,
         }
-        for s in booking.booking_services(loaded)
+        for s in bookable
     ]
     return page.render(
         "booking_services.html",
@@ -207,6 +208,9 @@ def _services_page(
         site_id=loaded.id,
         services=shown,
         error=error,
+        # Each service other sites offer too, named (the page lists several services).
+        elsewhere=elsewhere_section(page, loaded.id, [s.id for s in bookable]),
+        elsewhere_names=True,
     )
 
 

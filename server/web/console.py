@@ -75,6 +75,7 @@ def _service_name(loaded: LoadedSite, service_id: str, lang: str) -> str:
 def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, Any]:
     live = read_live(page.ctx, loaded, counter_id)
     lang, now = page.lang, live.now
+    words = page.durations
     counter = next(c for c in live.snapshot.counters if c.id == counter_id)
     current = None
     if counter.ticket is not None:
@@ -85,9 +86,9 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
             "service": t.service,
             "service_name": _service_name(loaded, t.service, lang),
             "priority": t.priority,
-            "waited": format.duration(called - t.issued_at),
+            "waited": format.duration(called - t.issued_at, words),
             "called_at": called,
-            "called_for": format.duration(now - called),
+            "called_for": format.duration(now - called, words),
             "recalls": t.recalls,
             "appointment": format.clock(t.appointment_at, loaded.site.tz)
             if t.appointment_at
@@ -100,7 +101,7 @@ def panel_values(page: Page, loaded: LoadedSite, counter_id: str) -> dict[str, A
             {
                 "label": t.label,
                 "issued_at": t.issued_at,
-                "waiting": format.duration(now - t.issued_at),
+                "waiting": format.duration(now - t.issued_at, words),
                 "priority": t.priority,
             }
             for t in live.snapshot.waiting

@@ -33,7 +33,8 @@ def elsewhere_section(page: Page, site: str, services: Iterable[str]) -> list[di
             if other.estimated_wait_seconds is None:
                 wait = page._("elsewhere.closed")
             elif other.waiting:
-                wait = page._("elsewhere.wait", wait=format.estimate(other.estimated_wait_seconds))
+                estimate = format.estimate(other.estimated_wait_seconds, page.durations)
+                wait = page._("elsewhere.wait", wait=estimate)
             else:
                 wait = page._("elsewhere.wait", wait=page._("wait.none"))
             slot = None

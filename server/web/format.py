@@ -8,7 +8,9 @@ The functions without a language write what static/common.js writes too (the liv
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cached_property
@@ -22,17 +24,41 @@ from babel.numbers import format_decimal, format_percent
 UNKNOWN = "—"
 
 
-def duration(seconds: float | None) -> str:
-    """A waiting or service time: "< 1 min", "12 min", "1 h 05"; "—" when unknown."""
+@dataclass(frozen=True)
+class Durations:
+    """How a language writes a waiting time: the patterns of the catalogs' ``duration.*`` keys.
+    The pages hand the same patterns to static/common.js (a ``<meta name="guichet-durations">``
+    in base.html), so the server and the live pages write one text."""
+
+    under_minute: str = "< 1 min"
+    minutes: str = "{m} min"
+    hours: str = "{h} h {mm}"
+
+    @classmethod
+    def of(cls, _: Callable[[str], str]) -> Durations:
+        """The patterns of a translator (``page._``)."""
+        return cls(_("duration.under_minute"), _("duration.minutes"), _("duration.hours"))
+
+    def as_json(self) -> str:
+        words = {"under": self.under_minute, "minutes": self.minutes, "hours": self.hours}
+        return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
+
+
+FRENCH = Durations()
+
+
+def duration(seconds: float | None, words: Durations = FRENCH) -> str:
+    """A waiting or service time: "< 1 min", "12 min", "1 h 05" (in ``words``' language);
+    "—" when unknown."""
     if seconds is None or math.isnan(seconds):
         return "—"
     s = max(0, int(seconds))
     if s < 60:
-        return "< 1 min"
+        return words.under_minute
     minutes = s // 60
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d}"
+        return words.minutes.format(m=minutes)
+    return words.hours.format(h=minutes // 60, mm=f"{minutes % 60:02d}")
 
 
 def minutes(seconds: float | None) -> str:
@@ -49,14 +75,14 @@ def share(value: float | None) -> str:
     return f"{round(value * 100)} %"
 
 
-def estimate(seconds: float | None) -> str:
+def estimate(seconds: float | None, words: Durations = FRENCH) -> str:
     """The public estimate, rounded up to the minute ("< 1 min", "12 min", "1 h 05"): it is
     a promise to the citizen, so it errs on the long side."""
     if seconds is None:
         return "—"
     if seconds < 60:
-        return "< 1 min"
-    return duration(math.ceil(seconds / 60) * 60)
+        return words.under_minute
+    return duration(math.ceil(seconds / 60) * 60, words)
 
 
 def clock(epoch: float | None, tz: ZoneInfo, *, with_date: bool = False) -> str:

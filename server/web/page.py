@@ -26,7 +26,7 @@ from server import auth
 from server.auth import Principal, User
 from server.context import ServerContext
 from server.sites import LoadedSite
-from server.web import data, i18n
+from server.web import data, format, i18n
 from server.web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -198,6 +198,7 @@ class Page:
             "_": self._,
             "lang": self.lang,
             "dir": self._.direction,
+            "durations": self.durations.as_json(),
             "languages": self.languages,
             "lang_url": self.lang_url,
             "user": self.user,
@@ -210,6 +211,11 @@ class Page:
             "embedded": self.embedded,
             "q": self.query(),
         }
+
+    @property
+    def durations(self) -> format.Durations:
+        """How this page's language writes a waiting time (``format.duration(s, words)``)."""
+        return format.Durations.of(self._)
 
     @property
     def embedded(self) -> bool:

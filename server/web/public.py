@@ -189,7 +189,7 @@ def _card_values(page: Page, ticket: PublicTicket, token: str) -> dict[str, Any]
         "status": ticket.status.value,
         "service_name": name(ticket.service_names, ticket.service),
         "people_ahead": ticket.people_ahead,
-        "estimate": format.estimate(ticket.estimated_wait_seconds),
+        "estimate": format.estimate(ticket.estimated_wait_seconds, page.durations),
         "counter_label": ticket.counter_label or ticket.counter or "",
         "priority": ticket.priority,
         "recalls": ticket.recalls,
@@ -333,7 +333,7 @@ def _wait_values(page: Page, site_id: str) -> dict[str, Any] | None:
             "name": s.names.get(lang) or next(iter(s.names.values()), s.id),
             "waiting": s.waiting,
             "open_now": s.open_now,
-            "estimate": format.estimate(s.estimated_wait_seconds)
+            "estimate": format.estimate(s.estimated_wait_seconds, page.durations)
             if s.waiting
             else page._("wait.none"),
         }

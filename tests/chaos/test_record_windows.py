@@ -5,10 +5,17 @@ tolerance, however long the device took (a busy machine), and nowhere else."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from guichet.sim.record import Visit
-from guichet.sim.report import Report, compare_stats, lags
+from guichet.sim.record import Record, Visit
+from guichet.sim.report import (
+    Report,
+    _answers_lost_to_a_kill,
+    compare_stats,
+    decided_twice,
+    lags,
+)
 from server.stats import percentile
 from tests.server.helpers import DeviceClock, site_config
 from tickets.events import Event, EventKind
@@ -103,3 +110,54 @@ def test_the_wait_percentiles_lie_between_those_the_record_allows() -> None:
     assert r.violations == [
         f"civil: waiting_p50_seconds is {920 + TOL + 1} at the server, 480.0 to 920.0 in the record"
     ]
+
+
+def _lost_calls(path: Path, kill: float, press: tuple[str, str, float, float]) -> set[str]:
+    """What ``_answers_lost_to_a_kill`` says of A001 (issued at START + 300, called by
+    board-a at counter 1 at START + 900, never called in the record), board-a killed at
+    ``kill``, with one press lost: (counter, board, pressed, noticed)."""
+    events, by_label = _queue(START + 300, START + 900)
+    record = Record(path)
+    try:
+        record.issued(_visit(by_label, issued_at=START, issued_by=START + 400))
+        record.fault("kill", kill, device="board-a")
+        counter, device, pressed, noticed = press
+        record.lost_press(counter, "next", device, pressed, noticed)
+        return _answers_lost_to_a_kill(events, record, TOL, by_label)
+    finally:
+        record.close()
+
+
+def test_a_call_lost_with_its_killed_board_is_counted_from_the_server(tmp_path: Path) -> None:
+    # The agent pressed NEXT at START + 850 on board-a; board-a made the call at START + 900
+    # and was killed at START + 1000, long after (a busy machine), before it answered; the
+    # agent noticed at START + 1100. The record never heard of the call.
+    lost = _lost_calls(tmp_path / "1", START + 1000, ("1", "board-a", START + 850, START + 1100))
+    assert lost == {"A001"}
+    # A lost press at another counter, or on a board not killed meanwhile, explains nothing.
+    for n, (counter, device) in enumerate((("2", "board-a"), ("1", "board-b"))):
+        press = (counter, device, START + 850, START + 1100)
+        assert _lost_calls(tmp_path / f"o{n}", START + 1000, press) == set()
+    # Nor does a press lost well after the call was made.
+    press = ("1", "board-a", START + 1900, START + 2100)
+    assert _lost_calls(tmp_path / "late", START + 2000, press) == set()
+
+
+def test_the_call_that_stands_for_a_press_decided_twice_is_taken_from_the_server() -> None:
+    # The server called A001 for board-a's press at counter 2; board-a, no answer in time,
+    # decided the same press itself and showed A002. The fold keeps the server's (first by
+    # clock) and flags A002; the record, which saw A002, cannot know of A001's call.
+    kiosk = DeviceClock("kiosk-a", wall=START)
+    first, second = kiosk.issued(1), kiosk.at(START + 1).issued(2)
+    server = DeviceClock("server-a", wall=START + 80).make(
+        EventKind.TICKET_CALLED, ticket=first.ticket, counter="2", press="p1"
+    )
+    board = DeviceClock("board-a", wall=START + 120).make(
+        EventKind.TICKET_CALLED, ticket=second.ticket, counter="2", press="p1"
+    )
+    events = [first, second, server, board]
+    state = fold(SITE, events)
+    assert [c.label for c in state.conflicts if c.kind == "double_decision"] == ["A002"]
+    assert decided_twice(state, events) == {"A001"}
+    # A press decided once: nothing.
+    assert decided_twice(fold(SITE, [first, second, server]), [first, second, server]) == set()

@@ -101,8 +101,6 @@ def text_boxes(widget: Any) -> list[tuple[Any, tuple[float, float, float, float]
 
 
 def layout_problems(d: KioskDriver, size: tuple[int, int]) -> list[str]:
-    from kiosk.widgets import measure_text
-
     screen = d.screen("services")
     scale = T.scale_for(*size)
     problems: list[str] = []
@@ -117,12 +115,28 @@ def layout_problems(d: KioskDriver, size: tuple[int, int]) -> list[str]:
         for label, (a, b, c, e) in text_boxes(card):
             if a < x0 - 1 or b < y0 - 1 or c > x1 + 1 or e > y1 + 1:
                 problems.append(f"{label.text!r} leaves its card")
-            if label.font_size / scale < T.MIN_FONT - 0.01:
-                problems.append(f"{label.text!r} at {label.font_size / scale:.1f} px")
-            word, _ = measure_text(label.text, label.font_size, label.width, label.bold)
-            if label.text_size[0] is not None and word > label.width + 0.5:
-                problems.append(f"{label.text!r}: a word is cut")
+            problems += text_problems(label, scale)
             boxes.append((label.text, (a, b, c, e)))
+    return problems + overlaps(boxes)
+
+
+def text_problems(label: Any, scale: float) -> list[str]:
+    """A label's text under the smallest font, or with a word wider than its box."""
+    from kiosk.widgets import measure_text
+
+    problems = []
+    if label.font_size / scale < T.MIN_FONT - 0.01:
+        problems.append(f"{label.text!r} at {label.font_size / scale:.1f} px")
+    word, _ = measure_text(label.text, label.font_size, label.width, label.bold)
+    if label.text_size[0] is not None and word > label.width + 0.5:
+        problems.append(f"{label.text!r}: a word is cut")
+    return problems
+
+
+def overlaps(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> list[str]:
+    """ "a overlaps b" for each two named boxes (x0, y0, x1, y1) that overlap by over half a
+    pixel."""
+    problems = []
     for i, (t1, b1) in enumerate(boxes):
         for t2, b2 in boxes[i + 1 :]:
             if (

@@ -7,6 +7,8 @@ it in DejaVu Sans; the app mirrors its rows and right-aligns its text in a right
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from kiosk.selftest import KioskDriver
 from kiosk.widgets import KioskLanguageChooser
 from printer.virtual import VirtualPrinter
 from tests.conftest import PATIENCE
-from tests.kiosk.test_layout import layout_problems
+from tests.kiosk.test_layout import layout_problems, overlaps, text_boxes, text_problems
 from tests.kiosk.test_screens import take, to_services
 from tests.sites import ARABIC_NAMES, multilingual_site
 from tickets import rtl
@@ -122,3 +124,129 @@ def test_back_to_french_the_rows_unmirror(open_ui: OpenUI, tmp_path: Path) -> No
     top_row = first.children[-1]
     assert top_row.children[-1].x < top_row.children[-2].x
     assert first.ids.name.halign == "left"
+
+
+def screen_problems(d: KioskDriver, name: str, size: tuple[int, int]) -> list[str]:
+    """What ``layout_problems`` checks on the services cards, on any screen: every visible text
+    inside the window and inside its button, at least the smallest font, no word cut, no two
+    texts overlapping; every button at least a touch target."""
+    from kiosk.widgets import KioskButton
+
+    screen = d.screen(name)
+    scale = T.scale_for(*size)
+    problems: list[str] = []
+    boxes = text_boxes(screen)
+    for button in screen.walk(restrict=True):
+        if isinstance(button, KioskButton) and button.opacity > 0 and button.text:
+            if min(button.size) / scale < T.TOUCH - 0.5:
+                problems.append(f"button {button.text!r} {button.size} under 2 cm")
+            x0, y0 = button.to_window(button.x, button.y)
+            for label, (a, b, c, e) in text_boxes(button):
+                if (
+                    a < x0 - 1
+                    or b < y0 - 1
+                    or c > x0 + button.width + 1
+                    or e > y0 + button.height + 1
+                ):
+                    problems.append(f"{label.text!r} leaves its button")
+    for label, (a, b, c, e) in boxes:
+        if a < -1 or b < -1 or c > size[0] + 1 or e > size[1] + 1:
+            problems.append(f"{label.text!r} outside the window")
+        problems += text_problems(label, scale)
+    return problems + overlaps([(label.text, box) for label, box in boxes])
+
+
+def window_x(widget: Any) -> tuple[float, float]:
+    """Left and right edges of ``widget`` in window coordinates."""
+    x0, _ = widget.to_window(widget.x, widget.y)
+    return x0, x0 + widget.width
+
+
+@pytest.mark.kivy
+def test_arabic_check_in_and_booking_screens_read_right_to_left(
+    open_ui: OpenUI, tmp_path: Path
+) -> None:
+    """GIVEN an Arabic visit at 1024x600 WHEN the check-in keypad opens THEN its prompt is
+    right-aligned and right of the code, the keypad fills from the right ("Back" right of
+    "Check in" on the bottom row, the first key top right), the code keeps its Latin order and
+    nothing overlaps or leaves the window; WHEN booking opens with no server THEN its texts are
+    right-aligned, the "Back" button's arrow is right of its text and points right (mirrored,
+    still drawn) and nothing overlaps."""
+    size = (1024, 600)
+    d = open_ui(size, site_file=five_language_site(tmp_path / "site.toml"))
+    d.app.set_language("ar")
+    to_services(d)
+    assert d.app.rtl
+    d.app.open_check_in()  # its button shows on sites with appointments; this one has none
+    assert d.wait_until(lambda: d.current == "checkin")
+    screen = d.screen("checkin")
+    d.settle()
+    prompt, code = screen.ids.prompt, screen.ids.code
+    assert prompt.halign == "right" and has_arabic(core_text(prompt))
+    assert window_x(prompt)[0] > window_x(code)[1]  # the row's first element on the right
+    keys = list(reversed(screen.ids.keypad.children))  # in the order they were added
+    first, back, ok = keys[0], screen.key("back"), screen.key("ok")
+    assert first.text == "A"
+    assert window_x(first)[1] == max(window_x(k)[1] for k in keys)
+    assert window_x(back)[0] > window_x(ok)[1] and back.y == ok.y
+    for ch in "ABC":
+        d.tap(screen.key(ch))
+    assert d.wait_until(lambda: screen.code == "ABC")
+    d.settle()
+    assert core_text(code) == "ABC·-····"  # Latin: never reordered
+    d.screenshot(tmp_path / "checkin-ar-1024x600.png")
+    assert screen_problems(d, "checkin", size) == []
+
+    d.tap(back)
+    assert d.wait_until(lambda: d.current == "idle")
+    d.app.set_language("ar")
+    to_services(d)
+    service = d.screen("services").visible_cards()[0].service_id
+    d.app.open_booking(service, "الانتظار طويل")
+    booking = d.screen("booking")
+    assert d.wait_until(lambda: booking.state == "offline", PATIENCE)
+    d.settle()
+    for label in (booking.ids.headline, booking.ids.message):
+        assert label.halign == "right" and has_arabic(core_text(label))
+    back_button = booking.ids.back
+    icon, text = back_button.children[-1], back_button.children[-2]
+    assert icon.name == "back" and icon.mirrored and icon.opacity == 1
+    assert len(icon.canvas.children) > 0  # drawn: mirroring once made it vanish
+    assert window_x(icon)[0] >= window_x(text)[1] - 0.5
+    assert text.halign == "right"
+    shot = d.screenshot(tmp_path / "booking-ar-1024x600.png")
+    # "Back" goes to the reading start: the right, in Arabic.
+    assert arrowhead_side(shot, back_button, icon, size) == "right"
+    assert screen_problems(d, "booking", size) == []
+    keep = os.environ.get("GUICHET_SHOTS")
+    if keep:
+        for png in tmp_path.glob("*-ar-*.png"):
+            shutil.copy(png, Path(keep) / png.name)
+
+
+def has_arabic(text: str) -> bool:
+    return any(ord(c) in PRESENTATION_FORMS for c in text)
+
+
+def arrowhead_side(shot: Path, button: Any, icon: Any, size: tuple[int, int]) -> str:
+    """From the screenshot, which half of the icon's square holds the arrowhead ("left" or
+    "right"): the column with the most pixels of the button's text colour (the head is
+    taller than the shaft)."""
+    from PIL import Image
+
+    side = min(icon.size)
+    cx, cy = icon.to_window(icon.center_x, icon.center_y)
+    x0, x1 = int(cx - side / 2), int(cx + side / 2)
+    y0, y1 = int(size[1] - (cy + side / 2)), int(size[1] - (cy - side / 2))  # image rows go down
+    fg = tuple(round(v * 255) for v in button.fg[:3])
+    pixels = Image.open(shot).convert("RGB").load()
+    assert pixels is not None
+
+    def ink(x: int, y: int) -> bool:
+        rgb: tuple[int, int, int] = pixels[x, y]  # type: ignore[assignment]
+        return sum(abs(a - b) for a, b in zip(rgb, fg, strict=True)) < 60
+
+    heights = [sum(ink(x, y) for y in range(y0, y1)) for x in range(x0, x1)]
+    assert max(heights) > 0, "no arrow drawn"
+    tallest = heights.index(max(heights))
+    return "left" if tallest < len(heights) / 2 else "right"

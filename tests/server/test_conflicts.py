@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from tests.server.helpers import AGENT, SITE, DeviceClock, Srv, wire
 from tickets.events import EventKind
@@ -43,6 +44,31 @@ def test_ticket_called_at_two_counters_during_a_partition_is_flagged(any_srv: Sr
     assert listed == {"site": SITE, "conflicts": snap["conflicts"]}
     # and nothing was lost: both calls are stored
     assert any_srv.count("kind = 'TicketCalled'") == 2
+
+
+def test_an_appointment_checked_in_on_two_devices_apart_is_one_waiting_ticket(
+    any_srv: Srv,
+) -> None:
+    """GIVEN two kiosks cut off from each other WHEN both check the same appointment in
+    (kiosk-a a second earlier by clock, uploading last) THEN the queue has one waiting ticket
+    for it, kiosk-a's, and kiosk-b's is listed as a duplicate_checkin conflict."""
+    now = time.time()
+    made = {}
+    for device, ago, number in (("kiosk-b", 59, 30), ("kiosk-a", 60, 901)):
+        e = DeviceClock(device, wall=now - ago).issued(number)
+        made[device] = replace(
+            e, data={**e.data, "appointment": "rdv-42", "appointment_at": now + 600}
+        )
+        assert any_srv.sync(device, events=wire([made[device]])).status_code == 200
+    snap = any_srv.request("GET", f"/api/v1/sites/{SITE}/queue", user=AGENT).json()
+    waiting = [t["id"] for t in snap["waiting"]]
+    assert waiting == [made["kiosk-a"].ticket]
+    listed = any_srv.request("GET", f"/api/v1/sites/{SITE}/conflicts", device="board-a").json()
+    assert [
+        (c["kind"], c["ticket"], c["kept_counter"], c["other_counter"], c["event"])
+        for c in listed["conflicts"]
+    ] == [("duplicate_checkin", made["kiosk-b"].ticket, "kiosk-a", "kiosk-b", made["kiosk-b"].id)]
+    assert snap["conflicts"] == listed["conflicts"]
 
 
 def test_offline_events_apply_in_clock_order_whatever_the_upload_order(srv: Srv) -> None:

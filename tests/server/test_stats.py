@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -176,3 +177,26 @@ def test_percentile_is_linear_between_closest_ranks(
     values: list[float], p: float, expected: float | None
 ) -> None:
     assert percentile(values, p) == expected
+
+
+def test_an_appointment_checked_in_on_two_kiosks_offline_is_one_visit(
+    srv: Srv,
+) -> None:
+    d = "2026-03-10"
+    checkins = []
+    for device, hhmm, number in (("kiosk-b", "09:01:00", 30), ("kiosk-a", "09:00:00", 900)):
+        e = DeviceClock(device).at(at(d, hhmm)).issued(number)
+        e = replace(e, data={**e.data, "appointment": "rdv-42", "appointment_at": at(d, "09:30")})
+        checkins.append(e)
+        assert srv.sync(device, events=wire([e])).status_code == 200
+    later, first = checkins
+    r = srv.request("GET", f"/api/v1/sites/{SITE}/stats", params={"from": d, "to": d}, user=MANAGER)
+    assert r.status_code == 200, r.text
+    (civil,) = r.json()["days"]
+    assert (civil["tickets"], civil["passages"], civil["never_called"]) == (1, 1, 1)
+    # kiosk-b's check-in, later by clock though uploaded first, is the duplicate: left out
+    passages = srv.request(
+        "GET", f"/api/v1/sites/{SITE}/passages", params={"from": d, "to": d}, user=MANAGER
+    ).json()["passages"]
+    assert [p["ticket_id"] for p in passages] == [first.data["ticket"]]
+    assert later.data["ticket"] != first.data["ticket"]

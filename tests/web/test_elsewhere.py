@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from config.site import SiteConfig
 from tests.server.appointments import MONDAY, appointment_site, paris
@@ -126,6 +126,15 @@ def test_the_json_names_each_other_site_with_its_wait_and_first_free_slot(
     assert "next_slot" in schema["components"]["schemas"]["OtherSite"]["properties"]
 
 
+def other_passports(page: Page, site: str) -> Locator:
+    """The row of ``site`` in the page's "same service elsewhere" list of passports (a list of
+    two other sites)."""
+    section = page.get_by_role("region", name="Le même service ailleurs")
+    passports = section.get_by_role("list", name="Passeports")
+    expect(passports.get_by_role("listitem")).to_have_count(2)
+    return passports.get_by_role("listitem").filter(has_text=site)
+
+
 def test_the_wait_page_and_the_booking_page_show_it_without_javascript(
     town: tuple[Srv, dict[str, str]], bare_phone: BrowserContext, shots: Path
 ) -> None:
@@ -133,9 +142,7 @@ def test_the_wait_page_and_the_booking_page_show_it_without_javascript(
     page = bare_phone.new_page()
     page.goto(f"{srv.url}/wait/{SITE}")
     section = page.get_by_role("region", name="Le même service ailleurs")
-    passports = section.get_by_role("list", name="Passeports")
-    expect(passports.get_by_role("listitem")).to_have_count(2)
-    nord = passports.get_by_role("listitem").filter(has_text="Annexe Nord")
+    nord = other_passports(page, "Annexe Nord")
     expect(nord).to_contain_text("Attente :")
     expect(nord).to_contain_text("Premier rendez-vous libre : lundi 23 novembre 2026 à 09:00")
     nord_book = nord.get_by_role("link", name="Prendre rendez-vous : Annexe Nord")
@@ -174,3 +181,34 @@ def test_the_pages_with_it_pass_axe(
         page.goto(srv.url + path)
         expect(page.locator("#elsewhere")).to_be_visible()
         assert axe_violations(page) == [], path
+
+
+def test_the_booking_services_page_shows_it_per_service(
+    town: tuple[Srv, dict[str, str]],
+    bare_phone: BrowserContext,
+    audited: BrowserContext,
+    shots: Path,
+) -> None:
+    """GIVEN the booking page of "nord" (passports by appointment, offered by "sud" and the
+    town hall too)
+    WHEN a visitor opens it, without JavaScript
+    THEN it lists, under the service's name, the other sites with their wait and first free
+    slot, with a link to book there; axe-core finds nothing to fault (French and Arabic)."""
+    srv, _nord = town
+    page = bare_phone.new_page()
+    page.goto(f"{srv.url}/book/nord")
+    sud = other_passports(page, "Annexe Sud")
+    expect(sud).to_contain_text("Premier rendez-vous libre : lundi 23 novembre 2026 à 10:00")
+    expect(sud.get_by_role("link", name="Prendre rendez-vous : Annexe Sud")).to_have_attribute(
+        "href", "/book/sud/titres?lang=fr"
+    )
+    expect(other_passports(page, "Test town hall")).to_contain_text("Attente")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shoot(page, shots, "book-services-elsewhere-phone")
+
+    audit = audited.new_page()
+    for path in ("/book/nord", "/book/sud?lang=ar"):
+        audit.goto(srv.url + path)
+        expect(audit.locator("#elsewhere")).to_be_visible()
+        assert axe_violations(audit) == [], path
+    shoot(audit, shots, "book-services-elsewhere-ar")

@@ -1,14 +1,24 @@
-// Shared by the pages: duration text identical to the server's (server/web/format.py).
+// Shared by the pages: duration text identical to the server's (server/web/format.py), in
+// the page's language: the patterns come from the catalogs, through the page's
+// <meta name="guichet-durations"> (base.html).
 "use strict";
 window.Guichet = {
+  words: (function () {
+    var fallback = { under: "< 1 min", minutes: "{m} min", hours: "{h} h {mm}" };
+    try {
+      var meta = document.querySelector("meta[name=guichet-durations]");
+      return meta ? JSON.parse(meta.getAttribute("content")) : fallback;
+    } catch (err) { return fallback; }
+  })(),
   duration: function (seconds) {
+    var words = window.Guichet.words;
     var s = Math.max(0, Math.floor(seconds));
-    if (s < 60) { return "< 1 min"; }
+    if (s < 60) { return words.under; }
     var m = Math.floor(s / 60);
-    if (m < 60) { return m + " min"; }
-    var h = Math.floor(m / 60);
+    if (m < 60) { return words.minutes.replace("{m}", String(m)); }
     var r = m % 60;
-    return h + " h " + (r < 10 ? "0" : "") + r;
+    return words.hours.replace("{h}", String(Math.floor(m / 60)))
+      .replace("{mm}", (r < 10 ? "0" : "") + r);
   },
   // Refreshes every element carrying data-since (epoch seconds) with the time elapsed.
   tick: function (root, offset) {
