@@ -24,7 +24,11 @@ from tickets.model import Site
 
 
 def config_json(cfg: SiteConfig) -> dict[str, Any]:
-    return cfg.model_dump(mode="json")
+    """The site's configuration as stored and sent to devices: what differs from the defaults.
+    A setting a release adds stays out until someone sets it, so a previous release (a host
+    not upgraded yet, a device not updated yet, both refusing settings they do not know) still
+    reads the configuration during a rolling upgrade."""
+    return cfg.model_dump(mode="json", exclude_defaults=True)
 
 
 def config_version(cfg: SiteConfig) -> str:

@@ -43,10 +43,10 @@ from tests.server.helpers import site_config
 from tests.tickets.test_push import Device
 
 PREVIOUS_RELEASE = os.environ.get(
-    "GUICHET_PREVIOUS_RELEASE", "09c52974b530716a7df402e414136bc0502f5fd6"
+    "GUICHET_PREVIOUS_RELEASE", "69e0f38ee7a033ae87cd5c5e2b4a57119a078236"
 )
-"""The release before this one (main before the schema rule of server/migrations.py; schema
-version 11, as this tree's). Move it forward at each release."""
+"""The release before this one: the first with the schema rule of server/migrations.py, at
+schema version 11, where this tree has 12 (an additive step). Move it forward at each release."""
 
 pytestmark = pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="haproxy is not installed (scripts/apt-deps.sh test)"
@@ -139,7 +139,9 @@ def test_previous_and_current_release_serve_side_by_side_then_the_old_host_is_up
 
         b.start()  # this release beside the previous one
         wait_for(lambda: proxy.status() == {"a": "UP", "b": "UP"}, "both hosts up")
-        assert ready(a) == ready(b)
+        # A serves the schema as it found it at its start; B added this release's additive
+        # steps beside it (the stored site configuration leaves settings A does not know out).
+        assert ready(a) <= ready(b)
         made = [issue(kiosk) for _ in range(4)]
         calls = [call(proxy, tokens, "1") for _ in range(4)]  # round robin: both hosts decide
 
