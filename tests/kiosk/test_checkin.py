@@ -23,6 +23,7 @@ from kiosk.runtime import KioskRuntime
 from kiosk.scanner import code_of
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
+from tests.conftest import wait_until
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
 from tickets.daybook import DayBook
@@ -117,9 +118,7 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
     results = Results()
     try:
         runtime.start_appointments(results.add)  # fetches the day's list, opens the scanner
-        deadline = time.monotonic() + WAIT_SECONDS
-        while len(book_file) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(book_file) >= 2, WAIT_SECONDS)
         assert len(book_file) == 2
         thread.stop()
         assert runtime.refresh_appointments() is None  # the server is away: the list stays
@@ -210,10 +209,10 @@ def test_an_appointment_checked_in_elsewhere_gives_no_second_ticket(
         assert r.status_code == 200, r.text
         label = r.json()["ticket"]["label"]
         runtime.start_sync()
-        deadline = time.monotonic() + WAIT_SECONDS
-        while runtime.core.appointment_ticket(r.json()["appointment"]["id"]) is None:
-            assert time.monotonic() < deadline, "the server's ticket never reached the kiosk"
-            time.sleep(0.05)
+        assert wait_until(
+            lambda: runtime.core.appointment_ticket(r.json()["appointment"]["id"]) is not None,
+            WAIT_SECONDS,
+        ), "the server's ticket never reached the kiosk"
         assert runtime.appointments.find(appt["code"]).status == "booked"  # list not refreshed
         result = check_in(runtime.core, runtime.appointments, appt["code"])
         assert result.outcome is CheckIn.ALREADY

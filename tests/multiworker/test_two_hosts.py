@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -34,7 +33,7 @@ from config.site import SiteConfig
 from server import migrations
 from server.db import create_db_engine
 from server.sites import load_site
-from tests.conftest import fresh_postgres_database
+from tests.conftest import fresh_postgres_database, wait_until
 from tests.kiosk.link import Link
 from tests.multiworker import netns
 from tests.multiworker.procs import ServerProcess
@@ -59,12 +58,9 @@ hour a device's periodic sync would take."""
 SITE = "twohosts"
 
 
-def wait_for(condition: object, what: str, deadline: float = WAIT) -> None:
-    end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > end:
-            raise AssertionError(f"still waiting for {what}")
-        time.sleep(0.02)
+def wait_for(condition: Callable[[], bool], what: str, deadline: float = WAIT) -> None:
+    if not wait_until(condition, deadline, step=0.02):
+        raise AssertionError(f"still waiting for {what}")
 
 
 def free_port(address: str = "127.0.0.1") -> int:
