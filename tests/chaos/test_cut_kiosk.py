@@ -146,14 +146,7 @@ def cut_kiosk_day(
     _wait("the board learnt the cut kiosk's tickets", lambda: _waiting(board) == sorted(labels))
 
     # A later ticket from a kiosk that reaches the server.
-    r = requests.post(
-        f"{bench.server.url}/api/v1/sites/{SITE}/tickets",
-        json={"service": "civil"},
-        headers={"Authorization": f"Bearer {bench.tokens['kiosk-b']}"},
-        timeout=10,
-    )
-    r.raise_for_status()
-    later = r.json()["ticket"]["label"]
+    later = bench.server_ticket()
 
     presses = [board.call("press", counter="1", action="next") for _ in range(6)]
     assert [p["ticket"] for p in presses] == [*labels, later, None]
