@@ -18,7 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 
 UNKNOWN = "—"
@@ -159,6 +159,13 @@ class Localized:
             "p90": self.minutes(figures.waiting_p90_seconds),
             "within15": self.share(figures.share_waited_15_min),
         }
+
+    def hour(self, hour: int) -> str:
+        """An hour of the day as a column or axis heading: "9 h" in French, the language's
+        short time elsewhere ("9:00 AM", "09:00", "9:00 ص")."""
+        if self.locale.language == "fr":
+            return f"{hour} h"
+        return format_time(time(hour), "short", locale=self.locale)
 
     def hour_range(self, hour: int) -> str:
         """An hour slot of the day: "09:00 – 10:00" / "9:00 – 10:00 AM"."""
