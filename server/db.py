@@ -165,6 +165,25 @@ def write_one(engine: Engine) -> Iterator[Connection]:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on a connection from ``read``: the request that read with it (a
+    sync: its device, then maybe an upload) writes on it too, one connection from the pool
+    instead of one per step. The transaction is explicit (``BEGIN``, ``COMMIT``, or
+    ``ROLLBACK`` when the block raises), as ``write``'s: on SQLite it queues on the
+    process's writer lock and takes the database's at ``BEGIN IMMEDIATE``."""
+    sqlite_ = is_sqlite(conn.engine)
+    with _writer_lock(conn.engine) if sqlite_ else contextlib.nullcontext():
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_ else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
 def lock_site(conn: Connection, site: str) -> Any:
     """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
     returns its row, or None when the site does not exist."""

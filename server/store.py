@@ -91,6 +91,27 @@ def find(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+class IdTaken(ApiError):
+    """An event to append is stored already (by this site: an upload whose answer was lost;
+    or by another site: a reused id). The transaction must be rolled back."""
+
+    def __init__(self, event: str) -> None:
+        super().__init__(
+            409, "conflict", f"event {event} is already stored for another site", event=event
+        )
+
+
+def token_used(event: Event) -> ApiError:
+    """The 409 for an event whose follow token another ticket holds."""
+    return ApiError(
+        409,
+        "conflict",
+        f"event {event.id}: ticket token already used by another ticket",
+        event=event.id,
+        field="data.token",
+    )
+
+
 def append(
     conn: Connection,
     site: str,
@@ -156,9 +177,7 @@ def append(
         )
     if len(inserted) != len(rows):
         taken = sorted({r["id"] for r in rows} - {r.id for r in inserted})
-        raise ApiError(
-            409, "conflict", f"event {taken[0]} is already stored for another site", event=taken[0]
-        )
+        raise IdTaken(taken[0])
     if tokens:
         if len(tokens) == 1:
             kept = _TOKEN_ONE[db.is_sqlite(conn.engine)].rows(conn, tokens[0])
@@ -167,7 +186,8 @@ def append(
             unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
             kept = list(conn.execute(unique_token.returning(t.c.token), tokens))
         if len(kept) != len(tokens):
-            raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
+            used = {t["token"] for t in tokens} - {r.token for r in kept}
+            raise token_used(next(e for e in stored if e.data.get("token") in used))
     forget_contacts(conn, site, stored)
     # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
     _SET_LAST[db.is_sqlite(conn.engine)].run(

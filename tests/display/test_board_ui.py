@@ -19,6 +19,7 @@ from display.protocol import Action
 from display.runtime import Board, build_board
 from display.selftest import PORTRAIT, BoardDriver
 from display.virtual import VirtualButtonBox
+from tests.conftest import PATIENCE
 from tests.display.helpers import SITE_FILE, Kiosk, board_settings
 from tickets.journal import Journal
 from tickets.model import Site
@@ -78,7 +79,7 @@ def test_a_button_line_on_the_serial_port_shows_the_ticket_at_the_counter(
     assert d.wait_until(lambda: d.shows("A001", "Guichet 1"))
     box.send(b"3 NEXT\n")
     assert d.wait_until(lambda: d.shows("B001", "Guichet 3"))
-    assert box.wait_for("3 SHOW B001")
+    assert box.wait_for("3 SHOW B001", timeout=PATIENCE)
     assert d.call.flash is True
     assert d.call.service == "Passeports et cartes d'identité"
     history = d.app.board_screen.ids.history.ids.rows.children[::-1]
@@ -155,7 +156,7 @@ def test_the_keyboard_drives_the_virtual_box_and_escape_does_not_quit(
     d.key("5")
     d.key("n")
     assert d.wait_until(lambda: d.shows("D001", "Bureau CCAS"))
-    assert board.virtual is not None and board.virtual.wait_for("5 SHOW D001")
+    assert board.virtual is not None and board.virtual.wait_for("5 SHOW D001", timeout=PATIENCE)
     from kivy.core.window import WindowBase
 
     # The board switched Escape off (checked first: a live Escape would end this test run).

@@ -261,3 +261,7 @@ def test_the_openapi_states_the_date_bounds(srv: Srv) -> None:
         described = {p["name"]: p.get("description", "") for p in params}
         assert "2000-01-01" in described["from"] and "2199-12-31" in described["from"]
         assert "2000-01-01" in described["to"] and "2199-12-31" in described["to"]
+        # Who may call it, and how a script signs in, are in the operation's description.
+        description = spec["paths"][f"/api/v1/sites/{{site}}/{path}"]["get"]["description"]
+        for words in ("manager", "HTTP Basic", "curl -u", "API token", "Bearer gq_", "403"):
+            assert words in description, (path, words)

@@ -18,7 +18,7 @@ from server.feedback import Score
 from server.web.public import embed_code
 from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tests.server.test_stats_passages import DAY, PARIS, seed
-from tests.web.conftest import axe_violations, shoot, start
+from tests.web.conftest import axe_violations, login, shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
 from tickets.events import EventKind
@@ -245,3 +245,35 @@ def test_appointments_punctuality_is_published_when_there_are_any(
         "50 %",
     ]
     assert axe_violations(browser_page) == []
+
+
+@pytest.mark.browser
+def test_the_managers_page_counts_the_transfer_per_passage(
+    seeded: Srv, context: BrowserContext
+) -> None:
+    """GIVEN the day of docs/statistics.md's worked example (A1 sent from civil status to
+    passports) WHEN a manager opens the statistics page for that day THEN each service shows
+    the figures computed by hand there: passports counts A1's second passage, its wait from
+    the transfer and its service; the site counts A1 once as a ticket."""
+    page = context.new_page()
+    login(page, seeded.url, MANAGER, then=f"/stats/{SITE}?from={DAY}&to={DAY}")
+    rows = page.locator("#services-table tbody tr")
+    expect(rows).to_have_count(2)
+    # service, tickets, passages, in by transfer, never called, median, 90th, within 15 min,
+    # service time (min), absent
+    assert cells(rows.nth(0).locator("th, td").all_inner_texts()) == [
+        "État civil", "3", "3", "0", "0", "8,0", "21,6", "67 %", "3,5", "1",
+    ]  # fmt: skip
+    assert cells(rows.nth(1).locator("th, td").all_inner_texts()) == [
+        "Passeports", "2", "3", "1", "1", "6,5", "10,9", "100 %", "11,0", "0",
+    ]  # fmt: skip
+    assert cells(page.locator("#services-table tfoot tr th, #services-table tfoot tr td")
+                 .all_inner_texts()) == [
+        "Tout le site", "5", "6", "1", "1", "8,0", "19,8", "80 %", "7,3", "1",
+    ]  # fmt: skip
+    expect(page.locator("#kpi-transfers")).to_have_text("1")
+    # By hour: at 9 h passports had 2 arrivals (B1 and A1's transfer) and 2 calls.
+    passports_9 = page.locator("#hours-table tbody tr", has_text="Passeports").first
+    assert cells(passports_9.locator("td").all_inner_texts()) == [
+        "Passeports", "09:00 – 10:00", "2", "2", "6,5", "10,9", "100 %",
+    ]  # fmt: skip
