@@ -21,6 +21,7 @@ from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS
 from tests.kiosk.test_checkin import server  # noqa: F401  (the fixture)
 from tests.kiosk.test_rtl import screen_problems
+from tests.printer.conftest import STATUS_PATIENCE
 
 pytestmark = pytest.mark.kivy
 
@@ -177,7 +178,13 @@ def test_offline_the_kiosk_says_booking_needs_the_network(
     """GIVEN a kiosk that had the site from its server WHEN the server stops and a person
     asks to book THEN the screen says booking needs the network and lists no time."""
     thread, tokens = server
-    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"], "timeout_seconds": 2})
+    d = open_ui(
+        server={
+            "url": thread.url,
+            "token": tokens["kiosk-entree"],
+            "timeout_seconds": STATUS_PATIENCE,
+        }
+    )
     assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
     thread.stop()
     long_wait_booking(d)
