@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -19,15 +20,16 @@ from server.run import ServerThread
 from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS
 from tests.kiosk.test_checkin import server  # noqa: F401  (the fixture)
+from tests.printer.conftest import STATUS_PATIENCE
 
 pytestmark = pytest.mark.kivy
 
 OpenUI = Callable[..., KioskDriver]
 
 
-def long_wait_booking(d: KioskDriver) -> None:
-    """Four people wait for passports (a long wait); a fifth touches passports, then "book a
-    time here" on the long-wait screen."""
+def reach_long_wait(d: KioskDriver) -> Any:
+    """Four people wait for passports (a long wait); a fifth touches passports. Returns the
+    long-wait screen."""
     assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)  # the server's site
     for _ in range(4):
         d.runtime.core.take_number("passeports", None, "fr")
@@ -35,7 +37,12 @@ def long_wait_booking(d: KioskDriver) -> None:
     assert d.wait_until(lambda: d.current == "services")
     d.tap(d.card("passeports"))
     assert d.wait_until(lambda: d.current == "longwait")
-    longwait = d.screen("longwait")
+    return d.screen("longwait")
+
+
+def long_wait_booking(d: KioskDriver) -> None:
+    """The long wait for passports, then "book a time here" on its screen."""
+    longwait = reach_long_wait(d)
     assert longwait.book_button.opacity == 1
     d.tap(longwait.book_button)
     assert d.wait_until(lambda: d.current == "booking")
@@ -107,7 +114,13 @@ def test_offline_the_kiosk_says_booking_needs_the_network(
     """GIVEN a kiosk that had the site from its server WHEN the server stops and a person
     asks to book THEN the screen says booking needs the network and lists no time."""
     thread, tokens = server
-    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"], "timeout_seconds": 2})
+    d = open_ui(
+        server={
+            "url": thread.url,
+            "token": tokens["kiosk-entree"],
+            "timeout_seconds": STATUS_PATIENCE,
+        }
+    )
     assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
     thread.stop()
     long_wait_booking(d)
