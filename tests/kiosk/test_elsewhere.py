@@ -253,13 +253,7 @@ def test_with_the_server_stopped_no_other_site_is_shown(
 
 def test_a_kiosk_without_server_asks_nothing(open_ui: OpenUI) -> None:
     d = open_ui()
-    d.tap(d.screen("idle").ids.touch_area)
-    assert d.wait_until(lambda: d.current == "services")
-    for _ in range(4):
-        d.runtime.core.take_number("passeports", None, "fr")
-    d.tap(d.card("passeports"))
-    assert d.wait_until(lambda: d.current == "longwait")
-    screen = d.screen("longwait")
+    screen = reach_long_wait_offline(d)
     assert screen.elsewhere == "none" and screen.site_rows == []
 
 
@@ -298,3 +292,40 @@ def test_the_answer_is_kept_for_the_time_the_server_allows(
         assert client.cached("passeports") is None
         with pytest.raises(ElsewhereUnavailable):
             client.other_sites("passeports")
+
+
+def test_a_server_that_does_not_answer_never_holds_a_ticket_back(
+    open_ui: OpenUI, printer: Any
+) -> None:
+    """GIVEN a kiosk whose server accepts connections and never answers (the question about
+    other sites hangs up to its timeout) WHEN a person faces a long wait and takes a ticket
+    anyway THEN the ticket is printed while that question is still waiting: it has a thread of
+    its own, neither the screen's nor the printing worker's."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # connections wait in the backlog, unanswered
+    port = listener.getsockname()[1]
+    try:
+        d = open_ui(server={"url": f"http://127.0.0.1:{port}", "token": "t", "timeout_seconds": 60})
+        screen = reach_long_wait_offline(d)
+        assert screen.elsewhere == "loading"
+        d.tap(screen.ids.anyway)
+        ticket = d.screen("ticket")
+        assert d.wait_until(lambda: ticket.state == "printed", PATIENCE)
+        printer.wait_for_tickets(1, PATIENCE)
+        assert screen.elsewhere == "loading" and screen.site_rows == []
+    finally:
+        listener.close()  # the hanging questions end (connection reset)
+
+
+def reach_long_wait_offline(d: KioskDriver) -> Any:
+    """Four passport tickets from the kiosk's own range; a fifth person touches passports."""
+    for _ in range(4):
+        d.runtime.core.take_number("passeports", None, "fr")
+    d.tap(d.screen("idle").ids.touch_area)
+    assert d.wait_until(lambda: d.current == "services")
+    d.tap(d.card("passeports"))
+    assert d.wait_until(lambda: d.current == "longwait")
+    return d.screen("longwait")
