@@ -252,15 +252,32 @@ ENDING = frozenset(
 """Events after which a walk-in's contact (``schema.ticket_contacts``) is no longer needed."""
 
 
-def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> int:
+def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> None:
     """Deletes the contacts walk-ins left to be told their turn is near, of the tickets these
-    events call or end, in the transaction that stores them; returns how many."""
+    events call or end, in the transaction that stores them."""
     ended = sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
     if not ended:
-        return 0
+        return
+    if len(ended) <= _FEW:  # a NEXT: the ticket served and the one called, on the driver
+        params = {"site": site} | {f"ticket_{i}": t for i, t in enumerate(ended)}
+        _forget(len(ended)).run(conn, params)
+        return
     c = schema.ticket_contacts
-    done = conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
-    return int(done.rowcount)
+    conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
+
+
+_FORGET: dict[int, db.DriverQuery] = {}
+
+
+def _forget(n: int) -> db.DriverQuery:
+    """The contacts of ``n`` tickets of a site deleted, compiled once."""
+    query = _FORGET.get(n)
+    if query is None:
+        c = schema.ticket_contacts
+        tickets = [sa.bindparam(f"ticket_{i}", type_=sa.String()) for i in range(n)]
+        statement = sa.delete(c).where(c.c.site == sa.bindparam("site"), c.c.ticket.in_(tickets))
+        query = _FORGET.setdefault(n, db.DriverQuery(statement))
+    return query
 
 
 _SINCE = db.DriverQuery(
