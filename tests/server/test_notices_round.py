@@ -42,6 +42,7 @@ def test_a_notices_round_reads_the_sites_in_one_statement(any_srv: Srv) -> None:
 def _version(srv: Srv, site: str) -> str:
     with srv.engine.connect() as conn:
         return str(
-            conn.execute(sa.text("SELECT config_version FROM sites WHERE id = :s"), {"s": site})
-            .scalar_one()
+            conn.execute(
+                sa.text("SELECT config_version FROM sites WHERE id = :s"), {"s": site}
+            ).scalar_one()
         )
