@@ -1,13 +1,14 @@
 """One busy site's actions: ticket issue and call next at 1, 8 and 32 clients at once.
 
-The server runs as in production (``guichet server``) with two workers on PostgreSQL. For
+The server runs as in production (``guichet server``), with two workers on PostgreSQL (one
+on SQLite with ``--sqlite``, or ``--workers``). For
 each number of clients, that many threads, each on one HTTP connection, issue tickets back
 to back (``POST /api/v1/sites/{site}/tickets``, kiosk token) for ``--seconds``; then as many
 call next (``POST .../counters/{n}/next``, one counter per client, board token) on the
 tickets issued. Prints actions/s, p50 and p99 latency, the server's CPU (every process of
 it) per action, and checks 0 duplicate numbers and 0 tickets called twice.
 
-    .venv/bin/python bench/bench_site_actions.py [--seconds 5] [--clients 1 8 32]
+    .venv/bin/python bench/bench_site_actions.py [--seconds 5] [--clients 1 8 32] [--sqlite]
 """
 
 from __future__ import annotations
@@ -102,9 +103,11 @@ def line(what: str, clients: int, lat: list[float], elapsed: float, cpu: float, 
     )
 
 
-def bench(label: str, database_url: str, workdir: Path, seconds: float, counts: list[int]) -> None:
-    print(f"{label}, 2 workers")
-    with running_server(database_url, [SITE], workdir, workers=2) as (url, tokens, pid):
+def bench(
+    label: str, database_url: str, workdir: Path, seconds: float, counts: list[int], workers: int
+) -> None:
+    print(f"{label}, {workers} worker{'s' if workers > 1 else ''}", flush=True)
+    with running_server(database_url, [SITE], workdir, workers=workers) as (url, tokens, pid):
         port = int(url.rsplit(":", 1)[1])
         kiosk, board = tokens[SITE]["kiosk-1"], tokens[SITE]["board-1"]
         numbers: list[tuple[str, int]] = []
@@ -141,11 +144,18 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    p.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    p.add_argument("--workers", type=int, help="server workers (default: 2, 1 on SQLite)")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, postgres_database() as pg:
-        if pg is None:
-            return 1
-        bench("PostgreSQL", pg, Path(tmp), args.seconds, args.clients)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.sqlite:
+            url = f"sqlite:///{Path(tmp) / 'guichet.db'}"
+            bench("SQLite", url, Path(tmp), args.seconds, args.clients, args.workers or 1)
+            return 0
+        with postgres_database() as pg:
+            if pg is None:
+                return 1
+            bench("PostgreSQL", pg, Path(tmp), args.seconds, args.clients, args.workers or 2)
     return 0
 
 

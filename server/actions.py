@@ -49,17 +49,15 @@ def _after_commit(ctx: ServerContext, loaded: LoadedSite, stored: list[Event]) -
         ctx.notifier.publish(loaded.id, stored[-1].seq or 0)
 
 
-def _view_of(ctx: ServerContext, loaded: LoadedSite, ticket: str | None) -> TicketView | None:
+def _view_after(
+    ctx: ServerContext, loaded: LoadedSite, seq: int, ticket: str | None
+) -> TicketView | None:
+    """A ticket's view in a state holding at least the events up to ``seq``: the state in
+    memory, which the action's own events were just recorded in (no query), unless another
+    process's events came between."""
     if ticket is None:
         return None
-    with db.read(ctx.engine) as conn:
-        return _ticket_view(ctx, conn, loaded, ticket)
-
-
-def _ticket_view(
-    ctx: ServerContext, conn: Connection, loaded: LoadedSite, ticket: str
-) -> TicketView | None:
-    with ctx.states.hold(conn, loaded, ctx.now()) as state:
+    with ctx.states.hold_from(ctx.engine, loaded, ctx.now(), seq) as state:
         t = state.tickets.get(ticket)
         return ticket_view(state, t) if t is not None else None
 
@@ -74,14 +72,15 @@ def press_expired(budget: float) -> ApiError:
     )
 
 
-def _issued_event(conn: Connection, site_id: str, events: list[Event]) -> EventOut | None:
+def _issued_event(ctx: ServerContext, site_id: str, events: list[Event]) -> EventOut | None:
     """The TicketIssued of the ticket these events call, if they call one."""
     called = next((e.ticket for e in events if e.kind is EventKind.TICKET_CALLED), None)
     if called is None:
         return None
-    for row in store.of_ticket(conn, site_id, called):
-        if row.kind == EventKind.TICKET_ISSUED.value:
-            return EventOut.model_validate(store.event_json(row))
+    with db.read(ctx.engine) as conn:
+        for row in store.of_ticket(conn, site_id, called):
+            if row.kind == EventKind.TICKET_ISSUED.value:
+                return EventOut.model_validate(store.event_json(row))
     return None
 
 
@@ -162,9 +161,9 @@ def counter_action(
     # The decision is committed and the site's lock released: what the answer shows is read
     # after, without holding up the next action of the site.
     _after_commit(ctx, loaded, stored)
-    with db.read(ctx.engine) as conn:
-        issued = _issued_event(conn, site_id, answered)
-        view = _ticket_view(ctx, conn, loaded, ticket_id) if ticket_id is not None else None
+    seq = max((e.seq or 0 for e in answered), default=row.last_seq)
+    view = _view_after(ctx, loaded, seq, ticket_id)
+    issued = _issued_event(ctx, site_id, answered)
     return ActionResult(ticket=view, events=_events_out(answered), issued=issued)
 
 
@@ -227,7 +226,7 @@ def issue_ticket(
             within(conn, loaded, event)
         stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
     _after_commit(ctx, loaded, stored)
-    view = _view_of(ctx, loaded, event.data["ticket"])
+    view = _view_after(ctx, loaded, stored[-1].seq or 0, event.data["ticket"])
     if view is None:  # the fold always knows a ticket just issued
         raise ApiError(500, "internal", "the issued ticket is missing from the queue state")
     return IssuedTicket(ticket=view, token=token, events=_events_out(stored))

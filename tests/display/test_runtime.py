@@ -48,7 +48,7 @@ def test_without_a_site_presses_are_refused_until_the_server_sends_one(
     try:
         assert wait_until(lambda: board.buttons.state.value == "connected")
         box.press("1", "next")
-        assert box.wait_for("1 ERR NOTREADY")
+        assert box.wait_for("1 ERR NOTREADY", timeout=PATIENCE)
         assert board.health()["site_loaded"] is False
 
         board.on_sync_config({"site": {"id": "mairie"}}, "broken")  # refused, logged
@@ -60,7 +60,7 @@ def test_without_a_site_presses_are_refused_until_the_server_sends_one(
         board.journal.store_remote([kiosk.issue("etat-civil")])
         board.core.resync()
         box.press("1", "next")
-        assert box.wait_for("1 SHOW A001")
+        assert box.wait_for("1 SHOW A001", timeout=PATIENCE)
         assert wait_until(lambda: [c.ticket for c in screen.calls] == ["A001"])
     finally:
         board.stop()

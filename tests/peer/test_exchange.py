@@ -5,12 +5,12 @@ relays to the server what it learnt."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import replace
 
 import requests
 
+from tests.conftest import wait_until
 from tests.peer.conftest import KEYS, Node, Nodes
 from tickets.events import Event, EventKind
 from tickets.model import Site
@@ -44,10 +44,7 @@ def test_a_woken_device_pushes_its_own_events_at_once(nodes: Nodes, site: Site) 
     kiosk.peer.start()
     e = kiosk.issue()
     kiosk.peer.wake()
-    deadline = time.monotonic() + 10
-    while e.id not in board.ids() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert e.id in board.ids()
+    assert wait_until(lambda: e.id in board.ids())
     assert board.learnt[0].id == e.id
     assert board.journal.backlog() == 1
 
@@ -119,11 +116,12 @@ def test_a_peer_that_goes_away_is_retried_after_a_backoff(nodes: Nodes) -> None:
     kiosk.peer.listen = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
     kiosk.peer.start_server()
     e = kiosk.issue()
-    deadline = time.monotonic() + 10
-    while board.peer.status()[url]["state"] != "ok" and time.monotonic() < deadline:
+
+    def exchanged() -> bool:
         board.peer.run_once()
-        time.sleep(0.02)
-    assert board.peer.status()[url]["state"] == "ok"
+        return bool(board.peer.status()[url]["state"] == "ok")
+
+    assert wait_until(exchanged, step=0.02)
     assert e.id in board.ids()
 
 

@@ -10,6 +10,7 @@ import requests
 from config.server import ServerSettings
 from server import migrations
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "config" / "examples" / "site-townhall.toml"
 
@@ -61,7 +62,7 @@ def test_stop_ends_open_streams(tmp_path: Path) -> None:
     reader = threading.Thread(target=read_all, daemon=True)
     reader.start()
     server.stop()
-    assert finished.wait(10)
+    assert finished.wait(PATIENCE)
     assert not server._thread.is_alive()
 
 

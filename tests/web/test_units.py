@@ -44,7 +44,21 @@ def test_public_estimate_rounds_up() -> None:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("fr", ["1 234,5", "11,3", "67 %", "10 mars 2026", "mardi", "09:00 – 10:00", "—", "14 h"]),
+        (
+            "fr",
+            [
+                "1 234,5",
+                "11,3",
+                "67 %",
+                "10 mars 2026",
+                "mardi",
+                "09:00 – 10:00",
+                "—",
+                "14 h",
+                "7,3",
+                "13 %",
+            ],
+        ),
         (
             "en",
             [
@@ -56,6 +70,8 @@ def test_public_estimate_rounds_up() -> None:
                 "9:00 – 10:00 AM",
                 "—",
                 "2:00 PM",
+                "7.3",
+                "13%",
             ],
         ),
         (
@@ -69,6 +85,8 @@ def test_public_estimate_rounds_up() -> None:
                 "9:00–10:00 ص",
                 "—",
                 "2:00 م",
+                "7.3",
+                "13%",
             ],
         ),
     ],
@@ -86,6 +104,8 @@ def test_numbers_and_dates_are_written_the_pages_language_way(
         loc.hour_range(9),
         loc.minutes(None),
         loc.hour(14),
+        loc.minutes(435),  # 7.25 min: halves round up, as by hand
+        loc.share(0.125),
     ]
     assert [" ".join(re.sub(r"[\u202f\u2009\xa0]", " ", g).split()) for g in got] == expected
 
