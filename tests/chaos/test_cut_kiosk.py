@@ -32,6 +32,7 @@ from guichet.sim.process import DeviceProcess
 from guichet.sim.proxy import Relay
 from server.run import ServerThread
 from tests.chaos.conftest import Bench
+from tests.conftest import PATIENCE, wait_until
 from tests.server.helpers import SITE, site_config
 from tickets.journal import Journal
 from tickets.numbering import Lease
@@ -39,12 +40,9 @@ from tickets.signing import peer_key
 from tickets.sync import SyncClient
 
 
-def _wait(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        time.sleep(0.05)
+def _wait(what: str, predicate: Callable[[], bool], timeout: float = 2 * PATIENCE) -> None:
+    if not wait_until(predicate, timeout, step=0.05):
+        raise AssertionError(f"not within {timeout:g} s: {what}")
 
 
 def _address(url: str) -> tuple[str, int]:
