@@ -373,6 +373,12 @@ _NEXT_FREE = db.DriverQuery(
 
 
 _N = schema.numbering
+_ONE_NUMBERING = (
+    _N.c.site == sa.bindparam("site"),
+    _N.c.service == sa.bindparam("service"),
+    _N.c.day == sa.bindparam("day"),
+)
+"""The numbering row of one site, service and day."""
 _NUMBERING_NEW = db.DriverQuery(
     sa.insert(_N).values(
         site=sa.bindparam("site"),
@@ -382,13 +388,7 @@ _NUMBERING_NEW = db.DriverQuery(
     )
 )
 _NUMBERING_SET = db.DriverQuery(
-    sa.update(_N)
-    .where(
-        _N.c.site == sa.bindparam("site"),
-        _N.c.service == sa.bindparam("service"),
-        _N.c.day == sa.bindparam("day"),
-    )
-    .values(next_free=sa.bindparam("next_free"))
+    sa.update(_N).where(*_ONE_NUMBERING).values(next_free=sa.bindparam("next_free"))
 )
 _LE = schema.leases
 _GRANTED = db.DriverQuery(
@@ -416,11 +416,7 @@ _SEEN_WITH_HEALTH = db.DriverQuery(
 
 _NUMBER_TAKEN = db.DriverQuery(
     sa.update(_N)
-    .where(
-        _N.c.site == sa.bindparam("site"),
-        _N.c.service == sa.bindparam("service"),
-        _N.c.day == sa.bindparam("day"),
-    )
+    .where(*_ONE_NUMBERING)
     .values(next_free=_N.c.next_free + 1)
     .returning(_N.c.next_free)
 )
