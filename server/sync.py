@@ -333,13 +333,15 @@ def _store_new(
     issued = store.issue_stamps(conn, loaded.id, tickets) if tickets else {}
     bound = ctx.settings.max_clock_skew_seconds
     # Others' events first: the uploader's own may be about a ticket it relays.
+    others = [e for e in fresh if e.device != uploader]
     relayed = place_uploaded(
-        [e for e in fresh if e.device != uploader],
+        others,
         ctx.clock,
         now=now,
         bound=bound,
         clock_error=None,
         issued=issued,
+        author_errors=store.clock_errors(conn, loaded.id, {e.device for e in others}),
     )
     own = place_uploaded(
         [e for e in fresh if e.device == uploader],
@@ -522,13 +524,22 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
 
     The whole sync runs on one pooled connection: the device read by its token, the upload's
     transaction (``db.transaction``), the read of what is new."""
+    quiet = ctx.quiet
+    generation = quiet.generation() if quiet is not None else 0
     with db.read(ctx.engine) as conn:
-        return _sync_on(ctx, conn, authorization, req)
+        answer, learned = _sync_on(ctx, conn, authorization, req)
+    if quiet is not None and learned is not None:
+        quiet.learned(generation, *learned)
+    return answer
+
+
+_Learned = tuple[str, str, str, str, int, float | None]
+"""What a sync read, for ``QuietSyncs.learned`` (token, site, device, version, seq, seen)."""
 
 
 def _sync_on(
     ctx: ServerContext, conn: Connection, authorization: str | None, req: SyncRequest
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], _Learned | None]:
     session = device_session_from_header(conn, authorization)
     who = session.principal
     site_id = who.sites[0]
@@ -596,6 +607,9 @@ def _sync_on(
         rows = store.since(conn, site_id, cursor, req.limit + 1)
     more = len(rows) > req.limit
     rows = rows[: req.limit]
+    _scheme, _, token = (authorization or "").partition(" ")
+    seen = now if locked or touch else who.last_seen
+    learned = (token.strip(), site_id, who.name, version, session.last_seq, seen)
     return {
         "acks": [e.id for e in events],
         "events": [store.event_json(r) for r in rows],
@@ -606,7 +620,7 @@ def _sync_on(
         "config": loaded.config_json if loaded and req.config_version != version else None,
         "server_time": now,
         "server_hlc": ctx.clock.now().encode(),
-    }
+    }, learned
 
 
 def _upload(

@@ -94,6 +94,8 @@ async def _read_shared(ctx: ServerContext, site: str, cursor: int, armed: int) -
     return await asyncio.shield(shared.task)
 
 
+KEEPALIVE = b": keep-alive\n\n"
+"""The comment line an idle stream sends, encoded once for every stream."""
 CONFIG_CHANGED = "event: config\ndata: {}\n\n"
 """Sent when the site's configuration changed: devices sync to fetch it (no ``id``: not an
 event of the site)."""
@@ -106,7 +108,7 @@ def message(row: Any) -> str:
 
 async def _events(
     ctx: ServerContext, site: str, cursor: int, max_seconds: float | None, device: str | None
-) -> AsyncIterator[str]:
+) -> AsyncIterator[str | bytes]:
     notifier = ctx.notifier
     sub = notifier.subscribe(site)
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
@@ -139,7 +141,7 @@ async def _events(
                         return
                 if await sub.wait(left) or notifier.closed:
                     break
-                yield ": keep-alive\n\n"
+                yield KEEPALIVE
     finally:
         if device is not None:
             ctx.presence.remove(site, device)

@@ -23,9 +23,10 @@ from kiosk.selftest import KioskDriver
 from server.run import ServerThread
 from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS, SiteClock
-from tests.kiosk.test_booking import reach_long_wait
+from tests.kiosk.test_booking import long_wait_for_passports, reach_long_wait
 from tests.kiosk.test_checkin import appointment_site
 from tests.kiosk.test_rtl import PRESENTATION_FORMS, core_text, screen_problems
+from tests.printer.conftest import STATUS_PATIENCE
 from tickets.hlc import HybridClock
 
 pytestmark = pytest.mark.kivy
@@ -117,6 +118,11 @@ def shown(screen: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+def link(thread: ServerThread, tokens: dict[str, str]) -> dict[str, Any]:
+    """The kiosk's [server] table: a loaded machine's slow answer is not a server away."""
+    return {"url": thread.url, "token": tokens["kiosk-entree"], "timeout_seconds": STATUS_PATIENCE}
+
+
 def keep(tmp_path: Path, *names: str) -> None:
     folder = os.environ.get("GUICHET_SHOTS")
     if folder:
@@ -139,7 +145,7 @@ def test_the_long_wait_screen_names_the_other_sites_with_their_wait_and_next_slo
     thread, tokens = town
     size = (1024, 600)
     with_history(make_settings)
-    d = open_ui(size, server={"url": thread.url, "token": tokens["kiosk-entree"]})
+    d = open_ui(size, server=link(thread, tokens))
     screen = reach_long_wait(d)
     assert d.wait_until(lambda: screen.elsewhere == "shown" and screen.site_rows, PATIENCE)
     d.settle()
@@ -210,7 +216,7 @@ def test_the_other_sites_fit_small_and_portrait_screens(
     site's alternatives) and nothing overlaps, leaves the window or is cut."""
     thread, tokens = town
     with_history(make_settings)
-    d = open_ui(size, server={"url": thread.url, "token": tokens["kiosk-entree"]})
+    d = open_ui(size, server=link(thread, tokens))
     screen = reach_long_wait(d)
     assert d.wait_until(lambda: screen.elsewhere == "shown" and screen.site_rows, PATIENCE)
     d.settle()
@@ -232,7 +238,7 @@ def test_with_the_server_stopped_no_other_site_is_shown(
     faces a long wait THEN the screen shows the wait and the QR code as always, and no
     "elsewhere" section (nothing stale, no error)."""
     thread, tokens = town
-    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"], "timeout_seconds": 2})
+    d = open_ui(server=link(thread, tokens))
     assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
     thread.stop()
     screen = reach_long_wait(d)
@@ -247,13 +253,7 @@ def test_with_the_server_stopped_no_other_site_is_shown(
 
 def test_a_kiosk_without_server_asks_nothing(open_ui: OpenUI) -> None:
     d = open_ui()
-    d.tap(d.screen("idle").ids.touch_area)
-    assert d.wait_until(lambda: d.current == "services")
-    for _ in range(4):
-        d.runtime.core.take_number("passeports", None, "fr")
-    d.tap(d.card("passeports"))
-    assert d.wait_until(lambda: d.current == "longwait")
-    screen = d.screen("longwait")
+    screen = long_wait_for_passports(d)
     assert screen.elsewhere == "none" and screen.site_rows == []
 
 
@@ -272,7 +272,9 @@ def test_the_answer_is_kept_for_the_time_the_server_allows(
     the same question is answered from the kept answer for 30 s, and after that it says the
     server is unreachable."""
     thread, _tokens = town
-    settings = make_settings(server={"url": thread.url, "token": "", "timeout_seconds": 2})
+    settings = make_settings(
+        server={"url": thread.url, "token": "", "timeout_seconds": STATUS_PATIENCE}
+    )
     clock = Ticking()
     with requests.Session() as session:
         client = ElsewhereClient(settings, session, clock)
@@ -290,3 +292,29 @@ def test_the_answer_is_kept_for_the_time_the_server_allows(
         assert client.cached("passeports") is None
         with pytest.raises(ElsewhereUnavailable):
             client.other_sites("passeports")
+
+
+def test_a_server_that_does_not_answer_never_holds_a_ticket_back(
+    open_ui: OpenUI, printer: Any
+) -> None:
+    """GIVEN a kiosk whose server accepts connections and never answers (the question about
+    other sites hangs up to its timeout) WHEN a person faces a long wait and takes a ticket
+    anyway THEN the ticket is printed while that question is still waiting: it has a thread of
+    its own, neither the screen's nor the printing worker's."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # connections wait in the backlog, unanswered
+    port = listener.getsockname()[1]
+    try:
+        d = open_ui(server={"url": f"http://127.0.0.1:{port}", "token": "t", "timeout_seconds": 60})
+        screen = long_wait_for_passports(d)
+        assert screen.elsewhere == "loading"
+        d.tap(screen.ids.anyway)
+        ticket = d.screen("ticket")
+        assert d.wait_until(lambda: ticket.state == "printed", PATIENCE)
+        printer.wait_for_tickets(1, PATIENCE)
+        assert screen.elsewhere == "loading" and screen.site_rows == []
+    finally:
+        listener.close()  # the hanging questions end (connection reset)

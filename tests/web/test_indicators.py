@@ -263,16 +263,18 @@ def test_appointments_punctuality_is_published_when_there_are_any(
 
 @pytest.mark.browser
 def test_the_managers_page_counts_the_transfer_per_passage(
-    seeded: Srv, context: BrowserContext
+    seeded: Srv, audited: BrowserContext
 ) -> None:
     """GIVEN the day of docs/statistics.md's worked example (A1 sent from civil status to
     passports) WHEN a manager opens the statistics page for that day THEN each service shows
     the figures computed by hand there: passports counts A1's second passage, its wait from
-    the transfer and its service; the site counts A1 once as a ticket."""
-    page = context.new_page()
+    the transfer and its service; the site counts A1 once as a ticket; axe finds nothing."""
+    page = audited.new_page()
     login(page, seeded.url, MANAGER, then=f"/stats/{SITE}?from={DAY}&to={DAY}")
     rows = page.locator("#services-table tbody tr")
     expect(rows).to_have_count(2)
+    heads = page.locator("#services-table thead tr").nth(1).locator("th")
+    expect(heads).to_have_text(["Reçus", "Envoyés"])  # under "Transferts"
     # service, tickets, passages, in by transfer, sent on, never called, median, 90th,
     # within 15 min, service time (min), absent
     assert cells(rows.nth(0).locator("th, td").all_inner_texts()) == [
@@ -291,3 +293,4 @@ def test_the_managers_page_counts_the_transfer_per_passage(
     assert cells(passports_9.locator("td").all_inner_texts()) == [
         "Passeports", "09:00 – 10:00", "2", "2", "6,5", "10,9", "100 %",
     ]  # fmt: skip
+    assert axe_violations(page) == []  # a table too wide for its frame would be one
