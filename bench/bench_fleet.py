@@ -131,6 +131,31 @@ def load_fleet(database_url: str, sites: int) -> dict[str, dict[str, str]]:
 
 
 # ---- a small HTTP/1.1 client on asyncio (the load must cost the machine little) ------------
+@dataclass
+class Reply:
+    """One request's answer and its times (``time.monotonic()``)."""
+
+    status: int
+    headers: dict[str, str]
+    data: Any
+    asked: float
+    """When the caller asked (before waiting for one of the pool's connections)."""
+    sent: float
+    """When the request went to the server (the connection taken: its connect, if new, and
+    its write); ``sent - asked`` is time spent waiting inside the load generator."""
+    answered: float
+    """When the whole answer had been read."""
+
+    @property
+    def waited(self) -> float:
+        return self.sent - self.asked
+
+    @property
+    def took(self) -> float:
+        """The server's time for it, seen from the wire (and the client's event loop)."""
+        return self.answered - self.sent
+
+
 class Http:
     """Keep-alive connections to one address, shared by many coroutines."""
 
@@ -145,6 +170,21 @@ class Http:
     async def request(
         self, method: str, path: str, token: str, body: Any = None
     ) -> tuple[int, dict[str, str], Any]:
+        r = await self.send(method, path, token, body)
+        return r.status, r.headers, r.data
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: Any = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """One request on one of the pool's connections; ``timeout`` (seconds, from when it
+        is sent) raises ``TimeoutError`` and drops the connection (its answer, if any, would
+        come to the next request otherwise)."""
+        asked = time.monotonic()
         payload = b"" if body is None else json.dumps(body).encode()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
@@ -152,15 +192,19 @@ class Http:
             f"Content-Length: {len(payload)}\r\n\r\n"
         ).encode()
         conn = await self.free.get()
+        sent = time.monotonic()
         for attempt in (1, 2):
             reused = conn is not None
             try:
-                if conn is None:
-                    conn = await asyncio.open_connection(self.host, self.port)
-                reader, writer = conn
-                writer.write(head + payload)
-                status, headers = await read_head(reader)
-                data = await reader.readexactly(int(headers.get("content-length", "0")))
+                async with asyncio.timeout(
+                    None if timeout is None else sent + timeout - time.monotonic()
+                ):
+                    if conn is None:
+                        conn = await asyncio.open_connection(self.host, self.port)
+                    reader, writer = conn
+                    writer.write(head + payload)
+                    status, headers = await read_head(reader)
+                    data = await reader.readexactly(int(headers.get("content-length", "0")))
                 break
             except (OSError, asyncio.IncompleteReadError):
                 if conn is not None:
@@ -170,13 +214,14 @@ class Http:
                     self.free.put_nowait(None)
                     raise
                 # A kept-alive connection the server had closed: once more on a new one.
-            except BaseException:
+            except BaseException:  # TimeoutError, cancelled
                 if conn is not None:
                     conn[1].close()
                 self.free.put_nowait(None)
                 raise
+        answered = time.monotonic()
         self.free.put_nowait(conn)
-        return status, headers, json.loads(data) if data else None
+        return Reply(status, headers, json.loads(data) if data else None, asked, sent, answered)
 
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
@@ -467,17 +512,24 @@ class Server:
         self.notify.close()
 
 
-def postgres_cpu() -> float:
-    """CPU seconds used so far by every PostgreSQL process (/proc, by command name)."""
-    total = 0.0
+def postgres_cpus() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL process (/proc, by command name)."""
+    out = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    total += cpu_seconds(int(entry.name))
+                    out[int(entry.name)] = cpu_seconds(int(entry.name))
             except OSError:
                 continue
-    return total
+    return out
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL used since ``before`` (``postgres_cpus()``), process by process:
+    a backend that ended in between (another client's) is left out instead of taking its
+    whole past from the total; one that began counts from zero."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpus().items())
 
 
 def machine_busy() -> tuple[float, float]:
@@ -547,10 +599,10 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], workers: int, 
         queue: Any = multiprocessing.Queue()
         procs = start_clients(client_main, server.url, tokens, args, queue)
         time.sleep(args.warmup)
-        cpu0, pg0, wall0 = server.cpu(), postgres_cpu(), time.monotonic()
+        cpu0, pg0, wall0 = server.cpu(), postgres_cpus(), time.monotonic()
         busy0, all0 = machine_busy()
         time.sleep(args.seconds)
-        cpu1, pg1, wall1 = server.cpu(), postgres_cpu(), time.monotonic()
+        cpu1, pg_used, wall1 = server.cpu(), postgres_cpu_since(pg0), time.monotonic()
         busy1, all1 = machine_busy()
         parts = [queue.get(timeout=120) for _ in procs]
         for p in procs:
@@ -598,7 +650,7 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], workers: int, 
             f"p99 {pct(values, 0.99):6.1f} ms  max {pct(values, 1.0):6.1f} ms"
         )
     client_cpu = sum(r["cpu"] for r in parts) / span
-    server_cpu, pg_cpu = (cpu1 - cpu0) / span, (pg1 - pg0) / span
+    server_cpu, pg_cpu = (cpu1 - cpu0) / span, pg_used / span
     machine = (busy1 - busy0) / max(1, all1 - all0) * (os.cpu_count() or 1)
     print(
         f"CPU (cores busy): server {server_cpu:.2f}, PostgreSQL {pg_cpu:.2f}, "

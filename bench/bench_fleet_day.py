@@ -19,17 +19,29 @@ upload the tickets when the server is back). Bad clocks: the kiosks of ``--bad-c
 sites run 2 h ahead, 15 min behind, 90 s ahead and 1 day behind (in turn); they send their
 reading as ``device_time`` and follow the server's stamps as devices do.
 
-Measured: syncs/s and the server's CPU (every process of it) at rest and at work, the p50/p99
-of a kiosk's upload of a ticket ("issue": the sync carrying it; uploads after an outage apart),
-of NEXT, and of call -> board (from the agent's press to the TicketCalled read on the stream of
-the site's first board, both timed by the client). Then the database is checked: numbers
-issued twice, tickets called twice (a transfer puts a ticket back in a queue: called again
-then is not a double call), and FIFO inversions (a ticket called while an older one of the
-same service waited; a transferred ticket waits in its new service with its issue time).
+Each agent (one per site) has a connection of its own, as a counter's console or button box
+does; the devices' syncs share ``POOL`` keep-alive connections per client process (a proxy's
+upstream pool). The clients run on uvloop, ``--clients`` processes sharing the sites.
+
+Measured: syncs/s and the server's CPU (every process of it) at rest and at work, with the
+machine's load average at the start and end of each phase; at work the p50/p99 of a kiosk's
+upload of a ticket ("issue": the sync carrying it; uploads after an outage apart), of NEXT,
+RECALL and TRANSFER, each **on the wire**: from when the request goes to the server (its
+connection taken) to its whole answer, and of call -> board (from the NEXT's sending to the
+TicketCalled read on the stream of the site's first board, both timed by the client). Apart,
+what the load generator adds: the wait for a connection before sending, and its event loop's
+lag (how late a 50 ms timer fires), which every figure above includes. Every press's outcome
+is counted: answered (what it did), refused (HTTP status and error code), timed out
+(``--press-timeout``) or failed on its connection; presses in flight when the work phase
+ends are waited for, then the streams get 5 s more for the last calls. Then the database is
+checked: numbers issued twice, tickets called twice (a transfer puts a ticket back in a
+queue: called again then is not a double call), and FIFO inversions (a ticket called while an
+older one of the same service waited; a transferred ticket waits in its new service with its
+issue time).
 
     .venv/bin/python bench/bench_fleet_day.py [--sites 200] [--rest 30] [--work 60]
         [--safety 300] [--ticket-every 20] [--call-every 20] [--warmup 30] [--clients 2]
-        [--outage-sites 2] [--outage 20] [--bad-clock-sites 4]
+        [--outage-sites 2] [--outage 20] [--bad-clock-sites 4] [--press-timeout 30]
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,13 +72,15 @@ from bench_fleet import (  # noqa: E402
     KIOSKS,
     TZ,
     Http,
+    Reply,
     Server,
     check,
     kiosk_ticket,
     load_fleet,
     machine_busy,
     pct,
-    postgres_cpu,
+    postgres_cpu_since,
+    postgres_cpus,
     raise_open_files,
     sse,
     start_clients,
@@ -90,20 +105,28 @@ class Day:
         self.tokens = tokens
         self.args = args
         self.http = Http(self.host, self.port, POOL)
-        self.agents = Http(self.host, self.port, 16)
         self.syncs: dict[str, int] = {"warmup": 0, "rest": 0, "work": 0}
         self.issue: list[float] = []
+        """A kiosk's upload of a ticket at work, on the wire (uploads after an outage apart)."""
+        self.issue_wait: list[float] = []
+        """The same uploads' wait for one of the client's pooled connections."""
         self.late = 0
         """Tickets uploaded after an outage (not in ``issue``: they waited by design)."""
-        self.next: list[float] = []
-        self.recalls = [0, 0]
-        self.transfers = [0, 0]
-        """Actions pressed, and of them answered 200."""
-        self.pressed: dict[str, float] = {}
-        """TicketCalled id -> when its press began (monotonic)."""
+        self.took: dict[str, list[float]] = {"next": [], "recall": [], "transfer": []}
+        """Each answered press's time on the wire, by action."""
+        self.waits: list[float] = []
+        """Each press's wait inside the client before it went on the wire."""
+        self.outcomes: dict[str, Counter[str]] = {a: Counter() for a in self.took}
+        """Every press, by action and outcome: answered (what it did), refused (HTTP status
+        and error code), timed out, or failed on the connection."""
+        self.pressed: dict[str, tuple[float, float]] = {}
+        """TicketCalled id -> when its press was asked for and sent (monotonic)."""
         self.arrived: dict[str, float] = {}
         """TicketCalled id -> when the first board's stream brought it (monotonic)."""
-        self.errors = 0
+        self.sync_errors: Counter[str] = Counter()
+        self.stream_errors: Counter[str] = Counter()
+        self.lag: list[float] = []
+        """This client's event loop: how late a 50 ms timer fired, every 50 ms, at work."""
         self.wakes: dict[tuple[str, str], asyncio.Event] = {}
         """Each device's sync, woken when its stream (re)opens."""
 
@@ -131,18 +154,19 @@ class Day:
                 return at
         return float("inf")
 
-    async def sync(self, token: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    async def sync(self, token: str, body: dict[str, Any]) -> Reply | None:
         try:
-            status, _h, data = await self.http.request("POST", "/api/v1/sync", token, body)
-        except (OSError, asyncio.IncompleteReadError):
-            status, data = 0, None
-        if status != 200:
-            self.errors += 1
+            reply = await self.http.send("POST", "/api/v1/sync", token, body)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            self.sync_errors[type(exc).__name__] += 1
+            return None
+        if reply.status != 200:
+            self.sync_errors[f"{reply.status} {error_code(reply.data)}"] += 1
             return None
         phase = self.phase()
         if phase in self.syncs:
             self.syncs[phase] += 1
-        return data
+        return reply
 
     async def device(self, site: str, device: str) -> None:
         token = self.tokens[site][device]
@@ -172,13 +196,14 @@ class Day:
                 if outbox:
                     body["events"] = outbox
                 wake.clear()
-                started = time.monotonic()
-                data = await self.sync(token, body)
-                if data is not None:
+                reply = await self.sync(token, body)
+                if reply is not None:
+                    data = reply.data
                     if held_back:
                         self.late += len(outbox)
                     elif outbox and self.phase() == "work":
-                        self.issue.append(time.monotonic() - started)
+                        self.issue.append(reply.took)
+                        self.issue_wait.append(reply.waited)
                     outbox, held_back = [], False
                     cursor, version = data["cursor"], data["config_version"]
                     clock.receive(Timestamp.decode(data["server_hlc"]), trusted=True)
@@ -220,7 +245,9 @@ class Day:
                 if cut and kind != "config":
                     cursor = json.loads(data)["seq"]
 
-        while self.phase() != "done":
+        # Until cancelled: the streams stay open after the work phase until the last presses
+        # are answered and their calls have had time to come.
+        while True:
             if self.down(site):
                 await asyncio.sleep(max(0.0, self.next_change(site) - time.monotonic()))
                 continue
@@ -231,26 +258,51 @@ class Day:
                 if wake is not None:
                     wake.set()  # the stream (re)opened: sync now
                 reader = asyncio.create_task(read(messages))
-                until = min(self.args.end_at, self.next_change(site))
-                done, _ = await asyncio.wait({reader}, timeout=until - time.monotonic())
+                until = self.next_change(site)
+                timeout = None if until == float("inf") else until - time.monotonic()
+                done, _ = await asyncio.wait({reader}, timeout=timeout)
                 if done:
                     reader.result()
-                else:  # the end, or the link going down: the stream is cut
+                else:  # the link going down: the stream is cut
                     reader.cancel()
                     await asyncio.gather(reader, return_exceptions=True)
-            except (OSError, asyncio.IncompleteReadError, RuntimeError, ValueError):
-                self.errors += 1
+            except (OSError, asyncio.IncompleteReadError, RuntimeError, ValueError) as exc:
+                self.stream_errors[type(exc).__name__] += 1
                 await asyncio.sleep(1.0)
 
-    async def press(self, site: str, token: str, path: str, body: Any = None) -> Any:
+    async def press(self, http: Http, token: str, action: str, path: str, body: Any = None) -> Any:
+        """One press, its outcome counted whatever it is; its answer if it was answered."""
         try:
-            status, _h, data = await self.agents.request("POST", path, token, body)
-        except (OSError, asyncio.IncompleteReadError):
-            status, data = 0, None
-        return data if status == 200 else None
+            reply = await http.send("POST", path, token, body, timeout=self.args.press_timeout)
+        except TimeoutError:
+            self.outcomes[action]["timed out"] += 1
+            return None
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            self.outcomes[action][f"connection: {type(exc).__name__}"] += 1
+            return None
+        self.waits.append(reply.waited)
+        if reply.status != 200:
+            self.outcomes[action][f"refused: {reply.status} {error_code(reply.data)}"] += 1
+            return None
+        self.took[action].append(reply.took)
+        ticket = reply.data.get("ticket")
+        if action == "next":
+            self.outcomes[action]["answered: called" if ticket else "answered: nobody waiting"] += 1
+            for e in reply.data["events"]:
+                if e["kind"] == "TicketCalled":
+                    self.pressed[e["id"]] = (reply.asked, reply.sent)
+        else:
+            done = any(e["kind"] != "CounterOpened" for e in reply.data["events"])
+            self.outcomes[action][
+                "answered" if done else "answered: no current ticket (nothing made)"
+            ] += 1
+        return reply.data
 
     async def agent(self, site: str) -> None:
+        """One agent per site, with a connection of its own (a counter's console or button box
+        holds its own; the presses never wait behind the devices' syncs or other sites)."""
         token = self.tokens[site]["board-3"]
+        http = Http(self.host, self.port, 1)
         await asyncio.sleep(max(0.0, self.args.work_at - time.monotonic()))
         await asyncio.sleep(random.uniform(0, self.args.call_every))
         while self.phase() == "work":
@@ -259,62 +311,83 @@ class Day:
                 continue
             counter = random.randint(1, COUNTERS)
             base = f"/api/v1/sites/{site}/counters/{counter}"
-            started = time.monotonic()
-            data = await self.press(site, token, f"{base}/next")
-            if data is None:
-                self.errors += 1
-            else:
-                self.next.append(time.monotonic() - started)
-                for e in data["events"]:
-                    if e["kind"] == "TicketCalled":
-                        self.pressed[e["id"]] = started
-                if data.get("ticket"):
-                    luck = random.random()
-                    if luck < 0.1:
-                        self.recalls[0] += 1
-                        self.recalls[1] += (
-                            await self.press(site, token, f"{base}/recall") is not None
-                        )
-                    elif luck < 0.2:
-                        other = "passports" if data["ticket"]["service"] == "civil" else "civil"
-                        self.transfers[0] += 1
-                        done = await self.press(site, token, f"{base}/transfer", {"service": other})
-                        self.transfers[1] += done is not None
-            await asyncio.sleep(self.args.call_every * random.uniform(0.9, 1.1))
+            data = await self.press(http, token, "next", f"{base}/next")
+            if data is not None and data.get("ticket"):
+                luck = random.random()
+                if luck < 0.1:
+                    await self.press(http, token, "recall", f"{base}/recall")
+                elif luck < 0.2:
+                    other = "passports" if data["ticket"]["service"] == "civil" else "civil"
+                    await self.press(
+                        http, token, "transfer", f"{base}/transfer", {"service": other}
+                    )
+            pause = self.args.call_every * random.uniform(0.9, 1.1)
+            await asyncio.sleep(min(pause, max(0.0, self.args.end_at - time.monotonic())))
+
+    async def ticker(self) -> None:
+        """How late this client's event loop runs (its own queue, not the server's)."""
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            if self.phase() == "work":
+                self.lag.append(time.monotonic() - before - 0.05)
+
+
+def error_code(data: Any) -> str:
+    return str(data.get("code", "?")) if isinstance(data, dict) else "?"
 
 
 async def run_client(url: str, tokens: dict[str, dict[str, str]], args: Any, out: Any) -> None:
     day = Day(url, tokens, args)
-    tasks = []
+    devices, agents = [], []
     for site in tokens:
         for d in (*KIOSKS, *BOARDS):
-            tasks.append(asyncio.create_task(day.device(site, d)))
-            tasks.append(asyncio.create_task(day.stream(site, d)))
-        tasks.append(asyncio.create_task(day.agent(site)))
+            devices.append(asyncio.create_task(day.device(site, d)))
+            devices.append(asyncio.create_task(day.stream(site, d)))
+        agents.append(asyncio.create_task(day.agent(site)))
+    devices.append(asyncio.create_task(day.ticker()))
     cpu0 = time.process_time()
     await asyncio.sleep(max(0.0, args.end_at - time.monotonic()))
     cpu = time.process_time() - cpu0
-    for t in tasks:
+    # Every press gets its outcome: the agents finish the press they are in (each press is
+    # bounded by --press-timeout), then the boards' streams get a little more time to bring
+    # the last calls.
+    await asyncio.gather(*agents, return_exceptions=True)
+    grace = time.monotonic() + 5.0
+    while any(i not in day.arrived for i in day.pressed) and time.monotonic() < grace:
+        await asyncio.sleep(0.1)
+    for t in devices:
         t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    board = [day.arrived[i] - t for i, t in day.pressed.items() if i in day.arrived]
+    await asyncio.gather(*devices, return_exceptions=True)
+    board = [day.arrived[i] - sent for i, (_asked, sent) in day.pressed.items() if i in day.arrived]
+    board_asked = [
+        day.arrived[i] - asked for i, (asked, _sent) in day.pressed.items() if i in day.arrived
+    ]
     out.put(
         {
             "syncs": day.syncs,
             "issue": day.issue,
+            "issue_wait": day.issue_wait,
             "late": day.late,
-            "next": day.next,
-            "recalls": day.recalls,
-            "transfers": day.transfers,
+            "took": day.took,
+            "waits": day.waits,
+            "outcomes": {a: dict(c) for a, c in day.outcomes.items()},
             "board": board,
+            "board_asked": board_asked,
             "lost": sum(1 for i in day.pressed if i not in day.arrived),
-            "errors": day.errors,
+            "sync_errors": dict(day.sync_errors),
+            "stream_errors": dict(day.stream_errors),
+            "lag": day.lag,
             "cpu": cpu,
         }
     )
 
 
 def client_main(url: str, tokens: dict[str, dict[str, str]], args: Any, out: Any) -> None:
+    with contextlib.suppress(ImportError):  # uvloop comes with uvicorn[standard]
+        import uvloop
+
+        uvloop.install()
     raise_open_files()
     asyncio.run(run_client(url, tokens, args, out))
 
@@ -384,31 +457,55 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
             time.sleep(
                 max(0.0, (args.rest_at if name == "rest" else args.work_at) - time.monotonic())
             )
-            cpu0, pg0, busy0 = server.cpu(), postgres_cpu(), machine_busy()
+            cpu0, pg0, busy0, load0 = server.cpu(), postgres_cpus(), machine_busy(), loadavg()
             t0 = time.monotonic()
             time.sleep(max(0.0, until - time.monotonic()))
             span = time.monotonic() - t0
             busy1 = machine_busy()
             figures[name] = {
                 "server": (server.cpu() - cpu0) / span,
-                "pg": (postgres_cpu() - pg0) / span,
+                "pg": postgres_cpu_since(pg0) / span,
                 "machine": (busy1[0] - busy0[0])
                 / max(1, busy1[1] - busy0[1])
                 * (os.cpu_count() or 1),
                 "span": span,
+                "load": f"{load0} -> {loadavg()}",
             }
-        parts = [queue.get(timeout=180) for _ in procs]
+        parts = [queue.get(timeout=args.press_timeout + 180) for _ in procs]
         for p in procs:
             p.join(timeout=60)
     found = check(database_url)
     replay = day_check(database_url)
+    report(tokens, args, figures, parts, found, replay)
+
+
+def loadavg() -> str:
+    """The machine's load average (1, 5 and 15 min), as ``uptime`` prints it."""
+    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def report(
+    tokens: dict[str, Any],
+    args: Any,
+    figures: dict[str, dict[str, Any]],
+    parts: list[dict[str, Any]],
+    found: dict[str, int],
+    replay: dict[str, int],
+) -> None:
     devices = len(tokens) * 5
+
+    def joined(key: str, sub: str | None = None) -> list[float]:
+        return [x for p in parts for x in (p[key] if sub is None else p[key][sub])]
+
+    def ms(values: list[float]) -> str:
+        return f"{len(values):6d}  p50 {pct(values, 0.5):8.1f} ms  p99 {pct(values, 0.99):8.1f} ms"
+
     print(
         f"\n== {len(tokens)} sites, {devices} devices (every one holding the push stream), "
         f"{args.workers} workers on PostgreSQL; safety sync every {args.safety:g} s; at work a "
         f"ticket per site every {args.ticket_every:g} s and a NEXT every {args.call_every:g} s; "
         f"{len(args.outages)} sites cut for {args.outage:g} s, {len(args.bad_clocks)} sites' "
-        "kiosks with wrong clocks"
+        f"kiosks with wrong clocks; {args.clients} client processes"
     )
     for name in ("rest", "work"):
         f = figures[name]
@@ -416,24 +513,39 @@ def measure(database_url: str, tokens: dict[str, dict[str, str]], args: Any) -> 
         print(
             f"{name:<5} {f['span']:5.0f} s: {syncs / f['span']:7.1f} syncs/s; CPU (cores): server "
             f"{f['server']:.3f} ({f['server'] * 3600 / devices * 1000:.1f} ms per device-hour), "
-            f"PostgreSQL {f['pg']:.3f}, whole machine {f['machine']:.2f} of {os.cpu_count()}"
+            f"PostgreSQL {f['pg']:.3f}, whole machine {f['machine']:.2f} of {os.cpu_count()}; "
+            f"load average {f['load']}"
         )
-    for label, key in (("issue (upload)", "issue"), ("next", "next"), ("call -> board", "board")):
-        values = [x for p in parts for x in p[key]]
-        print(
-            f"{label:<15} {len(values):6d}  p50 {pct(values, 0.5):7.1f} ms  "
-            f"p99 {pct(values, 0.99):7.1f} ms"
-        )
-    recalls = [sum(p["recalls"][i] for p in parts) for i in (0, 1)]
-    transfers = [sum(p["transfers"][i] for p in parts) for i in (0, 1)]
+    print("at work, on the wire (from the request's sending to its whole answer):")
+    print(f"  issue (upload)  {ms(joined('issue'))}")
+    for action in ("next", "recall", "transfer"):
+        print(f"  {action:<15} {ms(joined('took', action))}")
+    print(f"  call -> board   {ms(joined('board'))}  (from the NEXT's sending)")
+    print("inside the load generator:")
+    print(f"  upload's wait for a pooled connection {ms(joined('issue_wait'))}")
+    print(f"  press's wait for its agent's connection {ms(joined('waits'))}")
+    print(f"  call -> board from the press asked for {ms(joined('board_asked'))}")
+    print(f"  event loop lag (50 ms timer) {ms(joined('lag'))}")
     print(
-        f"recalls {recalls[1]} of {recalls[0]} answered, transfers {transfers[1]} of "
-        f"{transfers[0]}; tickets uploaded after an outage {sum(p['late'] for p in parts)}"
+        f"  client CPU {sum(p['cpu'] for p in parts) / (args.end_at - args.rest_at):.2f} cores "
+        f"(rest and work)"
     )
+    print("every press's outcome:")
+    for action in ("next", "recall", "transfer"):
+        total: Counter[str] = Counter()
+        for p in parts:
+            total.update(p["outcomes"][action])
+        detail = "; ".join(f"{k} {v}" for k, v in sorted(total.items())) or "none"
+        print(f"  {action:<9} {sum(total.values()):6d}: {detail}")
+    sync_errors: Counter[str] = Counter()
+    stream_errors: Counter[str] = Counter()
+    for p in parts:
+        sync_errors.update(p["sync_errors"])
+        stream_errors.update(p["stream_errors"])
     print(
-        f"calls never seen on the first board's stream: {sum(p['lost'] for p in parts)}; "
-        f"client errors {sum(p['errors'] for p in parts)}; client CPU "
-        f"{sum(p['cpu'] for p in parts) / (args.end_at - args.rest_at):.2f} cores"
+        f"tickets uploaded after an outage {sum(p['late'] for p in parts)}; calls never seen "
+        f"on the first board's stream {sum(p['lost'] for p in parts)}; syncs failed "
+        f"{dict(sync_errors) or 0}; streams failed (reopened) {dict(stream_errors) or 0}"
     )
     print(
         f"database: {found['issued']} tickets issued, {found['called']} calls; numbers issued "
@@ -458,6 +570,9 @@ def main() -> int:
     p.add_argument("--outage", type=float, default=20.0, help="seconds, mid-work")
     p.add_argument("--keepalive", type=float, default=30.0, help="streams' (seconds)")
     p.add_argument("--bad-clock-sites", type=int, default=4, help="sites whose kiosks are off")
+    p.add_argument(
+        "--press-timeout", type=float, default=30.0, help="an agent's press gives up (seconds)"
+    )
     args = p.parse_args()
     names = [f"site-{i:04d}" for i in range(args.sites)]
     # Spread over the fleet (so over both client processes), never the same sites.
@@ -469,6 +584,7 @@ def main() -> int:
     chosen = others[::step][: args.bad_clock_sites]
     args.bad_clocks = {site: BAD_CLOCKS[i % len(BAD_CLOCKS)] for i, site in enumerate(chosen)}
     raise_open_files()
+    print(f"load average at the start: {loadavg()}", flush=True)
     with postgres_database() as pg:
         if pg is None:
             return 1

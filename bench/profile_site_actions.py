@@ -18,7 +18,6 @@ import pstats
 import sys
 import time
 import tomllib
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_next import SITE  # noqa: E402
 from bench_sync import site_toml  # noqa: E402
-from profile_sync_write import layer, on_database  # noqa: E402
+from profile_sync_write import layer_times, on_database  # noqa: E402
 
 from config.server import ServerSettings  # noqa: E402
 from config.site import SiteConfig  # noqa: E402
@@ -52,11 +51,7 @@ def measure(name: str, n: int, act: Callable[[int], Any], top: int) -> None:
         act(i)
     prof.disable()
     stats = pstats.Stats(prof)
-    by_layer: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        by_layer[layer(filename)] += tottime
-        total += tottime
+    by_layer, total = layer_times(stats)
     print(f"\n{name}: {bare * 1000:.2f} ms of CPU each ({total / n * 1000:.2f} under the profiler)")
     for label, t in sorted(by_layer.items(), key=lambda kv: -kv[1]):
         print(f"  {label:<26} {t / total * 100:5.1f} %")

@@ -59,6 +59,16 @@ def layer(filename: str) -> str:
     return "other (stdlib, builtins)"
 
 
+def layer_times(stats: pstats.Stats) -> tuple[dict[str, float], float]:
+    """A profile's own time by layer (seconds), and in all."""
+    by_layer: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        by_layer[layer(filename)] += tottime
+        total += tottime
+    return by_layer, total
+
+
 def bodies(n: int) -> list[dict[str, Any]]:
     clock = HybridClock("kiosk-1")
     day = time.strftime("%Y-%m-%d")
@@ -107,11 +117,7 @@ def profile(database_url: str, syncs: int, top: int) -> None:
     stats = pstats.Stats(prof)
     if os.environ.get("PROFILE_DUMP"):
         stats.dump_stats(os.environ["PROFILE_DUMP"])
-    by_layer: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        by_layer[layer(filename)] += tottime
-        total += tottime
+    by_layer, total = layer_times(stats)
     print(
         f"{syncs} syncs: {bare / syncs * 1000:.2f} ms of CPU each "
         f"({cpu / syncs * 1000:.2f} ms under the profiler)"

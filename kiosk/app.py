@@ -438,6 +438,9 @@ class KioskApp(App):
             return
         if status.long_wait:
             self.busy = True
+            if self.runtime.elsewhere.configured:
+                # Asked now, on its own thread, so the answer is often there with the screen.
+                self.runtime.look_elsewhere(service_id)
             self.in_worker(
                 self.core.quieter_time,
                 lambda quiet: self._show_long_wait(status, quiet),

@@ -24,6 +24,7 @@ from config.site import SiteConfig
 from kiosk.booking import Booked, BookingClient
 from kiosk.checkin import CheckInResult, check_in
 from kiosk.core import KioskCore
+from kiosk.elsewhere import ElsewhereClient, OtherSite
 from kiosk.scanner import SerialScanner
 from printer import PrinterStatus, TicketPrinter, open_printer
 from tickets.daybook import DayBook, DayBookError
@@ -124,6 +125,13 @@ class KioskRuntime:
         self._http = requests.Session()
         self.booking = BookingClient(settings, self._http)
         """Books appointments at the kiosk (needs the server)."""
+        self._elsewhere_http = requests.Session()
+        self.elsewhere = ElsewhereClient(settings, self._elsewhere_http)
+        """The same service at the server's other sites, for the long-wait screen."""
+        self._elsewhere_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-elsewhere")
+        """Its own thread: a server slow to answer never delays a ticket on the I/O worker."""
+        self._elsewhere_asked: dict[str, Future[list[OtherSite]]] = {}
+        self._elsewhere_lock = threading.Lock()
         self._scanner: SerialScanner | None = None
         self._refresher: threading.Thread | None = None
         self._stop_refresh = threading.Event()
@@ -260,6 +268,16 @@ class KioskRuntime:
         booked = self.booking.book(service, start, lang)
         return booked, self.core.print_slip(booked, lang)
 
+    def look_elsewhere(self, service: str) -> Future[list[OtherSite]]:
+        """The other sites offering ``service``, asked on the elsewhere thread (raises
+        ``kiosk.elsewhere.ElsewhereUnavailable`` through the future)."""
+        with self._elsewhere_lock:
+            asked = self._elsewhere_asked.get(service)
+            if asked is None or asked.done():  # one question at a time per service
+                asked = self._elsewhere_io.submit(self.elsewhere.other_sites, service)
+                self._elsewhere_asked[service] = asked
+            return asked
+
     def refresh_appointments(self) -> int | None:
         """Takes today's appointments from the server; None when it could not (the list held
         stays)."""
@@ -308,6 +326,8 @@ class KioskRuntime:
             self._scanner.stop()
         if self._refresher is not None:
             self._refresher.join(timeout=10)
+        self._elsewhere_io.shutdown(wait=True)
+        self._elsewhere_http.close()
         self._http.close()
         if self.peers is not None:
             self.peers.stop()

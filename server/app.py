@@ -27,6 +27,7 @@ from server.errors import BodyLimit, install_handlers
 from server.indicators import IndicatorCache
 from server.notices import NoticeLoop
 from server.notify import LocalNotifier, Notifier, PgNotifier
+from server.quiet import QuietSyncs
 from server.startup import Prepared, prepare
 from server.web import register_web
 
@@ -45,6 +46,8 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
         notifier=notifier,
         keepalive_seconds=settings.stream_keepalive_seconds,
     )
+    if isinstance(notifier, PgNotifier):
+        ctx.quiet = notifier.observer = QuietSyncs(notifier, ctx.presence)
     messenger = ctx.messages = Messenger(settings.messages, settings.public_url)
     reminders = ReminderLoop(
         engine, ctx.sites, messenger, ctx.now, settings.appointment_retention_days

@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from server import db, schema
 from server.errors import ApiError
@@ -263,10 +263,15 @@ class DeviceSession:
     last_seq: int
 
 
-def device_session(engine: Engine, token: str) -> DeviceSession | None:
+def device_session(engine: Engine | Connection, token: str) -> DeviceSession | None:
+    """The device of ``token`` (None: unknown or revoked), read with ``engine``'s own
+    connection or on the caller's ``Connection``."""
     digest = token_hash(token)
-    with db.read(engine) as conn:
-        rows = _DEVICE_BY_TOKEN.rows(conn, {"token_hash": digest})
+    if isinstance(engine, Connection):
+        rows = _DEVICE_BY_TOKEN.rows(engine, {"token_hash": digest})
+    else:
+        with db.read(engine) as conn:
+            rows = _DEVICE_BY_TOKEN.rows(conn, {"token_hash": digest})
     row = rows[0] if rows else None
     if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
         return None
@@ -337,7 +342,7 @@ def _basic_user(engine: Engine, value: str) -> User | None:
     return authenticate_user(engine, username, password)
 
 
-def device_session_from_header(engine: Engine, header: str | None) -> DeviceSession:
+def device_session_from_header(engine: Engine | Connection, header: str | None) -> DeviceSession:
     """The device named by a Bearer token (401 when unknown). Other credentials get 403
     without being checked: a password is never verified where it could not be used (nor
     guessed there, outside the failed sign-ins' budget)."""

@@ -15,6 +15,7 @@ from config.server import ServerSettings
 from server.appointments.messages import Messenger
 from server.notify import LocalNotifier, Notifier
 from server.presence import StreamPresence
+from server.quiet import QuietSyncs
 from server.ratelimit import Limiters, RateLimits
 from server.sites import SiteRegistry
 from server.states import QueueStates
@@ -38,6 +39,8 @@ class ServerContext:
     notifier: Notifier = field(default_factory=LocalNotifier)
     presence: StreamPresence = field(default_factory=StreamPresence)
     """The devices holding a push stream in this process (marked seen every minute)."""
+    quiet: QuietSyncs | None = None
+    """Idle syncs answered from memory (PostgreSQL only; ``server.quiet``)."""
     limiters: Limiters = field(default_factory=lambda: Limiters.of(RateLimits()))
     """Per-address budgets of public requests and of failed sign-ins."""
     schema_version: int = 0

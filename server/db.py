@@ -165,6 +165,25 @@ def write_one(engine: Engine) -> Iterator[Connection]:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on a connection from ``read``: the request that read with it (a
+    sync: its device, then maybe an upload) writes on it too, one connection from the pool
+    instead of one per step. The transaction is explicit (``BEGIN``, ``COMMIT``, or
+    ``ROLLBACK`` when the block raises), as ``write``'s: on SQLite it queues on the
+    process's writer lock and takes the database's at ``BEGIN IMMEDIATE``."""
+    sqlite_ = is_sqlite(conn.engine)
+    with _writer_lock(conn.engine) if sqlite_ else contextlib.nullcontext():
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_ else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
 def lock_site(conn: Connection, site: str) -> Any:
     """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
     returns its row, or None when the site does not exist."""
@@ -183,7 +202,7 @@ def insert(conn: Connection, table: sa.Table) -> Any:
 class DriverQuery:
     """A statement of the busiest paths run on the driver's own cursor.
 
-    The statement (a SELECT, or an INSERT or UPDATE, with or without RETURNING) is written
+    The statement (a SELECT, or an INSERT, UPDATE or DELETE, with or without RETURNING) is written
     with SQLAlchemy and compiled once per dialect; each run skips SQLAlchemy's execution
     machinery (about 0.1 ms of CPU per statement here, as much as the query itself costs
     SQLite or PostgreSQL), keeping its type conversions both ways (JSON as text on SQLite,
@@ -192,7 +211,7 @@ class DriverQuery:
     ``conn`` is in; listeners of ``before_cursor_execute`` and ``after_cursor_execute`` see
     it. Every parameter the statement binds must be given (no defaults are applied)."""
 
-    def __init__(self, statement: sa.Select[Any] | sa.Insert | sa.Update) -> None:
+    def __init__(self, statement: sa.Select[Any] | sa.Insert | sa.Update | sa.Delete) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
         self._guard = threading.Lock()
@@ -213,7 +232,7 @@ class DriverQuery:
 
 class _Compiled:
     def __init__(
-        self, statement: sa.Select[Any] | sa.Insert | sa.Update, dialect: sa.Dialect
+        self, statement: sa.Select[Any] | sa.Insert | sa.Update | sa.Delete, dialect: sa.Dialect
     ) -> None:
         self.compiled = statement.compile(dialect=dialect)
         self.sql = str(self.compiled)

@@ -15,6 +15,13 @@ subscription *before* reading the table, so a wake-up that comes while it reads 
   breaks (waking every subscriber, who re-read what they missed), and every ``poll_seconds``
   compares the subscribed sites' ``last_seq`` with what it was told, in case a notification
   was lost. The process that stored the events also wakes its own subscribers at once.
+
+``PgNotifier.barrier`` tells a request when every notification committed before it asked has
+been heard (PostgreSQL delivers a session's notifications in commit order; a notification of
+the process's own, sent after the request, comes after all of them): what the process knows
+from notifications is then as current as a query would have been. ``server.quiet`` answers
+idle syncs from memory with it. An ``Observer`` hears what the notifications say, in the
+listening thread, before any barrier after them is passed.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +46,12 @@ CHANNEL = "guichet_events"
 the follow pages show changed outside the event log (an appointment told it runs late)."""
 CONFIG = "config"
 NEWS = "news"
+DEVICES = "devices"
+"""Payload ``"<site> devices"``: a device's token changed (no configuration change)."""
+BARRIER_PAUSE_SECONDS = 0.005
+"""Least time between two barriers of a process (seconds): the requests that ask meanwhile
+share the next one, so a flood of idle syncs costs a few hundred notifications a second at
+most, not one each."""
 
 
 def announce(conn: Connection, site: str, seq: int) -> None:
@@ -61,6 +75,28 @@ def announce_news(conn: Connection, site: str) -> None:
     event log. The caller's process wakes its own (``Notifier.news``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {NEWS}")))
+
+
+def announce_devices(conn: Connection, site: str) -> None:
+    """Tells every server process, when the caller's transaction commits, that a device token
+    of ``site`` changed (PostgreSQL; payload ``"<site> devices"``): what they hold in memory
+    about the site's devices (``server.quiet``) is forgotten."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{site} {DEVICES}")))
+
+
+class Observer(Protocol):
+    """Hears what the notifications say (from the thread that hears them)."""
+
+    def heard(self, site: str, seq: int, downward: bool) -> None:
+        """``site``'s events go up to ``seq`` (``downward``: lower than told before, a
+        database restored from a backup)."""
+
+    def changed(self, site: str) -> None:
+        """``site``'s configuration or one of its device tokens changed."""
+
+    def reset(self) -> None:
+        """Notifications may have been lost (the listening connection broke): forget all."""
 
 
 class Subscription(Protocol):
@@ -102,27 +138,44 @@ class Notifier(Protocol):
 
 
 class _LocalSubscription:
+    """A stream's wake-ups. Waiting is a bare future and one timer of the loop, no task and
+    no exception at its end: an idle stream's keep-alive (every 30 s for each of thousands
+    of streams) costs a third of what ``asyncio.wait_for`` did."""
+
     def __init__(self, owner: LocalNotifier, site: str) -> None:
         self.owner = owner
         self.site = site
-        self.flag = asyncio.Event()
+        self.woken = False
         self.config = False
+        self._waiter: asyncio.Future[bool] | None = None
 
     def arm(self) -> None:
-        self.flag.clear()
+        self.woken = False
 
     def config_changed(self) -> bool:
         changed, self.config = self.config, False
         return changed
 
+    def wake(self) -> None:
+        """Called in the loop's thread."""
+        self.woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
     async def wait(self, timeout: float) -> bool:
         if self.owner.closed:
             return False
-        try:
-            await asyncio.wait_for(self.flag.wait(), timeout)
-        except TimeoutError:
-            return False
-        return not self.owner.closed
+        if not self.woken:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return self.woken and not self.owner.closed
 
     def close(self) -> None:
         self.owner._remove(self)
@@ -140,6 +193,7 @@ class LocalNotifier:
         self._known: dict[str, int] = {}
         self._lock = threading.Lock()
         self.closed = False
+        self.observer: Observer | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -175,9 +229,13 @@ class LocalNotifier:
             if known is not None and (seq == known if changed_only else seq <= known):
                 return
             self._known[site] = seq
+        if self.observer is not None:
+            self.observer.heard(site, seq, known is not None and seq < known)
         self._call(lambda: self._wake(site))
 
     def config_changed(self, site: str) -> None:
+        if self.observer is not None:
+            self.observer.changed(site)
         self._call(lambda: self._wake(site, config=True))
 
     def news(self, site: str) -> None:
@@ -199,7 +257,7 @@ class LocalNotifier:
                 subs = list(self._subs.get(site, ()))
         for s in subs:
             s.config = s.config or config
-            s.flag.set()
+            s.wake()
 
     def _call(self, fn: Callable[[], None]) -> None:
         loop = self._loop
@@ -235,22 +293,110 @@ class PgNotifier(LocalNotifier):
         """Fallback polls made so far (tests wait on it rather than for a while)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Barriers: numbered notifications on a channel of this process's own.
+        self._barrier_channel = f"guichet_barrier_{secrets.token_hex(8)}"
+        self._barrier_guard = threading.Lock()
+        self._barrier_sent = 0
+        self._barrier_sent_at = 0.0
+        self._barrier_waiting: list[tuple[int, asyncio.Future[bool]]] = []
+        self._barrier_wanted = threading.Event()
+        self._sender: threading.Thread | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         super().start(loop)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="guichet-listen", daemon=True)
             self._thread.start()
+        if self._sender is None:
+            self._sender = threading.Thread(
+                target=self._send_barriers, name="guichet-barrier", daemon=True
+            )
+            self._sender.start()
 
     def close(self) -> None:
         self._stop.set()
+        self._barrier_wanted.set()
         super().close()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=3)
+        self._fail_barriers()
+        for thread in (self._thread, self._sender):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=3)
+
+    # ---- barriers ---------------------------------------------------------------------------
+    async def barrier(self) -> bool:
+        """True once every notification committed before this call has been heard (and told
+        to the observer); False when that cannot be known (not listening, the connection
+        broke meanwhile, shutting down). Called from the serving event loop."""
+        if self.closed or not self.listening.is_set():
+            return False
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        with self._barrier_guard:
+            # A barrier sent from now on: the next one (the one being sent may have
+            # been committed before this call).
+            self._barrier_waiting.append((self._barrier_sent + 1, future))
+        self._barrier_wanted.set()
+        return await future
+
+    def _send_barriers(self) -> None:
+        """Sends a barrier whenever a request waits for one, on a connection of its own."""
+        import psycopg
+
+        conn: Any = None
+        while not self._stop.is_set():
+            self._barrier_wanted.wait(1.0)
+            self._barrier_wanted.clear()
+            with self._barrier_guard:
+                wanted = any(need > self._barrier_sent for need, _ in self._barrier_waiting)
+                lost = (
+                    self._barrier_waiting
+                    and self._barrier_sent_at
+                    and time.monotonic() - self._barrier_sent_at > 5.0
+                )
+                if wanted:
+                    self._barrier_sent += 1
+                    self._barrier_sent_at = time.monotonic()
+                number = self._barrier_sent
+            if lost and not wanted:  # sent, never heard: those who wait ask the database
+                self._fail_barriers()
+            if not wanted or self._stop.is_set():
+                continue
+            try:
+                if conn is None:
+                    conn = self._connect("guichet-barrier")
+                conn.execute("SELECT pg_notify(%s, %s)", (self._barrier_channel, str(number)))
+            except psycopg.Error:
+                log.warning("could not send a notification barrier", exc_info=True)
+                with contextlib.suppress(psycopg.Error):
+                    if conn is not None:
+                        conn.close()
+                conn = None
+                self._fail_barriers()
+                self._stop.wait(0.5)
+            self._stop.wait(BARRIER_PAUSE_SECONDS)
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def _barrier_heard(self, number: int) -> None:
+        with self._barrier_guard:
+            passed = [f for need, f in self._barrier_waiting if need <= number]
+            self._barrier_waiting = [
+                (need, f) for need, f in self._barrier_waiting if need > number
+            ]
+            if not self._barrier_waiting:
+                self._barrier_sent_at = 0.0
+        if passed:
+            self._call(lambda: _settle(passed, True))
+
+    def _fail_barriers(self) -> None:
+        with self._barrier_guard:
+            waiting, self._barrier_waiting = self._barrier_waiting, []
+            self._barrier_sent_at = 0.0
+        if waiting:
+            self._call(lambda: _settle([f for _, f in waiting], False))
 
     # ---- the listening thread -------------------------------------------------------------
-    def _connect(self) -> Any:
+    def _connect(self, name: str = "guichet-listen") -> Any:
         import psycopg
 
         return psycopg.connect(
@@ -264,7 +410,7 @@ class PgNotifier(LocalNotifier):
             keepalives_interval=5,
             keepalives_count=3,
             tcp_user_timeout=15_000,
-            application_name="guichet-listen",
+            application_name=name,
         )
 
     def _run(self) -> None:
@@ -276,6 +422,9 @@ class PgNotifier(LocalNotifier):
             try:
                 with self._connect() as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._barrier_channel}")
+                    if self.observer is not None:  # what was said while deaf is not known
+                        self.observer.reset()
                     self.listening.set()
                     if failed_at is not None:
                         log.warning(
@@ -287,6 +436,9 @@ class PgNotifier(LocalNotifier):
                     self._listen(conn)
             except psycopg.Error as exc:
                 self.listening.clear()
+                self._fail_barriers()
+                if self.observer is not None:
+                    self.observer.reset()
                 if failed_at is None:
                     failed_at = time.monotonic()
                     log.warning(
@@ -307,11 +459,18 @@ class PgNotifier(LocalNotifier):
         while not self._stop.is_set():
             timeout = max(0.05, min(1.0, next_poll - time.monotonic()))
             for note in conn.notifies(timeout=timeout):
+                if note.channel == self._barrier_channel and note.payload.isdigit():
+                    self._barrier_heard(int(note.payload))
+                    continue
                 if note.channel != CHANNEL:
                     continue
                 site, _, what = note.payload.partition(" ")
                 if site and what == CONFIG:
                     self.config_changed(site)
+                    continue
+                if site and what == DEVICES:
+                    if self.observer is not None:
+                        self.observer.changed(site)
                     continue
                 if site and what == NEWS:
                     self.news(site)
@@ -331,3 +490,14 @@ class PgNotifier(LocalNotifier):
             for site, seq in rows.fetchall():
                 self.deliver(site, int(seq), changed_only=True)
         self.polls += 1
+
+
+def _settle(futures: list[asyncio.Future[bool]], value: bool) -> None:
+    for f in futures:
+        if not f.done():
+            f.set_result(value)
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)

@@ -5,7 +5,9 @@ stream (re)opens and every few minutes as a safety net (``server.sync_interval_s
 its syncs alone would let the fleet page call it offline (``OFFLINE_AFTER_SECONDS``). Each
 server process counts the streams devices hold (``StreamPresence.add``) and, every
 ``SEEN_EVERY_SECONDS``, stores ``last_seen`` for all of them in one statement: a fleet at rest
-costs one write a minute per process, not one per device.
+costs one write a minute per process, not one per device. Devices whose idle syncs were
+answered from memory (``server.quiet``) are queued (``StreamPresence.seen``) and stored the
+same way, within a second.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class StreamPresence:
         self.every = SEEN_EVERY_SECONDS
         """Seconds between two rounds of marking."""
         self._held: Counter[tuple[str, str]] = Counter()
+        self._seen: set[tuple[str, str]] = set()
         self._guard = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,16 +60,22 @@ class StreamPresence:
         with self._guard:
             return sorted(self._held)
 
+    def seen(self, site: str, device: str) -> None:
+        """``device`` of ``site`` synced: its last_seen is stored within a second."""
+        with self._guard:
+            self._seen.add((site, device))
+
+    def mark_seen(self, engine: Engine, now: float) -> int:
+        """Stores ``now`` as the last_seen of the devices queued by ``seen``; how many."""
+        with self._guard:
+            queued, self._seen = sorted(self._seen), set()
+        _store_seen(engine, queued, now)
+        return len(queued)
+
     def mark(self, engine: Engine, now: float) -> int:
         """Stores ``now`` as the last_seen of every device holding a stream; how many."""
         held = self.held()
-        d = schema.devices
-        for i in range(0, len(held), _CHUNK):
-            chunk = held[i : i + _CHUNK]
-            with db.write_one(engine) as conn:
-                conn.execute(
-                    sa.update(d).where(sa.tuple_(d.c.site, d.c.id).in_(chunk)).values(last_seen=now)
-                )
+        _store_seen(engine, held, now)
         return len(held)
 
     def start(self, engine: Engine, now: Callable[[], float]) -> None:
@@ -75,10 +84,12 @@ class StreamPresence:
         def run() -> None:
             last = time.monotonic()
             while not self._stop.wait(1.0):
-                if time.monotonic() - last < self.every:
-                    continue
-                last = time.monotonic()
                 try:
+                    if self._seen:
+                        self.mark_seen(engine, now())
+                    if time.monotonic() - last < self.every:
+                        continue
+                    last = time.monotonic()
                     self.mark(engine, now())
                 except Exception:  # the database away: the next round tries again
                     log.warning("could not mark the streaming devices seen", exc_info=True)
@@ -91,3 +102,30 @@ class StreamPresence:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5.0)
+
+
+_SEEN_PG = (
+    "UPDATE devices SET last_seen = %(now)s FROM unnest(%(sites)s::text[], %(ids)s::text[]) "
+    "AS held(site, id) WHERE devices.site = held.site AND devices.id = held.id"
+)
+"""On PostgreSQL the devices go as two arrays: one statement for all, the same text every
+time (a list of pairs in ``IN`` is a new statement to compile at each size: most of a worker's
+CPU at rest in a sample of a 5,000-device fleet)."""
+
+
+def _store_seen(engine: Engine, devices: list[tuple[str, str]], now: float) -> None:
+    """Stores ``now`` as the last_seen of ``devices`` ((site, id) pairs)."""
+    if not devices:
+        return
+    if not db.is_sqlite(engine):
+        sites, ids = [site for site, _ in devices], [device for _, device in devices]
+        with db.write_one(engine) as conn:
+            conn.exec_driver_sql(_SEEN_PG, {"now": now, "sites": sites, "ids": ids})
+        return
+    d = schema.devices  # SQLite: 500 a statement
+    for i in range(0, len(devices), _CHUNK):
+        chunk = devices[i : i + _CHUNK]
+        with db.write_one(engine) as conn:
+            conn.execute(
+                sa.update(d).where(sa.tuple_(d.c.site, d.c.id).in_(chunk)).values(last_seen=now)
+            )

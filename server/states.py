@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from server import store
+from server import db, store
 from server.sites import LoadedSite
 from tickets.events import Event
 from tickets.queue import QueueState, fold
@@ -74,6 +74,29 @@ class QueueStates:
                 self._catch_up(conn, entry, loaded.id)
             assert entry.state is not None
             yield entry.state
+
+    @contextmanager
+    def hold_from(
+        self, engine: Engine, loaded: LoadedSite, now: float, seq: int
+    ) -> Iterator[QueueState]:
+        """The site's state holding at least the events up to ``seq`` (committed), held for
+        the block: the one in memory when it does (no connection taken, no query), else caught
+        up from the table. What an action's answer reads after its commit."""
+        entry = self._entry(loaded.id)
+        with entry.lock:
+            day, _floor = window_floor(loaded, now)
+            current = (
+                entry.state is not None
+                and entry.version == loaded.version
+                and entry.day == day
+                and entry.seq >= seq
+            )
+            if current:
+                assert entry.state is not None
+                yield entry.state
+        if not current:
+            with db.read(engine) as conn, self.hold(conn, loaded, now) as state:
+                yield state
 
     def seq(self, site: str) -> int:
         return self._entry(site).seq

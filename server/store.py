@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from server import db, notify, schema
 from server.errors import ApiError
 from tickets.events import Event, EventKind
+from tickets.heartbeat import CLOCK_OFFSET_FIELD
 from tickets.hlc import Timestamp
 
 _IN_CHUNK = 500
@@ -91,6 +92,27 @@ def find(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+class IdTaken(ApiError):
+    """An event to append is stored already (by this site: an upload whose answer was lost;
+    or by another site: a reused id). The transaction must be rolled back."""
+
+    def __init__(self, event: str) -> None:
+        super().__init__(
+            409, "conflict", f"event {event} is already stored for another site", event=event
+        )
+
+
+def token_used(event: Event) -> ApiError:
+    """The 409 for an event whose follow token another ticket holds."""
+    return ApiError(
+        409,
+        "conflict",
+        f"event {event.id}: ticket token already used by another ticket",
+        event=event.id,
+        field="data.token",
+    )
+
+
 def append(
     conn: Connection,
     site: str,
@@ -156,9 +178,7 @@ def append(
         )
     if len(inserted) != len(rows):
         taken = sorted({r["id"] for r in rows} - {r.id for r in inserted})
-        raise ApiError(
-            409, "conflict", f"event {taken[0]} is already stored for another site", event=taken[0]
-        )
+        raise IdTaken(taken[0])
     if tokens:
         if len(tokens) == 1:
             kept = _TOKEN_ONE[db.is_sqlite(conn.engine)].rows(conn, tokens[0])
@@ -167,7 +187,8 @@ def append(
             unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
             kept = list(conn.execute(unique_token.returning(t.c.token), tokens))
         if len(kept) != len(tokens):
-            raise ApiError(409, "conflict", "a ticket token is already used by another ticket")
+            used = {t["token"] for t in tokens} - {r.token for r in kept}
+            raise token_used(next(e for e in stored if e.data.get("token") in used))
     forget_contacts(conn, site, stored)
     # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
     _SET_LAST[db.is_sqlite(conn.engine)].run(
@@ -232,15 +253,32 @@ ENDING = frozenset(
 """Events after which a walk-in's contact (``schema.ticket_contacts``) is no longer needed."""
 
 
-def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> int:
+def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> None:
     """Deletes the contacts walk-ins left to be told their turn is near, of the tickets these
-    events call or end, in the transaction that stores them; returns how many."""
+    events call or end, in the transaction that stores them."""
     ended = sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
     if not ended:
-        return 0
+        return
+    if len(ended) <= _FEW:  # a NEXT: the ticket served and the one called, on the driver
+        params = {"site": site} | {f"ticket_{i}": t for i, t in enumerate(ended)}
+        _forget(len(ended)).run(conn, params)
+        return
     c = schema.ticket_contacts
-    done = conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
-    return int(done.rowcount)
+    conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
+
+
+_FORGET: dict[int, db.DriverQuery] = {}
+
+
+def _forget(n: int) -> db.DriverQuery:
+    """The contacts of ``n`` tickets of a site deleted, compiled once."""
+    query = _FORGET.get(n)
+    if query is None:
+        c = schema.ticket_contacts
+        tickets = [sa.bindparam(f"ticket_{i}", type_=sa.String()) for i in range(n)]
+        statement = sa.delete(c).where(c.c.site == sa.bindparam("site"), c.c.ticket.in_(tickets))
+        query = _FORGET.setdefault(n, db.DriverQuery(statement))
+    return query
 
 
 _SINCE = db.DriverQuery(
@@ -254,6 +292,27 @@ _SINCE = db.DriverQuery(
 def since(conn: Connection, site: str, cursor: int, limit: int) -> list[Any]:
     """Rows of the site's events after ``cursor``, in sequence order, at most ``limit``."""
     return _SINCE.rows(conn, {"site": site, "cursor": cursor, "limit": limit})
+
+
+def clock_errors(conn: Connection, site: str, devices: Iterable[str]) -> dict[str, float]:
+    """Each device's clock error (seconds: the server's time minus its wall clock) as last
+    measured at a sync of its own, which its health report carries back
+    (``clock_offset_seconds``, ``tickets.heartbeat``). Devices that have sent none are left
+    out."""
+    d = schema.devices
+    wanted = sorted(set(devices))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(d.c.id, d.c.health).where(d.c.site == site, d.c.id.in_(wanted))
+    ).all()
+    out: dict[str, float] = {}
+    for row in rows:
+        health = row.health if isinstance(row.health, dict) else {}
+        offset = health.get(CLOCK_OFFSET_FIELD)
+        if isinstance(offset, int | float) and not isinstance(offset, bool):
+            out[row.id] = float(offset)
+    return out
 
 
 def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = None) -> list[Any]:

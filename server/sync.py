@@ -200,14 +200,17 @@ def check_label_and_priority(
 
 
 def parse_batch(
-    ctx: ServerContext, who: Principal, loaded: LoadedSite, req: SyncRequest
+    ctx: ServerContext,
+    who: Principal,
+    loaded: LoadedSite,
+    req: SyncRequest,
+    conn: Connection,
 ) -> list[Event]:
     """The uploaded events, checked, without duplicates within the batch, each with its
     author's stamp (a copy a device re-stamped is read as its author made it)."""
     authors = None
     if any(raw.device != who.name for raw in req.events):
-        with db.read(ctx.engine) as conn:
-            authors = Authors.load(ctx, conn, loaded.id)
+        authors = Authors.load(ctx, conn, loaded.id)
     out: dict[str, Event] = {}
     tokens: dict[str, str] = {}
     for i, raw in enumerate(req.events):
@@ -288,8 +291,12 @@ def _store_new(
     now: float,
     error: float | None,
     uploader: str,
+    all_new: bool = False,
 ) -> list[Event]:
-    existing = store.find(conn, [e.id for e in events])
+    """Stores the events not stored yet (under the site's lock). With ``all_new`` none is
+    looked up first: the inserts' ``ON CONFLICT`` finds an id stored already
+    (``store.IdTaken``) or a follow token used (409), in the statements that store them."""
+    existing = {} if all_new else store.find(conn, [e.id for e in events])
     fresh = []
     untimed = []
     for e in events:
@@ -314,32 +321,27 @@ def _store_new(
     tokens = [
         e.data["token"] for e in fresh if e.kind is EventKind.TICKET_ISSUED and e.data.get("token")
     ]
-    if tokens:
+    if tokens and not all_new:
         t = schema.ticket_tokens
         if len(tokens) == 1:
             taken = next(iter(_TOKEN_TAKEN.rows(conn, {"token": tokens[0]})), None)
         else:
             taken = conn.execute(sa.select(t.c.token).where(t.c.token.in_(tokens))).first()
         if taken is not None:
-            owner = next(e for e in fresh if e.data.get("token") == taken.token)
-            raise ApiError(
-                409,
-                "conflict",
-                f"event {owner.id}: ticket token already used by another ticket",
-                event=owner.id,
-                field="data.token",
-            )
+            raise store.token_used(next(e for e in fresh if e.data.get("token") == taken.token))
     tickets = [e.ticket for e in fresh if e.ticket and e.kind is not EventKind.TICKET_ISSUED]
     issued = store.issue_stamps(conn, loaded.id, tickets) if tickets else {}
     bound = ctx.settings.max_clock_skew_seconds
     # Others' events first: the uploader's own may be about a ticket it relays.
+    others = [e for e in fresh if e.device != uploader]
     relayed = place_uploaded(
-        [e for e in fresh if e.device != uploader],
+        others,
         ctx.clock,
         now=now,
         bound=bound,
         clock_error=None,
         issued=issued,
+        author_errors=store.clock_errors(conn, loaded.id, {e.device for e in others}),
     )
     own = place_uploaded(
         [e for e in fresh if e.device == uploader],
@@ -496,26 +498,49 @@ def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) ->
 
 
 def history_start(
-    ctx: ServerContext, site_id: str, loaded: LoadedSite | None, now: float, last: int
+    ctx: ServerContext,
+    site_id: str,
+    loaded: LoadedSite | None,
+    now: float,
+    last: int,
+    conn: Connection,
 ) -> int:
     """The cursor a device syncing from scratch starts after: just before the site's first
     event of the last ``device_history_days`` whole days before today (site time), so a new
     device receives those days, not years of history (``last`` when there is no such event).
     """
-    loaded = loaded or ctx.sites.get_by_engine(ctx.engine, site_id)
+    loaded = loaded or ctx.sites.get(conn, site_id)
     if loaded is None:
         raise not_found(f"site {site_id!r}")
     site = loaded.site
     first_day = site.day(now) - timedelta(days=ctx.settings.device_history_days)
     start = datetime.combine(first_day, datetime.min.time(), tzinfo=site.tz)
-    with db.read(ctx.engine) as conn:
-        first = store.first_seq_from(conn, site_id, store.hlc_floor(start.timestamp()))
+    first = store.first_seq_from(conn, site_id, store.hlc_floor(start.timestamp()))
     return last if first is None else first - 1
 
 
 def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) -> dict[str, Any]:
-    """One sync of the device named by ``authorization`` (its Authorization header)."""
-    session = device_session_from_header(ctx.engine, authorization)
+    """One sync of the device named by ``authorization`` (its Authorization header).
+
+    The whole sync runs on one pooled connection: the device read by its token, the upload's
+    transaction (``db.transaction``), the read of what is new."""
+    quiet = ctx.quiet
+    generation = quiet.generation() if quiet is not None else 0
+    with db.read(ctx.engine) as conn:
+        answer, learned = _sync_on(ctx, conn, authorization, req)
+    if quiet is not None and learned is not None:
+        quiet.learned(generation, *learned)
+    return answer
+
+
+_Learned = tuple[str, str, str, str, int, float | None]
+"""What a sync read, for ``QuietSyncs.learned`` (token, site, device, version, seq, seen)."""
+
+
+def _sync_on(
+    ctx: ServerContext, conn: Connection, authorization: str | None, req: SyncRequest
+) -> tuple[dict[str, Any], _Learned | None]:
+    session = device_session_from_header(conn, authorization)
     who = session.principal
     site_id = who.sites[0]
     who.require(Permission.SYNC, site_id)
@@ -527,7 +552,6 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
             field="device",
         )
     now = ctx.now()
-    engine = ctx.engine
     stale = who.last_seen is None or now - who.last_seen >= LAST_SEEN_EVERY_SECONDS
     # Events and leases are decided under the site's lock; the device's own row (last seen,
     # health) is one statement of its own, which most syncs of a large fleet come down to.
@@ -539,10 +563,10 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
     check_health(req.health)
     if locked or req.config_version != version:
         # The version read with the device: a site held at that version costs no query.
-        loaded = ctx.sites.cached(site_id, version) or ctx.sites.get_by_engine(engine, site_id)
+        loaded = ctx.sites.cached(site_id, version) or ctx.sites.get(conn, site_id)
         if loaded is None:
             raise not_found(f"site {site_id!r}")
-        events = parse_batch(ctx, who, loaded, req)
+        events = parse_batch(ctx, who, loaded, req, conn)
         for i, lr in enumerate(req.lease_requests):
             if who.role != "kiosk":
                 raise ApiError(
@@ -557,18 +581,16 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
     leases: list[dict[str, Any]] = []
     last = session.last_seq
     if locked:
-        with db.write(engine) as conn:
-            row = db.lock_site(conn, site_id)
-            if row is None:
-                raise not_found(f"site {site_id!r}")
-            loaded = ctx.sites.from_row(row)
-            error = clock_error(req.device_time, now)
-            stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name)
-            leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
-            mark_seen(conn, site_id, who.name, now, req.health)
-            last = row.last_seq + len(stored)
+        error = clock_error(req.device_time, now)
+        try:  # the usual upload, new events: their ids' and tokens' checks are the inserts'
+            stored, leases, last, loaded = _upload(ctx, conn, who, req, events, now, error, True)
+        except store.IdTaken:  # some already stored (a lost answer, a relay): sorted out
+            stored, leases, last, loaded = _upload(ctx, conn, who, req, events, now, error, False)
     elif touch:
-        with db.write_one(engine) as conn:
+        if db.is_sqlite(ctx.engine):
+            with db.transaction(conn):  # queued for SQLite's write lock
+                mark_seen(conn, site_id, who.name, now, req.health)
+        else:
             mark_seen(conn, site_id, who.name, now, req.health)
     if stored:
         ctx.clock.receive(max(e.hlc for e in stored))
@@ -579,13 +601,15 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
     # A cursor ahead of the site (a database restored from backup) starts again from 0.
     cursor = req.cursor if req.cursor <= last else 0
     if cursor == 0 and last > 0:
-        cursor = history_start(ctx, site_id, loaded, now, last)
+        cursor = history_start(ctx, site_id, loaded, now, last, conn)
     rows: list[Any] = []
     if cursor < last:
-        with db.read(engine) as conn:
-            rows = store.since(conn, site_id, cursor, req.limit + 1)
+        rows = store.since(conn, site_id, cursor, req.limit + 1)
     more = len(rows) > req.limit
     rows = rows[: req.limit]
+    _scheme, _, token = (authorization or "").partition(" ")
+    seen = now if locked or touch else who.last_seen
+    learned = (token.strip(), site_id, who.name, version, session.last_seq, seen)
     return {
         "acks": [e.id for e in events],
         "events": [store.event_json(r) for r in rows],
@@ -596,4 +620,30 @@ def run_sync(ctx: ServerContext, authorization: str | None, req: SyncRequest) ->
         "config": loaded.config_json if loaded and req.config_version != version else None,
         "server_time": now,
         "server_hlc": ctx.clock.now().encode(),
-    }
+    }, learned
+
+
+def _upload(
+    ctx: ServerContext,
+    conn: Connection,
+    who: Principal,
+    req: SyncRequest,
+    events: list[Event],
+    now: float,
+    error: float | None,
+    all_new: bool,
+) -> tuple[list[Event], list[dict[str, Any]], int, LoadedSite]:
+    """Stores the upload and grants the leases in one transaction under the site's lock;
+    (stored events, leases, the site's new last seq, the site). ``all_new``: takes every
+    event for new without looking (``store.IdTaken`` when one is not: the transaction is
+    rolled back, and the caller tries again without ``all_new``)."""
+    site_id = who.sites[0]
+    with db.transaction(conn):
+        row = db.lock_site(conn, site_id)
+        if row is None:
+            raise not_found(f"site {site_id!r}")
+        loaded = ctx.sites.from_row(row)
+        stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name, all_new)
+        leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
+        mark_seen(conn, site_id, who.name, now, req.health)
+    return stored, leases, row.last_seq + len(stored), loaded

@@ -62,11 +62,7 @@ def conflict_views(state: QueueState) -> list[ConflictView]:
 
 
 def _waiting_counts(state: QueueState, day: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for t in state.tickets.values():
-        if t.status is TicketStatus.WAITING and t.day == day:
-            counts[t.service] = counts.get(t.service, 0) + 1
-    return counts
+    return {s: len(line.keys) for (s, d), line in state.lines.items() if d == day}
 
 
 def snapshot(state: QueueState, site: Site, day: str, cursor: int, now: float) -> QueueSnapshot:

@@ -19,8 +19,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from config.messages import MessageSettings
+from tests.conftest import PATIENCE
 
-WAIT_SECONDS = 30.0
+WAIT_SECONDS = PATIENCE
 
 
 @dataclass

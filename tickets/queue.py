@@ -10,6 +10,11 @@ Who is next for a counter: among the waiting tickets of the services the counter
 priority tickets first, then the counter's service preference order, then the oldest issue
 (or, with the site's ``priority_rule`` "within_service", the preference order first).
 A transferred or reactivated ticket keeps its original issue time, hence its place.
+
+The fold keeps the waiting tickets in lines, one per service and day, in calling order
+(``Line``): who is next and how many are ahead read a line, not the whole day's tickets.
+The lines are derived from the tickets' statuses as each event is applied, so they say what
+a scan of the tickets would say (tests/tickets/test_queue_lines.py).
 """
 
 from __future__ import annotations
@@ -194,6 +199,36 @@ class Conflict:
     """The id of the event that lost."""
 
 
+LineKey = tuple[bool, int, int, str, str]
+"""``Ticket.queue_key`` as plain values (no priority, clock millis, logical, node, id): the
+same order, compared in C."""
+
+
+def line_key(t: Ticket) -> LineKey:
+    h = t.issued_hlc
+    return (t.priority is None, h.millis, h.logical, h.node, t.id)
+
+
+@dataclass(slots=True)
+class Line:
+    """The waiting tickets of one service on one day, in calling order within the service
+    (priority first, then oldest issue: ``Ticket.queue_key``)."""
+
+    keys: list[LineKey] = field(default_factory=list)
+    booked: set[str] = field(default_factory=set)
+    """The ids of its checked-in appointments called as such (``appointments.is_appointment``):
+    ``next_for`` reads them all, and only the first walk-in of the line."""
+
+    def copy(self) -> Line:
+        return Line(list(self.keys), set(self.booked))
+
+    def first_walk_in(self) -> str | None:
+        booked = self.booked
+        if not booked:
+            return self.keys[0][-1] if self.keys else None
+        return next((k[-1] for k in self.keys if k[-1] not in booked), None)
+
+
 @dataclass
 class QueueState:
     site: Site
@@ -208,11 +243,16 @@ class QueueState:
     service_times: dict[str, deque[float]] = field(default_factory=dict)
     appointment_streak: dict[str, int] = field(default_factory=dict)
     """Counter id -> appointments it called in a row (``tickets.appointments.pick``)."""
+    lines: dict[tuple[str, str], Line] = field(default_factory=dict)
+    """(service, day) -> its waiting tickets (none empty). Kept by the fold; a state made
+    from tickets alone (``QueueState(site, tickets=...)``) builds them from the tickets."""
     _events: list[Event] = field(default_factory=list)
     _keys: list[tuple[int, int, str, str]] = field(default_factory=list)
     _ids: dict[str, Timestamp] = field(default_factory=dict)
     """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _issues: dict[str, Event] = field(default_factory=dict)
+    """Ticket id -> the TicketIssued that made it (``issue_event``)."""
     _checkins: dict[str, str] = field(default_factory=dict)
     """Appointment id -> the ticket that stands for it (the first check-in by clock)."""
     _checkpoints: list[tuple[int, QueueState]] = field(
@@ -222,6 +262,11 @@ class QueueState:
     _shared: set[str] = field(default_factory=set, repr=False, compare=False)
     """Tickets whose objects a copy or a snapshot holds too: the fold copies one before it
     changes it (``_ticket``), so taking a copy or a snapshot copies no ticket."""
+
+    def __post_init__(self) -> None:
+        if self.tickets and not self.lines:
+            for t in self.tickets.values():
+                self._join_line(t)
 
     # ---- building the state -------------------------------------------------------------
     CHECKPOINT_EVERY: ClassVar[int] = 200
@@ -308,7 +353,9 @@ class QueueState:
                 s: deque(v, maxlen=ROLLING_SAMPLES) for s, v in self.service_times.items()
             },
             appointment_streak=dict(self.appointment_streak),
+            lines={k: line.copy() for k, line in self.lines.items()},
             _numbers=dict(self._numbers),
+            _issues=dict(self._issues),
             _checkins=dict(self._checkins),
         )
         out._shared = set(self._shared)
@@ -362,7 +409,43 @@ class QueueState:
             self._decided_twice(e)
             return
         handler = _HANDLERS[e.kind]
+        tid = e.data.get("ticket")
+        before = self.tickets.get(tid) if tid is not None else None
+        if before is None or before.status is not TicketStatus.WAITING:
+            handler(self, e)
+            after = self.tickets.get(tid) if tid is not None else None
+            if after is not None and after.status is TicketStatus.WAITING:
+                self._join_line(after)
+            return
+        # Only the event's own ticket changes status or service (a call ends the counter's
+        # previous ticket, which was called, not waiting).
+        service = before.service
         handler(self, e)
+        after = self.tickets[before.id]
+        if after.status is not TicketStatus.WAITING or after.service != service:
+            self._leave_line(after, service)
+            if after.status is TicketStatus.WAITING:
+                self._join_line(after)
+
+    def _join_line(self, t: Ticket) -> None:
+        if t.status is not TicketStatus.WAITING:
+            return
+        line = self.lines.get((t.service, t.day))
+        if line is None:
+            line = self.lines[(t.service, t.day)] = Line()
+        bisect.insort(line.keys, line_key(t))
+        if appointments.is_appointment(t, self.site.calling):
+            line.booked.add(t.id)
+
+    def _leave_line(self, t: Ticket, service: str) -> None:
+        line = self.lines[(service, t.day)]
+        key = line_key(t)
+        i = bisect.bisect_left(line.keys, key)
+        assert line.keys[i] == key, "a waiting ticket is in its line"
+        del line.keys[i]
+        line.booked.discard(t.id)
+        if not line.keys:
+            del self.lines[(service, t.day)]
 
     def _ticket(self, tid: str) -> Ticket | None:
         """The ticket, to change: copied first when a copy or a snapshot shares it."""
@@ -448,6 +531,7 @@ class QueueState:
                     Conflict("duplicate_checkin", tid, ticket.label, first.device, e.device, e.id)
                 )
         self.tickets[tid] = ticket
+        self._issues[tid] = e
 
     def _called(self, e: Event) -> None:
         t = self._ticket(e.data["ticket"])
@@ -585,15 +669,13 @@ class QueueState:
     # ---- reading the state --------------------------------------------------------------
     def waiting(self, service: str | None = None, day: str | None = None) -> list[Ticket]:
         """Waiting tickets in calling order (priority first, then oldest issue)."""
-        out = [
-            t
-            for t in self.tickets.values()
-            if t.status is TicketStatus.WAITING
-            and (service is None or t.service == service)
-            and (day is None or t.day == day)
+        keys = [
+            line.keys
+            for (s, d), line in self.lines.items()
+            if (service is None or s == service) and (day is None or d == day)
         ]
-        out.sort(key=Ticket.queue_key)
-        return out
+        ordered = keys[0] if len(keys) == 1 else sorted(k for ks in keys for k in ks)
+        return [self.tickets[k[-1]] for k in ordered]
 
     def next_for(
         self, counter_id: str, day: str | None = None, now: float | None = None
@@ -612,13 +694,16 @@ class QueueState:
         if counter is None:
             return None
         rank = {service: i for i, service in enumerate(counter.services)}
-        candidates = [
-            t
-            for t in self.tickets.values()
-            if t.status is TicketStatus.WAITING
-            and t.service in rank
-            and (day is None or t.day == day)
-        ]
+        # Within one line the walk-ins' order is the line's (the service's rank is the same for
+        # all), so its first walk-in stands for the others; appointments go by their time.
+        candidates: list[Ticket] = []
+        for (service, d), line in self.lines.items():
+            if service not in rank or (day is not None and d != day):
+                continue
+            candidates += [self.tickets[i] for i in line.booked]
+            first = line.first_walk_in()
+            if first is not None:
+                candidates.append(self.tickets[first])
         if not candidates:
             return None
         if now is None:
@@ -642,15 +727,7 @@ class QueueState:
         t = self.tickets[ticket_id]
         if t.status is not TicketStatus.WAITING:
             return 0
-        key = t.queue_key()
-        return sum(
-            1
-            for o in self.tickets.values()
-            if o.status is TicketStatus.WAITING
-            and o.service == t.service
-            and o.day == t.day
-            and o.queue_key() < key
-        )
+        return bisect.bisect_left(self.lines[(t.service, t.day)].keys, line_key(t))
 
     def mean_service_seconds(self, service_id: str) -> float:
         """The service time estimates use: the configured duration blended with the last
@@ -692,6 +769,10 @@ class QueueState:
         return appointments.expected_start(
             t.appointment_at, now, self.estimate_wait(t.service, ahead)
         )
+
+    def issue_event(self, ticket_id: str) -> Event | None:
+        """The TicketIssued event that made this ticket (as folded: stored, on the server)."""
+        return self._issues.get(ticket_id)
 
     def counter_ticket(self, counter_id: str) -> Ticket | None:
         tid = self.current.get(counter_id)

@@ -49,7 +49,10 @@ class Notifier:
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-            self._sock.sendto(message.encode(), address)
+            # Never wait: the manager's queue is short (net.unix.max_dgram_qlen) and a blocked
+            # send would freeze the loop that pings, the kiosk's and board's UI among them. A
+            # message that does not fit is lost, as a ping from a frozen loop would be.
+            self._sock.sendto(message.encode(), socket.MSG_DONTWAIT, address)
             return True
         except OSError as exc:
             log.warning("sd_notify to %s failed: %s", self._address, exc)

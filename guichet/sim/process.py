@@ -24,10 +24,14 @@ class DeviceDown(RuntimeError):
 
 
 class DeviceProcess:
-    def __init__(self, name: str, spec: dict[str, Any], workdir: Path) -> None:
+    def __init__(
+        self, name: str, spec: dict[str, Any], workdir: Path, prefix: list[str] | None = None
+    ) -> None:
         self.name = name
         self.spec = spec
         self.workdir = workdir
+        self.prefix = list(prefix or [])
+        """Runs the process through this command (``ip netns exec NAME``: on another host)."""
         self.proc: subprocess.Popen[str] | None = None
         self.peer_url = ""
         self.starts = 0
@@ -56,7 +60,7 @@ class DeviceProcess:
             self._log = (self.workdir / f"{self.name}.log").open("a", encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "guichet.sim.device", str(spec_path)],
+            [*self.prefix, sys.executable, "-m", "guichet.sim.device", str(spec_path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -1,8 +1,10 @@
-"""Booking a time at the kiosk: the next free slots of a service, one booked by a touch, and
-an appointment slip printed. Offered when a service's wait is long, or it is full or closed.
+"""Booking a time at the kiosk: the next free slots of a service; a touch on one asks to
+confirm it ("Book Tuesday 8 December at 9:40, Civil status?"), "Confirm" books it and prints
+an appointment slip. Offered when a service's wait is long, or it is full or closed.
 
-``state``: "loading" (asking the server), "slots", "offline" (booking needs the network: no
-slot list), "none" (no free slot), "booking", "booked" (the slip is printing or printed).
+``state``: "loading" (asking the server), "slots", "confirm" (one time chosen, not booked
+yet: "Back" returns to the times), "offline" (booking needs the network: no slot list),
+"none" (no free slot), "booking", "booked" (the slip is printing or printed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from kivy.properties import StringProperty
 from kiosk import theme as T
 from kiosk.booking import Booked, Slot, SlotTaken, shown_code
 from kiosk.screens.base import KioskScreen
-from kiosk.widgets import KioskButton
+from kiosk.widgets import KioskButton, place
 from printer import CAN_PRINT, PrinterStatus
 
 
@@ -30,6 +32,12 @@ class BookingScreen(KioskScreen):
         super().__init__(**kwargs)
         self.slot_buttons: list[KioskButton] = []
         self._slots: list[Slot] = []
+        self._chosen: float | None = None
+        self._offered: list[Slot] = []
+        """The times shown before one was chosen ("Back" shows them again)."""
+        """The time chosen, waiting for "Confirm" (epoch seconds)."""
+        self._reason = ""
+        self.confirm_button: KioskButton | None = None
         self._trigger_layout = Clock.create_trigger(lambda _dt: self._layout(), -1)
         Clock.schedule_once(lambda _dt: self.ids.slots.bind(size=self._trigger_layout))
 
@@ -37,8 +45,9 @@ class BookingScreen(KioskScreen):
         """Shows ``reason`` (why a time is offered) and asks the server for slots."""
         app = self.kiosk
         self.service_id = service_id
-        self.headline = reason
+        self.headline = self._reason = reason
         self.code = ""
+        self._chosen = None
         self._show_slots([])
         self._set("loading")
         app.in_worker(
@@ -54,6 +63,7 @@ class BookingScreen(KioskScreen):
         self.message = {
             "loading": texts._("Looking for free times…"),
             "slots": texts._("Touch a time to book it. A slip with your code will be printed."),
+            "confirm": texts._("A slip with your code will be printed."),
             "offline": texts._(
                 "Booking needs the network, which is not available now. Please ask at the "
                 "reception desk."
@@ -63,6 +73,9 @@ class BookingScreen(KioskScreen):
             ),
             "booking": texts._("Booking…"),
         }.get(state, self.message)
+        if self.confirm_button is None:
+            self.confirm_button = self.ids.confirm.__self__  # ids hold weak proxies
+        place(self.confirm_button, self.ids.buttons, state == "confirm", 0)
 
     def _slots_arrived(self, slots: list[Slot]) -> None:
         self._show_slots(slots)
@@ -101,14 +114,40 @@ class BookingScreen(KioskScreen):
                 size_hint_y=None,
                 height=key,
             )
-            button.bind(on_release=lambda _b, start=slot.start: self.book(start))
+            button.bind(on_release=lambda _b, start=slot.start: self.choose(start))
             grid.add_widget(button)
             self.slot_buttons.append(button)
 
-    def book(self, start: float) -> None:
+    def choose(self, start: float) -> None:
+        """A time touched: asks to confirm it, nothing booked yet."""
         if self.state != "slots":
             return
         app = self.kiosk
+        texts = app.tr.texts
+        self._chosen = start
+        at, now = app.core.site.local(start), app.core.now_local()
+        service = app.core.site.service(self.service_id)
+        name = service.name(app.lang) if service is not None else self.service_id
+        self.headline = texts._("Book {when}, {service}?").format(
+            when=texts._("{weekday} at {time}").format(weekday=texts.date(at), time=texts.clock(at))
+            if (at.date() - now.date()).days >= 2
+            else texts.when(at, now),
+            service=name,
+        )
+        self._offered = self._slots
+        self._show_slots([])
+        self._set("confirm")
+
+    def confirm(self) -> None:
+        if self.state == "confirm" and self._chosen is not None:
+            self.book(self._chosen)
+
+    def book(self, start: float) -> None:
+        """Books ``start`` (the confirmed time) on the worker, then prints its slip."""
+        if self.state != "confirm":
+            return
+        app = self.kiosk
+        self.headline = self._reason
         self._set("booking")
         app.in_worker(
             app.runtime.book_and_print,
@@ -148,6 +187,11 @@ class BookingScreen(KioskScreen):
     def back(self) -> None:
         if self.state == "booked":
             self.kiosk.end_visit()
+        elif self.state == "confirm":  # back to the times, as they were
+            self._chosen = None
+            self.headline = self._reason
+            self._show_slots(self._offered)
+            self._set("slots")
         else:
             self.kiosk.go("services")
 
@@ -156,4 +200,6 @@ class BookingScreen(KioskScreen):
         if self.code:
             parts.append(self.code)
         parts += [b.text.replace("\n", " ") + "." for b in self.slot_buttons]
+        if self.state == "confirm":
+            parts.append(self.kiosk.tr.texts._("Confirm") + "?")
         return " ".join(p for p in parts if p)

@@ -37,6 +37,7 @@ from server.errors import ApiError, ErrorBody, invalid, not_found, responses
 from server.models import IDENT, TOKEN_RE
 from server.sites import LoadedSite
 from server.states import window_floor
+from server.stats import FIRST_DAY, LAST_DAY
 
 public = APIRouter(prefix="/public", dependencies=[Depends(within_budget)])
 """Public endpoints spend the address's budget of public requests (like the public pages)."""
@@ -270,8 +271,14 @@ def appointment_indicators(
     site: SiteId,
     ctx: Ctx,
     response: Response,
-    first: Annotated[date, Query(alias="from", description="First day (site-local).")],
-    last: Annotated[date, Query(alias="to", description="Last day (site-local).")],
+    first: Annotated[
+        date,
+        Query(alias="from", ge=FIRST_DAY, le=LAST_DAY, description="First day (site-local)."),
+    ],
+    last: Annotated[
+        date,
+        Query(alias="to", ge=FIRST_DAY, le=LAST_DAY, description="Last day (site-local)."),
+    ],
 ) -> AppointmentIndicators:
     loaded = _loaded(ctx, site)
     if last < first or (last - first).days >= MAX_INDICATOR_DAYS:

@@ -200,6 +200,14 @@ DateTo = Annotated[
     ),
 ]
 _STATS_ERRORS = responses(401, 403, 404, 422, 429)
+_STATS_ACCESS = (
+    "For a manager, admin or superadmin of the site: HTTP Basic with the user's name and "
+    "password (`curl -u NAME:PASSWORD`), or the user's read-only API token "
+    "(`Authorization: Bearer gq_…`, made by `guichet user token NAME`). Agents and devices "
+    "get 403. `from` and `to` are site-local days from 2000-01-01 to 2199-12-31, at most "
+    f"{MAX_DAYS} days at once; anything else is a 422 naming the field. Definitions: "
+    "docs/statistics.md."
+)
 
 
 def _period(ctx: ServerContext, who: Principal, site: str, first: date, last: date) -> LoadedSite:
@@ -217,6 +225,7 @@ def _period(ctx: ServerContext, who: Principal, site: str, first: date, last: da
     responses=_STATS_ERRORS,
     summary="Waiting-time indicators per passage: per service, day and hour, and for the site "
     "(docs/statistics.md)",
+    description=_STATS_ACCESS,
 )
 def stats(site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo) -> SiteStats:
     loaded = _period(ctx, who, site, date_from, date_to)
@@ -228,6 +237,7 @@ def stats(site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: Dat
     response_model=PassageList,
     responses=_STATS_ERRORS,
     summary="Every passage of every ticket through a service's queue (the rows behind /stats)",
+    description=_STATS_ACCESS,
 )
 def passages(
     site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo
@@ -252,6 +262,7 @@ def passages(
         },
     },
     summary="The passages as CSV (spreadsheets, open data, BI jobs)",
+    description=_STATS_ACCESS,
 )
 def passages_csv_export(
     site: SiteId, ctx: Ctx, who: Caller, date_from: DateFrom, date_to: DateTo

@@ -5,11 +5,16 @@ A client resumes where it stopped with the ``Last-Event-ID`` header (browsers se
 reconnect) or ``?cursor=``; without either the stream starts with the next new event. A comment
 line every ``keepalive_seconds`` keeps proxies from closing an idle stream. A message
 ``event: config`` (data ``{}``, no id) says the site's configuration changed. The table is read
-when the notifier wakes the stream (``server.notify``), not at each keep-alive.
+when the notifier wakes the stream (``server.notify``), not at each keep-alive, and once for
+the site's streams woken together in one process (a site's boards and kiosks all hold one),
+not once each; a stream that got fewer than a batch is caught up and waits for the next news
+without reading again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -41,6 +46,56 @@ def _last(ctx: ServerContext, site: str) -> int:
         return store.last_seq(conn, site)
 
 
+_ticks = itertools.count()
+"""Orders, in the event loop, when a stream armed its wake-up and when a read was sent to the
+database."""
+
+
+class _Read:
+    """One read of a site's events after a cursor, shared by the streams of this process."""
+
+    def __init__(self, ctx: ServerContext, site: str, cursor: int) -> None:
+        self.sent: int | None = None
+        """The tick when it was sent to the database (None: not yet)."""
+        self.task = asyncio.ensure_future(self._run(ctx, site, cursor))
+
+    async def _run(self, ctx: ServerContext, site: str, cursor: int) -> list[Any]:
+        # One turn of the loop first: the site's other streams woken by the same news arm and
+        # join this read instead of sending their own.
+        await asyncio.sleep(0)
+        self.sent = next(_ticks)
+        return await run_in_threadpool(_read, ctx, site, cursor)
+
+
+_reads: dict[tuple[int, str, int], _Read] = {}
+"""The reads in flight in this process, by (context, site, cursor)."""
+
+
+async def _read_shared(ctx: ServerContext, site: str, cursor: int, armed: int) -> list[Any]:
+    """The site's events after ``cursor``, read once for the streams of this process that ask
+    together (the same news wakes every stream of the site, all at the same cursor).
+
+    A stream joins only a read sent after it armed its wake-up (``armed``, the tick taken
+    then): an event that read does not see is announced after the arming, and wakes the
+    stream again. A read already sent before is not joined: the stream sends a new one."""
+    key = (id(ctx), site, cursor)
+    shared = _reads.get(key)
+    if shared is None or (shared.sent is not None and shared.sent < armed):
+        shared = _reads[key] = _Read(ctx, site, cursor)
+
+        def done(task: asyncio.Task[list[Any]], entry: _Read = shared) -> None:
+            if _reads.get(key) is entry:
+                del _reads[key]
+            if not task.cancelled():
+                task.exception()  # retrieved here: the streams waiting may all have gone
+
+        shared.task.add_done_callback(done)
+    # Shielded: a stream whose client leaves does not cancel the read for the others.
+    return await asyncio.shield(shared.task)
+
+
+KEEPALIVE = b": keep-alive\n\n"
+"""The comment line an idle stream sends, encoded once for every stream."""
 CONFIG_CHANGED = "event: config\ndata: {}\n\n"
 """Sent when the site's configuration changed: devices sync to fetch it (no ``id``: not an
 event of the site)."""
@@ -53,7 +108,7 @@ def message(row: Any) -> str:
 
 async def _events(
     ctx: ServerContext, site: str, cursor: int, max_seconds: float | None, device: str | None
-) -> AsyncIterator[str]:
+) -> AsyncIterator[str | bytes]:
     notifier = ctx.notifier
     sub = notifier.subscribe(site)
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
@@ -64,13 +119,17 @@ async def _events(
         yield "retry: 2000\n\n"
         while not notifier.closed:
             sub.arm()
+            armed = next(_ticks)
             if sub.config_changed():
                 yield CONFIG_CHANGED
-            rows = await run_in_threadpool(_read, ctx, site, cursor)
+            rows = await _read_shared(ctx, site, cursor, armed)
             if rows:
                 yield "".join(message(r) for r in rows)
                 cursor = rows[-1].seq
-                continue
+                if len(rows) == BATCH:
+                    continue  # more to send at once
+                # Caught up: an event stored since the read was announced after the arming
+                # above, and wakes the wait below at once; no read to find nothing.
             # The table is read again only when woken: the notifier's own fallback (a poll
             # of the sites' last seq) stands for a lost wake-up, so an idle stream costs a
             # comment line now and then, not a query.
@@ -82,7 +141,7 @@ async def _events(
                         return
                 if await sub.wait(left) or notifier.closed:
                     break
-                yield ": keep-alive\n\n"
+                yield KEEPALIVE
     finally:
         if device is not None:
             ctx.presence.remove(site, device)

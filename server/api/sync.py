@@ -11,6 +11,7 @@ the route also documents the endpoint in the OpenAPI.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from anyio import CapacityLimiter, to_thread
@@ -42,8 +43,17 @@ async def answer(
     # holds the threads that counter actions, live streams and pages need. The token is
     # checked there, after the body's validation; the answer is built as plain JSON (no
     # response-model pass over up to 5000 events).
-    result = await to_thread.run_sync(run_sync, ctx, authorization, body, limiter=limiter)
+    # An idle sync is answered from memory when it can be (PostgreSQL, ``server.quiet``).
+    result = None
+    if ctx.quiet is not None:
+        result = await ctx.quiet.answer(authorization, body, ctx.now(), _hlc(ctx))
+    if result is None:
+        result = await to_thread.run_sync(run_sync, ctx, authorization, body, limiter=limiter)
     return JSONResponse(result)
+
+
+def _hlc(ctx: ServerContext) -> Callable[[], str]:
+    return lambda: ctx.clock.now().encode()
 
 
 @router.post(

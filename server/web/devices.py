@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from config.site import DeviceConfig
-from server import auth, db, schema
+from server import auth, db, notify, schema
 from server.context import ServerContext
 from server.sites import LoadedSite, load_site
 from server.web import format, siteforms
@@ -61,6 +61,7 @@ def rotate_token(ctx: ServerContext, site: str, device: str) -> str | None:
             .where(d.c.site == site, d.c.id == device, d.c.revoked.is_(False))
             .values(token_hash=auth.token_hash(token))
         )
+        notify.announce_devices(conn, site)  # forgotten by every process's memory
     return token if done.rowcount == 1 else None
 
 

@@ -13,12 +13,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, localcontext
 from functools import cached_property
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 
 UNKNOWN = "—"
@@ -120,11 +121,14 @@ class Localized:
         return Locale.parse(self.lang)
 
     def number(self, value: float | None, decimals: int = 0) -> str:
-        """A number with the language's separators ("1 234,5"); "—" when unknown."""
+        """A number with the language's separators ("1 234,5"); "—" when unknown. Halves
+        round up, as a spreadsheet or a hand calculation does (7.25 min is "7,3", where
+        Babel's default, half to even, would write "7,2")."""
         if value is None or math.isnan(value):
             return UNKNOWN
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        with localcontext(rounding=ROUND_HALF_UP):
+            return format_decimal(value, format=pattern, locale=self.locale)
 
     def minutes(self, seconds: float | None) -> str:
         """A statistic in minutes with one decimal ("4,5" / "4.5"); "—" when unknown."""
@@ -134,7 +138,8 @@ class Localized:
         """A share as a whole percentage ("83 %" / "83%"); "—" when unknown."""
         if value is None or math.isnan(value):
             return UNKNOWN
-        return format_percent(value, locale=self.locale)
+        with localcontext(rounding=ROUND_HALF_UP):
+            return format_percent(value, locale=self.locale)
 
     def day(self, value: date, form: str = "medium") -> str:
         """A date ("10 mars 2026" / "Mar 10, 2026"; ``form`` short, medium, long or full)."""
@@ -159,6 +164,13 @@ class Localized:
             "p90": self.minutes(figures.waiting_p90_seconds),
             "within15": self.share(figures.share_waited_15_min),
         }
+
+    def hour(self, hour: int) -> str:
+        """An hour of the day as a column or axis heading: "9 h" in French, the language's
+        short time elsewhere ("9:00 AM", "09:00", "9:00 ص")."""
+        if self.locale.language == "fr":
+            return f"{hour} h"
+        return format_time(time(hour), "short", locale=self.locale)
 
     def hour_range(self, hour: int) -> str:
         """An hour slot of the day: "09:00 – 10:00" / "9:00 – 10:00 AM"."""

@@ -94,14 +94,16 @@ def heatmap_values(page: Page, arrivals: data.Arrivals) -> dict[str, Any]:
     busiest = sorted(arrivals.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     loc = format.Localized(page.lang)
     peaks = [f"{page._(f'weekday.{d}')} {loc.hour_range(h)}" for (d, h), _c in busiest]
+    labels = [loc.hour(h) for h in hours]
     svg = charts.arrivals_dots(
         [r["name"] for r in rows],
-        hours,
+        labels,
         [[c["count"] for c in r["cells"]] for r in rows],
         title=page._("stats.heatmap"),
         no_data=page._("stats.no_data"),
+        rtl=page._.direction == "rtl",
     )
-    return {"hours": hours, "rows": rows, "peaks": peaks, "svg": svg}
+    return {"hours": labels, "rows": rows, "peaks": peaks, "svg": svg}
 
 
 def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, Any]:
@@ -121,6 +123,7 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
             "tickets": loc.number(f.tickets),
             "passages": loc.number(f.passages),
             "transferred_in": loc.number(f.transferred_in),
+            "transferred_out": loc.number(f.transferred_out),
             "called": loc.number(f.called),
             "never_called": loc.number(f.never_called),
             **loc.waits(f),
@@ -168,8 +171,14 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
     }
     no_data = page._("stats.no_data")
     axis = [loc.day_month(date.fromisoformat(d)) for d in days]
+    rtl = page._.direction == "rtl"
     tickets_svg = charts.tickets_per_day(
-        axis, tickets_series, title=page._("stats.tickets_chart"), no_data=no_data
+        axis,
+        tickets_series,
+        title=page._("stats.tickets_chart"),
+        no_data=no_data,
+        rtl=rtl,
+        number=loc.number,
     )
     wait_svg = charts.waiting_per_day(
         axis,
@@ -179,7 +188,8 @@ def stats_values(page: Page, loaded: LoadedSite, stats: SiteStats) -> dict[str, 
         median_label=lambda n: f"{n} · {page._('stats.p50')}",
         p90_label=lambda n: f"{n} · {page._('stats.p90')}",
         no_data=no_data,
-        minutes=lambda v: page._("stats.minutes", n=loc.number(v, 1)),
+        minutes=lambda v: page._("stats.minutes", n=loc.number(v, 0 if v == int(v) else 1)),
+        rtl=rtl,
     )
     return {
         "rows": rows,

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import PATIENCE
 from tickets.sdnotify import Notifier
 
 from .conftest import REPO
@@ -216,3 +218,23 @@ def test_a_missing_socket_is_reported_not_raised(tmp_path: Path) -> None:
         assert notifier.watchdog() is False
     finally:
         notifier.close()
+
+
+def test_a_manager_that_does_not_read_never_blocks_the_pings(
+    notify_socket: tuple[socket.socket, str],
+) -> None:
+    """GIVEN a notification socket nobody reads (a busy service manager: the kernel queues
+    only a few datagrams) WHEN a process pings it many times THEN every call returns: the
+    pings that do not fit are lost and said so, the loop that pings is never held up."""
+    sock, path = notify_socket
+    notifier = Notifier(path, WATCHDOG_USEC)
+    sent: list[bool] = []
+    pinger = threading.Thread(
+        target=lambda: sent.extend(notifier.watchdog() for _ in range(200)), daemon=True
+    )
+    pinger.start()
+    pinger.join(PATIENCE)
+    notifier.close()
+    assert not pinger.is_alive(), "a ping blocked on a full queue"
+    assert len(sent) == 200 and sent[0] is True and sent[-1] is False
+    assert receive(sock, PATIENCE) == "WATCHDOG=1"  # what fitted is there to read

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from config.server import ServerSettings
 from guichet.firstboot import dumps
@@ -88,6 +89,18 @@ class Bench:
         d = DeviceProcess(name, spec, self.tmp / "devices")
         self.devices.append(d)
         return d
+
+    def server_ticket(self, device: str = "kiosk-b") -> str:
+        """A ticket the server issues for ``device`` (a kiosk that reaches it); its label."""
+        r = requests.post(
+            f"{self.server.url}/api/v1/sites/{SITE}/tickets",
+            json={"service": "civil"},
+            headers={"Authorization": f"Bearer {self.tokens[device]}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        label: str = r.json()["ticket"]["label"]
+        return label
 
     def close(self) -> None:
         for d in self.devices:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from display.core import BoardCore
 from display.protocol import Action, Press
 from guichet.sim.checks import server_events
 from server.run import ServerThread
+from tests.conftest import wait_until
 from tests.server.helpers import SITE, DeviceClock, site_config
 from tickets.events import EventKind
 from tickets.journal import Journal
@@ -73,15 +73,14 @@ def test_one_press_calls_one_ticket_even_when_the_server_answers_late(
         lock.execute("COMMIT")
         lock.close()
     assert (outcome.decided_by, outcome.ticket) == ("board", "A001")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        calls = [
-            e for e in server_events(server.ctx.engine, SITE) if e.kind is EventKind.TICKET_CALLED
-        ]
-        dropped = any("not acted on" in r.getMessage() for r in caplog.records)
-        if calls or dropped:  # the server decided too, or dropped the request
-            break
-        time.sleep(0.05)
+
+    def decided_or_dropped() -> bool:  # the server decided too, or dropped the request
+        called = any(
+            e.kind is EventKind.TICKET_CALLED for e in server_events(server.ctx.engine, SITE)
+        )
+        return called or any("not acted on" in r.getMessage() for r in caplog.records)
+
+    wait_until(decided_or_dropped, step=0.05)
     assert worker.run_once() or worker.run_once(), worker.last_error
     calls = [
         e.data["ticket"]

@@ -19,6 +19,7 @@ import requests
 from guichet.sim.checks import calls_per_ticket, server_dump, server_events
 from guichet.sim.proxy import Relay
 from tests.chaos.conftest import Bench
+from tests.conftest import wait_until
 from tests.server.helpers import SITE
 from tickets.journal import Journal
 
@@ -74,10 +75,9 @@ def test_a_board_killed_while_calling_never_shows_a_call_it_did_not_journal(
                         ), r
         relay.set_mode("pass")
         board.start()
-        for _ in range(50):
-            if board.call("sync")["ok"] and board.call("dump")["backlog"] == 0:
-                break
-            time.sleep(0.1)
+        wait_until(
+            lambda: board.call("sync")["ok"] and board.call("dump")["backlog"] == 0, step=0.1
+        )
         dump = board.call("dump")
         board.stop()
 

@@ -19,6 +19,7 @@ import pytest
 from guichet.sim.checks import server_events
 from printer.virtual import VirtualPrinter
 from tests.chaos.conftest import Bench
+from tests.conftest import wait_until
 from tests.server.helpers import SITE
 from tickets.events import EventKind
 from tickets.journal import Journal, PrintState
@@ -49,9 +50,7 @@ def test_a_kiosk_killed_anywhere_never_prints_a_ticket_its_journal_does_not_know
         kiosk.start()
         n = kiosk.send("issue_loop", service="civil")
         wanted = rng.randint(1, 4)
-        deadline = time.monotonic() + 30
-        while len(kiosk.replies(n)) < wanted and time.monotonic() < deadline:
-            time.sleep(0.002)
+        wait_until(lambda n=n, w=wanted: len(kiosk.replies(n)) >= w, step=0.002)
         time.sleep(rng.uniform(0.0, 0.12))  # anywhere in the next ticket: journal, print, mark
         kiosk.kill()
         said_printed += [r["label"] for r in kiosk.replies(n) if r["outcome"] == "printed"]
@@ -75,10 +74,7 @@ def test_a_kiosk_killed_anywhere_never_prints_a_ticket_its_journal_does_not_know
 
     # Restart: interrupted prints are marked failed; the outbox drains to the server.
     kiosk.start()
-    for _ in range(50):
-        if kiosk.call("sync")["ok"] and kiosk.call("dump")["backlog"] == 0:
-            break
-        time.sleep(0.1)
+    wait_until(lambda: kiosk.call("sync")["ok"] and kiosk.call("dump")["backlog"] == 0, step=0.1)
     dump = kiosk.call("dump")
     kiosk.stop()
     assert dump["backlog"] == 0

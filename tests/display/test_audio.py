@@ -21,6 +21,7 @@ from display.audio import (
     speak_to_wav,
     spoken_ticket,
 )
+from tests.conftest import PATIENCE, wait_until
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing")
 
@@ -117,7 +118,7 @@ def test_announcements_play_in_order_one_at_a_time_and_a_recall_plays_again(
     keys = ["call-A001", "call-B001", "call-A002", "recall-A001"]
     for k in keys:
         q.announce(make_announcement(k, "A001", "1", "Guichet 1", ["fr"], {}))
-    assert q.idle(10)
+    assert q.idle(PATIENCE)
     q.stop()
     assert q.played == keys
     assert [name for name, _, _ in player.spans] == [f"{k}.wav" for k in keys]
@@ -137,7 +138,7 @@ def test_quiet_hours_skip_the_sound_not_the_call(tmp_path: Path) -> None:
     )
     q.start()
     q.announce(make_announcement("k1", "A001", "1", "Guichet 1", ["fr"], {}))
-    assert q.idle(5)
+    assert q.idle(PATIENCE)
     q.stop()
     assert q.skipped == ["k1"] and q.played == [] and player.spans == []
 
@@ -163,7 +164,7 @@ def test_without_a_sound_device_the_board_is_silent_and_says_so(
     q = AnnouncementQueue(settings(tmp_path))
     q.start()
     q.announce(make_announcement("k1", "A001", "1", "Guichet 1", ["fr"], {}))
-    assert q.idle(5)
+    assert q.idle(PATIENCE)
     q.stop()
     assert q.health() == "no audio" and q.played == ["k1"]
 
@@ -179,7 +180,7 @@ def test_aplay_plays_a_real_announcement_through_alsa(
     assert q.state is AudioState.AVAILABLE
     q.start()
     q.announce(make_announcement("k1", "A042", "3", "Guichet 3", ["fr"], {}))
-    assert q.idle(15)
+    assert q.idle(PATIENCE)
     q.stop()
     assert q.played == ["k1"] and q.health() == "available"
 
@@ -194,7 +195,7 @@ def test_a_failing_sound_device_is_an_error_state_not_a_crash(
     q.start()
     q.announce(make_announcement("k1", "A001", "1", "Guichet 1", ["fr"], {}))
     q.announce(make_announcement("k2", "A002", "1", "Guichet 1", ["fr"], {}))
-    assert q.idle(10)
+    assert q.idle(PATIENCE)
     q.stop()
     assert q.played == ["k1", "k2"]
     assert q.health().startswith("error: aplay failed")
@@ -215,7 +216,7 @@ def test_a_burst_keeps_the_newest_announcements(tmp_path: Path) -> None:
     played: list[str] = []
 
     def player(path: Path) -> None:
-        gate.wait(10)
+        gate.wait(PATIENCE)
         played.append(path.stem)
 
     q = AnnouncementQueue(settings(tmp_path), player=player, state=AudioState.AVAILABLE)
@@ -227,7 +228,7 @@ def test_a_burst_keeps_the_newest_announcements(tmp_path: Path) -> None:
     for k in keys:
         q.announce(make_announcement(k, "A001", "1", "Guichet 1", ["fr"], {}))
     gate.set()
-    assert q.idle(10)
+    assert q.idle(PATIENCE)
     q.stop()
     assert played == ["first", *keys[5:]]
     assert q.skipped == keys[:5]
@@ -235,7 +236,4 @@ def test_a_burst_keeps_the_newest_announcements(tmp_path: Path) -> None:
 
 def wait_for_playing(q: AnnouncementQueue) -> bool:
     """True once the player thread has taken the first announcement off the queue."""
-    deadline = time.monotonic() + 5
-    while q._queue.qsize() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return q._queue.qsize() == 0
+    return wait_until(lambda: q._queue.qsize() == 0)

@@ -14,6 +14,7 @@ from config.site import SiteConfig
 from display.protocol import Action, Press
 from display.runtime import build_board
 from display.selftest import LANDSCAPE, PORTRAIT, BoardDriver
+from tests.conftest import PATIENCE
 from tests.display.helpers import Kiosk, board_settings
 from tests.display.test_board_sizes import rows_shown, texts_inside
 from tests.sites import ARABIC_NAMES, multilingual_site
@@ -45,7 +46,7 @@ def test_an_arabic_board_is_shaped_and_mirrored(
     drivers.append(d)
     screen = d.app.board_screen
     history, band, call = screen.ids.history, screen.ids.services, screen.ids.call
-    assert d.wait_until(partial(rows_shown, history, 6))
+    assert d.wait_until(partial(rows_shown, history, 6), PATIENCE)
     band._turn.cancel()
     d.frames(10)
     assert d.app.rtl

@@ -15,6 +15,7 @@ from config.site import SiteConfig
 from display.protocol import Action, Press
 from display.runtime import build_board
 from display.selftest import LANDSCAPE, PORTRAIT, BoardDriver
+from tests.conftest import PATIENCE
 from tests.display.helpers import Kiosk, board_settings
 from tests.sites import big_site
 
@@ -84,7 +85,7 @@ def test_history_keeps_its_size_and_names_stay_whole_for_1_to_16_services(
         drivers.append(d)
         screen = d.app.board_screen
         history, band = screen.ids.history, screen.ids.services
-        assert d.wait_until(partial(rows_shown, history, 6))
+        assert d.wait_until(partial(rows_shown, history, 6), PATIENCE)
         d.frames(10)
         rows = history.ids.rows.children
         fonts[n] = min(r.children[-1].font_size for r in rows)  # the ticket labels

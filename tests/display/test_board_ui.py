@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from config.display import DisplaySettings
 from display.protocol import Action
 from display.runtime import Board, build_board
 from display.selftest import PORTRAIT, BoardDriver
 from display.virtual import VirtualButtonBox
+from tests.conftest import PATIENCE
 from tests.display.helpers import SITE_FILE, Kiosk, board_settings
 from tickets.journal import Journal
 from tickets.model import Site
@@ -72,13 +74,13 @@ def test_a_button_line_on_the_serial_port_shows_the_ticket_at_the_counter(
     fill(board.journal, kiosk)  # type: ignore[arg-type]
     board.core.resync()  # type: ignore[union-attr]
     d = drive(board)
-    assert d.wait_until(lambda: board.buttons.state.value == "connected")
+    assert d.wait_until(lambda: board.buttons.state.value == "connected", PATIENCE)
 
     box.send(b"1 NEXT\n")
-    assert d.wait_until(lambda: d.shows("A001", "Guichet 1"))
+    assert d.wait_until(lambda: d.shows("A001", "Guichet 1"), PATIENCE)
     box.send(b"3 NEXT\n")
-    assert d.wait_until(lambda: d.shows("B001", "Guichet 3"))
-    assert box.wait_for("3 SHOW B001")
+    assert d.wait_until(lambda: d.shows("B001", "Guichet 3"), PATIENCE)
+    assert box.wait_for("3 SHOW B001", timeout=PATIENCE)
     assert d.call.flash is True
     assert d.call.service == "Passeports et cartes d'identité"
     history = d.app.board_screen.ids.history.ids.rows.children[::-1]
@@ -110,7 +112,7 @@ def test_portrait_puts_the_call_above_the_history(
     for counter in ("1", "2", "3", "4", "5", "1", "2"):
         core.press(Press(counter, Action.NEXT))
     d = drive(board, PORTRAIT)
-    assert d.wait_until(lambda: d.call.ticket == "A005")
+    assert d.wait_until(lambda: d.call.ticket == "A005", PATIENCE)
     assert d.app.portrait
     screen = d.app.board_screen
     call, history = screen.ids.call, screen.ids.history
@@ -135,8 +137,8 @@ def test_the_sync_dot_turns_offline_colour_when_the_server_does_not_answer(
     board = build_board(settings)
     d = drive(board)
     offline = [int(settings.colours.offline[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    assert d.wait_until(lambda: board.sync_state == "offline")
-    assert d.wait_until(lambda: list(d.app.board_screen.sync_colour[:3]) == offline)
+    assert d.wait_until(lambda: board.sync_state == "offline", PATIENCE)
+    assert d.wait_until(lambda: list(d.app.board_screen.sync_colour[:3]) == offline, PATIENCE)
     assert board.health()["sync"] == "offline"
     assert board.health()["buttons"] == "not configured"
     d.screenshot(tmp_path / "offline.png")
@@ -151,11 +153,11 @@ def test_the_keyboard_drives_the_virtual_box_and_escape_does_not_quit(
     fill(board.journal, kiosk)  # type: ignore[arg-type]
     board.core.resync()  # type: ignore[union-attr]
     d = drive(board)
-    assert d.wait_until(lambda: board.buttons.state.value == "connected")
+    assert d.wait_until(lambda: board.buttons.state.value == "connected", PATIENCE)
     d.key("5")
     d.key("n")
-    assert d.wait_until(lambda: d.shows("D001", "Bureau CCAS"))
-    assert board.virtual is not None and board.virtual.wait_for("5 SHOW D001")
+    assert d.wait_until(lambda: d.shows("D001", "Bureau CCAS"), PATIENCE)
+    assert board.virtual is not None and board.virtual.wait_for("5 SHOW D001", timeout=PATIENCE)
     from kivy.core.window import WindowBase
 
     # The board switched Escape off (checked first: a live Escape would end this test run).
@@ -204,7 +206,7 @@ def test_the_configured_logo_is_shown_left_of_the_site_name(tmp_path: Path, driv
     Image.new("RGB", (300, 100), (200, 30, 40)).save(logo)
     d = drive(build_board(board_settings(tmp_path, logo=logo)))
     widget = d.app.board_screen.ids.logo
-    assert d.wait_until(lambda: widget.texture is not None and widget.width > 0)
+    assert d.wait_until(lambda: widget.texture is not None and widget.width > 0, PATIENCE)
     assert widget.width == pytest.approx(widget.height * 3, rel=0.05)
     assert widget.right <= d.app.board_screen.ids.site_name.x + 1
 
@@ -226,3 +228,20 @@ def test_a_tv_on_its_side_gets_the_portrait_board_turned(tmp_path: Path, drive: 
     from kivy.core.window import Window
 
     assert Window.rotation == 0  # the next app gets the window as it was
+
+
+def test_the_longest_message_allowed_scrolls_whole_on_the_band(tmp_path: Path, drive: Any) -> None:
+    """GIVEN the longest board message the configuration takes (500 characters; a 5 MB one
+    used to abort the board) WHEN the board shows it THEN it is drawn whole on one line and
+    scrolls along the band."""
+    longest = DisplaySettings.model_fields["message"].metadata[0].max_length
+    message = " ".join(f"Avis {n:03d}" for n in range(60))[:longest]
+    assert len(message) == longest
+    d = drive(build_board(board_settings(tmp_path, message=message)))
+    ticker = d.app.board_screen.ids.ticker
+    label = ticker.ids.label
+    assert d.wait_until(lambda: label.text == message and label.texture_size[0] > 0, PATIENCE)
+    width, height = label.texture_size
+    assert width > 4 * ticker.width and height < 2 * label.font_size  # one line, whole
+    start = ticker.offset
+    assert d.wait_until(lambda: ticker.offset < start - 100, PATIENCE)

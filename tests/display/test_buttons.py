@@ -51,7 +51,7 @@ def test_a_press_reaches_the_board_and_the_answer_reaches_the_box(box: VirtualBu
         assert wait_until(lambda: boxes.state is LinkState.CONNECTED)
         box.press("3", Action.NEXT)
         box.press("3", Action.TRANSFER, "passeports")
-        assert box.wait_for("3 SHOW A002")
+        assert box.wait_for("3 SHOW A002", timeout=PATIENCE)
         assert rec.presses == [
             Press("3", Action.NEXT),
             Press("3", Action.TRANSFER, "passeports"),
@@ -72,7 +72,7 @@ def test_garbage_is_dropped_and_the_reader_keeps_reading(box: VirtualButtonBox) 
         box.send(noise + b"\n")
         box.send(b"\x00\x01\x02\xff\n3 JUMP\n" + b"7" * 500 + b"\nPING\n3 SHOW A042\n")
         box.press("2", Action.RECALL)
-        assert box.wait_for("2 SHOW A001")
+        assert box.wait_for("2 SHOW A001", timeout=PATIENCE)
         assert rec.presses == [Press("2", Action.RECALL)]
         assert box.received == ["3 ERR BADLINE", "PONG", "2 SHOW A001"]
         reader = boxes.readers[0]
@@ -96,7 +96,7 @@ def test_an_unplugged_box_is_reported_and_read_again_once_back(tmp_path: Path) -
     try:
         assert wait_until(lambda: boxes.state is LinkState.CONNECTED)
         first.press("1", Action.NEXT)
-        assert first.wait_for("1 SHOW A001")
+        assert first.wait_for("1 SHOW A001", timeout=PATIENCE)
         # Unplugging: the device node goes, and udev removes the stable name with it.
         first.unplug()
         link.unlink()
@@ -124,7 +124,7 @@ def test_a_port_absent_at_start_is_retried_until_it_appears(tmp_path: Path) -> N
         link.symlink_to(box.path)
         assert wait_until(lambda: boxes.state is LinkState.CONNECTED)
         box.press("5", Action.OPEN)
-        assert box.wait_for("5 SHOW A001")
+        assert box.wait_for("5 SHOW A001", timeout=PATIENCE)
     finally:
         boxes.stop()
         box.close()
@@ -137,11 +137,12 @@ def test_answers_go_to_the_box_the_counter_uses() -> None:
     try:
         assert wait_until(lambda: boxes.state is LinkState.CONNECTED)
         two.press("4", Action.NEXT)
-        assert two.wait_for("4 SHOW A001")
+        assert two.wait_for("4 SHOW A001", timeout=PATIENCE)
         boxes.send("4", "4 SHOW B007\n")  # a call made at the web console for counter 4
-        assert two.wait_for("4 SHOW B007")
+        assert two.wait_for("4 SHOW B007", timeout=PATIENCE)
         boxes.send("9", "9 SHOW C001\n")  # counter never seen: every box gets it
-        assert one.wait_for("9 SHOW C001") and two.wait_for("9 SHOW C001")
+        assert one.wait_for("9 SHOW C001", timeout=PATIENCE)
+        assert two.wait_for("9 SHOW C001", timeout=PATIENCE)
         assert "4 SHOW B007" not in one.received
     finally:
         boxes.stop()

@@ -16,6 +16,7 @@ import pytest
 
 from display.runtime import Board, build_board
 from display.virtual import VirtualButtonBox
+from tests.conftest import PATIENCE
 from tests.display.helpers import Kiosk, board_settings, wait_until
 from tickets.events import Event, EventKind, new_event
 from tickets.hlc import HybridClock, Timestamp
@@ -49,9 +50,9 @@ def _press(box: VirtualButtonBox, counter: str, action: str, expect: str) -> lis
     """Presses and returns every line the box got for it (the answer ends with ``expect``)."""
     start = len(box.received)
     box.press(counter, action)
-    assert box.wait_for(expect, start=start), box.received[start:]
+    assert box.wait_for(expect, start=start, timeout=PATIENCE), box.received[start:]
     box.send(b"PING\n")
-    assert box.wait_for("PONG", start=start)
+    assert box.wait_for("PONG", start=start, timeout=PATIENCE)
     return [line for line in box.received[start:] if line != "PONG"]
 
 
@@ -80,8 +81,9 @@ def test_a_call_overruled_as_a_conflict_leaves_the_box_and_the_screen(
         counter="1",
     )
     _learn(board, [call])
-    assert box.wait_for("2 SHOW ---", start=mark)
-    assert box.wait_for("1 SHOW A001", start=mark), "counter 1's display follows too"
+    assert box.wait_for("2 SHOW ---", start=mark, timeout=PATIENCE)
+    # counter 1's display follows too
+    assert box.wait_for("1 SHOW A001", start=mark, timeout=PATIENCE)
     view = board.core.view()
     assert view.latest is not None and (view.latest.ticket, view.latest.counter_id) == ("A001", "1")
     assert [c.ticket for c in view.history] == []
@@ -118,7 +120,7 @@ def test_a_ticket_finished_elsewhere_is_no_longer_now_calling(
     _learn(
         board, [_elsewhere(site, "agent:agnes", kind, console.now(), ticket="passeports-1", **data)]
     )
-    assert box.wait_for("3 SHOW ---", start=mark)
+    assert box.wait_for("3 SHOW ---", start=mark, timeout=PATIENCE)
     assert board.core is not None
     view = board.core.view()
     assert view.latest is None
@@ -141,7 +143,7 @@ def test_a_box_gets_one_answer_per_press_and_a_line_when_a_call_is_made_elsewher
         at = console.now()
         event = _elsewhere(site, "agent:agnes", kind, at, ticket="etat-civil-2", counter="4")
         _learn(board, [event])
-        assert box.wait_for("4 SHOW A002", start=mark)
+        assert box.wait_for("4 SHOW A002", start=mark, timeout=PATIENCE)
     # The recall made elsewhere changed no counter's ticket: no second line for counter 4.
     assert _press(box, "2", "done", "2 SHOW ---") == ["2 SHOW ---"]
     assert box.received[mark:].count("4 SHOW A002") == 1

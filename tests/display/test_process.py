@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from display.virtual import VirtualButtonBox
+from tests.conftest import PATIENCE
 from tests.display.helpers import SITE_FILE
 
 pytestmark = pytest.mark.kivy
@@ -61,12 +62,12 @@ def test_the_board_process_says_ready_pings_the_watchdog_and_answers_its_box(
         while not any("WATCHDOG=1" in m for m in messages):
             messages.append(notify.recv(4096).decode())
         box.press("2", "next")  # nobody waits yet: the counter is told so
-        assert box.wait_for("2 SHOW ---", timeout=10)
+        assert box.wait_for("2 SHOW ---", timeout=PATIENCE)
         assert box.received[0] == "2 ERR EMPTY"
         assert proc.poll() is None
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=PATIENCE)
         box.close()
     assert proc.returncode == 0  # SIGTERM ends the UI loop; the board stops cleanly
     assert b"board stopped" in err

@@ -17,6 +17,7 @@ from config.server import ServerSettings
 from display.runtime import Board, build_board
 from display.virtual import VirtualButtonBox
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 from tests.display.helpers import SITE_FILE, Kiosk, TcpRelay, board_settings, wait_until
 
 
@@ -47,7 +48,7 @@ class RunningSite:
             self.server.url + path,
             json=body,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
+            timeout=PATIENCE,
         )
         r.raise_for_status()
         return r.json()
@@ -65,7 +66,7 @@ class RunningSite:
         r = requests.get(
             self.server.url + "/api/v1/sites/mairie/queue",
             headers={"Authorization": f"Bearer {self.tokens['board-salle']}"},
-            timeout=5,
+            timeout=PATIENCE,
         )
         r.raise_for_status()
         return r.json()
@@ -109,7 +110,7 @@ def test_a_press_is_decided_by_the_server_when_it_answers(
     b, box = board
     site_server.issue("passeports", 2)
     box.send(b"3 NEXT\n")
-    assert box.wait_for("3 SHOW B001")
+    assert box.wait_for("3 SHOW B001", timeout=PATIENCE)
     assert b.core is not None and b.core.decided_locally == 0
     assert b.journal.outbox() == []  # type: ignore[attr-defined]
     called = [c for c in site_server.queue()["counters"] if c["id"] == "3"]
@@ -129,7 +130,7 @@ def test_with_the_server_stopped_calls_go_on_and_are_reconciled_after_restart(
     site_server.stop()
 
     box.send(b"2 NEXT\n")
-    assert box.wait_for("2 SHOW A001")
+    assert box.wait_for("2 SHOW A001", timeout=PATIENCE)
     assert b.core is not None and b.core.decided_locally == 1
     assert [e.kind.value for e in b.journal.outbox()] == [  # type: ignore[attr-defined]
         "CounterOpened",
@@ -140,13 +141,13 @@ def test_with_the_server_stopped_calls_go_on_and_are_reconciled_after_restart(
     assert len(presses) == 1 and None not in presses
 
     site_server.start()
-    assert wait_until(lambda: b.journal.backlog() == 0, timeout=15)  # type: ignore[attr-defined]
+    assert wait_until(lambda: b.journal.backlog() == 0)  # type: ignore[attr-defined]
     counters = {c["id"]: c for c in site_server.queue()["counters"]}
     assert counters["2"]["ticket"]["label"] == "A001"
-    assert wait_until(lambda: b.sync_state == "online", timeout=10)
+    assert wait_until(lambda: b.sync_state == "online")
     start = len(box.received)
     box.send(b"1 NEXT\n")
-    assert box.wait_for("1 SHOW A002", start=start, timeout=10)
+    assert box.wait_for("1 SHOW A002", start=start, timeout=PATIENCE)
     assert b.core.decided_locally == 1  # the server decided this one
     assert site_server.queue()["conflicts"] == []
 
@@ -163,7 +164,7 @@ def test_a_call_from_the_agents_console_is_pushed_shown_and_announced(
     call_id = next(e["id"] for e in answer["events"] if e["kind"] == "TicketCalled")
     assert wait_until(lambda: b.core is not None and b.core.counter_ticket("5") == "D001")
     assert wait_until(lambda: call_id in b.audio.played)
-    assert box.wait_for("5 SHOW D001")  # the counter's own display follows
+    assert box.wait_for("5 SHOW D001", timeout=PATIENCE)  # the counter's own display follows
 
 
 def _waiting(b: Board, service: str) -> int:
@@ -193,10 +194,10 @@ def test_a_server_that_hangs_costs_one_timeout_then_presses_are_decided_at_once(
     try:
         assert wait_until(lambda: b.buttons.state.value == "connected")
         box.press("2", "next")
-        assert box.wait_for("2 SHOW A001")
+        assert box.wait_for("2 SHOW A001", timeout=PATIENCE)
         assert hung.connections == 1  # asked, got no answer in time
         box.press("2", "next")
-        assert box.wait_for("2 SHOW A002")
+        assert box.wait_for("2 SHOW A002", timeout=PATIENCE)
         assert hung.connections == 1  # not asked again
         assert b.core.decided_locally == 2
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import tty
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,14 +22,15 @@ from kiosk.runtime import KioskRuntime
 from kiosk.scanner import code_of
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
-from tests.conftest import wait_until
+from tests.conftest import PATIENCE, wait_until
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
+from tests.printer.conftest import STATUS_PATIENCE
 from tickets.daybook import DayBook
 from tickets.events import EventKind
 from tickets.hlc import HybridClock
 
-WAIT_SECONDS = 30.0
+WAIT_SECONDS = PATIENCE
 
 
 def appointment_site() -> SiteConfig:
@@ -108,7 +108,7 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
                 "url": link.url,
                 "token": tokens["kiosk-entree"],
                 "sync_interval_seconds": 0.2,
-                "timeout_seconds": 2.0,
+                "timeout_seconds": STATUS_PATIENCE,
             },
             scanner_port=os.ttyname(slave),
         ),
@@ -158,15 +158,16 @@ def test_a_scanner_line_checks_in_with_the_server_stopped(
 
             def status(appt: dict[str, str]) -> str:
                 r = requests.get(
-                    f"{again.url}/api/v1/public/appointments/{appt['token']}", timeout=10
+                    f"{again.url}/api/v1/public/appointments/{appt['token']}", timeout=PATIENCE
                 )
                 return str(r.json()["status"])
 
-            deadline = time.monotonic() + WAIT_SECONDS
-            while status(first) != "checked_in" and time.monotonic() < deadline:
+            def checked_in() -> bool:
                 runtime.wake_sync()
-                time.sleep(0.1)
-            assert status(first) == status(second) == "checked_in"
+                return status(first) == "checked_in"
+
+            assert wait_until(checked_in, WAIT_SECONDS, step=0.1)
+            assert status(second) == "checked_in"
             runtime.close()
     finally:
         runtime.close()

@@ -55,7 +55,7 @@ def test_priority_mode_shows_each_service_as_a_priority_ticket_sees_it(
     )
     assert "âgée" not in shown
     assert ticket.wait_text == "Vous êtes le prochain"
-    printed = printer.wait_for_tickets(1, 5)
+    printed = printer.wait_for_tickets(1, PATIENCE)
     assert printed and "Ticket prioritaire" in printer.printed[0].text_lines()
 
 

@@ -93,11 +93,21 @@ def text_boxes(widget: Any) -> list[tuple[Any, tuple[float, float, float, float]
 
     out = []
     for w in widget.walk(restrict=True):
-        if isinstance(w, Label) and w.text.strip() and w.opacity > 0:
+        if isinstance(w, Label) and w.text.strip() and shown(w):
             tw, th = w.texture_size
             cx, cy = w.to_window(w.center_x, w.center_y)
             out.append((w, (cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)))
     return out
+
+
+def shown(widget: Any) -> bool:
+    """Whether ``widget`` is drawn: neither it nor a parent is fully transparent (a hidden
+    card's texts are not on screen, wherever they are)."""
+    while widget is not None:
+        if widget.opacity == 0:
+            return False
+        widget = widget.parent if widget.parent is not widget else None
+    return True
 
 
 def layout_problems(d: KioskDriver, size: tuple[int, int]) -> list[str]:

@@ -18,6 +18,7 @@ from server.run import ServerThread
 from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, SITE_FILE, SiteClock
 from tests.kiosk.link import Link
+from tests.printer.conftest import STATUS_PATIENCE
 from tickets.hlc import HybridClock
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
@@ -65,7 +66,7 @@ def test_server_stopped_then_restarted(
             "url": link.url,
             "token": tokens["kiosk-entree"],
             "sync_interval_seconds": 0.2,
-            "timeout_seconds": 1.0,
+            "timeout_seconds": STATUS_PATIENCE,  # a busy server answers late
         },
     )
     runtime = KioskRuntime(settings, clock=site_clock)
@@ -97,7 +98,7 @@ def test_server_stopped_then_restarted(
         # After a minute offline the worker backs off (up to 60 s); the next ticket wakes it.
         labels.append(take(d, "etat-civil"))
         assert d.wait_until(lambda: runtime.journal.backlog() == 0, PATIENCE)
-        assert d.app.sync_state == "online"
+        assert d.wait_until(lambda: d.app.sync_state == "online", PATIENCE)
         tokens_by_label = {
             e.data["label"]: e.data["token"]
             for e in runtime.journal.state(runtime.core.site).events
@@ -105,7 +106,7 @@ def test_server_stopped_then_restarted(
         }
         for label in labels:
             r = requests.get(
-                f"{server.url}/api/v1/public/tickets/{tokens_by_label[label]}", timeout=5
+                f"{server.url}/api/v1/public/tickets/{tokens_by_label[label]}", timeout=PATIENCE
             )
             assert r.status_code == 200, label
             assert r.json()["label"] == label

@@ -9,6 +9,7 @@ from PIL import Image
 
 from kiosk.selftest import run_selftest
 from printer.virtual import VirtualPrinter
+from tests.conftest import PATIENCE
 from tests.kiosk.conftest import SITE_FILE, SiteClock
 from tests.printer.conftest import STATUS_PATIENCE
 
@@ -46,7 +47,7 @@ def test_selftest_takes_three_tickets_and_saves_each_screen(
     out = tmp_path / "shots"
     ok = run_selftest(write_config(tmp_path, printer.port), out, touches=3, clock=site_clock)
     assert ok is True
-    assert len(printer.wait_for_tickets(3, 5)) == 3
+    assert len(printer.wait_for_tickets(3, PATIENCE)) == 3
     assert [t.headline for t in printer.printed] == ["A900", "B900", "D900"]
     names = sorted(p.name for p in out.glob("*.png"))
     assert names[0] == "kiosk-01-idle.png"

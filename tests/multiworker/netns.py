@@ -96,6 +96,8 @@ class Hosts:
         self.bridge = f"{self.tag}br"
         net = _free_subnet()
         hosts = list(net.hosts())
+        self._net = net
+        self._spare = iter(hosts[2:10])
         self.gateway = str(hosts[0])
         self.address: dict[str, str] = {}
         self.namespace: dict[str, str] = {}
@@ -128,6 +130,21 @@ class Hosts:
     def run_prefix(self, name: str) -> list[str]:
         """The command prefix that runs a program on host ``name``."""
         return ["ip", "netns", "exec", self.namespace[name]]
+
+    def add_address(self) -> str:
+        """Another address of the root namespace on the bridge (a service the test runs that
+        one host alone must lose: ``block``)."""
+        address = str(next(self._spare))
+        _ip("addr", "add", f"{address}/{self._net.prefixlen}", "dev", self.bridge)
+        return address
+
+    def block(self, name: str, address: str) -> None:
+        """Host ``name`` can no longer reach ``address`` (a route that refuses: its connections
+        fail at once, as through a firewall that rejects); everything else it still reaches."""
+        _ip("-n", self.namespace[name], "route", "add", "prohibit", f"{address}/32")
+
+    def unblock(self, name: str, address: str) -> None:
+        _ip("-n", self.namespace[name], "route", "del", "prohibit", f"{address}/32")
 
     def unplug(self, name: str) -> None:
         """Host ``name``'s cable pulled: its link goes down on both ends."""

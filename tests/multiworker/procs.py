@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import socket
@@ -17,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,10 @@ class Notification:
 
 
 class NotifySocket:
-    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET."""
+    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET, drained at once as
+    systemd drains its own: the kernel queues only a few datagrams (net.unix.max_dgram_qlen,
+    10 here) and a sender blocks once they are left unread, so a test busy elsewhere for a few
+    seconds of watchdog pings would freeze the process it watches."""
 
     def __init__(self) -> None:
         # A short folder: unix socket paths are limited to 108 bytes.
@@ -48,20 +53,36 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self._received: queue.Queue[Notification] = queue.Queue()
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._drain, name="notify-socket", daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while not self._closed.is_set():
+            try:
+                data, ancillary, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            pid = -1
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = _CREDENTIALS.unpack(payload[: _CREDENTIALS.size])[0]
+            self._received.put(Notification(data.decode(), pid))
 
     def receive(self, timeout: float) -> Notification | None:
-        self.sock.settimeout(timeout)
+        """The next notification in arrival order, or None after ``timeout`` seconds."""
         try:
-            data, ancillary, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
-        except TimeoutError:
+            return self._received.get(timeout=timeout)
+        except queue.Empty:
             return None
-        pid = -1
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                pid = _CREDENTIALS.unpack(payload[: _CREDENTIALS.size])[0]
-        return Notification(data.decode(), pid)
 
     def close(self) -> None:
+        self._closed.set()
+        self._reader.join(PATIENCE)
         self.sock.close()
         os.unlink(self.path)
         os.rmdir(self.folder)

@@ -10,13 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import PATIENCE
+from tests.conftest import wait_until as polled
 from tests.multiworker.procs import REPO, ServerProcess, server_toml
 
 WATCHDOG_USEC = 1_000_000  # WatchdogSec=1s: a ping every 0.5 s
@@ -45,12 +46,9 @@ def workers_answering(url: str, tries: int = 400) -> set[str]:
     return seen
 
 
-def wait_until(condition: object, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout:.0f} s")
-        time.sleep(0.1)
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 2 * PATIENCE) -> None:
+    if not polled(condition, timeout, step=0.1):
+        raise AssertionError(f"still not {what} after {timeout:.0f} s")
 
 
 @pytest.mark.postgres

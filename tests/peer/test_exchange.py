@@ -5,12 +5,12 @@ relays to the server what it learnt."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import replace
 
 import requests
 
+from tests.conftest import PATIENCE, wait_until
 from tests.peer.conftest import KEYS, Node, Nodes
 from tickets.events import Event, EventKind
 from tickets.model import Site
@@ -44,10 +44,7 @@ def test_a_woken_device_pushes_its_own_events_at_once(nodes: Nodes, site: Site) 
     kiosk.peer.start()
     e = kiosk.issue()
     kiosk.peer.wake()
-    deadline = time.monotonic() + 10
-    while e.id not in board.ids() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert e.id in board.ids()
+    assert wait_until(lambda: e.id in board.ids())
     assert board.learnt[0].id == e.id
     assert board.journal.backlog() == 1
 
@@ -119,11 +116,12 @@ def test_a_peer_that_goes_away_is_retried_after_a_backoff(nodes: Nodes) -> None:
     kiosk.peer.listen = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
     kiosk.peer.start_server()
     e = kiosk.issue()
-    deadline = time.monotonic() + 10
-    while board.peer.status()[url]["state"] != "ok" and time.monotonic() < deadline:
+
+    def exchanged() -> bool:
         board.peer.run_once()
-        time.sleep(0.02)
-    assert board.peer.status()[url]["state"] == "ok"
+        return bool(board.peer.status()[url]["state"] == "ok")
+
+    assert wait_until(exchanged, step=0.02)
     assert e.id in board.ids()
 
 
@@ -136,7 +134,7 @@ def test_malformed_pushes_are_refused_and_the_endpoint_keeps_serving(nodes: Node
             kiosk.peer.url + target,
             data=body,
             headers={REQUEST_HEADER: header_value("board-a", sig)},
-            timeout=5,
+            timeout=PATIENCE,
         )
         assert r.status_code == 400, body
         assert r.json()["message"]
@@ -161,7 +159,7 @@ def test_events_of_another_site_are_not_stored(nodes: Nodes) -> None:
         kiosk.peer.url + target,
         data=body,
         headers={REQUEST_HEADER: header_value("board-a", sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200 and r.json() == {"stored": 0}
     assert raw["id"] not in kiosk.ids()
@@ -175,7 +173,7 @@ def _push(to: Node, sender: str, events: list[Event]) -> requests.Response:
         to.peer.url + target,
         data=body,
         headers={REQUEST_HEADER: header_value(sender, sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
 
 

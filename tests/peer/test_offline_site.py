@@ -30,6 +30,7 @@ from kiosk.core import KioskCore, Outcome
 from printer import open_printer
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
+from tests.conftest import PATIENCE
 from tests.server.helpers import SITE, site_config
 from tickets.hlc import HybridClock
 from tickets.journal import Journal
@@ -199,7 +200,7 @@ def test_the_board_learns_offline_tickets_over_the_lan_and_the_server_gets_each_
     assert fold_dump(site.board.journal.state(domain)) == expected
     called = sorted(t["label"] for t in expected["tickets"] if t["status"] == "called")
     assert called == ["A001", "A002"]
-    assert site.printer.wait_for_tickets(5, 10)
+    assert site.printer.wait_for_tickets(5, PATIENCE)
 
     # A device may upload what another made only as its author made it: signed by it.
     kiosk_event = own["kiosk-a"][0]

@@ -3,7 +3,6 @@ with the server unreachable, a ticket the kiosk prints shows on the board."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,12 @@ from kiosk.core import Outcome
 from kiosk.runtime import KioskRuntime
 from printer.virtual import VirtualPrinter
 from server.run import ServerThread
+from tests.conftest import PATIENCE, wait_until
 from tests.server.helpers import SITE, site_config
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def _wait(predicate: Callable[[], bool], timeout: float = PATIENCE) -> bool:
+    return wait_until(predicate, timeout, step=0.02)
 
 
 @pytest.fixture

@@ -97,3 +97,19 @@ def test_indicators_of_a_day(rdv: Srv) -> None:
         params={"from": "2026-11-24", "to": "2026-11-23"},
     )
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31"), ("1999-12-31", "2000-01-01")],
+)
+def test_days_outside_the_statistics_range_are_a_clear_422(rdv: Srv, first: str, last: str) -> None:
+    """A day the site's clock cannot hold (year 1, year 9999) is refused as the statistics'
+    periods are (2000-01-01 to 2199-12-31), never a server error."""
+    r = rdv.request(
+        "GET",
+        f"{API}/public/sites/rdv/appointments/indicators",
+        params={"from": first, "to": last},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid"

@@ -1,12 +1,26 @@
 """GET .../counters/{counter}/next: who a counter would call, without calling, by the site's
-calling rule (the same rule as POST .../next), over real HTTP."""
+calling rule (the same rule as POST .../next), over real HTTP; and what closing time does to
+calling (nothing)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from config.site import SiteConfig
-from tests.server.helpers import AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
+from tests.server.helpers import (
+    AGENT,
+    ALL_DAY,
+    MANAGER,
+    OTHER_AGENT,
+    SITE,
+    DeviceClock,
+    Srv,
+    site_config,
+    wire,
+)
 from tickets.model import PriorityRule
 
 
@@ -61,3 +75,36 @@ def test_the_preview_says_nobody_and_refuses_strangers(srv: Srv) -> None:
     assert srv.request("GET", url, device="board-a").status_code == 200
     r = srv.request("GET", f"/api/v1/sites/{SITE}/counters/99/next", user=AGENT)
     assert r.status_code == 404
+
+
+def lunch_closed() -> SiteConfig:
+    """Civil status open 08:30-12:00 and 13:30-17:00 every day; passports all day."""
+    base = site_config().model_dump()
+    base["services"][0]["hours"] = {d: ["08:30-12:00", "13:30-17:00"] for d in ALL_DAY}
+    return SiteConfig.model_validate(base)
+
+
+def paris(hhmm: str, day: str = "2026-03-10") -> float:
+    return (
+        datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=ZoneInfo("Europe/Paris")).timestamp()
+    )
+
+
+@pytest.mark.parametrize("now", ["12:30", "17:45"])
+def test_next_calls_who_took_a_ticket_before_closing(srv: Srv, now: str) -> None:
+    """GIVEN civil status closed for lunch at 12:00 and for the day at 17:00, a civil ticket
+    taken on Tuesday at 11:50, and one taken the day before
+    WHEN counter 1 (civil status first) presses NEXT during the lunch closure or after
+    closing time THEN the preview and NEXT name Tuesday's ticket: a closed service stops
+    issuing, not calling (docs/queue.md "Closing time"); Monday's ticket is never called."""
+    srv.thread.load_site(lunch_closed())
+    kiosk = DeviceClock("kiosk-a")
+    monday = kiosk.at(paris("16:50", "2026-03-09")).issued(900, service="civil")
+    tuesday = kiosk.at(paris("11:50")).issued(901, service="civil")
+    assert srv.sync("kiosk-a", events=wire([monday, tuesday])).status_code == 200
+    srv.thread.ctx.wall = lambda: paris(now)
+    queue = srv.request("GET", f"/api/v1/sites/{SITE}/queue", user=AGENT).json()
+    assert {s["id"]: s["open_now"] for s in queue["services"]}["civil"] is False
+    assert preview(srv, "1")["next"]["label"] == "A901"
+    assert srv.act("1", "next")["ticket"]["label"] == "A901"
+    assert srv.act("1", "next")["ticket"] is None  # Monday's A900 stays uncalled

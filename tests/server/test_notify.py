@@ -171,10 +171,10 @@ def test_the_fallback_poll_wakes_a_site_whose_notification_was_lost(
                 break
             await asyncio.sleep(0.05)
         assert notifier.polls >= polled + 2
-        assert not sub.flag.is_set()
+        assert not sub.woken
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE sites SET last_seq = 7 WHERE id = 's1'"))
         assert await sub.wait(LONG)
-        assert not quiet.flag.is_set()
+        assert not quiet.woken
 
     run(postgres_url, scenario, poll_seconds=0.1)

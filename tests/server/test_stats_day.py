@@ -248,19 +248,34 @@ def test_a_scripted_day_matches_an_independent_calculation(any_srv: Srv) -> None
     assert set(services) == set(SERVICES)
     for sid in SERVICES:
         compare(services[sid], expected([p for p in passages if p.service == sid], site=False))
-    # Per hour, for the site: waits of the passages that joined in that hour, calls made in it.
-    site_hours = {h["hour"]: h for h in body["hours"] if h["service"] is None}
-    for h, row in site_hours.items():
-        joined = [p for p in passages if p.hour_joined == h]
+
+    # Per hour, for the site and for each service: waits of the passages that joined in that
+    # hour, calls made in it; a service's arrivals are its passages (transfers in included),
+    # the site's the tickets issued.
+    def called_in(p: Passage, h: int) -> bool:
+        return p.called is not None and datetime.fromtimestamp(p.called, PARIS).hour == h
+
+    want_keys = {(p.hour_joined, scope) for p in passages for scope in (None, p.service)}
+    want_keys |= {
+        (datetime.fromtimestamp(p.called, PARIS).hour, scope)
+        for p in passages
+        if p.called is not None
+        for scope in (None, p.service)
+    }
+    rows_by_key = {(h["hour"], h["service"]): h for h in body["hours"]}
+    assert set(rows_by_key) == want_keys
+    assert any(s is not None and h >= 12 for h, s in want_keys)  # after the lunch closure too
+    for (h, scope), row in rows_by_key.items():
+        mine = [p for p in passages if scope is None or p.service == scope]
+        joined = [p for p in mine if p.hour_joined == h]
         waits = [w for p in joined if (w := p.wait) is not None]
-        issued = sum(p.joined == p.issued for p in joined)
-        calls = sum(
-            p.called is not None and datetime.fromtimestamp(p.called, PARIS).hour == h
-            for p in passages
-        )
-        assert (row["arrivals"], row["calls"], row["waits"]) == (issued, calls, len(waits))
+        arrivals = len(joined) if scope else sum(p.joined == p.issued for p in joined)
+        calls = sum(called_in(p, h) for p in mine)
+        assert (row["arrivals"], row["calls"], row["waits"]) == (arrivals, calls, len(waits))
         assert row["waiting_p50_seconds"] == pytest.approx(percentile_7(waits, 0.5))
         assert row["waiting_p90_seconds"] == pytest.approx(percentile_7(waits, 0.9))
+        share = sum(w <= 900 for w in waits) / len(waits) if waits else None
+        assert row["share_waited_15_min"] == pytest.approx(share)
 
     # The CSV has one row per passage, with the same waits the script noted.
     r = srv.request("GET", f"/api/v1/sites/{SITE}/passages.csv", params=period, user=MANAGER)

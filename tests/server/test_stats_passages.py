@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.stats import percentile
 from tests.server.helpers import AGENT, MANAGER, SITE, DeviceClock, Srv, wire
+from tests.server.test_stats_day import percentile_7
 from tickets.events import Event, EventKind
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -114,16 +114,25 @@ SITE_TOTAL = figures(
 )
 
 
-def hour(h: int, service: str | None, arrivals: int, calls: int, waits: list[float]) -> dict:
+def hour(
+    h: int,
+    service: str | None,
+    arrivals: int,
+    calls: int,
+    waits: int = 0,
+    p50: float | None = None,
+    p90: float | None = None,
+    within: float | None = None,
+) -> dict:
     return {
         "hour": h,
         "service": service,
         "arrivals": arrivals,
         "calls": calls,
-        "waits": len(waits),
-        "waiting_p50_seconds": percentile(waits, 0.5),
-        "waiting_p90_seconds": percentile(waits, 0.9),
-        "share_waited_15_min": sum(w <= 900 for w in waits) / len(waits) if waits else None,
+        "waits": waits,
+        "waiting_p50_seconds": p50,
+        "waiting_p90_seconds": p90 if p90 is None else pytest.approx(p90),
+        "share_waited_15_min": within if within is None else pytest.approx(within),
     }
 
 
@@ -146,13 +155,14 @@ def test_a_transfer_counts_each_passage_under_its_own_service(any_srv: Srv) -> N
     assert body["total"] == SITE_TOTAL
     assert body["site_days"] == [{"day": DAY, **SITE_TOTAL}]
     # Waits by the hour the passage joined its queue; calls by the hour of the call.
+    # 9 h: waits 60, 300, 480, 720, 1500 (A3 joined at 9:40, called at 10:05).
     assert body["hours"] == [
-        hour(9, None, 4, 4, [300, 480, 1500, 60, 720]),
-        hour(9, "civil", 3, 2, [300, 480, 1500]),
-        hour(9, "passports", 2, 2, [60, 720]),
-        hour(10, None, 1, 1, []),
-        hour(10, "civil", 0, 1, []),
-        hour(10, "passports", 1, 0, []),
+        hour(9, None, 4, 4, waits=5, p50=480.0, p90=720 + 0.6 * 780, within=0.8),
+        hour(9, "civil", 3, 2, waits=3, p50=480.0, p90=480 + 0.8 * 1020, within=2 / 3),
+        hour(9, "passports", 2, 2, waits=2, p50=390.0, p90=60 + 0.9 * 660, within=1.0),
+        hour(10, None, 1, 1),
+        hour(10, "civil", 0, 1),
+        hour(10, "passports", 1, 0),
     ]
     # Arrivals at the site count tickets by the service issued for (a transfer is no arrival).
     assert body["arrivals_by_hour"] == [
@@ -219,8 +229,8 @@ def test_figures_rebuilt_from_the_csv_agree_with_the_json(srv: Srv) -> None:
         return {
             "passages": len(selected),
             "waits": len(waits),
-            "waiting_p50_seconds": percentile(waits, 0.5),
-            "waiting_p90_seconds": percentile(waits, 0.9),
+            "waiting_p50_seconds": percentile_7(waits, 0.5),
+            "waiting_p90_seconds": percentile_7(waits, 0.9),
             "share_waited_15_min": sum(w <= 900 for w in waits) / len(waits),
             "mean_service_seconds": sum(durations) / len(durations),
         }
@@ -261,3 +271,7 @@ def test_the_openapi_states_the_date_bounds(srv: Srv) -> None:
         described = {p["name"]: p.get("description", "") for p in params}
         assert "2000-01-01" in described["from"] and "2199-12-31" in described["from"]
         assert "2000-01-01" in described["to"] and "2199-12-31" in described["to"]
+        # Who may call it, and how a script signs in, are in the operation's description.
+        description = spec["paths"][f"/api/v1/sites/{{site}}/{path}"]["get"]["description"]
+        for words in ("manager", "HTTP Basic", "curl -u", "API token", "Bearer gq_", "403"):
+            assert words in description, (path, words)

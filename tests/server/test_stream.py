@@ -167,3 +167,54 @@ def test_a_device_holding_its_stream_is_seen_without_syncing(any_srv: Srv) -> No
         messages = sse_messages(page)
         next(messages)
         assert presence.held() == []
+
+
+def test_streams_of_a_site_woken_together_read_the_table_once(
+    srv: Srv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN four boards of a site holding their streams in one server process, WHEN a ticket
+    is issued, THEN the table is read once for the four (not once each, nor again to find
+    nothing), and every board gets the ticket."""
+    from server.api import stream as stream_api
+
+    reads: list[int] = []
+    real_read = stream_api._read
+
+    def counted(ctx: Any, site: str, cursor: int) -> list[Any]:
+        reads.append(cursor)
+        return real_read(ctx, site, cursor)
+
+    monkeypatch.setattr(stream_api, "_read", counted)
+    streams = [open_stream(srv, params={"max_seconds": 30}) for _ in range(4)]
+    try:
+        readers = [sse_messages(s) for s in streams]
+        for r in readers:
+            assert next(r) == {"retry": "2000"}
+        assert wait_until(lambda: len(reads) == 4)  # each stream's first read
+        subscribers = srv.thread.ctx.notifier._subs  # type: ignore[attr-defined]
+        assert wait_until(lambda: len(subscribers.get(SITE, ())) == 4)
+        before = len(reads)
+        issued = srv.issue("civil")["events"][0]
+        got = [next(m for m in r if "event" in m) for r in readers]
+    finally:
+        for s in streams:
+            s.close()
+    assert [m["id"] for m in got] == [str(issued["seq"])] * 4
+    assert reads[before:] == [issued["seq"] - 1]
+
+
+def test_streams_sharing_reads_miss_nothing(any_srv: Srv) -> None:
+    """GIVEN three streams of a site, WHEN tickets are issued one after the other as fast as
+    the server takes them, THEN each stream sends every event once, in order, without a gap
+    (a stream joins only a read sent after it armed its wake-up)."""
+    count = 25
+    streams = [open_stream(any_srv, params={"cursor": 0, "max_seconds": 60}) for _ in range(3)]
+    try:
+        for _ in range(count):
+            any_srv.issue("civil")
+        got = [events_of(s, count) for s in streams]
+    finally:
+        for s in streams:
+            s.close()
+    for events in got:
+        assert [int(m["id"]) for m in events] == list(range(1, count + 1))

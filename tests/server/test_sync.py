@@ -31,6 +31,43 @@ def test_same_batch_twice_is_stored_once_and_acknowledged_both_times(any_srv: Sr
     assert last == 3
 
 
+def test_a_batch_holding_events_stored_already_stores_only_the_new_ones_gapless(
+    any_srv: Srv,
+) -> None:
+    """GIVEN a kiosk whose answer to an upload was lost, which uploads the same events again
+    with new ones (the first insert meets stored ids and the upload is sorted out again).
+    THEN every event is acknowledged, the new ones stored once each, the sequence gapless."""
+    kiosk = DeviceClock("kiosk-a")
+    first = [kiosk.issued(n) for n in (901, 902)]
+    assert any_srv.sync("kiosk-a", events=wire(first)).status_code == 200
+    later = [kiosk.issued(n) for n in (903, 904)]
+    batch = wire([later[0], *first, later[1]])
+    r = any_srv.sync("kiosk-a", events=batch)
+    assert r.status_code == 200, r.text
+    assert r.json()["acks"] == [e["id"] for e in batch]
+    with any_srv.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT id, seq FROM events ORDER BY seq")).all()
+        last = conn.execute(sa.text("SELECT last_seq FROM sites")).scalar_one()
+    assert [row.seq for row in stored] == [1, 2, 3, 4]
+    assert sorted(row.id for row in stored) == sorted(e["id"] for e in batch)
+    assert last == 4
+
+
+def test_a_follow_token_used_by_another_ticket_refuses_the_batch_naming_it(any_srv: Srv) -> None:
+    kiosk = DeviceClock("kiosk-a")
+    first = kiosk.issued(901)
+    assert any_srv.sync("kiosk-a", events=wire([first])).status_code == 200
+    fresh = kiosk.issued(902)
+    copied = kiosk.issued(903).to_dict()
+    copied["data"] = {**copied["data"], "token": first.data["token"]}
+    r = any_srv.sync("kiosk-a", events=[*wire([fresh]), copied])
+    assert r.status_code == 409, r.text
+    assert r.json()["event"] == copied["id"]
+    assert r.json()["field"] == "data.token"
+    assert "token already used" in r.json()["message"]
+    assert any_srv.count() == 1  # the valid event of the refused batch was not stored either
+
+
 def test_sync_returns_events_since_cursor_with_seq_and_more(srv: Srv) -> None:
     kiosk = DeviceClock("kiosk-a")
     batch = wire([kiosk.issued(900 + n) for n in range(1, 8)])

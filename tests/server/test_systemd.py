@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import PATIENCE
 from tests.multiworker.procs import ServerProcess
 
 WATCHDOG_USEC = 600_000  # WatchdogSec=0.6s: a ping every 0.3 s
@@ -28,7 +29,7 @@ def test_one_process_says_ready_once_listening_then_pings_and_stops_cleanly(
         # READY means listening: the port answers at once (no retry).
         r = requests.get(f"{server.url}/readyz", timeout=10)
         assert r.status_code == 200 and r.json()["status"] == "ok"
-        pings = [server.wait_for("WATCHDOG=1", 10) for _ in range(4)]
+        pings = [server.wait_for("WATCHDOG=1", PATIENCE) for _ in range(4)]
         assert {p.pid for p in pings} == {server.pid}
         assert [m.text for m in server.messages].count("READY=1") == 0  # status rides along
         started = time.monotonic()

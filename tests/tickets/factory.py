@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 
 from tickets.events import Event, EventKind
 from tickets.hlc import Timestamp
@@ -114,6 +118,29 @@ class Events:
 
     def close(self, counter: str, at: float, node: str = "board") -> Event:
         return self.make(EventKind.COUNTER_CLOSED, at, node, counter=counter)
+
+
+def any_payload(
+    draw: Callable[[SearchStrategy[Any]], Any],
+    kind: EventKind,
+    tickets: Sequence[str],
+    counters: Sequence[str],
+) -> dict[str, object]:
+    """A payload for an event of ``kind`` other than TicketIssued, drawn by a hypothesis
+    test: any of ``tickets`` and ``counters`` (known or not), a transfer to a known service
+    or not."""
+    data: dict[str, object] = {}
+    if kind not in (EventKind.COUNTER_OPENED, EventKind.COUNTER_CLOSED):
+        data["ticket"] = draw(st.sampled_from(tickets))
+    if kind not in (
+        EventKind.TICKET_REACTIVATED,
+        EventKind.TICKET_CANCELLED,
+        EventKind.TICKET_TRANSFERRED,
+    ):
+        data["counter"] = draw(st.sampled_from(counters))
+    if kind is EventKind.TICKET_TRANSFERRED:
+        data["service"] = draw(st.sampled_from(("a", "b", "unknown")))
+    return data
 
 
 def dump(state: QueueState) -> dict[str, Any]:

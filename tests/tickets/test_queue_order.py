@@ -16,7 +16,7 @@ from tickets.events import Event, EventKind
 from tickets.hlc import HybridClock
 from tickets.queue import QueueState, TicketStatus, fold
 
-from .factory import DAY, Events, dump, make_site
+from .factory import DAY, Events, any_payload, dump, make_site
 
 SITE = make_site()
 NODES = ("kiosk", "kiosk2", "board", "server")
@@ -55,17 +55,7 @@ def event_soups(draw: st.DrawFn) -> list[Event]:
     for _ in range(draw(st.integers(0, 30))):
         kind = draw(st.sampled_from(kinds))
         at, node, logical = clock()
-        data: dict[str, object] = {}
-        if kind not in (EventKind.COUNTER_OPENED, EventKind.COUNTER_CLOSED):
-            data["ticket"] = draw(st.sampled_from(TICKETS))
-        if kind not in (
-            EventKind.TICKET_REACTIVATED,
-            EventKind.TICKET_CANCELLED,
-            EventKind.TICKET_TRANSFERRED,
-        ):
-            data["counter"] = draw(st.sampled_from(("1", "2", "3", "9")))
-        if kind is EventKind.TICKET_TRANSFERRED:
-            data["service"] = draw(st.sampled_from(("a", "b", "unknown")))
+        data = any_payload(draw, kind, TICKETS, ("1", "2", "3", "9"))
         events.append(f.make(kind, at, node, logical, **data))
     return events
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from config.server import ServerSettings
 from config.site import SiteConfig
 from server.run import ServerThread
+from tests.conftest import PATIENCE, wait_until
 from tickets.events import Event, EventKind
 from tickets.journal import Journal
 from tickets.model import Site
@@ -41,12 +42,9 @@ CONFIG = SiteConfig.model_validate(
 SITE: Site = CONFIG.to_domain()
 
 
-def wait_for(condition: Callable[[], bool], what: str, deadline: float = 15.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"still waiting for {what}")
-        time.sleep(0.01)
+def wait_for(condition: Callable[[], bool], what: str, deadline: float = PATIENCE) -> None:
+    if not wait_until(condition, deadline):
+        raise AssertionError(f"still waiting for {what}")
 
 
 @dataclass

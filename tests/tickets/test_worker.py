@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import PATIENCE, wait_until
 from tickets.events import Event, EventKind
 from tickets.journal import Journal
 from tickets.sync import EventStream, SyncClient, SyncState, SyncWorker, backoff_delay
@@ -24,12 +25,9 @@ from .factory import DAY, Events, make_site
 from .loopback import Handler, Script, Seen, answer, scripted, sse, sync_answer
 
 
-def wait_for(condition: Callable[[], bool], what: str, deadline: float = 10.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"still waiting for {what}")
-        time.sleep(0.01)
+def wait_for(condition: Callable[[], bool], what: str, deadline: float = PATIENCE) -> None:
+    if not wait_until(condition, deadline):
+        raise AssertionError(f"still waiting for {what}")
 
 
 def ack_all(cursor: int = 0, **fields: Any) -> Callable[[Handler, Seen], None]:
@@ -294,7 +292,7 @@ def test_stop_interrupts_a_stream_waiting_for_data() -> None:
         )
         stream.start()
         wait_for(lambda: stream.connected, "the stream to open")
-        stream.stop(timeout=5)
+        stream.stop(timeout=PATIENCE)
         alive = stream._thread is not None and stream._thread.is_alive()
         hold.set()
     assert not alive

@@ -18,7 +18,7 @@ from server.feedback import Score
 from server.web.public import embed_code
 from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, wire
 from tests.server.test_stats_passages import DAY, PARIS, seed
-from tests.web.conftest import axe_violations, shoot, start
+from tests.web.conftest import axe_violations, login, shoot, start
 from tests.web.test_public import TownWebsite
 from tests.web.test_stats import cells, flat
 from tickets.events import EventKind
@@ -105,7 +105,7 @@ def test_an_unknown_site_is_404(seeded: Srv) -> None:
 
 
 @pytest.mark.browser
-def test_the_page_shows_the_figures_in_french_and_passes_axe(
+def test_the_page_shows_the_figures_in_each_language_and_passes_axe(
     seeded: Srv, audited: BrowserContext, shots: Path
 ) -> None:
     page = audited.new_page()
@@ -145,6 +145,20 @@ def test_the_page_shows_the_figures_in_french_and_passes_axe(
         "100% (1 answer)",
     ]
     assert flat(page.locator("#ind-busiest li").first.inner_text()).startswith("9:00 – 10:00 AM")
+    assert axe_violations(page) == []
+
+    # In Arabic the page reads right to left, the service column on the right.
+    page.goto(f"{seeded.url}/indicators/{SITE}?lang=ar")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    whole = cells(page.locator("#ind-table tfoot tr").locator("td").all_inner_texts())
+    assert whole == ["8.0", "19.8", "80%", "67% (3 إجابات)"]
+    headers = page.locator("#ind-table thead th").all_inner_texts()
+    assert any("(دقيقة)" in h for h in headers)
+    table = page.locator("#ind-table").bounding_box()
+    first = page.locator("#ind-table thead th").first.bounding_box()
+    assert table is not None and first is not None
+    assert first["x"] > table["x"] + table["width"] / 2  # the service column is on the right
+    shoot(page, shots, "indicators-ar")
     assert axe_violations(page) == []
 
 
@@ -245,3 +259,38 @@ def test_appointments_punctuality_is_published_when_there_are_any(
         "50 %",
     ]
     assert axe_violations(browser_page) == []
+
+
+@pytest.mark.browser
+def test_the_managers_page_counts_the_transfer_per_passage(
+    seeded: Srv, audited: BrowserContext
+) -> None:
+    """GIVEN the day of docs/statistics.md's worked example (A1 sent from civil status to
+    passports) WHEN a manager opens the statistics page for that day THEN each service shows
+    the figures computed by hand there: passports counts A1's second passage, its wait from
+    the transfer and its service; the site counts A1 once as a ticket; axe finds nothing."""
+    page = audited.new_page()
+    login(page, seeded.url, MANAGER, then=f"/stats/{SITE}?from={DAY}&to={DAY}")
+    rows = page.locator("#services-table tbody tr")
+    expect(rows).to_have_count(2)
+    heads = page.locator("#services-table thead tr").nth(1).locator("th")
+    expect(heads).to_have_text(["Reçus", "Envoyés"])  # under "Transferts"
+    # service, tickets, passages, in by transfer, sent on, never called, median, 90th,
+    # within 15 min, service time (min), absent
+    assert cells(rows.nth(0).locator("th, td").all_inner_texts()) == [
+        "État civil", "3", "3", "0", "1", "0", "8,0", "21,6", "67 %", "3,5", "1",
+    ]  # fmt: skip
+    assert cells(rows.nth(1).locator("th, td").all_inner_texts()) == [
+        "Passeports", "2", "3", "1", "0", "1", "6,5", "10,9", "100 %", "11,0", "0",
+    ]  # fmt: skip
+    assert cells(page.locator("#services-table tfoot tr th, #services-table tfoot tr td")
+                 .all_inner_texts()) == [
+        "Tout le site", "5", "6", "1", "1", "1", "8,0", "19,8", "80 %", "7,3", "1",
+    ]  # fmt: skip
+    expect(page.locator("#kpi-transfers")).to_have_text("1")
+    # By hour: at 9 h passports had 2 arrivals (B1 and A1's transfer) and 2 calls.
+    passports_9 = page.locator("#hours-table tbody tr", has_text="Passeports").first
+    assert cells(passports_9.locator("td").all_inner_texts()) == [
+        "Passeports", "09:00 – 10:00", "2", "2", "6,5", "10,9", "100 %",
+    ]  # fmt: skip
+    assert axe_violations(page) == []  # a table too wide for its frame would be one

@@ -10,7 +10,7 @@ import pytest
 
 from config.site import SiteConfig
 from server.ratelimit import Limit, TokenBuckets
-from server.web import format, i18n, siteforms
+from server.web import charts, format, i18n, siteforms
 from server.web.siteforms import FormError
 from tests.server.helpers import site_config
 
@@ -44,8 +44,51 @@ def test_public_estimate_rounds_up() -> None:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("fr", ["1 234,5", "11,3", "67 %", "10 mars 2026", "mardi", "09:00 – 10:00", "—"]),
-        ("en", ["1,234.5", "11.3", "67%", "Mar 10, 2026", "Tuesday", "9:00 – 10:00 AM", "—"]),
+        (
+            "fr",
+            [
+                "1 234,5",
+                "11,3",
+                "67 %",
+                "10 mars 2026",
+                "mardi",
+                "09:00 – 10:00",
+                "—",
+                "14 h",
+                "7,3",
+                "13 %",
+            ],
+        ),
+        (
+            "en",
+            [
+                "1,234.5",
+                "11.3",
+                "67%",
+                "Mar 10, 2026",
+                "Tuesday",
+                "9:00 – 10:00 AM",
+                "—",
+                "2:00 PM",
+                "7.3",
+                "13%",
+            ],
+        ),
+        (
+            "ar",
+            [
+                "1,234.5",
+                "11.3",
+                "67%",
+                "10\u200f/03\u200f/2026",
+                "الثلاثاء",
+                "9:00–10:00 ص",
+                "—",
+                "2:00 م",
+                "7.3",
+                "13%",
+            ],
+        ),
     ],
 )
 def test_numbers_and_dates_are_written_the_pages_language_way(
@@ -60,8 +103,51 @@ def test_numbers_and_dates_are_written_the_pages_language_way(
         loc.weekday(date(2026, 3, 10)),
         loc.hour_range(9),
         loc.minutes(None),
+        loc.hour(14),
+        loc.minutes(435),  # 7.25 min: halves round up, as by hand
+        loc.share(0.125),
     ]
     assert [" ".join(re.sub(r"[\u202f\u2009\xa0]", " ", g).split()) for g in got] == expected
+
+
+@pytest.mark.parametrize(
+    ("top", "whole", "ticks"),
+    [
+        (159.0, False, [0, 20, 40, 60, 80, 100, 120, 140, 160]),
+        (140.0, False, [0, 20, 40, 60, 80, 100, 120, 140]),
+        (7.3, False, [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+        (0.5, False, [0, 0.1, 0.2, 0.3, 0.4, 0.5]),
+        (0.5, True, [0, 1]),
+        (173, True, [0, 50, 100, 150, 200]),
+        (0, True, [0, 1]),
+    ],
+)
+def test_a_charts_value_axis_ends_on_a_round_tick_above_the_highest_value(
+    top: float, whole: bool, ticks: list[float]
+) -> None:
+    """A 159-minute wait is drawn under a labelled 160, not above the last label (140)."""
+    assert charts.axis_ticks(top, whole=whole) == pytest.approx(ticks)
+
+
+@pytest.mark.parametrize("values", [[], [None, None], [0.0]])
+def test_a_chart_without_data_says_so(values: list[float | None]) -> None:
+    """A period without any ticket (or without any wait) draws charts that say "no data"."""
+    days = ["1 mars", "2 mars"][: len(values)]
+    tickets = charts.tickets_per_day(
+        days, {"A": [0] * len(values)} if values else {}, title="t", no_data="Aucune donnée"
+    )
+    waits = charts.waiting_per_day(
+        days,
+        {"A": values} if values else {},
+        {"A": values} if values else {},
+        title="t",
+        median_label=str,
+        p90_label=str,
+        no_data="Aucune donnée",
+    )
+    assert "<svg" in tickets and "<svg" in waits
+    if values != [0.0]:
+        assert "Aucune donnée" in waits
 
 
 def test_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
