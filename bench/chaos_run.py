@@ -34,6 +34,17 @@ sys.path.insert(0, str(ROOT))
 from guichet.sim.config import SimConfig  # noqa: E402
 from guichet.simulate import simulate, summary  # noqa: E402
 
+CLOCK_BOOTS = {
+    # During the first server outage: a kiosk boots 23 h ahead (its tickets are numbered for
+    # tomorrow until the server answers), a board boots in 1970 (no saved time at all).
+    "kiosk-2": [("09:45", 23 * 3600.0)],
+    "board-3": [("09:50", -1.0e12)],
+    # During the second: a kiosk boots in 1970.
+    "kiosk-1": [("14:35", -1.0e12)],
+}
+"""``--clock-boots``: power cuts after which a device boots with a wrong clock, the server away
+(seconds off the true time; -1e12 boots on 1 January 1970, 01:00, the earliest a clock reads)."""
+
 
 def day(args: argparse.Namespace, seed: int, output: Path) -> SimConfig:
     return SimConfig.model_validate(
@@ -64,6 +75,7 @@ def day(args: argparse.Namespace, seed: int, output: Path) -> SimConfig:
                 "lan_cuts": [["09:55", "10:20"], ["15:30", "15:50"]],
                 "server_cuts": {"kiosk-1": [["11:00", "11:30"]]},
                 "skew_seconds": {"kiosk-2": args.skew_seconds, "board-3": -15},
+                "clock_boots": CLOCK_BOOTS if args.clock_boots else {},
             },
         }
     )
@@ -78,6 +90,11 @@ def main() -> int:
     ap.add_argument("--end", default="17:00")
     ap.add_argument("--kills", type=int, default=12)
     ap.add_argument("--skew-seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--clock-boots",
+        action="store_true",
+        help="devices boot with a wrong clock during the outages (CLOCK_BOOTS)",
+    )
     ap.add_argument("--output", type=Path, default=Path("chaos-out"))
     args = ap.parse_args()
     totals: dict[str, Any] = {"tickets": 0, "checks": 0, "violations": 0}

@@ -56,6 +56,9 @@ def plan_faults(world: World, sched: Scheduler, start: float, end: float) -> Non
         for a, b in periods:
             sched.at(world.cfg.instant(a, tz), functools.partial(world.cut_from_server, name))
             sched.at(world.cfg.instant(b, tz), functools.partial(world.reconnect_to_server, name))
+    for name, boots in chaos.clock_boots.items():
+        for hhmm, skew in boots:
+            sched.at(world.cfg.instant(hhmm, tz), in_thread(world.boot_with_clock, name, skew))
     for _ in range(chaos.kills):
         at = world.rng.uniform(start, end)
         name = world.rng.choice(world.names)
@@ -165,6 +168,7 @@ def summary(report: Report) -> str:
         f"faults: {faults.get('kills')} kills, {faults.get('restarts')} restarts, "
         f"{faults.get('server_stops')} server stops, {faults.get('lan_cuts')} LAN cuts, "
         f"{faults.get('server_cuts')} devices cut from the server only, "
+        f"{faults.get('clock_boots')} boots with a wrong clock, "
         f"skewed clocks {faults.get('skewed_devices')}",
         *summary_lines(f),
         f"lags on this machine: a kiosk took up to {lag.get('issue_max_seconds')} s to answer a "

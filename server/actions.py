@@ -49,17 +49,27 @@ def _after_commit(ctx: ServerContext, loaded: LoadedSite, stored: list[Event]) -
         ctx.notifier.publish(loaded.id, stored[-1].seq or 0)
 
 
-def _view_after(
-    ctx: ServerContext, loaded: LoadedSite, seq: int, ticket: str | None
-) -> TicketView | None:
-    """A ticket's view in a state holding at least the events up to ``seq``: the state in
-    memory, which the action's own events were just recorded in (no query), unless another
-    process's events came between."""
-    if ticket is None:
-        return None
+def _answer_after(
+    ctx: ServerContext, loaded: LoadedSite, seq: int, ticket: str | None, events: list[Event]
+) -> tuple[TicketView | None, EventOut | None]:
+    """A ticket's view, and the TicketIssued of the ticket ``events`` call (if they call
+    one), read in a state holding at least the events up to ``seq``: the state in memory,
+    which the action's own events were just recorded in (no query), unless another process's
+    events came between."""
+    called = next((e.ticket for e in events if e.kind is EventKind.TICKET_CALLED), None)
     with ctx.states.hold_from(ctx.engine, loaded, ctx.now(), seq) as state:
-        t = state.tickets.get(ticket)
-        return ticket_view(state, t) if t is not None else None
+        t = state.tickets.get(ticket) if ticket is not None else None
+        view = ticket_view(state, t) if t is not None else None
+        issue = state.issue_event(called) if called is not None else None
+    if called is None:
+        return view, None
+    if issue is not None:
+        return view, EventOut.model_validate(issue.to_dict())
+    with db.read(ctx.engine) as conn:  # issued before the state's window
+        for row in store.of_ticket(conn, loaded.id, called):
+            if row.kind == EventKind.TICKET_ISSUED.value:
+                return view, EventOut.model_validate(store.event_json(row))
+    return view, None
 
 
 def press_expired(budget: float) -> ApiError:
@@ -70,18 +80,6 @@ def press_expired(budget: float) -> ApiError:
         "decides it)",
         field="budget_seconds",
     )
-
-
-def _issued_event(ctx: ServerContext, site_id: str, events: list[Event]) -> EventOut | None:
-    """The TicketIssued of the ticket these events call, if they call one."""
-    called = next((e.ticket for e in events if e.kind is EventKind.TICKET_CALLED), None)
-    if called is None:
-        return None
-    with db.read(ctx.engine) as conn:
-        for row in store.of_ticket(conn, site_id, called):
-            if row.kind == EventKind.TICKET_ISSUED.value:
-                return EventOut.model_validate(store.event_json(row))
-    return None
 
 
 def counter_action(
@@ -162,8 +160,7 @@ def counter_action(
     # after, without holding up the next action of the site.
     _after_commit(ctx, loaded, stored)
     seq = max((e.seq or 0 for e in answered), default=row.last_seq)
-    view = _view_after(ctx, loaded, seq, ticket_id)
-    issued = _issued_event(ctx, site_id, answered)
+    view, issued = _answer_after(ctx, loaded, seq, ticket_id, answered)
     return ActionResult(ticket=view, events=_events_out(answered), issued=issued)
 
 
@@ -226,7 +223,7 @@ def issue_ticket(
             within(conn, loaded, event)
         stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
     _after_commit(ctx, loaded, stored)
-    view = _view_after(ctx, loaded, stored[-1].seq or 0, event.data["ticket"])
+    view, _ = _answer_after(ctx, loaded, stored[-1].seq or 0, event.data["ticket"], [])
     if view is None:  # the fold always knows a ticket just issued
         raise ApiError(500, "internal", "the issued ticket is missing from the queue state")
     return IssuedTicket(ticket=view, token=token, events=_events_out(stored))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from server import db, notify, schema
 from server.errors import ApiError
 from tickets.events import Event, EventKind
+from tickets.heartbeat import CLOCK_OFFSET_FIELD
 from tickets.hlc import Timestamp
 
 _IN_CHUNK = 500
@@ -291,6 +292,27 @@ _SINCE = db.DriverQuery(
 def since(conn: Connection, site: str, cursor: int, limit: int) -> list[Any]:
     """Rows of the site's events after ``cursor``, in sequence order, at most ``limit``."""
     return _SINCE.rows(conn, {"site": site, "cursor": cursor, "limit": limit})
+
+
+def clock_errors(conn: Connection, site: str, devices: Iterable[str]) -> dict[str, float]:
+    """Each device's clock error (seconds: the server's time minus its wall clock) as last
+    measured at a sync of its own, which its health report carries back
+    (``clock_offset_seconds``, ``tickets.heartbeat``). Devices that have sent none are left
+    out."""
+    d = schema.devices
+    wanted = sorted(set(devices))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(d.c.id, d.c.health).where(d.c.site == site, d.c.id.in_(wanted))
+    ).all()
+    out: dict[str, float] = {}
+    for row in rows:
+        health = row.health if isinstance(row.health, dict) else {}
+        offset = health.get(CLOCK_OFFSET_FIELD)
+        if isinstance(offset, int | float) and not isinstance(offset, bool):
+            out[row.id] = float(offset)
+    return out
 
 
 def by_clock(conn: Connection, site: str, hlc_from: str, hlc_to: str | None = None) -> list[Any]:

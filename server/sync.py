@@ -333,13 +333,15 @@ def _store_new(
     issued = store.issue_stamps(conn, loaded.id, tickets) if tickets else {}
     bound = ctx.settings.max_clock_skew_seconds
     # Others' events first: the uploader's own may be about a ticket it relays.
+    others = [e for e in fresh if e.device != uploader]
     relayed = place_uploaded(
-        [e for e in fresh if e.device != uploader],
+        others,
         ctx.clock,
         now=now,
         bound=bound,
         clock_error=None,
         issued=issued,
+        author_errors=store.clock_errors(conn, loaded.id, {e.device for e in others}),
     )
     own = place_uploaded(
         [e for e in fresh if e.device == uploader],

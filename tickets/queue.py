@@ -251,6 +251,8 @@ class QueueState:
     _ids: dict[str, Timestamp] = field(default_factory=dict)
     """Event id -> the stamp it is folded at."""
     _numbers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    _issues: dict[str, Event] = field(default_factory=dict)
+    """Ticket id -> the TicketIssued that made it (``issue_event``)."""
     _checkins: dict[str, str] = field(default_factory=dict)
     """Appointment id -> the ticket that stands for it (the first check-in by clock)."""
     _checkpoints: list[tuple[int, QueueState]] = field(
@@ -353,6 +355,7 @@ class QueueState:
             appointment_streak=dict(self.appointment_streak),
             lines={k: line.copy() for k, line in self.lines.items()},
             _numbers=dict(self._numbers),
+            _issues=dict(self._issues),
             _checkins=dict(self._checkins),
         )
         out._shared = set(self._shared)
@@ -528,6 +531,7 @@ class QueueState:
                     Conflict("duplicate_checkin", tid, ticket.label, first.device, e.device, e.id)
                 )
         self.tickets[tid] = ticket
+        self._issues[tid] = e
 
     def _called(self, e: Event) -> None:
         t = self._ticket(e.data["ticket"])
@@ -765,6 +769,10 @@ class QueueState:
         return appointments.expected_start(
             t.appointment_at, now, self.estimate_wait(t.service, ahead)
         )
+
+    def issue_event(self, ticket_id: str) -> Event | None:
+        """The TicketIssued event that made this ticket (as folded: stored, on the server)."""
+        return self._issues.get(ticket_id)
 
     def counter_ticket(self, counter_id: str) -> Ticket | None:
         tid = self.current.get(counter_id)

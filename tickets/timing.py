@@ -9,7 +9,7 @@ every device ends with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from tickets.events import Event, EventKind
 from tickets.hlc import HybridClock, Timestamp
@@ -23,6 +23,7 @@ def place_uploaded(
     bound: float,
     clock_error: float | None,
     issued: dict[str, Timestamp],
+    author_errors: Mapping[str, float] | None = None,
 ) -> list[Event]:
     """The uploaded events as the server stores them, in upload order.
 
@@ -35,16 +36,29 @@ def place_uploaded(
     TicketIssued (``issued``: the stored ones; the batch's are added) is re-stamped after it:
     nothing can happen to a ticket before it exists, and the fold would drop it.
 
+    Events a device relays (made by others) come with ``author_errors`` instead: each author's
+    clock error as last measured at a sync of its own (its health report carries it back). A
+    relayed event whose stamp is more than ``bound`` away from its wall time corrected by that
+    error was made after its author's clock moved (it booted on a saved time, or in 1970, with
+    nobody it trusts in reach): neither its stamp nor its wall time is a time, and it is
+    re-stamped at receipt (the server's clock now), not kept where its author's guess put it.
+    Its author's own upload times it later.
+
     ``clock`` follows every stamp kept or given, so later re-stamps come after them.
     """
     out: list[Event] = []
     for e in events:
-        corrected = None if clock_error is None else min(e.wall_time + clock_error, now)
+        error = clock_error if author_errors is None else author_errors.get(e.device)
+        corrected = None if error is None else min(e.wall_time + error, now)
         stamp = e.hlc
         if stamp.seconds > now + bound or (
             corrected is not None and abs(stamp.seconds - corrected) > bound
         ):
-            at = None if corrected is None else Timestamp(int(corrected * 1000), 0, e.device)
+            at = (
+                None
+                if corrected is None or author_errors is not None
+                else Timestamp(int(corrected * 1000), 0, e.device)
+            )
             stamp = clock.now() if at is None else at
         first = issued.get(e.ticket or "") if e.kind is not EventKind.TICKET_ISSUED else None
         if first is not None and stamp <= first:

@@ -32,6 +32,7 @@ Example (times are site-local, rates are per hour of opening)::
     lan_cuts = [["10:10", "10:25"]]
     server_cuts = { "kiosk-1" = [["11:00", "11:20"]] }
     skew_seconds = { "kiosk-2" = 20, "board-1" = -15 }
+    clock_boots = { "kiosk-2" = [["09:45", 82800]] }  # boots 23 h ahead at 09:45
 
     [appointments]               # appointments mixed with walk-ins, all optional
     booked = { passeports = 0.8 } # share of each service's slots of the day that are booked
@@ -144,6 +145,12 @@ class Chaos(_Strict):
     while it still reaches its peers, per device (kiosk-1, board-2, ...)."""
     skew_seconds: dict[str, float] = Field(default_factory=dict)
     """Wall clock error per device (kiosk-1, board-2, ...), from its first start (seconds)."""
+    clock_boots: dict[str, list[tuple[str, float]]] = Field(default_factory=dict)
+    """Power cuts after which a device boots with a wrong wall clock, per device: (HH:MM,
+    seconds) kills it then and starts it again at once with its clock that far off (a
+    Raspberry Pi has no real-time clock: it boots on its last saved time, or a time far
+    off; a clock never reads before 01:00 on 1 January 1970); the error stays until it is
+    killed again. Its measured offset and time floor are what set its time right."""
 
     @field_validator("server_outages", "lan_cuts")
     @classmethod
@@ -153,6 +160,14 @@ class Chaos(_Strict):
             _hhmm(b)
             if b <= a:
                 raise ValueError(f"period {a}-{b} ends before it starts")
+        return v
+
+    @field_validator("clock_boots")
+    @classmethod
+    def _boots(cls, v: dict[str, list[tuple[str, float]]]) -> dict[str, list[tuple[str, float]]]:
+        for boots in v.values():
+            for at, _ in boots:
+                _hhmm(at)
         return v
 
     @field_validator("server_cuts")
@@ -232,9 +247,10 @@ class SimConfig(_Strict):
     def _devices(self) -> SimConfig:
         s = self.simulation
         names = {*kiosk_ids(s.kiosks), *board_ids(s.boards)}
-        unknown = sorted(set(self.chaos.server_cuts) - names)
-        if unknown:
-            raise ValueError(f"chaos.server_cuts: no device {', '.join(unknown)} in this day")
+        for field_name in ("server_cuts", "clock_boots"):
+            unknown = sorted(set(getattr(self.chaos, field_name)) - names)
+            if unknown:
+                raise ValueError(f"chaos.{field_name}: no device {', '.join(unknown)} in this day")
         return self
 
     @field_validator("arrivals")

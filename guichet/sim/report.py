@@ -150,6 +150,7 @@ def build_report(world: World, record: Record, dumps: dict[str, dict[str, Any]])
                 "server_stops": world.faults.server_stops,
                 "lan_cuts": world.faults.lan_cuts,
                 "server_cuts": world.faults.server_cuts,
+                "clock_boots": world.faults.clock_boots,
                 "skewed_devices": world.faults.skewed,
             },
         }

@@ -53,6 +53,7 @@ class Faults:
     server_stops: int = 0
     lan_cuts: int = 0
     server_cuts: int = 0
+    clock_boots: int = 0
     skewed: dict[str, float] = field(default_factory=dict)
 
 
@@ -244,6 +245,18 @@ class World:
         self.faults.restarts += 1
         assert self.record is not None
         self.record.fault("restart", self.clock.true_time(), device=name)
+
+    def boot_with_clock(self, name: str, skew: float) -> None:
+        """A power cut: ``name`` is killed and boots again at once with its wall clock
+        ``skew`` seconds off (true time plus ``skew``; never before 01:00 on 1 January 1970,
+        where a board without a saved time boots), until it is killed again."""
+        skew = max(skew, 3600.0 - self.clock.true_time())
+        self.kill(name)
+        self.devices[name].spec["clock"] = self.clock.skewed(skew).to_json()
+        self.faults.clock_boots += 1
+        assert self.record is not None
+        self.record.fault("clock_boot", self.clock.true_time(), device=name, skew=skew)
+        self.restart(name)
 
     # ---- the server -------------------------------------------------------------------------
     def start_server(self) -> None:

@@ -90,13 +90,18 @@ def test_the_example_simulation_file_is_valid(capsys: pytest.CaptureFixture[str]
     assert "simulation OK" in capsys.readouterr().out
 
 
-def test_a_server_cut_of_a_device_the_day_does_not_have_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "fault",
+    [
+        '[chaos.server_cuts]\nkiosk-3 = [["09:00", "09:10"]]',
+        '[chaos.clock_boots]\nkiosk-3 = [["09:00", 60]]',
+    ],
+    ids=["server_cuts", "clock_boots"],
+)
+def test_a_fault_of_a_device_the_day_does_not_have_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fault: str
 ) -> None:
     path = tmp_path / "sim.toml"
-    path.write_text(
-        '[simulation]\nkiosks = 2\n[chaos.server_cuts]\nkiosk-3 = [["09:00", "09:10"]]\n',
-        encoding="utf-8",
-    )
+    path.write_text(f"[simulation]\nkiosks = 2\n{fault}\n", encoding="utf-8")
     assert main(["check-config", str(path)]) == 2
     assert "no device kiosk-3 in this day" in capsys.readouterr().err

@@ -29,9 +29,15 @@ OpenUI = Callable[..., KioskDriver]
 
 
 def reach_long_wait(d: KioskDriver) -> Any:
+    """Once the kiosk has its server's site (passports by appointment), the long wait for
+    passports (``long_wait_for_passports``)."""
+    assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
+    return long_wait_for_passports(d)
+
+
+def long_wait_for_passports(d: KioskDriver) -> Any:
     """Four people wait for passports (a long wait); a fifth touches passports. Returns the
     long-wait screen."""
-    assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)  # the server's site
     for _ in range(4):
         d.runtime.core.take_number("passeports", None, "fr")
     d.tap(d.screen("idle").ids.touch_area)

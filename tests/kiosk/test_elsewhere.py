@@ -23,7 +23,7 @@ from kiosk.selftest import KioskDriver
 from server.run import ServerThread
 from tests.conftest import PATIENCE
 from tests.kiosk.conftest import MONDAY_10, PARIS, SiteClock
-from tests.kiosk.test_booking import reach_long_wait
+from tests.kiosk.test_booking import long_wait_for_passports, reach_long_wait
 from tests.kiosk.test_checkin import appointment_site
 from tests.kiosk.test_rtl import PRESENTATION_FORMS, core_text, screen_problems
 from tests.printer.conftest import STATUS_PATIENCE
@@ -253,7 +253,7 @@ def test_with_the_server_stopped_no_other_site_is_shown(
 
 def test_a_kiosk_without_server_asks_nothing(open_ui: OpenUI) -> None:
     d = open_ui()
-    screen = reach_long_wait_offline(d)
+    screen = long_wait_for_passports(d)
     assert screen.elsewhere == "none" and screen.site_rows == []
 
 
@@ -309,7 +309,7 @@ def test_a_server_that_does_not_answer_never_holds_a_ticket_back(
     port = listener.getsockname()[1]
     try:
         d = open_ui(server={"url": f"http://127.0.0.1:{port}", "token": "t", "timeout_seconds": 60})
-        screen = reach_long_wait_offline(d)
+        screen = long_wait_for_passports(d)
         assert screen.elsewhere == "loading"
         d.tap(screen.ids.anyway)
         ticket = d.screen("ticket")
@@ -318,14 +318,3 @@ def test_a_server_that_does_not_answer_never_holds_a_ticket_back(
         assert screen.elsewhere == "loading" and screen.site_rows == []
     finally:
         listener.close()  # the hanging questions end (connection reset)
-
-
-def reach_long_wait_offline(d: KioskDriver) -> Any:
-    """Four passport tickets from the kiosk's own range; a fifth person touches passports."""
-    for _ in range(4):
-        d.runtime.core.take_number("passeports", None, "fr")
-    d.tap(d.screen("idle").ids.touch_area)
-    assert d.wait_until(lambda: d.current == "services")
-    d.tap(d.card("passeports"))
-    assert d.wait_until(lambda: d.current == "longwait")
-    return d.screen("longwait")

@@ -128,3 +128,65 @@ def test_a_relayed_event_is_timed_by_its_authors_clock_once_the_author_uploads_i
     assert own.json()["acks"] == [ticket.id]
     at = occurred()
     assert at is not None and abs(at - now) < 30
+
+
+def test_a_relayed_event_made_after_its_authors_clock_moved_is_restamped_at_receipt(
+    any_srv: Srv,
+) -> None:
+    """GIVEN kiosk-a synced with a right clock (its clock error measured), then a power cut
+    with the server away: it booted in 1970 and went on from its time floor, 7 minutes behind;
+    kiosk-b, right, issued a ticket 3 minutes ago
+    WHEN a board relays kiosk-a's ticket (stamped 7 minutes ago, its wall time in 1970)
+    THEN the server re-stamps it at receipt, its author's stamp kept: it is called after
+    kiosk-b's ticket, not before; kiosk-a's own upload later times it by its new clock."""
+    srv = any_srv
+    now = time.time()
+    before = _signed_by(srv, "kiosk-a", DeviceClock("kiosk-a", wall=now - 3600).issued(1))
+    measured = {"clock_offset_seconds": 0.0}  # its health report: the offset measured
+    r = srv.sync("kiosk-a", events=wire([before]), device_time=now, health=measured)
+    assert r.status_code == 200, r.text
+    srv.act("1", "next")  # serves nobody later: the old ticket is called out of the way
+    right = _signed_by(srv, "kiosk-b", DeviceClock("kiosk-b", wall=now - 180).issued(30))
+    assert srv.sync("kiosk-b", events=wire([right]), device_time=now).status_code == 200
+    booted = 3600.0 + 120  # its wall clock: two minutes after its boot in 1970
+    guess = DeviceClock("kiosk-a", wall=now - 420).issued(2)
+    late = _signed_by(srv, "kiosk-a", replace(guess, wall_time=booted))
+    relayed = srv.sync("board-a", events=wire([late]), device_time=time.time())
+    assert relayed.status_code == 200, relayed.text
+
+    with srv.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT hlc, original_hlc, occurred_at FROM events WHERE id = :id"),
+            {"id": late.id},
+        ).one()
+    assert row.original_hlc == late.hlc.encode()
+    assert row.hlc > right.hlc.encode() and row.occurred_at is None
+    assert srv.act("1", "next")["ticket"]["id"] == right.ticket
+    assert srv.act("1", "next")["ticket"]["id"] == late.ticket
+
+    own = srv.sync("kiosk-a", events=wire([late]), device_time=booted + 1)
+    assert own.json()["acks"] == [late.id]
+    with srv.engine.connect() as conn:
+        occurred = conn.execute(
+            sa.text("SELECT occurred_at FROM events WHERE id = :id"), {"id": late.id}
+        ).scalar_one()
+    assert occurred is not None and abs(float(occurred) - time.time()) < 30
+
+
+def test_a_relayed_event_of_an_author_whose_wrong_clock_was_measured_keeps_its_stamp(
+    srv: Srv,
+) -> None:
+    """GIVEN kiosk-a whose wall clock says 1970 (no real-time clock, no time server) but which
+    synced: its offset was measured and its health report says so
+    WHEN a board relays its ticket, stamped on the corrected time (wall time in 1970)
+    THEN the stamp is kept: the author's clock did not move since it was measured."""
+    now = time.time()
+    offset = now - 7200.0  # its wall clock reads 02:00 on 1 January 1970 (UTC)
+    r = srv.sync("kiosk-a", device_time=now - offset, health={"clock_offset_seconds": offset})
+    assert r.status_code == 200, r.text
+    made = DeviceClock("kiosk-a", wall=now - 60).issued(2)
+    ticket = _signed_by(srv, "kiosk-a", replace(made, wall_time=now - 60 - offset))
+    assert srv.sync("board-a", events=wire([ticket]), device_time=now).status_code == 200
+    with srv.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT hlc, original_hlc FROM events")).one()
+    assert (row.hlc, row.original_hlc) == (ticket.hlc.encode(), None)
