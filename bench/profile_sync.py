@@ -9,7 +9,11 @@ Kinds (a board of the bench's site unless said):
 - ``idle-seen``: the same, its ``last_seen`` older than 30 s, so the sync refreshes it;
 - ``download``: two events new since the cursor (a call: served and called), nothing to upload;
 - ``upload``: a kiosk uploading one ticket, a lease request every tenth, health every fifth
-  (as ``bench/profile_sync_write.py``).
+  (as ``bench/profile_sync_write.py``);
+- ``idle-memory`` (PostgreSQL): the ``idle`` sync answered from memory (``server.quiet``) on
+  the server's event loop, one at a time (each waits for a notification barrier of its own:
+  the most it costs), and ``--concurrent`` at a time (sharing barriers). Its CPU is the whole
+  process's (the barrier's threads), so the other kinds' profile is not given for it.
 
 For each kind: CPU per sync without and under cProfile, statements sent to the database and
 connections taken from the pool per sync, the profile's share by layer and its top functions.
@@ -22,6 +26,7 @@ The body is parsed into a ``SyncRequest`` and the answer encoded as JSON, as the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import json
 import pstats
@@ -50,7 +55,7 @@ from server.run import ServerThread  # noqa: E402
 from server.sync import run_sync  # noqa: E402
 from tickets.hlc import HybridClock  # noqa: E402
 
-KINDS = ("idle", "idle-seen", "download", "upload")
+KINDS = ("idle", "idle-seen", "download", "upload", "idle-memory")
 
 
 class Counts:
@@ -149,7 +154,40 @@ def run(timed: Step, before: Step | None, n: int, prof: cProfile.Profile | None 
     return spent
 
 
-def profile(database_url: str, kinds: list[str], syncs: int, top: int) -> None:
+def from_memory(ctx: ServerContext, board: Device, syncs: int, concurrent: int) -> None:
+    """CPU of the process per idle sync answered from memory, one then ``concurrent`` at a
+    time."""
+    quiet, loop = ctx.quiet, ctx.notifier._loop  # type: ignore[attr-defined]
+    assert quiet is not None and loop is not None, "PostgreSQL only"
+    req = SyncRequest.model_validate(
+        {"device": board.name, "cursor": board.cursor, "config_version": board.version}
+    )
+
+    def hlc() -> str:
+        return ctx.clock.now().encode()
+
+    async def one() -> None:
+        out = await quiet.answer(board.auth, req, ctx.now(), hlc)
+        assert out is not None, "not answered from memory"
+
+    async def many(n: int, at_once: int) -> None:
+        for _ in range(n // at_once):
+            await asyncio.gather(*(one() for _ in range(at_once)))
+
+    for at_once in (1, concurrent):
+        asyncio.run_coroutine_threadsafe(many(100, at_once), loop).result()  # warm-up
+        started, wall = time.process_time(), time.monotonic()
+        asyncio.run_coroutine_threadsafe(many(syncs, at_once), loop).result()
+        cpu, wall = time.process_time() - started, time.monotonic() - wall
+        print(
+            f"\n== idle-memory, {at_once} at a time: {cpu / syncs * 1000:.3f} ms of CPU per sync "
+            f"(the process's; {wall / syncs * 1000:.2f} ms of wall time each)"
+        )
+
+
+def profile(
+    database_url: str, kinds: list[str], syncs: int, top: int, concurrent: int = 50
+) -> None:
     with ServerThread(ServerSettings(database_url=database_url)) as server:
         cfg = SiteConfig.model_validate(tomllib.loads(site_toml(SITE)))
         tokens = server.load_site(cfg)
@@ -161,6 +199,9 @@ def profile(database_url: str, kinds: list[str], syncs: int, top: int) -> None:
             kiosk = Device(ctx, "kiosk-1", tokens["kiosk-1"])
             kiosk.sync()
             board.sync()
+            if kind == "idle-memory":
+                from_memory(ctx, board, syncs, concurrent)
+                continue
             timed, before = measure(kind, ctx, board, kiosk, 2 * syncs + 100)
             run(timed, before, 100)  # warm-up: caches, prepared statements
             statements, checkouts = counts.statements, counts.checkouts
@@ -204,12 +245,15 @@ def main() -> int:
     p.add_argument("--syncs", type=int, default=2000)
     p.add_argument("--sqlite", action="store_true")
     p.add_argument("--top", type=int, default=12)
+    p.add_argument("--concurrent", type=int, default=50, help="idle-memory syncs at a time")
     args = p.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = set(kinds) - set(KINDS)
     if unknown:
         p.error(f"unknown kinds: {', '.join(sorted(unknown))}")
-    return on_database(args.sqlite, lambda url: profile(url, kinds, args.syncs, args.top))
+    return on_database(
+        args.sqlite, lambda url: profile(url, kinds, args.syncs, args.top, args.concurrent)
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ class RunningSite:
             self.server.url + path,
             json=body,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
+            timeout=PATIENCE,
         )
         r.raise_for_status()
         return r.json()
@@ -66,7 +66,7 @@ class RunningSite:
         r = requests.get(
             self.server.url + "/api/v1/sites/mairie/queue",
             headers={"Authorization": f"Bearer {self.tokens['board-salle']}"},
-            timeout=5,
+            timeout=PATIENCE,
         )
         r.raise_for_status()
         return r.json()

@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from guichet import demo, selftest
+from tests.conftest import PATIENCE
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +48,8 @@ def test_follow_page_answers_while_site_runs(
     """The demo server serves the public pages it prints on tickets."""
     monkeypatch.setattr(demo, "PREFERRED_PORTS", (0, 0))
     with demo.running_site(tmp_path, windows=False) as site:
-        landing = requests.get(site.url + "/", timeout=5)
+        landing = requests.get(site.url + "/", timeout=PATIENCE)
         assert landing.status_code == 200
-        wait = requests.get(f"{site.url}/api/v1/public/sites/mairie/wait", timeout=5)
+        wait = requests.get(f"{site.url}/api/v1/public/sites/mairie/wait", timeout=PATIENCE)
         assert wait.status_code == 200
         assert {s["id"] for s in wait.json()["services"]} >= {"etat-civil", "passeports"}

@@ -9,6 +9,7 @@ import logging
 import pytest
 import requests
 
+from tests.conftest import PATIENCE
 from tests.peer.conftest import KEYS, TOKENS, Nodes
 from tickets.events import EventKind
 from tickets.peer import (
@@ -40,7 +41,7 @@ def test_a_signed_request_is_answered_with_a_signed_answer(nodes: Nodes) -> None
     r = requests.get(
         kiosk.peer.url + target,
         headers={REQUEST_HEADER: header_value("board-a", sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200
     body = r.json()
@@ -86,7 +87,9 @@ def test_requests_without_a_valid_signature_get_401(nodes: Nodes, header: str | 
     kiosk = nodes.make("kiosk-a")
     kiosk.issue()
     headers = {REQUEST_HEADER: header} if header else {}
-    r = requests.get(f"{kiosk.peer.url}{PEER_API}/events?since=0", headers=headers, timeout=5)
+    r = requests.get(
+        f"{kiosk.peer.url}{PEER_API}/events?since=0", headers=headers, timeout=PATIENCE
+    )
     assert r.status_code == 401
     assert "events" not in r.json()
 
@@ -104,7 +107,7 @@ def test_a_request_signed_for_another_body_is_refused(nodes: Nodes) -> None:
         kiosk.peer.url + target,
         data=altered,
         headers={REQUEST_HEADER: header_value("board-a", sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 401
     assert e.id not in kiosk.ids()
@@ -116,7 +119,7 @@ def test_a_signature_for_another_path_is_refused(nodes: Nodes) -> None:
     r = requests.get(
         f"{kiosk.peer.url}{PEER_API}/events?since=0",
         headers={REQUEST_HEADER: header_value("board-a", sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 401
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import requests
 
-from tests.conftest import wait_until
+from tests.conftest import PATIENCE, wait_until
 from tests.peer.conftest import KEYS, Node, Nodes
 from tickets.events import Event, EventKind
 from tickets.model import Site
@@ -134,7 +134,7 @@ def test_malformed_pushes_are_refused_and_the_endpoint_keeps_serving(nodes: Node
             kiosk.peer.url + target,
             data=body,
             headers={REQUEST_HEADER: header_value("board-a", sig)},
-            timeout=5,
+            timeout=PATIENCE,
         )
         assert r.status_code == 400, body
         assert r.json()["message"]
@@ -159,7 +159,7 @@ def test_events_of_another_site_are_not_stored(nodes: Nodes) -> None:
         kiosk.peer.url + target,
         data=body,
         headers={REQUEST_HEADER: header_value("board-a", sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200 and r.json() == {"stored": 0}
     assert raw["id"] not in kiosk.ids()
@@ -173,7 +173,7 @@ def _push(to: Node, sender: str, events: list[Event]) -> requests.Response:
         to.peer.url + target,
         data=body,
         headers={REQUEST_HEADER: header_value(sender, sig)},
-        timeout=5,
+        timeout=PATIENCE,
     )
 
 

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server import sync
 from server.export import passages_csv
 from server.stats import passage_rows
-from tests.server.helpers import DeviceClock, site_config
+from tests.server.helpers import MANAGER, SITE, DeviceClock, Srv, site_config, wire
 from tickets.events import Event, EventKind
 from tickets.queue import fold
 
@@ -77,3 +78,30 @@ def test_the_csv_times_carry_milliseconds_and_rebuild_the_waits_exactly() -> Non
     assert passage.passage.waited_seconds == pytest.approx(309.75, abs=1e-6)
     assert between("first_called_at", "ended_at") == pytest.approx(410.75, abs=1e-6)
     assert (row["waited_seconds"], row["service_seconds"]) == ("310", "411")
+
+
+def test_the_downloaded_csv_neutralises_a_formula_stored_before_the_sync_checks(
+    srv: Srv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a device's upload of a ticket labelled ``=1+2`` with the priority
+    ``=HYPERLINK(...)``: refused at sync (422) WHEN it was stored all the same (a database from
+    before the check: here the check is switched off) THEN the CSV a manager downloads over
+    HTTP holds both as text."""
+    kiosk = DeviceClock("kiosk-a")
+    issued = kiosk.make(
+        EventKind.TICKET_ISSUED,
+        ticket="t-formula",
+        service="civil",
+        number=1,
+        day=kiosk.issued(1).data["day"],
+        label="=1+2",
+        priority='=HYPERLINK("http://x","y")',
+    )
+    assert srv.sync("kiosk-a", events=wire([issued])).status_code == 422
+    monkeypatch.setattr(sync, "check_label_and_priority", lambda *_args: None)
+    assert srv.sync("kiosk-a", events=wire([issued])).status_code == 200
+    day = issued.data["day"]
+    r = srv.request("GET", f"/api/v1/sites/{SITE}/passages.csv?from={day}&to={day}", user=MANAGER)
+    assert r.status_code == 200, r.text
+    (row,) = csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))
+    assert (row["ticket"], row["priority"]) == ("'=1+2", '\'=HYPERLINK("http://x","y")')

@@ -22,7 +22,7 @@ def test_server_thread_serves_on_a_free_loopback_port_and_stops(tmp_path: Path) 
         assert not server.url.endswith(":0")
         tokens = server.load_site(EXAMPLE_SITE)
         assert set(tokens) == {"kiosk-entree", "board-salle"}
-        assert requests.get(f"{server.url}/readyz", timeout=5).json() == {
+        assert requests.get(f"{server.url}/readyz", timeout=PATIENCE).json() == {
             "status": "ok",
             "schema_version": migrations.STEPS[-1].version,
         }
@@ -30,7 +30,7 @@ def test_server_thread_serves_on_a_free_loopback_port_and_stops(tmp_path: Path) 
             f"{server.url}/api/v1/sync",
             headers={"Authorization": f"Bearer {tokens['kiosk-entree']}"},
             json={"device": "kiosk-entree"},
-            timeout=5,
+            timeout=PATIENCE,
         )
         assert r.status_code == 200
         assert r.json()["config"]["site"]["id"] == "mairie"
@@ -69,7 +69,7 @@ def test_stop_ends_open_streams(tmp_path: Path) -> None:
 def test_site_files_are_loaded_at_start(tmp_path: Path) -> None:
     settings = ServerSettings(database_url=f"sqlite:///{tmp_path}/g.db", site_files=[EXAMPLE_SITE])
     with ServerThread(settings) as server:
-        r = requests.get(f"{server.url}/api/v1/public/sites/mairie/wait", timeout=5)
+        r = requests.get(f"{server.url}/api/v1/public/sites/mairie/wait", timeout=PATIENCE)
     assert r.status_code == 200
     assert [s["id"] for s in r.json()["services"]] == [
         "etat-civil",

@@ -292,7 +292,7 @@ def test_stop_interrupts_a_stream_waiting_for_data() -> None:
         )
         stream.start()
         wait_for(lambda: stream.connected, "the stream to open")
-        stream.stop(timeout=5)
+        stream.stop(timeout=PATIENCE)
         alive = stream._thread is not None and stream._thread.is_alive()
         hold.set()
     assert not alive
