@@ -104,9 +104,25 @@ class StreamPresence:
             self._thread.join(5.0)
 
 
+_SEEN_PG = (
+    "UPDATE devices SET last_seen = %(now)s FROM unnest(%(sites)s::text[], %(ids)s::text[]) "
+    "AS held(site, id) WHERE devices.site = held.site AND devices.id = held.id"
+)
+"""On PostgreSQL the devices go as two arrays: one statement for all, the same text every
+time (a list of pairs in ``IN`` is a new statement to compile at each size: most of a worker's
+CPU at rest in a sample of a 5,000-device fleet)."""
+
+
 def _store_seen(engine: Engine, devices: list[tuple[str, str]], now: float) -> None:
-    """Stores ``now`` as the last_seen of ``devices`` ((site, id) pairs), 500 a statement."""
-    d = schema.devices
+    """Stores ``now`` as the last_seen of ``devices`` ((site, id) pairs)."""
+    if not devices:
+        return
+    if not db.is_sqlite(engine):
+        sites, ids = [site for site, _ in devices], [device for _, device in devices]
+        with db.write_one(engine) as conn:
+            conn.exec_driver_sql(_SEEN_PG, {"now": now, "sites": sites, "ids": ids})
+        return
+    d = schema.devices  # SQLite: 500 a statement
     for i in range(0, len(devices), _CHUNK):
         chunk = devices[i : i + _CHUNK]
         with db.write_one(engine) as conn:
