@@ -171,7 +171,9 @@ class Site:
         self.procs.append((name, proc))
         return proc
 
-    def wait_for_server(self, timeout: float = 30.0) -> None:
+    def wait_for_server(self, timeout: float = 120.0) -> None:
+        """Until the server answers; a start on a busy machine took up to a minute (load 16 on
+        two cores), and a server that fails says so at once (its process ends)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):

@@ -5,6 +5,7 @@ tolerance, however long the device took (a busy machine), and nowhere else."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,27 @@ def test_the_wait_percentiles_lie_between_those_the_record_allows() -> None:
     assert r.violations == [
         f"civil: waiting_p50_seconds is {920 + TOL + 1} at the server, 480.0 to 920.0 in the record"
     ]
+
+
+def test_a_ticket_the_statistics_time_a_day_off_is_a_violation() -> None:
+    """GIVEN a ticket whose stamps (the queue's times) are right, but whose issue the server
+    timed 23 h early for its statistics (its kiosk rebooted on another clock before uploading
+    it) THEN the report says so, though the day's wait percentiles of many tickets would not
+    show it."""
+    events, by_label = _queue(START + 300, START + 900)
+    v = _visit(by_label, issued_at=START, issued_by=START + 400, called_at=START + 880)
+    v.called_by = START + 920
+    right = {
+        t.label: t
+        for t in fold(SITE, [replace(e, occurred_at=e.wall_time) for e in events]).tickets.values()
+    }
+    off = [replace(events[0], occurred_at=START + 300 - 23 * 3600), events[1]]
+    wrong = {t.label: t for t in fold(SITE, off).tickets.values()}
+    for timed, expected in ((right, []), (wrong, ["A001: issued at"])):
+        r = Report()
+        compare_stats(r, ["civil"], _stats(by_label), [v], by_label, set(), [], TOL, timed=timed)
+        assert [x[: len("A001: issued at")] for x in r.violations] == expected
+        assert all("for the server's statistics" in x for x in r.violations)
 
 
 def _lost_calls(path: Path, kill: float, press: tuple[str, str, float, float]) -> set[str]:

@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kivy.config import Config
 
 from config.loader import load_model
 from config.site import SiteConfig
 from tests.display.helpers import Kiosk
 from tickets.journal import Journal
 from tickets.model import Site
+
+# The tests advance Kivy frame by frame (KioskDriver / BoardDriver ``frames``): under Kivy's
+# default 60 fps cap each frame first sleeps until its 1/60 s slot, time spent only waiting.
+# Kivy reads the cap once, when kivy.clock is first imported, which no test module does at
+# collection. A test that needs time to pass (nothing may happen within a window) paces its
+# frames itself (tests/kiosk/test_listen.py, tests/kiosk/test_checkin_screen.py).
+Config.set("graphics", "maxfps", "0")
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILE = ROOT / "config" / "examples" / "site-townhall.toml"

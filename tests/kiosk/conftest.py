@@ -25,12 +25,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from kivy.config import Config
 
 from config.kiosk import KioskSettings
 from config.loader import load_model
 from config.site import SiteConfig
 from printer.virtual import VirtualPrinter
 from tests.printer.conftest import STATUS_PATIENCE
+
+# The tests advance Kivy frame by frame (KioskDriver / BoardDriver ``frames``): under Kivy's
+# default 60 fps cap each frame first sleeps until its 1/60 s slot, time spent only waiting.
+# Kivy reads the cap once, when kivy.clock is first imported, which no test module does at
+# collection. A test that needs time to pass (nothing may happen within a window) paces its
+# frames itself (tests/kiosk/test_listen.py, tests/kiosk/test_checkin_screen.py).
+Config.set("graphics", "maxfps", "0")
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILE = ROOT / "config" / "examples" / "site-townhall.toml"
@@ -53,6 +61,15 @@ class SiteClock:
     def set(self, at: datetime) -> None:
         self.base = at.timestamp()
         self.t0 = time.monotonic()
+
+
+def paced_frames(driver: Any, n: int, fps: float = 60.0) -> None:
+    """``n`` frames at most ``fps`` a second, as Kivy's own cap would pace them: for a test
+    that something does not happen within a window (time and frames both pass)."""
+    for _ in range(n):
+        start = time.monotonic()
+        driver.frames(1)
+        time.sleep(max(0.0, 1 / fps - (time.monotonic() - start)))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from kiosk.checkin import CheckIn
 from kiosk.selftest import KioskDriver
 from printer.virtual import VirtualPrinter
 from tests.conftest import PATIENCE
-from tests.kiosk.conftest import MONDAY_10
+from tests.kiosk.conftest import MONDAY_10, paced_frames
 from tests.kiosk.test_checkin import appointment_site
 from tickets.daybook import BOOKED, Expected
 from tickets.events import EventKind
@@ -161,7 +161,7 @@ def test_a_keyboard_mode_scanner_checks_in_from_any_screen(
             assert typing.returncode == 0
 
     scan("hello world")
-    d.frames(5)
+    paced_frames(d, 5)
     assert d.current == "idle" and issued_tickets(d) == []
     scan("https://mairie.example/a/abcdef?code=TRUC-4567")
     ticket = d.screen("ticket")

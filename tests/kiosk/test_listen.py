@@ -13,6 +13,7 @@ from kiosk.selftest import KioskDriver
 from kiosk.speech import Utterance, spoken_label
 from printer.virtual import VirtualPrinter
 from tests.conftest import PATIENCE
+from tests.kiosk.conftest import paced_frames
 
 pytestmark = pytest.mark.kivy
 
@@ -96,5 +97,5 @@ def test_nothing_is_said_without_listen(
     d.tap(d.card("etat-civil"))
     ticket = d.screen("ticket")
     assert d.wait_until(lambda: d.current == "ticket" and ticket.state == "printed", PATIENCE)
-    d.frames(20)
+    paced_frames(d, 20)
     assert d.app.speaker.history == []

@@ -41,8 +41,8 @@ def running(tmp_path: Path) -> Iterator[tuple[KioskRuntime, Board, Relay]]:
 
         def link(device: str) -> dict[str, Any]:
             # A sync in flight when the relay starts resetting gets no answer: the device gives
-            # up after its read timeout, five times this (the default's 10 s is the whole wait
-            # below).
+            # up after its read timeout, five times this (the default's 10 s would take a third
+            # of the waits below, a loaded machine the rest).
             return {
                 "url": relay.url,
                 "token": tokens[device],
