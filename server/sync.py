@@ -373,6 +373,12 @@ _NEXT_FREE = db.DriverQuery(
 
 
 _N = schema.numbering
+_ONE_NUMBERING = (
+    _N.c.site == sa.bindparam("site"),
+    _N.c.service == sa.bindparam("service"),
+    _N.c.day == sa.bindparam("day"),
+)
+"""The numbering row of one site, service and day."""
 _NUMBERING_NEW = db.DriverQuery(
     sa.insert(_N).values(
         site=sa.bindparam("site"),
@@ -382,13 +388,7 @@ _NUMBERING_NEW = db.DriverQuery(
     )
 )
 _NUMBERING_SET = db.DriverQuery(
-    sa.update(_N)
-    .where(
-        _N.c.site == sa.bindparam("site"),
-        _N.c.service == sa.bindparam("service"),
-        _N.c.day == sa.bindparam("day"),
-    )
-    .values(next_free=sa.bindparam("next_free"))
+    sa.update(_N).where(*_ONE_NUMBERING).values(next_free=sa.bindparam("next_free"))
 )
 _LE = schema.leases
 _GRANTED = db.DriverQuery(
@@ -412,6 +412,15 @@ _SEEN_WITH_HEALTH = db.DriverQuery(
     .where(_D.c.site == sa.bindparam("site"), _D.c.id == sa.bindparam("device"))
     .values(last_seen=sa.bindparam("now"), health=sa.bindparam("health", type_=_D.c.health.type))
 )
+
+
+_NUMBER_TAKEN = db.DriverQuery(
+    sa.update(_N)
+    .where(*_ONE_NUMBERING)
+    .values(next_free=_N.c.next_free + 1)
+    .returning(_N.c.next_free)
+)
+"""The numbering's next free number moved on by one; returns the new value."""
 
 
 def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
@@ -490,10 +499,17 @@ def _lease_json(r: LeaseRequest, day: str, start: int, end: int) -> dict[str, An
 
 
 def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) -> int:
-    """One number for a ticket the server issues itself (under the site lock)."""
-    current = _next_free(conn, loaded.id, service, day)
+    """One number for a ticket the server issues itself (under the site lock).
+
+    One statement in the usual case: the numbering's next free number moved on by one, the
+    number taken the one before. When that number is in an offline range, or the day has no
+    numbering yet, a second statement stores the right next free number."""
+    params = {"site": loaded.id, "service": service, "day": day}
+    rows = _NUMBER_TAKEN.rows(conn, params)
+    current = int(rows[0].next_free) - 1 if rows else None
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
-    _set_next_free(conn, loaded.id, service, day, current, next_free)
+    if current is None or next_free != current + 1:
+        _set_next_free(conn, loaded.id, service, day, current, next_free)
     return start
 
 

@@ -188,6 +188,21 @@ def test_leases_are_disjoint_and_skip_every_offline_range(any_srv: Srv) -> None:
     assert stored == len(granted)
 
 
+def test_tickets_the_server_issues_follow_the_leases_and_skip_offline_ranges(
+    any_srv: Srv,
+) -> None:
+    """GIVEN kiosk-b (offline 30-49) WHEN the server issues tickets itself, before and after
+    a kiosk's lease THEN the numbers run on from the leases, never into 30-49, each once."""
+    first = any_srv.issue("civil")["ticket"]
+    day = first["day"]  # the site's today
+    numbers = [first["number"], *(any_srv.issue("civil")["ticket"]["number"] for _ in range(4))]
+    lease = any_srv.sync("kiosk-a", lease_requests=[{"service": "civil", "day": day}])
+    assert lease.json()["leases"][0]["start"] == 6
+    numbers += [any_srv.issue("civil")["ticket"]["number"] for _ in range(12)]
+    assert numbers == [1, 2, 3, 4, 5, *range(26, 30), *range(50, 58)]
+    assert any_srv.issue("passports")["ticket"]["number"] == 1
+
+
 def test_a_board_gets_no_lease_and_unknown_service_is_named(srv: Srv) -> None:
     day = date.today().isoformat()
     r = srv.sync("board-a", lease_requests=[{"service": "civil", "day": day}])
