@@ -5,8 +5,8 @@ from the server for a while and a few kiosks with wrong clocks.
 Each site has 2 kiosks and 3 boards (6 counters, 20 people waiting at the start). As the
 devices do (``tickets.sync``): every device opens the site's event stream and syncs once when
 it opens, then only when it has something to upload (a kiosk's ticket, with a lease request
-when its block runs low) and every ``--safety`` seconds (+-20 %) as a safety net (during the
-warm-up at a random point of the interval, as in a fleet that has run for a while). The
+when its block runs low) and every ``--safety`` seconds (+-20 %) as a safety net (the first
+one at a random point of the interval, as in a fleet that has run for a while). The
 server's streams send a keep-alive every ``--keepalive`` seconds. At
 rest nobody comes; at work each site gets a ticket every ``--ticket-every`` seconds (from one
 of its kiosks, alternately) and an agent presses NEXT at one of its counters every
@@ -181,7 +181,9 @@ class Day:
         """Whether the outbox holds a ticket made while the server was out of reach."""
         gap = self.args.ticket_every * len(KIOSKS)  # the site's kiosks take turns
         next_ticket = self.args.work_at + random.uniform(0, gap) if kiosk else float("inf")
-        safety = self.args.safety * random.uniform(0.0, 1.0)
+        first_safety: float | None = time.monotonic() + self.args.safety * random.uniform(0, 1)
+        """When the first safety sync falls: anywhere in the interval (a fleet that has run for
+        a while has its devices' safety syncs spread evenly), then every interval +-20 %."""
         while self.phase() != "done":
             if not self.down(site):
                 day = datetime.now(TZ).date().isoformat()
@@ -211,15 +213,14 @@ class Day:
                         pool.extend(range(lease["start"], lease["end"] + 1))
             # The safety sync, unless something comes first: a ticket, the stream reopening,
             # the link going down or coming back.
-            until = min(
-                time.monotonic() + safety, next_ticket, self.args.end_at, self.next_change(site)
-            )
-            # While the fleet warms up, the next safety sync falls anywhere in the interval (a
-            # fleet that has run for a while), not all in the same minute.
-            warm = self.phase() == "warmup"
-            safety = self.args.safety * (random.uniform(0, 1) if warm else random.uniform(0.8, 1.2))
+            safe_at = first_safety
+            if safe_at is None:
+                safe_at = time.monotonic() + self.args.safety * random.uniform(0.8, 1.2)
+            until = min(safe_at, next_ticket, self.args.end_at, self.next_change(site))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), max(0.0, until - time.monotonic()))
+            if time.monotonic() >= safe_at:
+                first_safety = None
             if time.monotonic() >= next_ticket:
                 next_ticket += gap * random.uniform(0.9, 1.1)
                 if self.phase() == "work" and pool:
