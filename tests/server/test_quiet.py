@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from config.server import ServerSettings
 from server import quiet, sync
+from server.notify import PgNotifier
 from server.quiet import QuietSyncs
 from server.run import ServerThread
 from server.web.devices import rotate_token
@@ -115,6 +116,45 @@ def test_a_configuration_changed_by_the_other_process_is_sent(a: Srv, b: ServerT
     out = sync_on(b.url, token, "board-a", **body).json()
     assert out["config_version"] != board["config_version"]
     assert out["config"] is not None and out["config"]["site"]["name"] == "X"
+
+
+def test_an_event_stored_while_the_listening_connection_is_lost_is_sent(
+    a: Srv, b: ServerThread
+) -> None:
+    """GIVEN a board whose idle syncs the second process answers from memory. WHEN the
+    processes' listening connections are cut and an event is stored meanwhile (its
+    notification never heard). THEN the board's next sync brings it (memory forgotten, or the
+    barrier never heard: the sync goes to the database), and idle syncs are answered from
+    memory again once the connection is back."""
+    token = a.tokens["board-a"]
+    board = current(b.url, token, "board-a")
+    body = {"cursor": board["cursor"], "config_version": board["config_version"]}
+    answered = memory(b).answered
+    assert sync_on(b.url, token, "board-a", **body).json()["events"] == []
+    assert memory(b).answered == answered + 1
+    with a.engine.connect() as conn:
+        cut = conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'guichet-listen' AND datname = current_database()"
+            )
+        ).all()
+    assert len(cut) == 2
+    issued = DeviceClock("kiosk-a").issued(901)
+    assert a.sync("kiosk-a", events=wire([issued])).status_code == 200
+    out = sync_on(b.url, token, "board-a", **body).json()
+    assert [e["id"] for e in out["events"]] == [issued.id]
+    body["cursor"] = out["cursor"]
+    notifier = b.ctx.notifier
+    assert isinstance(notifier, PgNotifier)
+    wait_until(notifier.listening.is_set)
+    answered = memory(b).answered
+
+    def from_memory() -> bool:
+        assert sync_on(b.url, token, "board-a", **body).json()["events"] == []
+        return memory(b).answered > answered
+
+    wait_until(from_memory)
 
 
 def test_a_device_answered_from_memory_stays_seen(a: Srv) -> None:
