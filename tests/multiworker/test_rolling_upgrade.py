@@ -143,6 +143,9 @@ def test_previous_and_current_release_serve_side_by_side_then_the_old_host_is_up
         # steps beside it (the stored site configuration leaves settings A does not know out).
         assert ready(a) <= ready(b)
         made = [issue(kiosk) for _ in range(4)]
+        # The counters call through the proxy, not through the board, so nothing holds a call
+        # back until the server has the tickets (a board does: it knows them): wait for that.
+        wait_for(lambda: kiosk.journal.backlog() == 0, "the kiosk's tickets uploaded")
         calls = [call(proxy, tokens, "1") for _ in range(4)]  # round robin: both hosts decide
 
         proxy.command("set server hosts/a state drain")
@@ -154,6 +157,7 @@ def test_previous_and_current_release_serve_side_by_side_then_the_old_host_is_up
         wait_for(lambda: proxy.status() == {"a": "UP", "b": "UP"}, "host A back")
         assert ready(a2) == ready(b)
         made += [issue(kiosk) for _ in range(4)]
+        wait_for(lambda: kiosk.journal.backlog() == 0, "the kiosk's tickets uploaded")
         calls += [call(proxy, tokens, "2") for _ in range(4)]
 
         for e in made:

@@ -26,19 +26,30 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def a(postgres_url: str) -> Iterator[Srv]:
-    yield from start_server(postgres_url)
+    for srv in start_server(postgres_url):
+        hearing(srv.thread)
+        yield srv
 
 
 @pytest.fixture
 def b(a: Srv, postgres_url: str) -> Iterator[ServerThread]:
     """A second server process on the same database."""
     with ServerThread(ServerSettings(database_url=postgres_url)) as thread:
-        yield thread
+        yield hearing(thread)
 
 
 def memory(thread: ServerThread) -> QuietSyncs:
     assert thread.ctx.quiet is not None
     return thread.ctx.quiet
+
+
+def hearing(thread: ServerThread) -> ServerThread:
+    """``thread`` once its listening connection is up: until then (as after a lost connection)
+    every sync goes to the database, and what memory held is forgotten when it comes up."""
+    notifier = thread.ctx.notifier
+    assert isinstance(notifier, PgNotifier)
+    assert wait_until(notifier.listening.is_set), "the process never heard the database"
+    return thread
 
 
 def sync_on(url: str, token: str, device: str, **body: Any) -> requests.Response:
