@@ -154,7 +154,9 @@ def test_in_arabic_the_confirmation_reads_right_to_left(
     from tests.kiosk.test_rtl import PRESENTATION_FORMS, core_text, window_x
 
     thread, tokens = server
-    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"]})
+    # No touch before the time's: on a saturated machine the slots may take longer than the
+    # untouched visit's 45 s, which ends the visit and its language (not what this test is about).
+    d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"]}, idle_after_seconds=600)
     assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
     d.app.set_language("ar")
     d.app.open_booking("passeports", "")
@@ -162,9 +164,10 @@ def test_in_arabic_the_confirmation_reads_right_to_left(
     assert d.wait_until(lambda: screen.state == "slots", PATIENCE)
     d.tap(screen.slot_buttons[0])
     assert d.wait_until(lambda: screen.state == "confirm")
-    d.settle()
     headline = screen.ids.headline
-    assert headline.halign == "right"
+    # The direction reaches the labels through their rules' bindings: wait for it, then settle.
+    assert d.wait_until(lambda: headline.halign == "right", PATIENCE), headline.halign
+    d.settle()
     assert any(ord(c) in PRESENTATION_FORMS for c in core_text(headline))
     assert window_x(screen.confirm_button)[1] <= window_x(screen.ids.back)[0] + 0.5
     d.screenshot(tmp_path / "booking-confirm-ar.png")
