@@ -33,6 +33,30 @@ class BookingUnavailable(Exception):
     """The server is not configured, did not answer, or refused."""
 
 
+def ask_server(
+    settings: KioskSettings,
+    session: requests.Session,
+    method: str,
+    path: str,
+    unavailable: type[Exception],
+    **kwargs: Any,
+) -> requests.Response:
+    """``method path`` on the kiosk's server within its timeout; ``unavailable`` raised when no
+    server is configured or it cannot be reached (refusals are the caller's to read)."""
+    url = settings.server.url
+    if url is None:
+        raise unavailable("no server configured")
+    try:
+        return session.request(
+            method,
+            str(url).rstrip("/") + path,
+            timeout=settings.server.timeout_seconds,
+            **kwargs,
+        )
+    except requests.RequestException as exc:
+        raise unavailable(f"server unreachable: {type(exc).__name__}") from None
+
+
 class SlotTaken(BookingUnavailable):
     """The slot's last place went to someone else meanwhile."""
 
@@ -64,22 +88,10 @@ class BookingClient:
         self.settings = settings
         self.session = session
 
-    def _base(self) -> str:
-        url = self.settings.server.url
-        if url is None or not self.settings.server.token:
-            raise BookingUnavailable("no server configured")
-        return str(url).rstrip("/")
-
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self.session.request(
-                method,
-                self._base() + path,
-                timeout=self.settings.server.timeout_seconds,
-                **kwargs,
-            )
-        except requests.RequestException as exc:
-            raise BookingUnavailable(f"server unreachable: {type(exc).__name__}") from None
+        if not self.settings.server.token:
+            raise BookingUnavailable("no server configured")
+        return ask_server(self.settings, self.session, method, path, BookingUnavailable, **kwargs)
 
     def next_slots(self, service: str, limit: int = SLOTS_SHOWN) -> list[Slot]:
         site = self.settings.site

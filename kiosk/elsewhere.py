@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from config.kiosk import KioskSettings
+from kiosk.booking import ask_server
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +106,8 @@ class ElsewhereClient:
         kept = self.cached(service)
         if kept is not None:
             return kept
-        url = self.settings.server.url
-        if url is None:
-            raise ElsewhereUnavailable("no server configured")
         path = f"/api/v1/public/sites/{self.settings.site}/services/{service}/elsewhere"
-        try:
-            r = self.session.get(
-                str(url).rstrip("/") + path, timeout=self.settings.server.timeout_seconds
-            )
-        except requests.RequestException as exc:
-            raise ElsewhereUnavailable(f"server unreachable: {type(exc).__name__}") from None
+        r = ask_server(self.settings, self.session, "GET", path, ElsewhereUnavailable)
         if r.status_code != 200:
             raise ElsewhereUnavailable(f"elsewhere refused: {r.status_code}")
         try:
