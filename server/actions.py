@@ -154,7 +154,9 @@ def counter_action(
                 )
                 for kind, d in planned.events
             ]
-            stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, events), now)
+            stored = store.append(
+                conn, site_id, row.last_seq, ctx.sign(site_id, events), now, commit=True
+            )
             answered = stored
     # The decision is committed and the site's lock released: what the answer shows is read
     # after, without holding up the next action of the site.
@@ -230,7 +232,9 @@ def issue_ticket(
         )
         if within is not None:
             within(conn, loaded, event)
-        stored = store.append(conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now)
+        stored = store.append(
+            conn, site_id, row.last_seq, ctx.sign(site_id, [event]), now, commit=True
+        )
     _after_commit(ctx, loaded, stored)
     view, _ = _answer_after(ctx, loaded, stored[-1].seq or 0, event.data["ticket"], [])
     if view is None:  # the fold always knows a ticket just issued

@@ -217,14 +217,17 @@ class DriverQuery:
         self._by_dialect: dict[str, _Compiled] = {}
         self._guard = threading.Lock()
 
-    def rows(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+    def rows(self, conn: Connection, params: dict[str, Any], *, commit: bool = False) -> list[Any]:
+        """The statement's rows. With ``commit`` (PostgreSQL), the transaction is committed in
+        the same round trip (the statement and ``COMMIT`` sent together in the driver's
+        pipeline mode); an error of the statement then raises and nothing is committed."""
         compiled = self._by_dialect.get(conn.dialect.name)
         if compiled is None:
             with self._guard:
                 compiled = self._by_dialect.setdefault(
                     conn.dialect.name, _Compiled(self.statement, conn.dialect)
                 )
-        return compiled.run(conn, params)
+        return compiled.run(conn, params, commit)
 
     def run(self, conn: Connection, params: dict[str, Any]) -> None:
         """Runs a statement that returns nothing."""
@@ -254,17 +257,23 @@ class _Compiled:
             for c, d in zip(self.columns, description, strict=True)
         ]
 
-    def run(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+    def run(self, conn: Connection, params: dict[str, Any], commit: bool = False) -> list[Any]:
         values = self.compiled.construct_params(params)
         for key, process in self.binds:  # as SQLAlchemy does, None included
             values[key] = process(values[key])
         args: Any = values if self.positions is None else [values[k] for k in self.positions]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver: Any = conn.connection.driver_connection
+        cursor = driver.cursor()
         before, after = conn.dispatch.before_cursor_execute, conn.dispatch.after_cursor_execute
         try:
             if before:  # listeners of the engine's events see these statements too
                 before(conn, cursor, self.sql, args, None, False)
-            cursor.execute(self.sql, args)
+            if commit and not is_sqlite(conn.engine):
+                with driver.pipeline():
+                    cursor.execute(self.sql, args)
+                    driver.commit()  # SQLAlchemy's own commit then finds nothing to do
+            else:
+                cursor.execute(self.sql, args)
             if after:
                 after(conn, cursor, self.sql, args, None, False)
             if not self.columns:

@@ -9,6 +9,7 @@ every event before it. The same transaction announces the new ``seq`` to every s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -120,8 +121,16 @@ def append(
     events: Iterable[Event],
     now: float,
     clock_error: float | None = 0.0,
+    *,
+    commit: bool = False,
 ) -> list[Event]:
     """Stores new events after ``last_seq`` (under the site lock); returns them stored.
+
+    With ``commit``, the transaction is committed by the last statement's round trip where
+    that is possible (PostgreSQL: statement and ``COMMIT`` sent together, so the site's lock
+    is released without a trip back to this thread between them); the caller does nothing
+    more in the transaction. A conflict (an id or follow token taken) is then refused by the
+    database and raised as without ``commit``; nothing is stored.
 
     ``clock_error`` is how far the clock the events' ``wall_time`` was read from is behind the
     server's (seconds): 0 for the server's own events, the device's as measured at its sync,
@@ -167,7 +176,7 @@ def append(
     on_sqlite = db.is_sqlite(conn.engine)
     if not on_sqlite and len(rows) <= _FEW and len(tokens) <= 1 and len(ended) <= _FEW:
         # The usual upload or action on PostgreSQL: everything in one round trip.
-        _append_at_once(conn, site, seq, rows, tokens, ended, stored)
+        _append_at_once(conn, site, seq, rows, tokens, ended, stored, commit)
         return stored
     if len(rows) <= _FEW:  # the usual upload or action: on the driver's cursor
         query = _insert_rows(len(rows), on_sqlite)
@@ -209,17 +218,24 @@ def _append_at_once(
     tokens: list[dict[str, Any]],
     ended: list[str],
     stored: list[Event],
+    commit: bool,
 ) -> None:
     """``append``'s statements as one (PostgreSQL): the events, the follow token, the
     contacts of the tickets they end and the site's new last seq with its notification, each
-    a statement of a ``WITH``, so the site's lock is held over one round trip and the commit.
-    Raises as ``append`` does: the transaction must then be rolled back (the other parts of
-    the statement took effect)."""
+    a statement of a ``WITH``, so the site's lock is held over one round trip and the commit
+    (with ``commit``: one round trip for both). Raises as ``append`` does: the transaction
+    must then be rolled back (the other parts of the statement took effect)."""
     params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
     params |= {f"tok_{k}": v for t in tokens for k, v in t.items()}
     params |= {f"ended_{i}": t for i, t in enumerate(ended)}
     params |= {"site": site, "seq": seq, "payload": f"{site} {seq}"}
-    (result,) = _at_once(len(rows), len(tokens), len(ended)).rows(conn, params)
+    query = _at_once(len(rows), len(tokens), len(ended), strict=commit)
+    try:
+        (result,) = query.rows(conn, params, commit=commit)
+    except Exception as exc:  # the driver's unique violation: only a strict statement's
+        if not commit or getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        raise _conflict(exc, rows, tokens, stored) from exc
     inserted = set(result.inserted or ())
     if len(inserted) != len(rows):
         raise IdTaken(sorted({r["id"] for r in rows} - inserted)[0])
@@ -227,35 +243,43 @@ def _append_at_once(
         raise token_used(next(e for e in stored if e.data.get("token") == tokens[0]["token"]))
 
 
-_AT_ONCE: dict[tuple[int, int, int], db.DriverQuery] = {}
+def _conflict(
+    exc: Exception, rows: list[dict[str, Any]], tokens: list[dict[str, Any]], stored: list[Event]
+) -> ApiError:
+    """The 409 for a strict statement's unique violation: a follow token or an event's id."""
+    diag: Any = getattr(exc, "diag", None)
+    if tokens and getattr(diag, "table_name", None) == schema.ticket_tokens.name:
+        return token_used(next(e for e in stored if e.data.get("token") == tokens[0]["token"]))
+    taken = re.search(r"\(id\)=\((.*)\)", str(getattr(diag, "message_detail", "") or ""))
+    return IdTaken(taken.group(1) if taken else rows[0]["id"])
 
 
-def _at_once(n: int, tokens: int, ended: int) -> db.DriverQuery:
+_UNIQUE_VIOLATION = "23505"
+_AT_ONCE: dict[tuple[int, int, int, bool], db.DriverQuery] = {}
+
+
+def _at_once(n: int, tokens: int, ended: int, strict: bool) -> db.DriverQuery:
     """``_append_at_once``'s statement for ``n`` events, 0 or 1 token and ``ended`` tickets,
     compiled once: one row of the ids inserted, the tokens kept and the last seq's
-    notification (every part of a ``WITH`` runs, whether the result reads it or not)."""
-    query = _AT_ONCE.get((n, tokens, ended))
+    notification (every part of a ``WITH`` runs, whether the result reads it or not).
+    ``strict``: an id or token taken fails the statement (unique violation) instead of
+    being left out of the result, so that a ``COMMIT`` sent with it stores nothing."""
+    query = _AT_ONCE.get((n, tokens, ended, strict))
     if query is not None:
         return query
-    inserted = (
-        postgresql.insert(_E)
-        .values(
-            [{c.key: sa.bindparam(f"{c.key}_{i}", type_=c.type) for c in _E.c} for i in range(n)]
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(_E.c.id)
-        .cte("inserted")
+    insert = postgresql.insert(_E).values(
+        [{c.key: sa.bindparam(f"{c.key}_{i}", type_=c.type) for c in _E.c} for i in range(n)]
     )
+    if not strict:
+        insert = insert.on_conflict_do_nothing(index_elements=["id"])
+    inserted = insert.returning(_E.c.id).cte("inserted")
     columns: list[Any] = [sa.select(sa.func.array_agg(inserted.c.id)).scalar_subquery()]
     if tokens:
         t = schema.ticket_tokens
-        kept = (
-            postgresql.insert(t)
-            .values({c.key: sa.bindparam(f"tok_{c.key}") for c in t.c})
-            .on_conflict_do_nothing(index_elements=["token"])
-            .returning(t.c.token)
-            .cte("kept")
-        )
+        token = postgresql.insert(t).values({c.key: sa.bindparam(f"tok_{c.key}") for c in t.c})
+        if not strict:
+            token = token.on_conflict_do_nothing(index_elements=["token"])
+        kept = token.returning(t.c.token).cte("kept")
         columns.append(sa.select(sa.func.count()).select_from(kept).scalar_subquery())
     else:
         columns.append(sa.literal_column("0"))
@@ -277,7 +301,7 @@ def _at_once(n: int, tokens: int, ended: int) -> db.DriverQuery:
     columns.append(sa.select(sa.func.count()).select_from(last).scalar_subquery())
     labels = ("inserted", "tokens", "forgotten", "notified")
     statement = sa.select(*(col.label(name) for col, name in zip(columns, labels, strict=True)))
-    return _AT_ONCE.setdefault((n, tokens, ended), db.DriverQuery(statement))
+    return _AT_ONCE.setdefault((n, tokens, ended, strict), db.DriverQuery(statement))
 
 
 _FEW = 8

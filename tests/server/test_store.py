@@ -34,11 +34,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[sa.Engi
     engine.dispose()
 
 
-def append(engine: sa.Engine, site: str, events: list[object]) -> None:
+def append(engine: sa.Engine, site: str, events: list[object], commit: bool = False) -> None:
     with db.write(engine) as conn:
         row = db.lock_site(conn, site)
         assert row is not None
-        store.append(conn, site, row.last_seq, events, time.time())  # type: ignore[arg-type]
+        now = time.time()
+        store.append(conn, site, row.last_seq, events, now, commit=commit)  # type: ignore[arg-type]
 
 
 def test_an_event_id_already_stored_for_another_site_refuses_the_whole_batch(
@@ -55,9 +56,10 @@ def test_an_event_id_already_stored_for_another_site_refuses_the_whole_batch(
     with pytest.raises(ApiError) as refused:
         append(engine, "two", [fresh, copy])
     assert refused.value.status == 409 and refused.value.body.event == first.id
-    with pytest.raises(ApiError) as alone:  # one event: PostgreSQL's one-statement append
-        append(engine, "two", [copy])
-    assert alone.value.status == 409 and alone.value.body.event == first.id
+    for commit in (False, True):  # one event: PostgreSQL's one-statement append
+        with pytest.raises(ApiError) as alone:
+            append(engine, "two", [copy], commit=commit)
+        assert alone.value.status == 409 and alone.value.body.event == first.id
     with db.read(engine) as conn:
         assert store.last_seq(conn, "two") == 0
         assert store.since(conn, "two", 0, 10) == []
@@ -71,11 +73,16 @@ def test_a_follow_token_already_used_by_another_site_refuses_the_batch(engine: s
     append(engine, "one", [first])
     other = DeviceClock("kiosk-a", "two").issued(5)
     other = replace(other, data={**other.data, "token": first.data["token"]})
-    with pytest.raises(ApiError) as refused:
-        append(engine, "two", [other])
-    assert refused.value.status == 409
+    for commit in (False, True):
+        with pytest.raises(ApiError) as refused:
+            append(engine, "two", [other], commit=commit)
+        assert refused.value.status == 409 and refused.value.body.field == "data.token"
     with db.read(engine) as conn:
         assert store.last_seq(conn, "two") == 0
+        assert store.since(conn, "two", 0, 10) == []
+    append(engine, "two", [DeviceClock("kiosk-a", "two").issued(6)], commit=True)
+    with db.read(engine) as conn:
+        assert store.last_seq(conn, "two") == 1
 
 
 @pytest.mark.postgres
