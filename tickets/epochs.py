@@ -29,6 +29,7 @@ of every kiosk and board; docs/architecture.md, "Time", states it with the rest 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,15 @@ DRIFT_RATE = 0.001
 """How far a wall clock may drift from the monotonic one without a step (seconds per second:
 NTP slews at most 0.0005)."""
 BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+
+
+def machine_monotonic() -> float:
+    """This machine's monotonic clock (seconds), counting while it is suspended (Linux's
+    boot time) where there is one: the wall clock runs on during a suspension too."""
+    return time.clock_gettime(_BOOTTIME)
+
+
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 def machine_boot_id(path: Path = BOOT_ID_PATH) -> str | None:
@@ -153,6 +163,10 @@ class ClockEpochs:
             if e.first is None:
                 e.first, placed = position, True
         return placed
+
+    def known(self, index: int = -1) -> bool:
+        """Whether the error of an epoch (by index: the current one by default) is known."""
+        return self._offsets()[index] is not None
 
     def measured(self, offset: float) -> bool:
         """A sync measured the current epoch's error; True when that is news."""

@@ -51,7 +51,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from tickets.epochs import ClockEpochs, Reading, machine_boot_id
+from tickets.epochs import ClockEpochs, Reading, machine_boot_id, machine_monotonic
 from tickets.events import Event, EventKind, new_event
 from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock, Timestamp
 from tickets.model import Site
@@ -197,7 +197,7 @@ class Journal:
         clock at its upload)."""
         self._boot = boot_id
         if monotonic is None and wall is time.time:
-            self._monotonic = time.monotonic
+            self._monotonic = machine_monotonic
             self._boot = machine_boot_id()
         self._epochs: ClockEpochs | None = None
         self._epochs_dirty = False
@@ -288,8 +288,8 @@ class Journal:
                 self._offset if self._measured else None,
             )
             if step:
-                log.warning("clock stepped %+.1f s while stopped: offset corrected", step)
-                self._offset -= step
+                log.warning("clock stepped %+.1f s while stopped", step)
+                self._stepped(step, epochs.known(-2))
                 c.execute(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CLOCK_OFFSET, repr(self._offset))
                 )
@@ -858,8 +858,7 @@ class Journal:
             if self._epochs is not None and self._monotonic is not None:
                 step = self._epochs.check(wall, self._monotonic())
                 if step is not None:
-                    # The same instant reads ``step`` later on the clock now: so much less to add.
-                    self._offset -= step
+                    self._stepped(step, self._epochs.known(-2))
                     self._epochs_dirty = True
                     log.warning("clock stepped %+.1f s: a new clock epoch begins", step)
             t = wall + self._offset + self._shift
@@ -868,6 +867,18 @@ class Journal:
                 self._shift += self._floor_time - t
                 t = self._floor_time
             return t
+
+    def _stepped(self, step: float, known: bool) -> None:
+        """The wall clock jumped ``step`` seconds; ``known``: whether the error of the clock
+        before was known (a sync measured it, or a step from one that was)."""
+        if known:
+            # The same instant reads ``step`` later on the clock now: so much less to add.
+            self._offset -= step
+        else:
+            # Nobody it trusts measured the clock before (a boot on a saved time, not synced
+            # yet): the stepped clock (NTP's) is the better guess, with the offset last
+            # measured; what the time floor inferred for the clock before goes (it still holds).
+            self._shift = 0.0
 
     def time_floor(self) -> float:
         """The latest time this device knows has passed (seconds since the epoch; 0: none):

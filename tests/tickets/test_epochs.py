@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tickets.epochs import ClockEpochs, Epoch, Reading, machine_boot_id
+from tickets.epochs import ClockEpochs, Epoch, Reading, machine_boot_id, machine_monotonic
 from tickets.events import EventKind
 from tickets.journal import Journal
 
@@ -119,3 +119,24 @@ def test_a_journal_reopened_after_a_reboot_begins_an_epoch(tmp_path: Path) -> No
         assert events == [made] and reading.measure_first
         j.adjust_clock(-5 * HOUR)
         assert j.upload_batch() == ([made], Reading(5 * HOUR), False)
+
+
+def test_ntp_stepping_a_clock_nobody_measured_is_believed(tmp_path: Path) -> None:
+    """GIVEN a journal rebooted on a clock saved 2 h behind, not synced since (its time goes on
+    from its floor) WHEN NTP steps the clock to the right time THEN its time is NTP's (with the
+    offset last measured), not the floor's guess carried on."""
+    m = Machine()
+    path = tmp_path / "j.sqlite3"
+    with m.journal(path) as j:
+        j.adjust_clock(0.0)
+    m.true += 600
+    m.booted, m.boot, m.skew = m.true, "b", -2 * HOUR
+    with m.journal(path) as j:
+        assert j.now() >= j.time_floor() > m.wall()
+        m.true += 60
+        m.skew = 0.0
+        assert j.now() == m.true
+
+
+def test_the_machine_monotonic_clock_runs() -> None:
+    assert machine_monotonic() <= machine_monotonic()
