@@ -543,12 +543,13 @@ class Journal:
             if epochs is None:
                 return [e for _, e in events], Reading(0.0), False
             own = [n for n, e in events if e.device == self.device]
+            # Epochs before the oldest own event waiting (all, when none waits) are done with.
+            done = own[0] - 1 if own else None
+            if done is None and len(events) < limit:
+                done = _outbox_position(_Tx(self._db))
             with self._time_lock:
-                oldest = epochs.epochs[0].id
-                if (own and epochs.epoch_of(own[0]) != oldest) or (
-                    not own and len(events) < limit and len(epochs.epochs) > 1
-                ):
-                    epochs.forget_before(own[0] - 1 if own else _outbox_position(_Tx(self._db)))
+                if done is not None and epochs.epoch_of(done + 1) != epochs.epochs[0].id:
+                    epochs.forget_before(done)
                     self._epochs_dirty = True
                 epoch = epochs.epoch_of(own[0]) if own else epochs.current.id
                 reading = epochs.reading(epoch)

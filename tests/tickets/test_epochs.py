@@ -140,3 +140,18 @@ def test_ntp_stepping_a_clock_nobody_measured_is_believed(tmp_path: Path) -> Non
 
 def test_the_machine_monotonic_clock_runs() -> None:
     assert machine_monotonic() <= machine_monotonic()
+
+
+def test_epochs_no_waiting_event_belongs_to_are_forgotten(tmp_path: Path) -> None:
+    m = Machine()
+    with m.journal(tmp_path / "j.sqlite3") as j:
+        j.adjust_clock(0.0)
+        made = j.record(EventKind.COUNTER_OPENED, counter="1")
+        m.true += 60
+        m.skew = HOUR
+        j.record(EventKind.COUNTER_CLOSED, counter="1")
+        assert j.upload_batch()[0] == [made]
+        j.acknowledge([made.id])
+        j.upload_batch()
+        assert j.upload_batch()[1:] == (Reading(0.0), False)
+        assert len(ClockEpochs.load(j._meta("journal.clock_epochs")).epochs) == 1
