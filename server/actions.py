@@ -31,7 +31,7 @@ from server.errors import ApiError, invalid, not_found
 from server.models import ActionResult, EventOut, IssuedTicket, TicketView
 from server.sites import LoadedSite
 from server.states import window_floor
-from server.sync import take_number
+from server.sync import lock_taking_number, take_number
 from server.views import ticket_view
 from tickets.events import Event, EventKind, new_event
 from tickets.press import CounterAction, Refusal, plan
@@ -103,7 +103,7 @@ def counter_action(
         row = db.lock_site(conn, site_id)
         if row is None:
             raise not_found(f"site {site_id!r}")
-        loaded = ctx.sites.from_row(row)
+        loaded = ctx.sites.from_row(conn, row)
         if loaded.site.counter(counter_id) is None:
             raise not_found(f"counter {counter_id!r} of site {site_id!r}")
         if service is not None and loaded.site.service(service) is None:
@@ -181,11 +181,20 @@ def issue_ticket(
     who.require(Permission.ISSUE, site_id)
     now = ctx.now()
     token = secrets.token_urlsafe(18)
+    # On PostgreSQL the number is taken with the lock, in one round trip, for the day of the
+    # configuration this process holds: used if that is still the site's.
+    held = None if db.is_sqlite(ctx.engine) else ctx.sites.held(site_id)
     with db.write(ctx.engine) as conn:
-        row = db.lock_site(conn, site_id)
+        if held is not None and held.site.service(service_id) is not None:
+            held_day, _floor = window_floor(held, now)
+            row = lock_taking_number(conn, site_id, held.version, service_id, held_day)
+            moved = None if row is None else row.next_free
+        else:
+            row = db.lock_site(conn, site_id)
+            moved = None
         if row is None:
             raise not_found(f"site {site_id!r}")
-        loaded = ctx.sites.from_row(row)
+        loaded = ctx.sites.from_row(conn, row)
         site = loaded.site
         service = site.service(service_id)
         if service is None:
@@ -203,7 +212,7 @@ def issue_ticket(
             if state.last_hlc is not None:
                 ctx.clock.receive(state.last_hlc)
         day, _floor = window_floor(loaded, now)
-        number = take_number(conn, loaded, service_id, day)
+        number = take_number(conn, loaded, service_id, day, moved)
         event = new_event(
             EventKind.TICKET_ISSUED,
             site=site_id,

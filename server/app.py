@@ -94,6 +94,7 @@ def create_app(settings: ServerSettings, prepared: Prepared | None = None) -> Fa
     install_handlers(app)
     # Inside the body limit (the last added runs first): syncs are answered before routing.
     app.add_middleware(sync.SyncFastPath, path=API + sync.PATH)
+    app.add_middleware(sites.ActionFastPath, prefix=API)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(sync.router, prefix=API, tags=["devices"])
     app.include_router(stream.router, prefix=API, tags=["devices"])

@@ -186,7 +186,8 @@ def transaction(conn: Connection) -> Iterator[Connection]:
 
 def lock_site(conn: Connection, site: str) -> Any:
     """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
-    returns its row, or None when the site does not exist."""
+    returns its ``id``, ``config_version`` and ``last_seq``, or None when the site does not
+    exist."""
     query = _SITE_ROW if is_sqlite(conn.engine) else _LOCK_SITE
     rows = query.rows(conn, {"site": site})
     return rows[0] if rows else None
@@ -283,7 +284,11 @@ class _Compiled:
         ]
 
 
-_SITE_ROW = DriverQuery(sa.select(schema.sites).where(schema.sites.c.id == sa.bindparam("site")))
-_LOCK_SITE = DriverQuery(
-    sa.select(schema.sites).where(schema.sites.c.id == sa.bindparam("site")).with_for_update()
+_S = schema.sites
+_SITE_COLUMNS = sa.select(_S.c.id, _S.c.config_version, _S.c.last_seq).where(
+    _S.c.id == sa.bindparam("site")
 )
+"""What the lock returns: not the configuration (``SiteRegistry.from_row`` holds it parsed, by
+version; decoding its JSON at every action cost more than the rest of the row)."""
+_SITE_ROW = DriverQuery(_SITE_COLUMNS)
+_LOCK_SITE = DriverQuery(_SITE_COLUMNS.with_for_update())

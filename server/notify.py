@@ -229,9 +229,13 @@ class LocalNotifier:
             if known is not None and (seq == known if changed_only else seq <= known):
                 return
             self._known[site] = seq
+            # Nobody of this process follows the site: the loop is not woken for nothing (a
+            # stream subscribes before it reads, so one subscribing now reads these events).
+            followed = site in self._subs
         if self.observer is not None:
             self.observer.heard(site, seq, known is not None and seq < known)
-        self._call(lambda: self._wake(site))
+        if followed:
+            self._call(lambda: self._wake(site))
 
     def config_changed(self, site: str) -> None:
         if self.observer is not None:

@@ -126,13 +126,16 @@ class SiteRegistry:
             cached = self._cache.get(site_id)
         return cached if cached is not None and cached.version == version else None
 
-    def from_row(self, row: sa.Row[Any]) -> LoadedSite:
-        """The site of a ``sites`` row already read (e.g. under the site lock)."""
+    def held(self, site_id: str) -> LoadedSite | None:
+        """The site as last parsed here, whatever its version now (no query), or None."""
         with self._lock:
-            cached = self._cache.get(row.id)
-        if cached is not None and cached.version == row.config_version:
-            return cached
-        return self._store(row.id, row.config_version, row.config)
+            return self._cache.get(site_id)
+
+    def from_row(self, conn: Connection, row: Any) -> LoadedSite:
+        """The site of a ``sites`` row already read with its ``config_version`` (under the
+        site lock: ``db.lock_site``); its configuration is read on ``conn`` only when the
+        version is not the one held."""
+        return self._parsed(conn, row.id, row.config_version)
 
     def _parsed(self, conn: Connection, site_id: str, version: str) -> LoadedSite:
         with self._lock:

@@ -163,8 +163,14 @@ def append(
     # committed meanwhile by another site's writer (an id or follow token reused across
     # sites). The unique constraints keep it out, and the batch is refused whole (409) rather
     # than stored with a gap in the sequence.
+    ended = _ended(stored)
+    on_sqlite = db.is_sqlite(conn.engine)
+    if not on_sqlite and len(rows) <= _FEW and len(tokens) <= 1 and len(ended) <= _FEW:
+        # The usual upload or action on PostgreSQL: everything in one round trip.
+        _append_at_once(conn, site, seq, rows, tokens, ended, stored)
+        return stored
     if len(rows) <= _FEW:  # the usual upload or action: on the driver's cursor
-        query = _insert_rows(len(rows), db.is_sqlite(conn.engine))
+        query = _insert_rows(len(rows), on_sqlite)
         params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
         inserted = query.rows(conn, params)
     else:
@@ -181,7 +187,7 @@ def append(
         raise IdTaken(taken[0])
     if tokens:
         if len(tokens) == 1:
-            kept = _TOKEN_ONE[db.is_sqlite(conn.engine)].rows(conn, tokens[0])
+            kept = _TOKEN_ONE[on_sqlite].rows(conn, tokens[0])
         else:
             t = schema.ticket_tokens
             unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
@@ -191,10 +197,87 @@ def append(
             raise token_used(next(e for e in stored if e.data.get("token") in used))
     forget_contacts(conn, site, stored)
     # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
-    _SET_LAST[db.is_sqlite(conn.engine)].run(
-        conn, {"site": site, "seq": seq, "payload": f"{site} {seq}"}
-    )
+    _SET_LAST[on_sqlite].run(conn, {"site": site, "seq": seq, "payload": f"{site} {seq}"})
     return stored
+
+
+def _append_at_once(
+    conn: Connection,
+    site: str,
+    seq: int,
+    rows: list[dict[str, Any]],
+    tokens: list[dict[str, Any]],
+    ended: list[str],
+    stored: list[Event],
+) -> None:
+    """``append``'s statements as one (PostgreSQL): the events, the follow token, the
+    contacts of the tickets they end and the site's new last seq with its notification, each
+    a statement of a ``WITH``, so the site's lock is held over one round trip and the commit.
+    Raises as ``append`` does: the transaction must then be rolled back (the other parts of
+    the statement took effect)."""
+    params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+    params |= {f"tok_{k}": v for t in tokens for k, v in t.items()}
+    params |= {f"ended_{i}": t for i, t in enumerate(ended)}
+    params |= {"site": site, "seq": seq, "payload": f"{site} {seq}"}
+    (result,) = _at_once(len(rows), len(tokens), len(ended)).rows(conn, params)
+    inserted = set(result.inserted or ())
+    if len(inserted) != len(rows):
+        raise IdTaken(sorted({r["id"] for r in rows} - inserted)[0])
+    if result.tokens != len(tokens):
+        raise token_used(next(e for e in stored if e.data.get("token") == tokens[0]["token"]))
+
+
+_AT_ONCE: dict[tuple[int, int, int], db.DriverQuery] = {}
+
+
+def _at_once(n: int, tokens: int, ended: int) -> db.DriverQuery:
+    """``_append_at_once``'s statement for ``n`` events, 0 or 1 token and ``ended`` tickets,
+    compiled once: one row of the ids inserted, the tokens kept and the last seq's
+    notification (every part of a ``WITH`` runs, whether the result reads it or not)."""
+    query = _AT_ONCE.get((n, tokens, ended))
+    if query is not None:
+        return query
+    inserted = (
+        postgresql.insert(_E)
+        .values(
+            [{c.key: sa.bindparam(f"{c.key}_{i}", type_=c.type) for c in _E.c} for i in range(n)]
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_E.c.id)
+        .cte("inserted")
+    )
+    columns: list[Any] = [sa.select(sa.func.array_agg(inserted.c.id)).scalar_subquery()]
+    if tokens:
+        t = schema.ticket_tokens
+        kept = (
+            postgresql.insert(t)
+            .values({c.key: sa.bindparam(f"tok_{c.key}") for c in t.c})
+            .on_conflict_do_nothing(index_elements=["token"])
+            .returning(t.c.token)
+            .cte("kept")
+        )
+        columns.append(sa.select(sa.func.count()).select_from(kept).scalar_subquery())
+    else:
+        columns.append(sa.literal_column("0"))
+    if ended:
+        c = schema.ticket_contacts
+        tickets = [sa.bindparam(f"ended_{i}", type_=sa.String()) for i in range(ended)]
+        forgotten = (
+            sa.delete(c)
+            .where(c.c.site == sa.bindparam("site"), c.c.ticket.in_(tickets))
+            .returning(c.c.ticket)
+            .cte("forgotten")
+        )
+        columns.append(sa.select(sa.func.count()).select_from(forgotten).scalar_subquery())
+    else:
+        columns.append(sa.literal_column("0"))
+    last = _SET_LAST_SEQ.returning(
+        sa.func.pg_notify(notify.CHANNEL, sa.bindparam("payload")).label("notified")
+    ).cte("last")
+    columns.append(sa.select(sa.func.count()).select_from(last).scalar_subquery())
+    labels = ("inserted", "tokens", "forgotten", "notified")
+    statement = sa.select(*(col.label(name) for col, name in zip(columns, labels, strict=True)))
+    return _AT_ONCE.setdefault((n, tokens, ended), db.DriverQuery(statement))
 
 
 _FEW = 8
@@ -256,7 +339,7 @@ ENDING = frozenset(
 def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> None:
     """Deletes the contacts walk-ins left to be told their turn is near, of the tickets these
     events call or end, in the transaction that stores them."""
-    ended = sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
+    ended = _ended(events)
     if not ended:
         return
     if len(ended) <= _FEW:  # a NEXT: the ticket served and the one called, on the driver
@@ -265,6 +348,11 @@ def forget_contacts(conn: Connection, site: str, events: Iterable[Event]) -> Non
         return
     c = schema.ticket_contacts
     conn.execute(sa.delete(c).where(c.c.site == site, c.c.ticket.in_(ended)))
+
+
+def _ended(events: Iterable[Event]) -> list[str]:
+    """The tickets these events call or end (their contacts are no longer needed)."""
+    return sorted({e.ticket for e in events if e.kind in ENDING and e.ticket})
 
 
 _FORGET: dict[int, db.DriverQuery] = {}

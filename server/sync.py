@@ -423,6 +423,44 @@ _NUMBER_TAKEN = db.DriverQuery(
 """The numbering's next free number moved on by one; returns the new value."""
 
 
+_LOCKED = (
+    sa.select(schema.sites.c.id, schema.sites.c.config_version, schema.sites.c.last_seq)
+    .where(schema.sites.c.id == sa.bindparam("site"))
+    .with_for_update()
+    .cte("locked")
+)
+_MOVED = (
+    sa.update(_N)
+    .where(*_ONE_NUMBERING, _N.c.site == _LOCKED.c.id)
+    .where(_LOCKED.c.config_version == sa.bindparam("version"))
+    .values(next_free=_N.c.next_free + 1)
+    .returning(_N.c.next_free)
+    .cte("moved")
+)
+_LOCK_TAKING_NUMBER = db.DriverQuery(
+    sa.select(
+        _LOCKED.c.id,
+        _LOCKED.c.config_version,
+        _LOCKED.c.last_seq,
+        sa.select(_MOVED.c.next_free).scalar_subquery().label("next_free"),
+    )
+)
+
+
+def lock_taking_number(conn: Connection, site: str, version: str, service: str, day: str) -> Any:
+    """``db.lock_site`` and ``_NUMBER_TAKEN`` in one round trip (PostgreSQL): the site's row
+    locked, then the numbering of ``service`` and ``day`` moved on by one if the site's
+    configuration is still at ``version`` (the one ``day`` was reckoned with). The row has
+    ``next_free`` besides: the new value, or None when nothing was moved (another version,
+    or no numbering for that day yet). None when the site does not exist.
+
+    The numbering is updated after the lock is held: its update joins the locked row, so it
+    cannot run before the lock is granted."""
+    params = {"site": site, "version": version, "service": service, "day": day}
+    rows = _LOCK_TAKING_NUMBER.rows(conn, params)
+    return rows[0] if rows else None
+
+
 def _next_free(conn: Connection, site: str, service: str, day: str) -> int | None:
     rows = _NEXT_FREE.rows(conn, {"site": site, "service": service, "day": day})
     return int(rows[0].next_free) if rows else None
@@ -498,15 +536,20 @@ def _lease_json(r: LeaseRequest, day: str, start: int, end: int) -> dict[str, An
     return out
 
 
-def take_number(conn: Connection, loaded: LoadedSite, service: str, day: str) -> int:
+def take_number(
+    conn: Connection, loaded: LoadedSite, service: str, day: str, moved: int | None = None
+) -> int:
     """One number for a ticket the server issues itself (under the site lock).
 
     One statement in the usual case: the numbering's next free number moved on by one, the
-    number taken the one before. When that number is in an offline range, or the day has no
-    numbering yet, a second statement stores the right next free number."""
-    params = {"site": loaded.id, "service": service, "day": day}
-    rows = _NUMBER_TAKEN.rows(conn, params)
-    current = int(rows[0].next_free) - 1 if rows else None
+    number taken the one before (``moved``: that statement was run already, this is the value
+    it returned: ``lock_taking_number``). When that number is in an offline range, or the day
+    has no numbering yet, a second statement stores the right next free number."""
+    if moved is None:
+        params = {"site": loaded.id, "service": service, "day": day}
+        rows = _NUMBER_TAKEN.rows(conn, params)
+        moved = int(rows[0].next_free) if rows else None
+    current = moved - 1 if moved is not None else None
     start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
     if current is None or next_free != current + 1:
         _set_next_free(conn, loaded.id, service, day, current, next_free)
@@ -658,7 +701,7 @@ def _upload(
         row = db.lock_site(conn, site_id)
         if row is None:
             raise not_found(f"site {site_id!r}")
-        loaded = ctx.sites.from_row(row)
+        loaded = ctx.sites.from_row(conn, row)
         stored = _store_new(ctx, conn, loaded, row.last_seq, events, now, error, who.name, all_new)
         leases = grant_leases(conn, loaded, who.name, req.lease_requests, now)
         mark_seen(conn, site_id, who.name, now, req.health)

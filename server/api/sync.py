@@ -87,18 +87,12 @@ class SyncFastPath:
                 authorization = value.decode("latin-1")
             elif name == b"content-type":
                 content_type = value.decode("latin-1")
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        raw = b"".join(chunks)
-        body = _parsed(raw) if _is_json(content_type) else None
+        raw = await read_body(receive)
+        if raw is None:
+            return  # the client went away
+        body = _parsed(raw) if is_json(content_type) else None
         if body is None:
-            await self.app(scope, _replay(raw, receive), send)
+            await self.app(scope, replay(raw, receive), send)
             return
         app = scope["app"]
         limiter = getattr(app.state, "sync_limiter", None)
@@ -116,7 +110,19 @@ class SyncFastPath:
         return path == self.path
 
 
-def _is_json(content_type: str | None) -> bool:
+async def read_body(receive: Receive) -> bytes | None:
+    """A request's whole body, or None when the client went away."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def is_json(content_type: str | None) -> bool:
     """Exactly what devices send; anything else goes the route's way."""
     if content_type is None:
         return False
@@ -133,7 +139,8 @@ def _parsed(raw: bytes) -> SyncRequest | None:
         return None
 
 
-def _replay(raw: bytes, receive: Receive) -> Receive:
+def replay(raw: bytes, receive: Receive) -> Receive:
+    """``receive`` giving ``raw`` again first (for the route, once the body was read)."""
     replayed = False
 
     async def again() -> Message:

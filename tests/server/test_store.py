@@ -55,6 +55,9 @@ def test_an_event_id_already_stored_for_another_site_refuses_the_whole_batch(
     with pytest.raises(ApiError) as refused:
         append(engine, "two", [fresh, copy])
     assert refused.value.status == 409 and refused.value.body.event == first.id
+    with pytest.raises(ApiError) as alone:  # one event: PostgreSQL's one-statement append
+        append(engine, "two", [copy])
+    assert alone.value.status == 409 and alone.value.body.event == first.id
     with db.read(engine) as conn:
         assert store.last_seq(conn, "two") == 0
         assert store.since(conn, "two", 0, 10) == []
