@@ -300,8 +300,11 @@ def build_board(
     *,
     journal: Journal | None = None,
     wall: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] | None = None,
+    boot_id: str | None = None,
 ) -> Board:
-    """The board of these settings: journal, site, sync with the server when one is set."""
+    """The board of these settings: journal, site, sync with the server when one is set.
+    ``wall``, ``monotonic`` and ``boot_id``: the machine's clocks (``KioskRuntime``'s)."""
     own_journal = journal is None
     if journal is None:
         journal = Journal(
@@ -312,6 +315,8 @@ def build_board(
             key=settings.server.event_key,
             retention_days=settings.retention_days,
             standalone=settings.server.url is None,
+            monotonic=monotonic,
+            boot_id=boot_id,
         )
     site = initial_site(settings, journal)
     link = settings.server

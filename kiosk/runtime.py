@@ -79,7 +79,12 @@ class KioskRuntime:
         *,
         clock: Callable[[], float] = time.time,
         printer: TicketPrinter | None = None,
+        monotonic: Callable[[], float] | None = None,
+        boot_id: str | None = None,
     ) -> None:
+        """``clock``: the machine's wall clock; ``monotonic`` and ``boot_id`` its monotonic clock
+        and boot id beside it (by default the machine's own, with its own wall clock: the
+        journal finds the clock's steps by them, ``tickets.epochs``)."""
         self.settings = settings
         self.clock = clock
         self.version = guichet_version()
@@ -92,6 +97,8 @@ class KioskRuntime:
             key=settings.server.event_key,
             retention_days=settings.retention_days,
             standalone=settings.server.url is None,
+            monotonic=monotonic,
+            boot_id=boot_id,
         )
         self.printer = printer if printer is not None else open_printer(settings.printer)
         self.sync: SyncWorker | None = None

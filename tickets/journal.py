@@ -51,6 +51,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tickets.epochs import ClockEpochs, Reading, machine_boot_id, machine_monotonic
 from tickets.events import Event, EventKind, new_event
 from tickets.hlc import MAX_DRIFT_SECONDS, HybridClock, Timestamp
 from tickets.model import Site
@@ -115,6 +116,8 @@ _TIME_FLOOR = "journal.time_floor"
 below it, so its service day never runs backwards."""
 _KEPT_FROM = "journal.kept_from"
 """The clock (milliseconds) of the first day the last prune kept: older events are not taken in."""
+_CLOCK_EPOCHS = "journal.clock_epochs"
+"""The clock's epochs and its last reading (``tickets.epochs.ClockEpochs``, as JSON)."""
 _CLOCK_OFFSET = CLOCK_OFFSET_KEY = "journal.clock_offset"
 """The ``meta`` key of the clock offset in force (seconds, as text): absent until the first
 sync measured the clock (``guichet doctor`` reads it)."""
@@ -170,6 +173,8 @@ class Journal:
         key: str | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         standalone: bool = False,
+        monotonic: Callable[[], float] | None = None,
+        boot_id: str | None = None,
     ) -> None:
         if retention_days < 1:
             raise ValueError("a journal keeps at least one whole day before today")
@@ -185,6 +190,17 @@ class Journal:
         """A device without a server: it prunes on its own clock, at start and each new day
         (``state``); with a server the sync worker prunes on the server's time."""
         self._pruned_on: str | None = None
+        self._monotonic = monotonic
+        """The machine's monotonic clock, beside ``wall``: the clock's steps are found by
+        comparing the two (``tickets.epochs``). Default: the machine's own with its own wall
+        clock; none with an injected wall clock (no epochs: every event is timed by the
+        clock at its upload)."""
+        self._boot = boot_id
+        if monotonic is None and wall is time.time:
+            self._monotonic = machine_monotonic
+            self._boot = machine_boot_id()
+        self._epochs: ClockEpochs | None = None
+        self._epochs_dirty = False
         self._closed = False
         self._kept_from = 0
         self._wall = wall
@@ -248,6 +264,8 @@ class Journal:
         self._measured = offset is not None
         floor = db.execute("SELECT value FROM meta WHERE key=?", (_TIME_FLOOR,)).fetchone()
         self._floor_time = self._floor_saved = float(floor[0]) if floor else 0.0
+        if self._monotonic is not None:
+            self._open_epochs(self._monotonic)
         self.clock = HybridClock(
             self.device,
             self.now,
@@ -257,6 +275,41 @@ class Journal:
         self.pool = self._load_pool()
         kept = db.execute("SELECT value FROM meta WHERE key=?", (_KEPT_FROM,)).fetchone()
         self._kept_from = int(kept[0]) if kept else 0
+
+    def _open_epochs(self, monotonic: Callable[[], float]) -> None:
+        """Continues the clock's epoch of the last run, or begins one (``tickets.epochs``)."""
+        epochs = ClockEpochs.load(self._meta(_CLOCK_EPOCHS))
+        with self._tx() as c:
+            step = epochs.opened(
+                self._boot,
+                self._wall(),
+                monotonic(),
+                _outbox_position(c),
+                self._offset if self._measured else None,
+            )
+            if step:
+                log.warning("clock stepped %+.1f s while stopped", step)
+                self._stepped(step, epochs.known(-2))
+                c.execute(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CLOCK_OFFSET, repr(self._offset))
+                )
+            elif step is None:
+                log.info("clock epoch %d begins (a new boot)", epochs.current.id)
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CLOCK_EPOCHS, epochs.dump()))
+        self._epochs = epochs
+
+    def _save_epochs(self, c: _Tx) -> None:
+        """Writes down a step ``now()`` found (the epoch begins after the outbox's last event),
+        inside the caller's transaction."""
+        epochs = self._epochs
+        if epochs is None or not self._epochs_dirty:
+            return
+        with self._time_lock:
+            epochs.place(_outbox_position(c))
+            text, offset, self._epochs_dirty = epochs.dump(), self._offset, False
+        c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CLOCK_EPOCHS, text))
+        if self._measured:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_CLOCK_OFFSET, repr(offset)))
 
     def _load_pool(self) -> NumberPool:
         raw = self._meta(_OFFLINE)
@@ -305,6 +358,7 @@ class Journal:
                 )
             )
             with self._tx() as c:
+                self._save_epochs(c)
                 _insert(c, event)
                 c.execute("INSERT INTO outbox (id) VALUES (?)", (event.id,))
                 self._own_time_seen(c)
@@ -350,6 +404,7 @@ class Journal:
                     )
                 )
                 with self._tx() as c:
+                    self._save_epochs(c)
                     _insert(c, event)
                     c.execute("INSERT INTO outbox (id) VALUES (?)", (event.id,))
                     self._save_numbers(c, service, day)
@@ -374,7 +429,8 @@ class Journal:
         With ``relay`` (events from a peer, already checked against their authors) the new
         signed ones also go to the outbox: this device uploads them, so the server gets them
         even when their author cannot reach it (an unsigned one only its author can upload).
-        An event the server sent (it has a ``seq``) leaves the outbox: the server has it. The
+        An event the server sent (it has a ``seq``) leaves the outbox: the server has it (but
+        this device's own, which its own upload times: ``_sent_by_another``). The
         clock moves past each within its bound (``tickets.timing.place_received``: a peer's event
         stamped further ahead is re-stamped at receipt); events of another site are ignored
         (and logged), and so are events of days this journal has already pruned (``prune``).
@@ -411,17 +467,25 @@ class Journal:
                             c.execute("INSERT INTO outbox (id) VALUES (?)", (e.id,))
                     elif e.seq is not None and _replace(c, e):
                         fresh.append(e)
-                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
+                        self._sent_by_another(c, e)
                     elif e.seq is not None:
                         c.execute(
                             "UPDATE events SET seq=?, received_at=? WHERE id=? AND seq IS NULL",
                             (e.seq, e.received_at, e.id),
                         )
-                        c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
+                        self._sent_by_another(c, e)
                 if latest:
                     self._time_seen(c, latest)
             self._fold(fresh)
             return fresh
+
+    def _sent_by_another(self, c: _Tx, e: Event) -> None:
+        """The server has ``e``: it leaves the outbox, unless this device made it. A device
+        that relayed it brought it first, and the server could not time it (the relay's clock
+        is not its author's): this device's own upload, acknowledged as a copy, times it with
+        the error of the clock it was made on (``server.sync``, ``tickets.epochs``)."""
+        if e.device != self.device:
+            c.execute("DELETE FROM outbox WHERE id=?", (e.id,))
 
     def _skip_offline_number(self, c: _Tx, e: Event) -> None:
         """A ticket from our offline range we do not remember issuing (a journal restored from
@@ -457,13 +521,47 @@ class Journal:
     def outbox(self, limit: int = 500) -> list[Event]:
         """Events to upload not yet acknowledged by the server (own and relayed), oldest
         first."""
+        return [e for _, e in self._outbox(limit)]
+
+    def _outbox(self, limit: int) -> list[tuple[int, Event]]:
+        """The outbox's first ``limit`` events with their positions."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT e.body, e.seq, e.received_at FROM outbox o JOIN events e USING (id) "
+                "SELECT o.n, e.body, e.seq, e.received_at FROM outbox o JOIN events e USING (id) "
                 "ORDER BY o.n LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [_event(*row) for row in rows]
+        return [(n, _event(*row)) for n, *row in rows]
+
+    def upload_batch(self, limit: int = 500) -> tuple[list[Event], Reading, bool]:
+        """The next events to upload, oldest first: this device's own of one clock epoch (and
+        the relayed ones among them), how to read the clock for them (``ClockEpochs.reading``),
+        and whether events of a later epoch wait behind them. Without epochs: ``outbox``."""
+        with self._lock:
+            events = self._outbox(limit)
+            epochs = self._epochs
+            if epochs is None:
+                return [e for _, e in events], Reading(0.0), False
+            own = [n for n, e in events if e.device == self.device]
+            # Epochs before the oldest own event waiting (all, when none waits) are done with.
+            done = own[0] - 1 if own else None
+            if done is None and len(events) < limit:
+                done = _outbox_position(_Tx(self._db))
+            with self._time_lock:
+                if done is not None and epochs.epoch_of(done + 1) != epochs.epochs[0].id:
+                    epochs.forget_before(done)
+                    self._epochs_dirty = True
+                epoch = epochs.epoch_of(own[0]) if own else epochs.current.id
+                reading = epochs.reading(epoch)
+            if self._epochs_dirty:
+                with self._tx() as c:
+                    self._save_epochs(c)
+        batch: list[Event] = []
+        for n, e in events:
+            if e.device == self.device and epochs.epoch_of(n) != epoch:
+                return batch, reading, True
+            batch.append(e)
+        return batch, reading, False
 
     def acknowledge(self, ids: Iterable[str]) -> None:
         """The server stored these events: they leave the outbox (they stay in the journal)."""
@@ -757,12 +855,31 @@ class Journal:
         set back goes on from the floor. The hybrid clock's physical part, the service day and
         the opening hours read this."""
         with self._time_lock:
-            t = self._wall() + self._offset + self._shift
+            wall = self._wall()
+            if self._epochs is not None and self._monotonic is not None:
+                step = self._epochs.check(wall, self._monotonic())
+                if step is not None:
+                    self._stepped(step, self._epochs.known(-2))
+                    self._epochs_dirty = True
+                    log.warning("clock stepped %+.1f s: a new clock epoch begins", step)
+            t = wall + self._offset + self._shift
             if t < self._floor_time:
                 # Behind what surely has passed: time goes on from there (until a sync).
                 self._shift += self._floor_time - t
                 t = self._floor_time
             return t
+
+    def _stepped(self, step: float, known: bool) -> None:
+        """The wall clock jumped ``step`` seconds; ``known``: whether the error of the clock
+        before was known (a sync measured it, or a step from one that was)."""
+        if known:
+            # The same instant reads ``step`` later on the clock now: so much less to add.
+            self._offset -= step
+        else:
+            # Nobody it trusts measured the clock before (a boot on a saved time, not synced
+            # yet): the stepped clock (NTP's) is the better guess, with the offset last
+            # measured; what the time floor inferred for the clock before goes (it still holds).
+            self._shift = 0.0
 
     def time_floor(self) -> float:
         """The latest time this device knows has passed (seconds since the epoch; 0: none):
@@ -818,6 +935,11 @@ class Journal:
             self._shift = 0.0  # the server's word replaces what the floor inferred
         self._synced = True
         changed = self._adjust_offset(measured, uncertainty)
+        if self._epochs is not None:
+            with self._time_lock:
+                self._epochs_dirty |= self._epochs.measured(self._offset)
+            with self._tx() as c:
+                self._save_epochs(c)
         if self.clock.rewind():
             log.warning("clock was ahead of the server's: its stamps go on from the server's time")
         return changed
@@ -905,6 +1027,12 @@ class _Tx:
         for statement in script.split(";"):
             if statement.strip():
                 self._db.execute(statement)
+
+
+def _outbox_position(c: _Tx) -> int:
+    """The position of the last event ever put in the outbox (0: none)."""
+    row = c.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _insert(c: _Tx, e: Event) -> bool:

@@ -120,6 +120,8 @@ PROBLEM_STATES = frozenset({SyncState.AUTH_ERROR, SyncState.ERROR})
 """States that need a person (the others resolve by themselves)."""
 
 
+MAX_DEVICE_TIME = 1e11
+"""The largest ``device_time`` the sync API takes (seconds since the epoch)."""
 SAFETY_JITTER = 0.2
 """The safety sync's interval varies by this share either way (at random)."""
 
@@ -278,7 +280,11 @@ class SyncWorker:
     def _exchange(self) -> bool:
         """One sync call; True when another should follow at once."""
         j = self.journal
-        events = j.outbox(self.batch)
+        # One clock epoch's events at a time, with the reading of that epoch's clock: the
+        # server times them with its error, not the error of the clock they are uploaded on.
+        events, reading, later = j.upload_batch(self.batch)
+        if reading.measure_first:
+            events = []  # that reading needs this clock's error: measured by this sync first
         services = self.services_for_leases
         if callable(services):
             services = services()
@@ -290,7 +296,13 @@ class SyncWorker:
         before = j.wall()
         try:
             result = self.client.sync(
-                j.cursor, events, leases, j.config_version(), health, self.limit, device_time=before
+                j.cursor,
+                events,
+                leases,
+                j.config_version(),
+                health,
+                self.limit,
+                device_time=_device_time(before, reading.difference),
             )
         except RequestRejected as exc:
             # Nothing the server refuses for good may block the events behind it.
@@ -313,7 +325,7 @@ class SyncWorker:
                 j.config_version(),
                 None if where.startswith("health") else health,
                 self.limit,
-                device_time=before,
+                device_time=_device_time(before, reading.difference),
             )
         if health is not None:
             self._health_sent = time.monotonic()
@@ -342,6 +354,8 @@ class SyncWorker:
         acked = set(result.acks)
         if corrected and day is not None and self.today() != day:
             return True  # the leases asked were for the day the wrong clock said: ask again
+        if reading.measure_first or (later and acked >= {e.id for e in events}):
+            return True  # the events of another clock epoch wait
         return result.more or (len(events) == self.batch and acked >= {e.id for e in events})
 
     def _health(self) -> dict[str, Any] | None:
@@ -380,6 +394,16 @@ class SyncWorker:
             callback(*args)
         except Exception:
             log.exception("sync callback %r failed", callback)
+
+
+def _device_time(wall: float, difference: float | None) -> float | None:
+    """The ``device_time`` of an upload: what the clock its events were made on reads now (the
+    machine's clock ``wall`` minus the ``difference`` of that clock's error and this one's:
+    ``tickets.epochs.Reading``); None when not known, or not a time the API takes."""
+    if difference is None:
+        return None
+    reading = wall - difference
+    return reading if 0.0 <= reading <= MAX_DEVICE_TIME else None
 
 
 # ---- the push stream ------------------------------------------------------------------------

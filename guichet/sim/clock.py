@@ -22,6 +22,8 @@ class SimClock:
     """Simulated seconds per real second."""
     skew: float = 0.0
     """Added to what this clock reads (seconds): a device whose clock is wrong."""
+    boot: str = "boot-0"
+    """The boot id of the device's simulated machine: a new one at each power cut."""
 
     def __call__(self) -> float:
         return self.origin + (time.time() - self.real_origin) * self.speedup + self.skew
@@ -30,6 +32,11 @@ class SimClock:
         """The simulated instant without this device's skew."""
         return self() - self.skew
 
+    def monotonic(self) -> float:
+        """The simulated machine's monotonic clock (simulated seconds): its wall clock's
+        steps are its jumps against this one."""
+        return time.monotonic() * self.speedup
+
     def real_delay(self, sim_seconds: float) -> float:
         """How many real seconds ``sim_seconds`` of simulated time take."""
         return sim_seconds / self.speedup
@@ -37,12 +44,17 @@ class SimClock:
     def skewed(self, skew: float) -> SimClock:
         return replace(self, skew=skew)
 
+    def rebooted(self, skew: float, boot: str) -> SimClock:
+        """The clock of the device's machine booted again (``boot``), ``skew`` off."""
+        return replace(self, skew=skew, boot=boot)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SimClock:
-        return cls(**{k: float(v) for k, v in data.items()})
+        values = {k: float(v) for k, v in data.items() if k != "boot"}
+        return cls(**values, boot=str(data.get("boot", "boot-0")))
 
     @classmethod
     def starting(cls, origin: float, speedup: float) -> SimClock:

@@ -91,7 +91,9 @@ class KioskDevice:
 
         self.settings = KioskSettings.model_validate(spec["settings"])
         _warm_print_path()
-        self.runtime = KioskRuntime(self.settings, clock=clock)
+        self.runtime = KioskRuntime(
+            self.settings, clock=clock, monotonic=clock.monotonic, boot_id=clock.boot
+        )
         self.clock = clock
         if self.settings.server.url is not None:
             self.runtime.start_sync()
@@ -158,7 +160,9 @@ class BoardDevice:
         from display.runtime import build_board
 
         self.settings = DisplaySettings.model_validate(spec["settings"])
-        self.board = build_board(self.settings, wall=clock)
+        self.board = build_board(
+            self.settings, wall=clock, monotonic=clock.monotonic, boot_id=clock.boot
+        )
         self.board.listener = _Listener()
         self.board.start()
         self.box = self.board.virtual

@@ -252,7 +252,8 @@ class World:
         where a board without a saved time boots), until it is killed again."""
         skew = max(skew, 3600.0 - self.clock.true_time())
         self.kill(name)
-        self.devices[name].spec["clock"] = self.clock.skewed(skew).to_json()
+        boot = f"boot-{self.faults.clock_boots + 1}"
+        self.devices[name].spec["clock"] = self.clock.rebooted(skew, boot).to_json()
         self.faults.clock_boots += 1
         assert self.record is not None
         self.record.fault("clock_boot", self.clock.true_time(), device=name, skew=skew)

@@ -5,6 +5,7 @@ by hand, so the order of things is exact. The ``site`` fixture (conftest.py) giv
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from tests.server.helpers import SITE, site_config
 from tickets.events import Event
 from tickets.hlc import HybridClock
 from tickets.journal import Journal
+from tickets.signing import peer_key
 from tickets.sync import SyncClient, SyncWorker
 
 HOUR, DAY = 3600.0, 86400.0
@@ -40,6 +42,29 @@ class Truth:
 
     def __call__(self) -> float:
         return self.t
+
+
+class Machine:
+    """A device's machine: its wall clock (the true time plus ``skew``), its monotonic clock
+    (true seconds since it booted) and its boot id. NTP steps its wall clock (``step``); a
+    power cut reboots it on another clock (``reboot``)."""
+
+    def __init__(self, truth: Truth, skew: float = 0.0) -> None:
+        self.truth, self.skew = truth, skew
+        self.booted = truth()
+        self.boot = uuid.uuid4().hex
+
+    def wall(self) -> float:
+        return self.truth() + self.skew
+
+    def monotonic(self) -> float:
+        return self.truth() - self.booted
+
+    def step(self, seconds: float) -> None:
+        self.skew += seconds
+
+    def reboot(self, skew: float) -> None:
+        self.skew, self.booted, self.boot = skew, self.truth(), uuid.uuid4().hex
 
 
 @dataclass
@@ -74,8 +99,20 @@ class Site:
         self.journals: list[Journal] = []
         self.closers: list[Callable[[], object]] = []
 
-    def journal(self, device: str, skew: float) -> Journal:
-        j = Journal(self.tmp / f"{device}.sqlite3", SITE, device, wall=self._wall(skew))
+    def journal(self, device: str, skew: float, machine: Machine | None = None) -> Journal:
+        path = self.tmp / f"{device}.sqlite3"
+        if machine is None:
+            j = Journal(path, SITE, device, wall=self._wall(skew))
+        else:
+            j = Journal(
+                path,
+                SITE,
+                device,
+                wall=machine.wall,
+                monotonic=machine.monotonic,
+                boot_id=machine.boot,
+                key=peer_key(self.tokens[device]),  # signed, as a device's: others relay them
+            )
         self.journals.append(j)
         return j
 
@@ -87,8 +124,17 @@ class Site:
         self.closers.append(c.session.close)
         return c
 
-    def kiosk(self, device: str, skew: float = 0.0, *, synced: bool = True) -> Kiosk:
-        j = self.journal(device, skew)
+    def kiosk(
+        self,
+        device: str,
+        skew: float = 0.0,
+        *,
+        synced: bool = True,
+        machine: Machine | None = None,
+    ) -> Kiosk:
+        """A kiosk whose wall clock is the true time plus ``skew``; on ``machine``, that
+        machine's clocks (its steps found by its journal)."""
+        j = self.journal(device, skew, machine)
         settings = KioskSettings(
             site=SITE,
             device_id=device,

@@ -65,7 +65,11 @@ def test_a_call_overruled_as_a_conflict_leaves_the_box_and_the_screen(
     board, box = running
     ticket = kiosk.issue("etat-civil")
     _learn(board, [ticket])
-    earlier = HybridClock("board-etage").now()
+    # The other board learnt the ticket before calling it: its call comes after the ticket
+    # (in the same millisecond, a clock that had not seen the ticket could stamp it before).
+    other = HybridClock("board-etage")
+    other.receive(ticket.hlc)
+    earlier = other.now()
     assert _press(box, "2", "next", "2 SHOW A001") == ["2 SHOW A001"]
     assert board.core is not None
     view = board.core.view()
