@@ -200,3 +200,49 @@ def test_console_actions_without_javascript_still_work(web: Srv) -> None:
     )
     assert scripted.status_code == 422
     assert scripted.json()["kind"] == "error" and "fly" in scripted.json()["message"]
+
+
+def test_a_press_held_while_the_queue_changes_still_counts(
+    web: Srv, context: BrowserContext
+) -> None:
+    """GIVEN an agent pressing Next with the mouse at counter 2
+    WHEN a kiosk issues a ticket between the button going down and coming up (the page hears
+    of it and would re-read its panel)
+    THEN the panel is not replaced under the pressed button, and the press calls a ticket."""
+    agent = context.new_page()
+    # Counts the stream's "changed" messages, to know the page has heard of the new ticket.
+    agent.add_init_script(
+        """(() => {
+          const Base = window.EventSource;
+          window.__changes = 0;
+          window.EventSource = function (url, options) {
+            const source = new Base(url, options);
+            source.addEventListener("changed", () => { window.__changes += 1; });
+            return source;
+          };
+          window.EventSource.prototype = Base.prototype;
+        })();"""
+    )
+    login(agent, web.url, AGENT, then=f"/console/{SITE}/2")
+    expect(agent.locator("h1")).to_have_text("Guichet 2")
+    first = web.issue("civil")
+    expect(agent.locator("#action-next")).to_be_enabled()
+    expect(agent.locator("#console-panel")).to_contain_text(first["ticket"]["label"])
+    agent.locator("#action-next").evaluate("b => { b.dataset.pressed = 'yes'; }")
+    heard = agent.evaluate("window.__changes")
+    before = agent.locator("#current-ticket").get_attribute("data-ticket") or ""
+
+    agent.locator("#action-next").hover()
+    agent.mouse.down()
+    web.issue("civil")
+    agent.wait_for_function(f"window.__changes > {heard}")
+    # Time for the refresh the change asks for (100 ms after it) to come back, were it to run.
+    agent.wait_for_timeout(1000)
+    assert agent.locator("#action-next[data-pressed=yes]").count() == 1, "panel replaced"
+    agent.mouse.up()
+
+    expect(agent.locator("#current-ticket")).not_to_have_attribute("data-ticket", before)
+    called = agent.locator("#current-ticket").get_attribute("data-ticket")
+    assert called
+    view = web.request("GET", f"/api/v1/sites/{SITE}/queue", user=AGENT).json()
+    assert called not in {w["label"] for w in view["waiting"]}

@@ -19,6 +19,16 @@
   var busy = false;
   var summary = summaryOf();
   var absent = null;  // {form, data, label, left, timer}
+  var shown = panel.innerHTML;  // the panel as last read: an identical read changes nothing
+  // A button pressed but not yet released (mouse, finger, or the space bar): replacing the
+  // panel now would lose the press (the release would land on a new button, not the one
+  // pressed), so a refresh waits for the release.
+  var holding = false;
+  panel.addEventListener("pointerdown", function () { holding = true; });
+  panel.addEventListener("keydown", function (e) { if (e.key === " ") { holding = true; } });
+  ["pointerup", "pointercancel", "keyup", "blur"].forEach(function (name) {
+    window.addEventListener(name, function () { holding = false; }, true);
+  });
 
   function summaryOf() {
     var root = panel.querySelector("[data-summary]");
@@ -53,21 +63,29 @@
     pending = null;
     var again = function () { refresh(then); };
     if (busy) { pending = setTimeout(again, 200); return; }
-    // Do not replace a list the agent has opened.
+    // Do not replace a list the agent has opened, nor a button being pressed.
     if (panel.contains(document.activeElement) && document.activeElement.tagName === "SELECT") {
       pending = setTimeout(again, 1000);
       return;
     }
+    if (holding) { pending = setTimeout(again, 100); return; }
     busy = true;
+    var later = false;
     fetch(panelUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) {
         if (r.status === 401 || r.redirected) { window.location.reload(); return null; }
         return r.ok ? r.text() : null;
       })
       .then(function (html) {
-        if (html !== null && html !== undefined) {
+        if (html !== null && html !== undefined && holding) {
+          // Pressed while the read was on its way: read again once released.
+          later = true;
+          return;
+        }
+        if (html !== null && html !== undefined && html !== shown) {
           // Read the focus now, not when the request left: the agent may have moved since.
           var key = focusKey();
+          shown = html;
           panel.innerHTML = html;
           window.Guichet.tick(panel, offset);
           restoreFocus(key);
@@ -76,7 +94,10 @@
         }
       })
       .catch(function () {})
-      .then(function () { busy = false; if (then) { then(); } });
+      .then(function () {
+        busy = false;
+        if (later) { pending = setTimeout(again, 100); } else if (then) { then(); }
+      });
   }
 
   var posted = 0;  // actions sent so far: only the latest one's result is announced
