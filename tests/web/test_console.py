@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from tests.conftest import wait_until
 from tests.server.helpers import AGENT, SITE, Srv
 from tests.web.conftest import login, shoot
 
@@ -235,7 +236,8 @@ def test_a_press_held_while_the_queue_changes_still_counts(
     agent.locator("#action-next").hover()
     agent.mouse.down()
     web.issue("civil")
-    agent.wait_for_function(f"window.__changes > {heard}")
+    # Polled from here: the page's policy forbids the evaluated strings a page-side wait uses.
+    assert wait_until(lambda: agent.evaluate("window.__changes") > heard)
     # Time for the refresh the change asks for (100 ms after it) to come back, were it to run.
     agent.wait_for_timeout(1000)
     assert agent.locator("#action-next[data-pressed=yes]").count() == 1, "panel replaced"
