@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from config.server import ServerSettings
 from server.appointments.messages import Messenger
+from server.batches import SiteBatches
 from server.notify import LocalNotifier, Notifier
 from server.presence import StreamPresence
 from server.quiet import QuietSyncs
@@ -36,6 +38,9 @@ class ServerContext:
     )
     sites: SiteRegistry = field(default_factory=SiteRegistry)
     states: QueueStates = field(default_factory=QueueStates)
+    batches: SiteBatches[Any] = field(default_factory=SiteBatches)
+    """The counter actions and tickets of each site waiting in this process, decided together
+    (``server.actions``)."""
     notifier: Notifier = field(default_factory=LocalNotifier)
     presence: StreamPresence = field(default_factory=StreamPresence)
     """The devices holding a push stream in this process (marked seen every minute)."""

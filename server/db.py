@@ -184,6 +184,14 @@ def transaction(conn: Connection) -> Iterator[Connection]:
         conn.exec_driver_sql("COMMIT")
 
 
+def commit_now(conn: Connection) -> None:
+    """Commits a ``write`` transaction before its block ends (the block must then run no
+    more statements): nothing when it was committed already (a statement sent with its
+    ``COMMIT``, ``DriverQuery.rows``); SQLAlchemy's own commit at the block's end then finds
+    nothing to do. Raises when the commit fails."""
+    conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+
+
 def lock_site(conn: Connection, site: str) -> Any:
     """Takes the site's write lock (PostgreSQL; SQLite already holds the database's) and
     returns its ``id``, ``config_version`` and ``last_seq``, or None when the site does not

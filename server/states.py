@@ -46,6 +46,27 @@ class _Entry:
     state: QueueState | None = None
 
 
+class Deciding:
+    """A state being decided on under the site's lock (``QueueStates.deciding``)."""
+
+    def __init__(self, entry: _Entry) -> None:
+        self._entry = entry
+
+    @property
+    def state(self) -> QueueState:
+        assert self._entry.state is not None
+        return self._entry.state
+
+    def apply(self, stored: list[Event]) -> None:
+        """Applies events just made, numbered after the last ones applied."""
+        if not stored:
+            return
+        entry = self._entry
+        assert entry.state is not None and stored[0].seq == entry.seq + 1
+        entry.state.extend([e for e in stored if e.hlc.encode() >= entry.floor])
+        entry.seq = stored[-1].seq or entry.seq
+
+
 class QueueStates:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -74,6 +95,29 @@ class QueueStates:
                 self._catch_up(conn, entry, loaded.id)
             assert entry.state is not None
             yield entry.state
+
+    @contextmanager
+    def deciding(
+        self, conn: Connection, loaded: LoadedSite, now: float, last_seq: int
+    ) -> Iterator[Deciding]:
+        """The site's state, caught up as ``hold`` does, for a writer holding the site's lock
+        that decides several actions in turn: each one's events are applied (``apply``) as
+        soon as they are made, so the next one is decided after them. The writer commits
+        before the block ends; if the block raises, the state is dropped (folded again from
+        the table at its next use), since it may hold events that were never committed."""
+        entry = self._entry(loaded.id)
+        with entry.lock:
+            day, floor = window_floor(loaded, now)
+            if entry.state is None or entry.version != loaded.version or entry.day != day:
+                self._rebuild(conn, entry, loaded, day, floor)
+            elif last_seq != entry.seq:
+                self._catch_up(conn, entry, loaded.id)
+            assert entry.state is not None
+            try:
+                yield Deciding(entry)
+            except BaseException:
+                entry.state = None
+                raise
 
     @contextmanager
     def hold_from(

@@ -174,8 +174,8 @@ def append(
     # than stored with a gap in the sequence.
     ended = _ended(stored)
     on_sqlite = db.is_sqlite(conn.engine)
-    if not on_sqlite and len(rows) <= _FEW and len(tokens) <= 1 and len(ended) <= _FEW:
-        # The usual upload or action on PostgreSQL: everything in one round trip.
+    if not on_sqlite and len(rows) <= _AT_ONCE_MAX and len(ended) <= _AT_ONCE_MAX:
+        # The usual upload or action (or batch of actions) on PostgreSQL: one round trip.
         _append_at_once(conn, site, seq, rows, tokens, ended, stored, commit)
         return stored
     if len(rows) <= _FEW:  # the usual upload or action: on the driver's cursor
@@ -220,13 +220,13 @@ def _append_at_once(
     stored: list[Event],
     commit: bool,
 ) -> None:
-    """``append``'s statements as one (PostgreSQL): the events, the follow token, the
+    """``append``'s statements as one (PostgreSQL): the events, the follow tokens, the
     contacts of the tickets they end and the site's new last seq with its notification, each
     a statement of a ``WITH``, so the site's lock is held over one round trip and the commit
     (with ``commit``: one round trip for both). Raises as ``append`` does: the transaction
     must then be rolled back (the other parts of the statement took effect)."""
     params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
-    params |= {f"tok_{k}": v for t in tokens for k, v in t.items()}
+    params |= {f"tok_{k}_{i}": v for i, t in enumerate(tokens) for k, v in t.items()}
     params |= {f"ended_{i}": t for i, t in enumerate(ended)}
     params |= {"site": site, "seq": seq, "payload": f"{site} {seq}"}
     query = _at_once(len(rows), len(tokens), len(ended), strict=commit)
@@ -239,8 +239,10 @@ def _append_at_once(
     inserted = set(result.inserted or ())
     if len(inserted) != len(rows):
         raise IdTaken(sorted({r["id"] for r in rows} - inserted)[0])
-    if result.tokens != len(tokens):
-        raise token_used(next(e for e in stored if e.data.get("token") == tokens[0]["token"]))
+    kept = set(result.tokens or ())
+    if len(kept) != len(tokens):
+        used = {t["token"] for t in tokens} - kept
+        raise token_used(next(e for e in stored if e.data.get("token") in used))
 
 
 def _conflict(
@@ -248,9 +250,15 @@ def _conflict(
 ) -> ApiError:
     """The 409 for a strict statement's unique violation: a follow token or an event's id."""
     diag: Any = getattr(exc, "diag", None)
+    detail = str(getattr(diag, "message_detail", "") or "")
     if tokens and getattr(diag, "table_name", None) == schema.ticket_tokens.name:
-        return token_used(next(e for e in stored if e.data.get("token") == tokens[0]["token"]))
-    taken = re.search(r"\(id\)=\((.*)\)", str(getattr(diag, "message_detail", "") or ""))
+        used = re.search(r"\(token\)=\((.*)\)", detail)
+        token = used.group(1) if used else tokens[0]["token"]
+        return token_used(
+            next((e for e in stored if e.data.get("token") == token), None)
+            or next(e for e in stored if e.data.get("token") == tokens[0]["token"])
+        )
+    taken = re.search(r"\(id\)=\((.*)\)", detail)
     return IdTaken(taken.group(1) if taken else rows[0]["id"])
 
 
@@ -259,9 +267,9 @@ _AT_ONCE: dict[tuple[int, int, int, bool], db.DriverQuery] = {}
 
 
 def _at_once(n: int, tokens: int, ended: int, strict: bool) -> db.DriverQuery:
-    """``_append_at_once``'s statement for ``n`` events, 0 or 1 token and ``ended`` tickets,
-    compiled once: one row of the ids inserted, the tokens kept and the last seq's
-    notification (every part of a ``WITH`` runs, whether the result reads it or not).
+    """``_append_at_once``'s statement for ``n`` events, ``tokens`` follow tokens and
+    ``ended`` tickets, compiled once: one row of the ids inserted, the tokens kept and the
+    last seq's notification (every part of a ``WITH`` runs, whether the result reads it or not).
     ``strict``: an id or token taken fails the statement (unique violation) instead of
     being left out of the result, so that a ``COMMIT`` sent with it stores nothing."""
     query = _AT_ONCE.get((n, tokens, ended, strict))
@@ -276,13 +284,15 @@ def _at_once(n: int, tokens: int, ended: int, strict: bool) -> db.DriverQuery:
     columns: list[Any] = [sa.select(sa.func.array_agg(inserted.c.id)).scalar_subquery()]
     if tokens:
         t = schema.ticket_tokens
-        token = postgresql.insert(t).values({c.key: sa.bindparam(f"tok_{c.key}") for c in t.c})
+        token = postgresql.insert(t).values(
+            [{c.key: sa.bindparam(f"tok_{c.key}_{i}") for c in t.c} for i in range(tokens)]
+        )
         if not strict:
             token = token.on_conflict_do_nothing(index_elements=["token"])
         kept = token.returning(t.c.token).cte("kept")
-        columns.append(sa.select(sa.func.count()).select_from(kept).scalar_subquery())
+        columns.append(sa.select(sa.func.array_agg(kept.c.token)).scalar_subquery())
     else:
-        columns.append(sa.literal_column("0"))
+        columns.append(sa.literal_column("NULL"))
     if ended:
         c = schema.ticket_contacts
         tickets = [sa.bindparam(f"ended_{i}", type_=sa.String()) for i in range(ended)]
@@ -307,6 +317,10 @@ def _at_once(n: int, tokens: int, ended: int, strict: bool) -> db.DriverQuery:
 _FEW = 8
 """Batches of up to this many events are inserted by a statement of their own size, compiled
 once (a NEXT stores two: the served ticket and the called one)."""
+_AT_ONCE_MAX = 16
+"""PostgreSQL: up to this many events, and tickets whose contacts are erased, are stored by one
+statement of their own shape (``_at_once``), compiled once: a batch of a site's actions
+(``server.batches.BATCH_LIMIT``, two events each at most) goes in one round trip."""
 _INSERTS: dict[tuple[int, bool], db.DriverQuery] = {}
 
 

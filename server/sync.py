@@ -417,10 +417,10 @@ _SEEN_WITH_HEALTH = db.DriverQuery(
 _NUMBER_TAKEN = db.DriverQuery(
     sa.update(_N)
     .where(*_ONE_NUMBERING)
-    .values(next_free=_N.c.next_free + 1)
+    .values(next_free=_N.c.next_free + sa.bindparam("count", type_=sa.Integer()))
     .returning(_N.c.next_free)
 )
-"""The numbering's next free number moved on by one; returns the new value."""
+"""The numbering's next free number moved on by ``count``; returns the new value."""
 
 
 _LOCKED = (
@@ -433,7 +433,7 @@ _MOVED = (
     sa.update(_N)
     .where(*_ONE_NUMBERING, _N.c.site == _LOCKED.c.id)
     .where(_LOCKED.c.config_version == sa.bindparam("version"))
-    .values(next_free=_N.c.next_free + 1)
+    .values(next_free=_N.c.next_free + sa.bindparam("count", type_=sa.Integer()))
     .returning(_N.c.next_free)
     .cte("moved")
 )
@@ -447,16 +447,18 @@ _LOCK_TAKING_NUMBER = db.DriverQuery(
 )
 
 
-def lock_taking_number(conn: Connection, site: str, version: str, service: str, day: str) -> Any:
+def lock_taking_numbers(
+    conn: Connection, site: str, version: str, service: str, day: str, count: int
+) -> Any:
     """``db.lock_site`` and ``_NUMBER_TAKEN`` in one round trip (PostgreSQL): the site's row
-    locked, then the numbering of ``service`` and ``day`` moved on by one if the site's
+    locked, then the numbering of ``service`` and ``day`` moved on by ``count`` if the site's
     configuration is still at ``version`` (the one ``day`` was reckoned with). The row has
     ``next_free`` besides: the new value, or None when nothing was moved (another version,
     or no numbering for that day yet). None when the site does not exist.
 
     The numbering is updated after the lock is held: its update joins the locked row, so it
     cannot run before the lock is granted."""
-    params = {"site": site, "version": version, "service": service, "day": day}
+    params = {"site": site, "version": version, "service": service, "day": day, "count": count}
     rows = _LOCK_TAKING_NUMBER.rows(conn, params)
     return rows[0] if rows else None
 
@@ -536,24 +538,33 @@ def _lease_json(r: LeaseRequest, day: str, start: int, end: int) -> dict[str, An
     return out
 
 
-def take_number(
-    conn: Connection, loaded: LoadedSite, service: str, day: str, moved: int | None = None
-) -> int:
-    """One number for a ticket the server issues itself (under the site lock).
+def take_numbers(
+    conn: Connection,
+    loaded: LoadedSite,
+    service: str,
+    day: str,
+    count: int = 1,
+    moved: int | None = None,
+) -> list[int]:
+    """``count`` numbers for tickets the server issues itself (under the site lock), in order.
 
-    One statement in the usual case: the numbering's next free number moved on by one, the
-    number taken the one before (``moved``: that statement was run already, this is the value
-    it returned: ``lock_taking_number``). When that number is in an offline range, or the day
-    has no numbering yet, a second statement stores the right next free number."""
+    One statement in the usual case: the numbering's next free number moved on by ``count``,
+    the numbers taken the ones before (``moved``: that statement was run already, this is the
+    value it returned: ``lock_taking_numbers``). When a number is in an offline range, or the
+    day has no numbering yet, a second statement stores the right next free number."""
     if moved is None:
-        params = {"site": loaded.id, "service": service, "day": day}
+        params = {"site": loaded.id, "service": service, "day": day, "count": count}
         rows = _NUMBER_TAKEN.rows(conn, params)
         moved = int(rows[0].next_free) if rows else None
-    current = moved - 1 if moved is not None else None
-    start, _end, next_free = allocate_block(current or 1, 1, loaded.reserved)
-    if current is None or next_free != current + 1:
+    current = moved - count if moved is not None else None
+    numbers: list[int] = []
+    next_free = current or 1
+    for _ in range(count):
+        start, _end, next_free = allocate_block(next_free, 1, loaded.reserved)
+        numbers.append(start)
+    if current is None or next_free != moved:
         _set_next_free(conn, loaded.id, service, day, current, next_free)
-    return start
+    return numbers
 
 
 def history_start(
