@@ -938,8 +938,10 @@ class Journal:
         if self._epochs is not None:
             with self._time_lock:
                 self._epochs_dirty |= self._epochs.measured(self._offset)
-            with self._tx() as c:
-                self._save_epochs(c)
+                dirty = self._epochs_dirty
+            if dirty:  # most syncs measure nothing new: no transaction then
+                with self._tx() as c:
+                    self._save_epochs(c)
         if self.clock.rewind():
             log.warning("clock was ahead of the server's: its stamps go on from the server's time")
         return changed
