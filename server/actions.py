@@ -88,12 +88,12 @@ def press_expired(budget: float) -> ApiError:
     )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class _Action(Job):
     """A job of a batch: a ticket to issue (``service`` without ``counter``) or a counter's
     action. Once done: the events it made, or an earlier decision it is answered with."""
 
-    who: Principal | None = None
+    who: Principal
     counter: str | None = None
     action: CounterAction | None = None
     service: str | None = None
@@ -199,16 +199,14 @@ def _decide_together(ctx: ServerContext, site_id: str, jobs: Sequence[_Action]) 
         loaded = ctx.sites.from_row(conn, row)
         day, _floor = window_floor(loaded, now)
         live: list[_Action] = []
+        wanted: dict[str, list[_Action]] = {}  # the tickets, by service, in the order they came
         for job in jobs:
             try:
                 (_check_issue if job.issues else _check_action)(loaded, job)
             except ApiError as refused:
                 job.fail(refused)
-            else:
-                live.append(job)
-        # The tickets' numbers, by service, in the order the tickets came.
-        wanted: dict[str, list[_Action]] = {}
-        for job in live:
+                continue
+            live.append(job)
             if job.issues:
                 wanted.setdefault(job.service or "", []).append(job)
         for service, issuing in wanted.items():
@@ -263,7 +261,7 @@ def _events_of(
     """The events a job makes, decided against ``state`` (none for a press decided before:
     the job is answered with that decision, in ``job.answered``)."""
     site_id = loaded.id
-    device = job.who.event_device if job.who is not None else ""
+    device = job.who.event_device
     if job.issues:
         event = new_event(
             EventKind.TICKET_ISSUED,

@@ -59,12 +59,16 @@ class Deciding:
 
     def apply(self, stored: list[Event]) -> None:
         """Applies events just made, numbered after the last ones applied."""
-        if not stored:
-            return
-        entry = self._entry
-        assert entry.state is not None and stored[0].seq == entry.seq + 1
-        entry.state.extend([e for e in stored if e.hlc.encode() >= entry.floor])
-        entry.seq = stored[-1].seq or entry.seq
+        if stored:
+            assert stored[0].seq == self._entry.seq + 1
+            _advance(self._entry, stored)
+
+
+def _advance(entry: _Entry, stored: list[Event]) -> None:
+    """Folds events that directly follow what ``entry`` holds (those of its window)."""
+    assert entry.state is not None
+    entry.state.extend([e for e in stored if e.hlc.encode() >= entry.floor])
+    entry.seq = stored[-1].seq or entry.seq
 
 
 class QueueStates:
@@ -88,13 +92,7 @@ class QueueStates:
         """
         entry = self._entry(loaded.id)
         with entry.lock:
-            day, floor = window_floor(loaded, now)
-            if entry.state is None or entry.version != loaded.version or entry.day != day:
-                self._rebuild(conn, entry, loaded, day, floor)
-            elif last_seq is None or last_seq != entry.seq:
-                self._catch_up(conn, entry, loaded.id)
-            assert entry.state is not None
-            yield entry.state
+            yield self._current(conn, entry, loaded, now, last_seq)
 
     @contextmanager
     def deciding(
@@ -107,12 +105,7 @@ class QueueStates:
         the table at its next use), since it may hold events that were never committed."""
         entry = self._entry(loaded.id)
         with entry.lock:
-            day, floor = window_floor(loaded, now)
-            if entry.state is None or entry.version != loaded.version or entry.day != day:
-                self._rebuild(conn, entry, loaded, day, floor)
-            elif last_seq != entry.seq:
-                self._catch_up(conn, entry, loaded.id)
-            assert entry.state is not None
+            self._current(conn, entry, loaded, now, last_seq)
             try:
                 yield Deciding(entry)
             except BaseException:
@@ -155,13 +148,26 @@ class QueueStates:
             first = stored[0].seq
             if entry.state is None or entry.version != loaded.version or first != entry.seq + 1:
                 return
-            entry.state.extend([e for e in stored if e.hlc.encode() >= entry.floor])
-            entry.seq = stored[-1].seq or entry.seq
+            _advance(entry, stored)
 
     def invalidate(self, site: str) -> None:
         entry = self._entry(site)
         with entry.lock:
             entry.state = None
+
+    def _current(
+        self, conn: Connection, entry: _Entry, loaded: LoadedSite, now: float, last_seq: int | None
+    ) -> QueueState:
+        """The entry's state caught up with every committed event (its lock held): folded
+        again for another configuration or day, else read on from its last seq unless
+        ``last_seq`` (read under the site's lock) says nothing is new."""
+        day, floor = window_floor(loaded, now)
+        if entry.state is None or entry.version != loaded.version or entry.day != day:
+            self._rebuild(conn, entry, loaded, day, floor)
+        elif last_seq is None or last_seq != entry.seq:
+            self._catch_up(conn, entry, loaded.id)
+        assert entry.state is not None
+        return entry.state
 
     def _rebuild(
         self, conn: Connection, entry: _Entry, loaded: LoadedSite, day: str, floor: str

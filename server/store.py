@@ -202,8 +202,7 @@ def append(
             unique_token = db.insert(conn, t).on_conflict_do_nothing(index_elements=["token"])
             kept = list(conn.execute(unique_token.returning(t.c.token), tokens))
         if len(kept) != len(tokens):
-            used = {t["token"] for t in tokens} - {r.token for r in kept}
-            raise token_used(next(e for e in stored if e.data.get("token") in used))
+            raise _tokens_refused(stored, {t["token"] for t in tokens} - {r.token for r in kept})
     forget_contacts(conn, site, stored)
     # The new last seq, announced in the same statement on PostgreSQL (``notify.announce``).
     _SET_LAST[on_sqlite].run(conn, {"site": site, "seq": seq, "payload": f"{site} {seq}"})
@@ -241,8 +240,12 @@ def _append_at_once(
         raise IdTaken(sorted({r["id"] for r in rows} - inserted)[0])
     kept = set(result.tokens or ())
     if len(kept) != len(tokens):
-        used = {t["token"] for t in tokens} - kept
-        raise token_used(next(e for e in stored if e.data.get("token") in used))
+        raise _tokens_refused(stored, {t["token"] for t in tokens} - kept)
+
+
+def _tokens_refused(stored: list[Event], used: set[str]) -> ApiError:
+    """The 409 naming the first event whose follow token is among ``used``."""
+    return token_used(next(e for e in stored if e.data.get("token") in used))
 
 
 def _conflict(
@@ -253,11 +256,7 @@ def _conflict(
     detail = str(getattr(diag, "message_detail", "") or "")
     if tokens and getattr(diag, "table_name", None) == schema.ticket_tokens.name:
         used = re.search(r"\(token\)=\((.*)\)", detail)
-        token = used.group(1) if used else tokens[0]["token"]
-        return token_used(
-            next((e for e in stored if e.data.get("token") == token), None)
-            or next(e for e in stored if e.data.get("token") == tokens[0]["token"])
-        )
+        return _tokens_refused(stored, {used.group(1) if used else tokens[0]["token"]})
     taken = re.search(r"\(id\)=\((.*)\)", detail)
     return IdTaken(taken.group(1) if taken else rows[0]["id"])
 
