@@ -6,6 +6,7 @@ to each page (postMessage, static/embed-host.js)."""
 from __future__ import annotations
 
 import html
+import operator
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.conftest import PATIENCE, wait_until
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
 from tests.web.conftest import axe_violations, form_session, shoot, start
@@ -48,11 +50,15 @@ def sized(host: Page) -> None:
     """The frame's height follows its page's, and nothing of it scrolls."""
     inner = next(f for f in host.frames if "/book/" in f.url or "/a/" in f.url)
     inner.wait_for_load_state()
-    content = inner.evaluate("document.documentElement.getBoundingClientRect().height")
-    host.wait_for_function(
-        "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h) <= 2",
-        arg=content,
-    )
+
+    def heights() -> tuple[float, float]:
+        """The frame's height in the host page, and its page's height now (a page may still
+        lay itself out after its load: the frame follows, so both are read again)."""
+        page = inner.evaluate("document.documentElement.getBoundingClientRect().height")
+        frame = host.evaluate("document.querySelector('iframe').getBoundingClientRect().height")
+        return frame, page
+
+    assert wait_until(lambda: abs(operator.sub(*heights())) <= 2, PATIENCE), heights()
     assert inner.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
 
 
