@@ -3,6 +3,7 @@ server: a call made at the console reaches the citizen's phone without a reload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,67 @@ def test_console_keeps_focus_announces_changes_and_absent_can_be_undone(
     agent.keyboard.press("Enter")  # open it again, from the keyboard
     expect(agent.locator("#counter-open")).to_have_text("Ouvert")
     expect(agent.locator("#action-next")).to_be_enabled()
+
+
+def test_a_change_read_by_an_overtaken_actions_refresh_is_still_announced(
+    web: Srv, context: BrowserContext
+) -> None:
+    """GIVEN an agent at counter 4 whose page hears no stream (held by the test: each change
+    then reaches the page only through an action's refresh) and who presses Next twice, the
+    first answer held back
+    WHEN a kiosk issues a ticket, then the first answer arrives (its refresh reads the new
+    ticket, and is older than the second press)
+    THEN the live region announces the new queue summary: the change is not lost because the
+    read that found it belonged to an overtaken action."""
+    from playwright.sync_api import APIResponse, Route
+
+    agent = context.new_page()
+    streams: list[Route] = []
+    agent.route("**/console/*/_stream", lambda route: streams.append(route))  # never answered
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first(route: Route) -> None:
+        if route.request.method == "POST" and not held:
+            held.append((route, route.fetch()))  # the server acts now; the page hears later
+        else:
+            route.continue_()
+
+    agent.route("**/console/*/4/action", hold_first)
+
+    def seen(count: Callable[[], int], wanted: int) -> bool:
+        """Waits for the page's route handlers (run while Playwright is called) to count."""
+
+        def look() -> bool:
+            agent.wait_for_timeout(20)  # lets Playwright run the handlers
+            return count() == wanted
+
+        return wait_until(look)
+
+    login(agent, web.url, AGENT, then=f"/console/{SITE}/4")
+    expect(agent.locator("h1")).to_have_text("Guichet 4")
+    assert seen(lambda: len(streams), 1)
+    web.issue("passports")
+    web.issue("passports")
+    agent.reload()  # no stream: the queue shows when the page is read
+    expect(agent.locator("#action-next")).to_be_enabled()
+
+    agent.click("#action-next")
+    assert seen(lambda: len(held), 1)
+    agent.click("#action-next")
+    announce = agent.locator("#console-announce")
+    expect(announce).to_contain_text("appelé au Guichet 4")
+    summary = agent.locator("[data-summary]")
+    before = summary.get_attribute("data-summary")
+
+    issued = web.issue("passports")
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    expect(agent.locator(".queue-service[data-service=passports]")).to_contain_text(
+        issued["ticket"]["label"]
+    )
+    after = summary.get_attribute("data-summary")
+    assert after and after != before and "en attente pour ce guichet" in after
+    expect(announce).to_have_text(after)
 
 
 def test_console_actions_without_javascript_still_work(web: Srv) -> None:

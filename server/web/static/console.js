@@ -17,7 +17,8 @@
   var offset = 0;  // server clock minus ours, seconds
   var pending = null;
   var busy = false;
-  var summary = summaryOf();
+  var summary = summaryOf();  // the queue's summary as the panel shows it
+  var spoken = summary;  // the summary as last announced (with an action's answer, or alone)
   var absent = null;  // {form, data, label, left, timer}
   var shown = panel.innerHTML;  // the panel as last read: an identical read changes nothing
   // A button pressed but not yet released (mouse, finger, or the space bar): replacing the
@@ -89,15 +90,24 @@
           panel.innerHTML = html;
           window.Guichet.tick(panel, offset);
           restoreFocus(key);
-          var now = summaryOf();
-          if (now !== summary) { summary = now; if (!then) { announce(now); } }
+          summary = summaryOf();
         }
       })
       .catch(function () {})
       .then(function () {
         busy = false;
-        if (later) { pending = setTimeout(again, 100); } else if (then) { then(); }
+        if (later) { pending = setTimeout(again, 100); return; }
+        // An action's refresh leaves the announcement to it (its answer and the summary in
+        // one message); any other read announces the summary if it changed.
+        if (then) { then(); } else { speakSummary(); }
       });
+  }
+
+  // Announces the summary unless it was announced as it is now. Whichever read first sees a
+  // change (the stream's, or that of an action whose answer a later action's overtook)
+  // announces it: none is lost.
+  function speakSummary() {
+    if (summary !== spoken) { spoken = summary; announce(summary); }
   }
 
   var posted = 0;  // actions sent so far: only the latest one's result is announced
@@ -118,9 +128,11 @@
         if (msg) {
           refresh(function () {
             // A later action's answer may have come first: an older one is not announced
-            // over it (the agent hears what their last press did).
-            if (mine !== posted) { return; }
+            // over it (the agent hears what their last press did), but a change of the queue
+            // its read found is.
+            if (mine !== posted) { speakSummary(); return; }
             restoreFocus(key);
+            spoken = summary;
             announce(msg.message + " " + summary);
           });
         }
