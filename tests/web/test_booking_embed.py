@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.conftest import PATIENCE, wait_until
 from tests.server.appointments import MONDAY, appointment_site, paris
@@ -96,6 +96,42 @@ def test_the_snippet_books_inside_the_town_page(
         token = next(f for f in host.frames if "/a/" in f.url).url.split("/a/")[1].split("?")[0]
     r = requests.get(f"{rdv.url}/api/v1/public/appointments/{token}", timeout=10)
     assert r.json()["local"].startswith("2026-11-23T10:20")
+
+
+def test_the_frame_is_sized_when_the_host_script_arrives_after_its_page(
+    rdv: Srv, context: BrowserContext
+) -> None:
+    """GIVEN the snippet on a town's page whose copy of embed-host.js (loaded asynchronously)
+    arrives only after the frame's page has run and told its height, to nobody yet
+    WHEN the script arrives
+    THEN the frame is sized to its page all the same: the script asks each frame again."""
+    local = snippet(rdv).replace("http://guichet.test", rdv.url)
+    town = TownWebsite(
+        "<!doctype html><html lang='fr'><title>Mairie</title><main><h1>Mairie</h1>"
+        + local.replace('width="100%"', 'width="600"')
+        + "</main></html>"
+    )
+    host = context.new_page()
+    held: list[Route] = []
+    host.route("**/embed-host.js", lambda route: held.append(route))
+
+    def look() -> bool:
+        host.wait_for_timeout(20)  # lets Playwright run the route's handler
+        return len(held) == 1
+
+    with town:
+        host.goto(town.url, wait_until="domcontentloaded")  # "load" waits for the script
+        expect(host.frame_locator("iframe").locator("h1")).to_have_text("Prendre rendez-vous")
+        inner = next(f for f in host.frames if "/book/" in f.url)
+        inner.wait_for_load_state()
+        # Two animation frames: the page's resize observer has reported by then.
+        inner.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        assert wait_until(look)
+        start = host.evaluate("document.querySelector('iframe').getAttribute('height')")
+        frame = "document.querySelector('iframe').getBoundingClientRect().height"
+        assert host.evaluate(frame) == float(start), "the frame was sized without the script"
+        held[0].continue_()
+        sized(host)
 
 
 def test_embedded_pages_pass_axe_and_may_be_framed(rdv: Srv, audited: BrowserContext) -> None:

@@ -14,4 +14,14 @@
       frame.style.height = Math.max(120, Math.min(msg.height, 4000)) + "px";
     }
   });
+  // This script loads asynchronously: a frame's page may have told its height before it ran,
+  // to nobody. Each frame is asked to tell it again (a frame still loading is not asked: it
+  // has no page of its origin yet, and tells its height when its page runs).
+  var frames = document.querySelectorAll("iframe[data-guichet-embed]");
+  for (var i = 0; i < frames.length; i++) {
+    var origin = new URL(frames[i].src, window.location.href).origin;
+    if (frames[i].contentWindow) {
+      frames[i].contentWindow.postMessage({ type: "guichet-embed-ask" }, origin);
+    }
+  }
 })();

@@ -19,6 +19,12 @@
   }
 
   if (site) {
+    // The host page's script may start after this page told its height: it asks again.
+    window.addEventListener("message", function (e) {
+      if (e.source !== window.parent || !e.data || e.data.type !== "guichet-embed-ask") { return; }
+      told = 0;
+      tellHeight();
+    });
     tellHeight();
     window.addEventListener("load", tellHeight);
     if (window.ResizeObserver) { new ResizeObserver(tellHeight).observe(document.body); }
