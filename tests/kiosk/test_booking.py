@@ -157,7 +157,10 @@ def test_in_arabic_the_confirmation_reads_right_to_left(
     # No touch before the time's: on a saturated machine the slots may take longer than the
     # untouched visit's 45 s, which ends the visit and its language (not what this test is about).
     d = open_ui(server={"url": thread.url, "token": tokens["kiosk-entree"]}, idle_after_seconds=600)
-    assert d.wait_until(lambda: d.app.books("passeports"), PATIENCE)
+    # The site's own languages are French and English: Arabic is chosen once the screens have
+    # the server's configuration (``takes_appointments``), not merely the sync (``books``):
+    # applying it afterwards would take the visit back to a language the site offers.
+    assert d.wait_until(lambda: d.app.books("passeports") and d.app.takes_appointments, PATIENCE)
     d.app.set_language("ar")
     d.app.open_booking("passeports", "")
     screen = d.screen("booking")
