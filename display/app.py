@@ -200,6 +200,10 @@ class BoardApp(App):
         view = core.view()
         self.rtl = bool(view.languages) and direction(view.languages[0]) == "rtl"
         self.board_screen.show(view, self.settings.history)
+        if not self.board_screen.ids.call.ticket:
+            # The call ended (done, absent) while it blinked: the welcome is never shown on the
+            # accent colour, where its light text would not be read.
+            self._stop_flash()
         self._status()
 
     def _calls(self, calls: list[CallView]) -> None:

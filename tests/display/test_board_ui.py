@@ -63,19 +63,25 @@ def share(img: Image.Image, box: tuple[int, int, int, int], rgb: tuple[int, int,
     return near / len(pixels)
 
 
+def boxed_board(
+    tmp_path: Path, kiosk: Kiosk, box: VirtualButtonBox, drive: Any, **settings: Any
+) -> BoardDriver:
+    """A board on screen with tickets waiting and ``box`` on its serial port, connected."""
+    board = build_board(board_settings(tmp_path, buttons={"ports": [box.path]}, **settings))
+    fill(board.journal, kiosk)  # type: ignore[arg-type]
+    board.core.resync()  # type: ignore[union-attr]
+    d: BoardDriver = drive(board)
+    assert d.wait_until(lambda: board.buttons.state.value == "connected", PATIENCE)
+    return d
+
+
 def test_a_button_line_on_the_serial_port_shows_the_ticket_at_the_counter(
     tmp_path: Path, site: Site, kiosk: Kiosk, box: VirtualButtonBox, drive: Any
 ) -> None:
     """GIVEN tickets waiting and a button box on a serial port (a pseudo-terminal)
     WHEN counter 3 sends "3 NEXT" THEN the board shows B001 → Guichet 3 big and flashing,
     the box's display gets "3 SHOW B001", and the previous call moves to the history."""
-    settings = board_settings(tmp_path, buttons={"ports": [box.path]})
-    board = build_board(settings)
-    fill(board.journal, kiosk)  # type: ignore[arg-type]
-    board.core.resync()  # type: ignore[union-attr]
-    d = drive(board)
-    assert d.wait_until(lambda: board.buttons.state.value == "connected", PATIENCE)
-
+    d = boxed_board(tmp_path, kiosk, box, drive)
     box.send(b"1 NEXT\n")
     assert d.wait_until(lambda: d.shows("A001", "Guichet 1"), PATIENCE)
     box.send(b"3 NEXT\n")
@@ -97,6 +103,29 @@ def test_a_button_line_on_the_serial_port_shows_the_ticket_at_the_counter(
     top = 1080 - (y + h)  # Kivy counts from the bottom, images from the top
     assert share(shot, (x, top, x + w, top + h), accent) > 0.5  # lit, with the number on it
     assert share(shot, (x, top, x + w, top + h), (0x0B, 0x1F, 0x3A)) > 0.08  # dark digits
+
+
+def test_a_call_ended_while_it_blinks_leaves_the_welcome_on_the_panel_colour(
+    tmp_path: Path, site: Site, kiosk: Kiosk, box: VirtualButtonBox, drive: Any
+) -> None:
+    """GIVEN counter 3's call still blinking WHEN counter 3 sends "3 DONE" THEN the panel
+    shows the welcome at once on its own colour, no longer blinking (the welcome's light text
+    on the accent colour could not be read)."""
+    d = boxed_board(tmp_path, kiosk, box, drive, flash_seconds=60)
+    box.send(b"3 NEXT\n")
+    assert d.wait_until(lambda: d.shows("B001", "Guichet 3"), PATIENCE)
+    assert d.app._flash_event is not None  # blinking, for the next minute
+
+    box.send(b"3 DONE\n")
+    assert d.wait_until(lambda: d.call.ticket == "", PATIENCE)
+    assert d.call.flash is False and d.app._flash_event is None
+    d.frames(3)
+    with Image.open(d.screenshot(tmp_path / "welcome-after-done.png")) as shot:
+        shot.load()
+    x, y, w, h = (int(v) for v in (*d.call.pos, *d.call.size))
+    top = 1080 - (y + h)
+    assert share(shot, (x, top, x + w, top + h), (0xFF, 0xC2, 0x0E)) < 0.01  # no accent
+    assert d.call.ids.idle_title.opacity == 1
 
 
 def test_portrait_puts_the_call_above_the_history(
