@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -20,7 +20,7 @@ import requests
 
 from config.server import ServerSettings
 from server.run import ServerThread
-from tests.conftest import PATIENCE
+from tests.conftest import PATIENCE, wait_until
 from tests.mailboxes import Gateway, Inbox, sms_gateway, smtp_server
 from tests.server.helpers import ADMIN, AGENT, MANAGER, OTHER_AGENT, SITE, Srv, site_config
 
@@ -141,6 +141,17 @@ def shoot(page: Page, folder: Path, name: str, *, full_page: bool = True) -> Pat
     path = folder / f"web-{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def handled(page: Page, count: Callable[[], int], wanted: int) -> bool:
+    """Waits until ``count()`` (of requests a route handler of ``page`` kept) is ``wanted``.
+    Playwright runs route handlers only while it is called: each look lets it run them."""
+
+    def look() -> bool:
+        page.wait_for_timeout(20)
+        return count() == wanted
+
+    return wait_until(look)
 
 
 def login(page: Page, base: str, user: tuple[str, str], then: str = "/console") -> None:

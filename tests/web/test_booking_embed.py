@@ -18,7 +18,7 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 from tests.conftest import PATIENCE, wait_until
 from tests.server.appointments import MONDAY, appointment_site, paris
 from tests.server.helpers import Srv
-from tests.web.conftest import axe_violations, form_session, shoot, start
+from tests.web.conftest import axe_violations, form_session, handled, shoot, start
 from tests.web.test_public import TownWebsite
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,10 @@ def snippet(srv: Srv) -> str:
     return html.unescape(found.group(1))
 
 
+FRAME_HEIGHT = "document.querySelector('iframe').getBoundingClientRect().height"
+"""The embed frame's height in the host page (JavaScript)."""
+
+
 def sized(host: Page) -> None:
     """The frame's height follows its page's, and nothing of it scrolls."""
     inner = next(f for f in host.frames if "/book/" in f.url or "/a/" in f.url)
@@ -55,7 +59,7 @@ def sized(host: Page) -> None:
         """The frame's height in the host page, and its page's height now (a page may still
         lay itself out after its load: the frame follows, so both are read again)."""
         page = inner.evaluate("document.documentElement.getBoundingClientRect().height")
-        frame = host.evaluate("document.querySelector('iframe').getBoundingClientRect().height")
+        frame = host.evaluate(FRAME_HEIGHT)
         return frame, page
 
     assert wait_until(lambda: abs(operator.sub(*heights())) <= 2, PATIENCE), heights()
@@ -115,10 +119,6 @@ def test_the_frame_is_sized_when_the_host_script_arrives_after_its_page(
     held: list[Route] = []
     host.route("**/embed-host.js", lambda route: held.append(route))
 
-    def look() -> bool:
-        host.wait_for_timeout(20)  # lets Playwright run the route's handler
-        return len(held) == 1
-
     with town:
         host.goto(town.url, wait_until="domcontentloaded")  # "load" waits for the script
         expect(host.frame_locator("iframe").locator("h1")).to_have_text("Prendre rendez-vous")
@@ -126,10 +126,9 @@ def test_the_frame_is_sized_when_the_host_script_arrives_after_its_page(
         inner.wait_for_load_state()
         # Two animation frames: the page's resize observer has reported by then.
         inner.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        assert wait_until(look)
+        assert handled(host, lambda: len(held), 1)
         start = host.evaluate("document.querySelector('iframe').getAttribute('height')")
-        frame = "document.querySelector('iframe').getBoundingClientRect().height"
-        assert host.evaluate(frame) == float(start), "the frame was sized without the script"
+        assert host.evaluate(FRAME_HEIGHT) == float(start), "the frame was sized without the script"
         held[0].continue_()
         sized(host)
 

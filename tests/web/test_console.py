@@ -3,7 +3,6 @@ server: a call made at the console reaches the citizen's phone without a reload.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.conftest import wait_until
 from tests.server.helpers import AGENT, SITE, Srv
-from tests.web.conftest import login, shoot
+from tests.web.conftest import handled, login, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -201,25 +200,16 @@ def test_a_change_read_by_an_overtaken_actions_refresh_is_still_announced(
 
     agent.route("**/console/*/4/action", hold_first)
 
-    def seen(count: Callable[[], int], wanted: int) -> bool:
-        """Waits for the page's route handlers (run while Playwright is called) to count."""
-
-        def look() -> bool:
-            agent.wait_for_timeout(20)  # lets Playwright run the handlers
-            return count() == wanted
-
-        return wait_until(look)
-
     login(agent, web.url, AGENT, then=f"/console/{SITE}/4")
     expect(agent.locator("h1")).to_have_text("Guichet 4")
-    assert seen(lambda: len(streams), 1)
+    assert handled(agent, lambda: len(streams), 1)
     web.issue("passports")
     web.issue("passports")
     agent.reload()  # no stream: the queue shows when the page is read
     expect(agent.locator("#action-next")).to_be_enabled()
 
     agent.click("#action-next")
-    assert seen(lambda: len(held), 1)
+    assert handled(agent, lambda: len(held), 1)
     agent.click("#action-next")
     announce = agent.locator("#console-announce")
     expect(announce).to_contain_text("appelé au Guichet 4")

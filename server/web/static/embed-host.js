@@ -3,6 +3,7 @@
 // Only messages from the frame's own window and origin are read; only a height is set.
 (function () {
   "use strict";
+  function originOf(frame) { return new URL(frame.src, window.location.href).origin; }
   window.addEventListener("message", function (e) {
     var msg = e.data;
     if (!msg || msg.type !== "guichet-embed-height" || typeof msg.height !== "number") { return; }
@@ -10,7 +11,7 @@
     for (var i = 0; i < frames.length; i++) {
       var frame = frames[i];
       if (frame.contentWindow !== e.source) { continue; }
-      if (new URL(frame.src, window.location.href).origin !== e.origin) { continue; }
+      if (originOf(frame) !== e.origin) { continue; }
       frame.style.height = Math.max(120, Math.min(msg.height, 4000)) + "px";
     }
   });
@@ -19,9 +20,8 @@
   // has no page of its origin yet, and tells its height when its page runs).
   var frames = document.querySelectorAll("iframe[data-guichet-embed]");
   for (var i = 0; i < frames.length; i++) {
-    var origin = new URL(frames[i].src, window.location.href).origin;
     if (frames[i].contentWindow) {
-      frames[i].contentWindow.postMessage({ type: "guichet-embed-ask" }, origin);
+      frames[i].contentWindow.postMessage({ type: "guichet-embed-ask" }, originOf(frames[i]));
     }
   }
 })();
